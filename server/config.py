@@ -1,0 +1,105 @@
+"""Settings read once from environment variables (and an optional `.env`)."""
+
+from __future__ import annotations
+
+import secrets
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated
+from urllib.parse import urlsplit
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# Public push services of the major browsers. A leading "*." matches any subdomain.
+DEFAULT_PUSH_HOSTS = (
+    "fcm.googleapis.com",  # Chrome, Edge on Android, Opera, Brave
+    "*.push.services.mozilla.com",  # Firefox
+    "*.push.apple.com",  # Safari (macOS, iOS)
+    "*.notify.windows.com",  # Edge on Windows (WNS)
+)
+
+
+def _csv(value: object) -> object:
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+class Settings(BaseSettings):
+    """Everything an operator can set; see the README's table."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    database_url: str = f"sqlite+aiosqlite:///{ROOT / 'data' / 'vendorbell.db'}"
+    redis_url: str | None = None
+    host: str = "127.0.0.1"
+    port: int = 8000
+    public_url: str = "http://127.0.0.1:8000"
+    secret_key: str | None = None
+    allowed_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    data_dir: Path = ROOT / "data"
+    keys_dir: Path = ROOT / "keys"
+    pwa_dir: Path = ROOT / "pwa"
+    vapid_subject: str = "mailto:admin@vendorbell.invalid"
+    push_allowed_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: list(DEFAULT_PUSH_HOSTS)
+    )
+    run_worker: bool = True
+    worker_concurrency: int = 64
+    per_origin_concurrency: int = 64
+    login_max_attempts: int = 5
+    login_window_seconds: int = 300
+    max_body_bytes: int = 64 * 1024
+    log_level: str = "INFO"
+    cookie_secure: bool = False
+
+    @field_validator("allowed_origins", "push_allowed_hosts", mode="before")
+    @classmethod
+    def _split_csv(cls, value: object) -> object:
+        return _csv(value)
+
+    @field_validator("vapid_subject")
+    @classmethod
+    def _check_subject(cls, value: str) -> str:
+        # RFC 8292 §2.1: `sub` is a mailto: or https: URI. Apple's push service
+        # refuses a subject naming localhost, so refuse it here, at start-up.
+        if not (value.startswith("mailto:") or value.startswith("https://")):
+            raise ValueError("VAPID_SUBJECT must be a mailto: or https: URL")
+        host = value.split("@")[-1] if value.startswith("mailto:") else urlsplit(value).hostname
+        if (host or "").lower() in {"localhost", "127.0.0.1", "[::1]", "::1"}:
+            raise ValueError(
+                "VAPID_SUBJECT must not name localhost: Apple's push service rejects it; "
+                "use a mailto: address or https: URL you control"
+            )
+        return value
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def origins(self) -> set[str]:
+        """Origins allowed to make cookie-authenticated writes and open the WebSocket."""
+        parts = urlsplit(self.public_url)
+        return {f"{parts.scheme}://{parts.netloc}", *self.allowed_origins}
+
+    def resolved_secret_key(self) -> str:
+        """SECRET_KEY, or one generated once and kept (0600) under the data folder."""
+        if self.secret_key:
+            return self.secret_key
+        path = self.data_dir / "secret_key"
+        if path.exists():
+            return path.read_text().strip()
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_urlsafe(48)
+        path.touch(mode=0o600)
+        path.write_text(key)
+        return key
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

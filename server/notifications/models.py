@@ -1,0 +1,52 @@
+"""Notification rows: the inbox, and the source of every push and live event."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from server.db import Base, UTCDateTime, utcnow
+
+TYPES = ("order", "payment", "message", "system")
+
+
+class Notification(Base):
+    __tablename__ = "notifications"
+    __table_args__ = (
+        # Newest-first pages of one user's inbox (cursor = id).
+        Index("ix_notifications_user_id_id", "user_id", "id"),
+        Index("ix_notifications_user_type_id", "user_id", "type", "id"),
+        # Unread counts by type and the unread list touch only unread rows.
+        Index(
+            "ix_notifications_unread",
+            "user_id",
+            "type",
+            "id",
+            sqlite_where=text("read_at IS NULL"),
+            postgresql_where=text("read_at IS NULL"),
+        ),
+        # The badge: unseen rows only.
+        Index(
+            "ix_notifications_unseen",
+            "user_id",
+            sqlite_where=text("seen_at IS NULL"),
+            postgresql_where=text("seen_at IS NULL"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    type: Mapped[str] = mapped_column(String(16))
+    event: Mapped[str] = mapped_column(String(48))
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    url: Mapped[str] = mapped_column(String(500))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    shown_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    clicked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
