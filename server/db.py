@@ -86,7 +86,7 @@ def _setup_sqlite(engine: AsyncEngine) -> None:
 class Database:
     """The engine plus two session factories: reads, and writes (IMMEDIATE on SQLite)."""
 
-    def __init__(self, url: str, *, echo: bool = False) -> None:
+    def __init__(self, url: str, *, echo: bool = False, info: dict[str, Any] | None = None) -> None:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
         kwargs: dict[str, Any] = {"echo": echo}
@@ -103,8 +103,9 @@ class Database:
         if self.is_sqlite:
             _setup_sqlite(self.engine)
             write_engine = self.engine.execution_options(sqlite_begin="IMMEDIATE")
-        self.reader = async_sessionmaker(self.engine, expire_on_commit=False)
-        self.writer = async_sessionmaker(write_engine, expire_on_commit=False)
+        # `info` travels with every session: services read settings from it.
+        self.reader = async_sessionmaker(self.engine, expire_on_commit=False, info=info)
+        self.writer = async_sessionmaker(write_engine, expire_on_commit=False, info=info)
 
     async def dispose(self) -> None:
         await self.engine.dispose()
@@ -113,7 +114,13 @@ class Database:
 def make_database(settings: Settings) -> Database:
     if settings.is_sqlite:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-    return Database(settings.database_url)
+    return Database(settings.database_url, info={"settings": settings})
+
+
+def session_settings(session: AsyncSession) -> Settings:
+    """The settings of the app that opened this session."""
+    settings: Settings = session.info["settings"]
+    return settings
 
 
 AfterCommit = Callable[[], Awaitable[None]]

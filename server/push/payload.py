@@ -42,8 +42,11 @@ def _document(notification: Notification, body: str, app_badge: int, public_url:
             "navigate": public_url.rstrip("/") + notification.url,
             "tag": f"{notification.type}-{notification.data.get('order_id', notification.id)}",
             "lang": "en",
-            "data": {"id": str(notification.id), "type": notification.type,
-                     "event": notification.event},
+            "data": {
+                "id": str(notification.id),
+                "type": notification.type,
+                "event": notification.event,
+            },
         },
         "app_badge": app_badge,
         "mutable": True,

@@ -1,0 +1,57 @@
+"""The command line: `python -m server run|migrate|worker|keys …`."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from collections.abc import Sequence
+
+from server.config import Settings, get_settings
+from server.logs import configure_logging
+from server.migrate import upgrade
+
+
+def cmd_run(args: argparse.Namespace, settings: Settings) -> None:
+    import uvicorn
+
+    upgrade(settings)
+    uvicorn.run(
+        "server.app:create_app",
+        factory=True,
+        host=args.host or settings.host,
+        port=args.port or settings.port,
+        workers=args.workers,
+        log_config=None,
+        proxy_headers=True,
+        ws_ping_interval=None,  # the app pings its sockets itself
+    )
+
+
+def cmd_migrate(args: argparse.Namespace, settings: Settings) -> None:
+    upgrade(settings, args.revision)
+    logging.getLogger("vendorbell").info("migrate.done", extra={"revision": args.revision})
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m server", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("run", help="apply migrations and serve the API and the PWA")
+    run.add_argument("--host")
+    run.add_argument("--port", type=int)
+    run.add_argument("--workers", type=int, default=1)
+    run.set_defaults(func=cmd_run)
+    migrate = commands.add_parser("migrate", help="apply database migrations")
+    migrate.add_argument("revision", nargs="?", default="head")
+    migrate.set_defaults(func=cmd_migrate)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    settings = get_settings()
+    configure_logging(settings.log_level)
+    args = build_parser().parse_args(argv)
+    args.func(args, settings)
+
+
+if __name__ == "__main__":
+    main()

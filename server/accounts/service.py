@@ -1,0 +1,76 @@
+"""Registering, signing in and out, and resolving tokens to users."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server.accounts.models import ApiToken, User
+from server.accounts.security import hash_password, new_token, token_digest, verify_password
+from server.errors import AppError, Conflict
+
+
+class InvalidCredentials(AppError):
+    status, code = 401, "invalid_credentials"
+
+
+def normalize_email(email: str) -> str:
+    return email.strip().lower()
+
+
+async def register(
+    session: AsyncSession, *, email: str, password: str, name: str, role: str
+) -> User:
+    email = normalize_email(email)
+    if await session.scalar(select(User.id).where(User.email == email)):
+        raise Conflict("An account with this email already exists.", code="email_taken")
+    user = User(email=email, name=name, role=role, password_hash=await hash_password(password))
+    session.add(user)
+    try:
+        async with session.begin_nested():
+            await session.flush()
+    except IntegrityError as exc:  # a concurrent registration won the race
+        raise Conflict("An account with this email already exists.", code="email_taken") from exc
+    return user
+
+
+async def authenticate(session: AsyncSession, *, email: str, password: str) -> User:
+    user = await session.scalar(select(User).where(User.email == normalize_email(email)))
+    if not await verify_password(user.password_hash if user else None, password) or not user:
+        raise InvalidCredentials("Email or password is wrong.")
+    return user
+
+
+async def issue_token(session: AsyncSession, user: User, secret_key: str) -> str:
+    token = new_token()
+    session.add(ApiToken(user_id=user.id, token_hash=token_digest(secret_key, token)))
+    await session.flush()
+    return token
+
+
+async def revoke_token(session: AsyncSession, token: str, secret_key: str) -> None:
+    await session.execute(
+        delete(ApiToken).where(ApiToken.token_hash == token_digest(secret_key, token))
+    )
+
+
+async def user_for_token(session: AsyncSession, token: str, secret_key: str) -> User | None:
+    """The user a token belongs to; the lookup is by digest, so no timing leak of the token."""
+    if not token or len(token) > 200:
+        return None
+    return await session.scalar(
+        select(User)
+        .join(ApiToken, ApiToken.user_id == User.id)
+        .where(ApiToken.token_hash == token_digest(secret_key, token))
+    )
+
+
+async def list_vendors(session: AsyncSession) -> Sequence[User]:
+    return (
+        await session.scalars(
+            select(User).where(User.role == "vendor").order_by(User.name, User.id)
+        )
+    ).all()

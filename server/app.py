@@ -1,0 +1,56 @@
+"""create_app(): routers, middleware, lifespan (database, hub, delivery worker), the PWA."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from server.accounts.routes import router as accounts_router
+from server.accounts.security import LoginLimiter
+from server.config import Settings, get_settings
+from server.db import make_database
+from server.errors import install_error_handlers
+from server.http import BodyLimitMiddleware, SecurityHeadersMiddleware, TrailingSlashMiddleware
+from server.notifications.routes import router as inbox_router
+from server.orders.routes import router as orders_router
+from server.pwa import mount_pwa
+from server.realtime.hub import make_hub, set_hub
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        database = make_database(settings)
+        app.state.db = database
+        hub = make_hub(settings)
+        await hub.start()
+        set_hub(hub)
+        try:
+            yield
+        finally:
+            await hub.close()
+            await database.dispose()
+
+    app = FastAPI(
+        title="vendorbell",
+        version="0.1.0",
+        summary="Web Push-first notifications for marketplace vendors",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.secret_key = settings.resolved_secret_key()
+    app.state.login_limiter = LoginLimiter(
+        settings.login_max_attempts, settings.login_window_seconds
+    )
+    install_error_handlers(app)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(SecurityHeadersMiddleware)
+    app.add_middleware(TrailingSlashMiddleware)
+    for router in (accounts_router, orders_router, inbox_router):
+        app.include_router(router)
+    mount_pwa(app, settings.pwa_dir)
+    return app

@@ -1,0 +1,17 @@
+"""Imports every feature's models so the metadata (and Alembic) sees all tables."""
+
+from __future__ import annotations
+
+import importlib
+
+MODEL_MODULES = (
+    "server.accounts.models",
+    "server.orders.models",
+    "server.notifications.models",
+    "server.push.models",
+)
+
+
+def load_all_models() -> None:
+    for name in MODEL_MODULES:
+        importlib.import_module(name)

@@ -1,0 +1,152 @@
+"""Reading the inbox: pages, counts, and read/seen state."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from sqlalchemy import func, literal, select, union_all, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server.db import utcnow
+from server.errors import Invalid, NotFound
+from server.ids import parse_id
+from server.notifications.models import TYPES, Notification
+
+
+@dataclass
+class Counts:
+    unread: int
+    unseen: int
+    by_type: dict[str, int] = field(default_factory=dict)
+
+
+def encode_cursor(notification_id: int) -> str:
+    return base64.urlsafe_b64encode(f"n:{notification_id}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> int:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        prefix, _, value = raw.partition(":")
+        if prefix == "n" and value.isdigit():
+            return int(value)
+    except (ValueError, UnicodeDecodeError):
+        pass
+    raise Invalid("The cursor is not one this server gave out.", code="invalid_cursor")
+
+
+async def list_page(
+    session: AsyncSession,
+    user_id: int,
+    *,
+    status: str,
+    type: str | None,
+    limit: int,
+    cursor: str | None,
+) -> tuple[Sequence[Notification], str | None]:
+    """Newest first; the cursor is the last id seen, so inserts never shift a page."""
+    stmt = select(Notification).where(Notification.user_id == user_id)
+    if status == "unread":
+        stmt = stmt.where(Notification.read_at.is_(None))
+    elif status == "read":
+        stmt = stmt.where(Notification.read_at.is_not(None))
+    if type:
+        stmt = stmt.where(Notification.type == type)
+    if cursor:
+        stmt = stmt.where(Notification.id < decode_cursor(cursor))
+    rows = (await session.scalars(stmt.order_by(Notification.id.desc()).limit(limit + 1))).all()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return rows, encode_cursor(rows[-1].id) if more and rows else None
+
+
+async def notifications_since(
+    session: AsyncSession, user_id: int, since_id: int, limit: int = 500
+) -> Sequence[Notification]:
+    """What a reconnecting client missed, oldest first."""
+    stmt = (
+        select(Notification)
+        .where(Notification.user_id == user_id, Notification.id > since_id)
+        .order_by(Notification.id)
+        .limit(limit)
+    )
+    return (await session.scalars(stmt)).all()
+
+
+async def counts(session: AsyncSession, user_id: int) -> Counts:
+    """Unread by type and unseen, in one round trip served by two partial indexes."""
+    unread = (
+        select(Notification.type.label("k"), func.count().label("n"))
+        .where(Notification.user_id == user_id, Notification.read_at.is_(None))
+        .group_by(Notification.type)
+    )
+    unseen = select(literal("_unseen").label("k"), func.count().label("n")).where(
+        Notification.user_id == user_id, Notification.seen_at.is_(None)
+    )
+    rows = (await session.execute(union_all(unread, unseen))).all()
+    by_type = dict.fromkeys(TYPES, 0)
+    unseen_count = 0
+    for key, n in rows:
+        if key == "_unseen":
+            unseen_count = n
+        else:
+            by_type[key] = n
+    return Counts(unread=sum(by_type.values()), unseen=unseen_count, by_type=by_type)
+
+
+async def get_own(session: AsyncSession, user_id: int, raw_id: str) -> Notification:
+    notification_id = parse_id(raw_id)
+    notification = (
+        await session.get(Notification, notification_id) if notification_id is not None else None
+    )
+    if notification is None or notification.user_id != user_id:
+        raise NotFound("No such notification.", code="notification_not_found")
+    return notification
+
+
+async def mark_read(session: AsyncSession, notification: Notification) -> bool:
+    """Read implies seen. Returns whether anything changed (marking twice is a no-op)."""
+    if notification.read_at is not None:
+        return False
+    now = utcnow()
+    notification.read_at = now
+    if notification.seen_at is None:
+        notification.seen_at = now
+    await session.flush()
+    return True
+
+
+async def mark_all_read(session: AsyncSession, user_id: int) -> int:
+    now = utcnow()
+    result = await session.execute(
+        update(Notification)
+        .where(Notification.user_id == user_id, Notification.read_at.is_(None))
+        .values(read_at=now, seen_at=func.coalesce(Notification.seen_at, now))
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def mark_all_seen(session: AsyncSession, user_id: int) -> int:
+    result = await session.execute(
+        update(Notification)
+        .where(Notification.user_id == user_id, Notification.seen_at.is_(None))
+        .values(seen_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def record_event(session: AsyncSession, notification: Notification, event: str) -> bool:
+    """A service-worker report; `clicked` also reads it. Returns whether read state changed."""
+    now = utcnow()
+    if event == "shown" and notification.shown_at is None:
+        notification.shown_at = now
+    elif event == "clicked":
+        notification.shown_at = notification.shown_at or now
+        notification.clicked_at = notification.clicked_at or now
+        return await mark_read(session, notification)
+    await session.flush()
+    return False

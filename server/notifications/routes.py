@@ -1,0 +1,89 @@
+"""The inbox: list, count, mark read or seen, and service-worker events."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query, Response, status
+
+from server.deps import CurrentUser, SessionDep
+from server.notifications import inbox, service
+from server.notifications.schemas import (
+    CountsOut,
+    EventIn,
+    NotificationOut,
+    NotificationPage,
+    NotificationType,
+    PushOutcome,
+    UpdatedOut,
+)
+from server.push.outbox import outcomes_for
+
+router = APIRouter(prefix="/api/notifications", tags=["inbox"])
+
+
+@router.get("", response_model=NotificationPage)
+async def list_notifications(
+    session: SessionDep,
+    user: CurrentUser,
+    status_: Annotated[Literal["unread", "read", "all"], Query(alias="status")] = "all",
+    type_: Annotated[NotificationType | None, Query(alias="type")] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    cursor: Annotated[str | None, Query(max_length=64)] = None,
+) -> NotificationPage:
+    rows, next_cursor = await inbox.list_page(
+        session, user.id, status=status_, type=type_, limit=limit, cursor=cursor
+    )
+    outcomes = await outcomes_for(session, [row.id for row in rows])
+    items = [
+        NotificationOut.model_validate(row).model_copy(
+            update={"push": PushOutcome(**outcomes[row.id])}
+        )
+        for row in rows
+    ]
+    return NotificationPage(items=items, next_cursor=next_cursor)
+
+
+@router.get("/count", response_model=CountsOut)
+async def count(session: SessionDep, user: CurrentUser) -> CountsOut:
+    counts = await inbox.counts(session, user.id)
+    return CountsOut(unread=counts.unread, unseen=counts.unseen, by_type=counts.by_type)
+
+
+@router.post("/mark-all-seen", response_model=UpdatedOut)
+async def mark_all_seen(session: SessionDep, user: CurrentUser) -> UpdatedOut:
+    updated = await inbox.mark_all_seen(session, user.id)
+    if updated:
+        await service.publish_counts(session, user.id)
+    return UpdatedOut(updated=updated)
+
+
+@router.post("/mark-all-read", response_model=UpdatedOut)
+async def mark_all_read(session: SessionDep, user: CurrentUser) -> UpdatedOut:
+    updated = await inbox.mark_all_read(session, user.id)
+    if updated:
+        await service.publish_counts(session, user.id)
+    return UpdatedOut(updated=updated)
+
+
+@router.post("/{notification_id}/read", response_model=NotificationOut)
+async def mark_read(
+    notification_id: str, session: SessionDep, user: CurrentUser
+) -> NotificationOut:
+    notification = await inbox.get_own(session, user.id, notification_id)
+    if await inbox.mark_read(session, notification):
+        await service.publish_counts(session, user.id)
+    outcome = (await outcomes_for(session, [notification.id]))[notification.id]
+    return NotificationOut.model_validate(notification).model_copy(
+        update={"push": PushOutcome(**outcome)}
+    )
+
+
+@router.post("/{notification_id}/events", status_code=status.HTTP_204_NO_CONTENT)
+async def record_event(
+    notification_id: str, body: EventIn, session: SessionDep, user: CurrentUser
+) -> Response:
+    notification = await inbox.get_own(session, user.id, notification_id)
+    if await inbox.record_event(session, notification, body.event):
+        await service.publish_counts(session, user.id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,56 @@
+"""Inbox bodies: a notification as clients see it, counts, read events."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from server.ids import ID
+
+NotificationType = Literal["order", "payment", "message", "system"]
+
+
+class PushOutcome(BaseModel):
+    queued: int = 0
+    delivered: int = 0
+    failed: int = 0
+    expired: int = 0
+
+
+class NotificationOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: ID
+    type: str
+    event: str
+    title: str
+    body: str
+    url: str
+    data: dict[str, Any]
+    created_at: datetime
+    seen_at: datetime | None
+    read_at: datetime | None
+    push: PushOutcome = Field(default_factory=PushOutcome)
+
+
+class NotificationPage(BaseModel):
+    items: list[NotificationOut]
+    next_cursor: str | None
+
+
+class CountsOut(BaseModel):
+    unread: int
+    unseen: int
+    by_type: dict[str, int]
+
+
+class UpdatedOut(BaseModel):
+    updated: int
+
+
+class EventIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    event: Literal["shown", "clicked", "closed"]

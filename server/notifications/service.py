@@ -1,0 +1,167 @@
+"""The one place that decides who is notified of what, and fans each notification out.
+
+A notification row, its push deliveries (the outbox) and the domain change are
+written in the caller's transaction; the live event is published only after commit.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server.accounts.models import User
+from server.db import after_commit, session_settings
+from server.notifications import inbox, texts
+from server.notifications.models import Notification
+from server.notifications.schemas import NotificationOut
+from server.orders.models import Order
+from server.push.outbox import enqueue_push
+from server.realtime.hub import get_hub
+
+
+async def notify(
+    session: AsyncSession,
+    user_id: int,
+    *,
+    type: str,
+    event: str,
+    title: str,
+    body: str,
+    url: str,
+    data: dict[str, Any] | None = None,
+) -> Notification:
+    """Write one notification for `user_id`, queue its pushes, publish it after commit."""
+    notification = Notification(
+        user_id=user_id,
+        type=type,
+        event=event,
+        title=title[:200],
+        body=body,
+        url=url,
+        data=data or {},
+    )
+    session.add(notification)
+    await session.flush()
+    counts = await inbox.counts(session, user_id)
+    public_url = session_settings(session).public_url
+    await enqueue_push(session, notification, app_badge=counts.unseen, public_url=public_url)
+    message = {
+        "type": "notification",
+        "notification": NotificationOut.model_validate(notification).model_dump(mode="json"),
+        "unread": counts.unread,
+        "unseen": counts.unseen,
+    }
+
+    async def publish() -> None:
+        await get_hub().publish(user_id, message)
+
+    after_commit(session, publish)
+    return notification
+
+
+def _order_data(order: Order) -> dict[str, Any]:
+    return {"order_id": str(order.id), "status": order.status}
+
+
+async def order_created(session: AsyncSession, order: Order) -> None:
+    title, body = texts.order_created(order)
+    await notify(
+        session,
+        order.vendor_id,
+        type="order",
+        event="order.created",
+        title=title,
+        body=body,
+        url=f"/orders/{order.id}",
+        data=_order_data(order),
+    )
+
+
+async def order_status_changed(session: AsyncSession, order: Order, *, by: str) -> None:
+    title, body = texts.status_changed(order, by)
+    recipient = order.vendor_id if by == "customer" else order.customer_id
+    await notify(
+        session,
+        recipient,
+        type="order",
+        event=f"order.{order.status}",
+        title=title,
+        body=body,
+        url=f"/orders/{order.id}",
+        data=_order_data(order),
+    )
+
+
+async def payment_received(session: AsyncSession, order: Order, amount_cents: int) -> None:
+    title, body = texts.payment_received(order, amount_cents)
+    data = {**_order_data(order), "amount_cents": amount_cents}
+    await notify(
+        session,
+        order.vendor_id,
+        type="payment",
+        event="payment.received",
+        title=title,
+        body=body,
+        url=f"/orders/{order.id}",
+        data=data,
+    )
+
+
+async def refund_issued(
+    session: AsyncSession, order: Order, amount_cents: int, reason: str | None
+) -> None:
+    data = {**_order_data(order), "amount_cents": amount_cents}
+    for recipient, to in ((order.customer_id, "customer"), (order.vendor_id, "vendor")):
+        title, body = texts.refund_issued(order, amount_cents, reason, to=to)
+        await notify(
+            session,
+            recipient,
+            type="payment",
+            event="payment.refunded",
+            title=title,
+            body=body,
+            url=f"/orders/{order.id}",
+            data=data,
+        )
+
+
+async def message_posted(session: AsyncSession, order: Order, sender: User, text: str) -> None:
+    recipient = order.customer_id if sender.id == order.vendor_id else order.vendor_id
+    title, body = texts.message_posted(order, sender.name, text)
+    await notify(
+        session,
+        recipient,
+        type="message",
+        event="message.created",
+        title=title,
+        body=body,
+        url=f"/orders/{order.id}",
+        data=_order_data(order),
+    )
+
+
+async def system_notice(
+    session: AsyncSession,
+    user_id: int,
+    *,
+    title: str,
+    body: str,
+    url: str = "/notifications",
+    event: str = "system.notice",
+) -> Notification:
+    return await notify(
+        session, user_id, type="system", event=event, title=title, body=body, url=url
+    )
+
+
+async def publish_counts(session: AsyncSession, user_id: int) -> inbox.Counts:
+    """After a read or seen change commits, tell every tab of the user the new counts."""
+    counts = await inbox.counts(session, user_id)
+    message = {"type": "counts", "unread": counts.unread, "unseen": counts.unseen}
+
+    async def publish() -> None:
+        await get_hub().publish(user_id, message)
+
+    after_commit(session, publish)
+    return counts

@@ -1,0 +1,81 @@
+"""Orders and what happens to them: items, payments and refunds, messages."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from server.accounts.models import User
+from server.db import Base, UTCDateTime, utcnow
+
+
+class Order(Base):
+    __tablename__ = "orders"
+    __table_args__ = (
+        # Retried POSTs with the same Idempotency-Key find the first order.
+        UniqueConstraint("customer_id", "idempotency_key", name="uq_orders_idempotency"),
+        Index("ix_orders_vendor_id_id", "vendor_id", "id"),
+        Index("ix_orders_customer_id_id", "customer_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    vendor_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    currency: Mapped[str] = mapped_column(String(3))
+    total_cents: Mapped[int] = mapped_column(Integer)
+    paid_cents: Mapped[int] = mapped_column(Integer, default=0)
+    refunded_cents: Mapped[int] = mapped_column(Integer, default=0)
+    note: Mapped[str | None] = mapped_column(Text)
+    reject_reason: Mapped[str | None] = mapped_column(Text)
+    idempotency_key: Mapped[str | None] = mapped_column(String(200))
+    request_hash: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+    customer: Mapped[User] = relationship(foreign_keys=[customer_id], lazy="raise")
+    vendor: Mapped[User] = relationship(foreign_keys=[vendor_id], lazy="raise")
+    items: Mapped[list[OrderItem]] = relationship(
+        lazy="raise", order_by="OrderItem.id", cascade="all, delete-orphan"
+    )
+    payments: Mapped[list[OrderPayment]] = relationship(
+        lazy="raise", order_by="OrderPayment.id", cascade="all, delete-orphan"
+    )
+    messages: Mapped[list[OrderMessage]] = relationship(
+        lazy="raise", order_by="OrderMessage.id", cascade="all, delete-orphan"
+    )
+
+
+class OrderItem(Base):
+    __tablename__ = "order_items"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    quantity: Mapped[int] = mapped_column(Integer)
+    unit_price_cents: Mapped[int] = mapped_column(Integer)
+
+
+class OrderPayment(Base):
+    """Money in (`payment`) or back out (`refund`)."""
+
+    __tablename__ = "order_payments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(8))
+    amount_cents: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class OrderMessage(Base):
+    __tablename__ = "order_messages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
+    sender_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

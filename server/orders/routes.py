@@ -1,0 +1,150 @@
+"""Orders: place, read, and move through their life; each change notifies the other party."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Header, Query, Response, status
+
+from server.accounts.models import User
+from server.deps import CurrentCustomer, CurrentUser, SessionDep
+from server.errors import Forbidden
+from server.orders import service
+from server.orders.models import Order
+from server.orders.schemas import (
+    MessageIn,
+    OrderIn,
+    OrderOut,
+    PaymentIn,
+    RefundIn,
+    RejectIn,
+    StatusIn,
+)
+from server.orders.transitions import STATUSES, allowed_next
+
+router = APIRouter(prefix="/api/orders", tags=["orders"])
+
+
+def order_out(order: Order, viewer: User) -> OrderOut:
+    party = service.party_of(order, viewer) or "customer"
+    return OrderOut.model_validate(
+        {
+            **{
+                c: getattr(order, c)
+                for c in (
+                    "id",
+                    "status",
+                    "currency",
+                    "total_cents",
+                    "paid_cents",
+                    "refunded_cents",
+                    "note",
+                    "reject_reason",
+                    "created_at",
+                    "updated_at",
+                )
+            },
+            "number": f"#{order.id}",
+            "vendor": order.vendor,
+            "customer": order.customer,
+            "items": order.items,
+            "messages": order.messages,
+            "payments": order.payments,
+            "allowed_transitions": allowed_next(order.status, party),
+        }
+    )
+
+
+async def party_order(order_id: str, session: SessionDep, user: CurrentUser) -> Order:
+    """The order, locked for the change, if the caller is one of its parties (else 404)."""
+    return await service.get_for_party(session, order_id, user, for_update=True)
+
+
+async def vendor_order(order: Annotated[Order, Depends(party_order)], user: CurrentUser) -> Order:
+    if order.vendor_id != user.id:
+        raise Forbidden("Only the vendor of this order can do this.", code="vendor_only")
+    return order
+
+
+async def customer_order(order: Annotated[Order, Depends(party_order)], user: CurrentUser) -> Order:
+    if order.customer_id != user.id:
+        raise Forbidden("Only the customer of this order can do this.", code="customer_only")
+    return order
+
+
+PartyOrder = Annotated[Order, Depends(party_order)]
+VendorOrder = Annotated[Order, Depends(vendor_order)]
+CustomerOrder = Annotated[Order, Depends(customer_order)]
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=OrderOut)
+async def place_order(
+    body: OrderIn,
+    response: Response,
+    session: SessionDep,
+    customer: CurrentCustomer,
+    idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+) -> OrderOut:
+    order, created = await service.place_order(session, customer, body, idempotency_key)
+    if not created:
+        response.headers["Idempotent-Replayed"] = "true"
+    return order_out(order, customer)
+
+
+@router.get("", response_model=list[OrderOut])
+async def list_orders(
+    session: SessionDep,
+    user: CurrentUser,
+    status_: Annotated[
+        str | None, Query(alias="status", pattern="^(" + "|".join(STATUSES) + ")$")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> list[OrderOut]:
+    orders = await service.list_orders(session, user, status=status_, limit=limit)
+    return [order_out(order, user) for order in orders]
+
+
+@router.get("/{order_id}", response_model=OrderOut)
+async def get_order(order_id: str, session: SessionDep, user: CurrentUser) -> OrderOut:
+    return order_out(await service.get_for_party(session, order_id, user), user)
+
+
+@router.post("/{order_id}/accept", response_model=OrderOut)
+async def accept(order: VendorOrder, session: SessionDep, user: CurrentUser) -> OrderOut:
+    return order_out(await service.change_status(session, order, user, "accepted"), user)
+
+
+@router.post("/{order_id}/reject", response_model=OrderOut)
+async def reject(
+    order: VendorOrder, session: SessionDep, user: CurrentUser, body: RejectIn | None = None
+) -> OrderOut:
+    reason = body.reason if body else None
+    return order_out(await service.change_status(session, order, user, "rejected", reason), user)
+
+
+@router.post("/{order_id}/status", response_model=OrderOut)
+async def change_status(
+    body: StatusIn, order: PartyOrder, session: SessionDep, user: CurrentUser
+) -> OrderOut:
+    return order_out(await service.change_status(session, order, user, body.status), user)
+
+
+@router.post("/{order_id}/payments", response_model=OrderOut, status_code=status.HTTP_201_CREATED)
+async def pay(
+    body: PaymentIn, order: CustomerOrder, session: SessionDep, user: CurrentUser
+) -> OrderOut:
+    return order_out(await service.add_payment(session, order, body.amount_cents), user)
+
+
+@router.post("/{order_id}/refunds", response_model=OrderOut, status_code=status.HTTP_201_CREATED)
+async def refund(
+    body: RefundIn, order: VendorOrder, session: SessionDep, user: CurrentUser
+) -> OrderOut:
+    return order_out(await service.add_refund(session, order, body.amount_cents, body.reason), user)
+
+
+@router.post("/{order_id}/messages", response_model=OrderOut, status_code=status.HTTP_201_CREATED)
+async def post_message(
+    body: MessageIn, order: PartyOrder, session: SessionDep, user: CurrentUser
+) -> OrderOut:
+    return order_out(await service.add_message(session, order, user, body.body), user)

@@ -1,0 +1,114 @@
+"""Order request and response bodies."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints
+
+from server.ids import ID
+
+Text200 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Reason = Annotated[str, StringConstraints(strip_whitespace=True, max_length=1000)]
+MAX_CENTS = 100_000_000  # one million in any currency: beyond that, a typo
+
+
+class ItemIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: Text200
+    quantity: Annotated[StrictInt, Field(ge=1, le=10_000)]
+    unit_price_cents: Annotated[StrictInt, Field(ge=0, le=MAX_CENTS)]
+
+
+class OrderIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    vendor_id: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
+    items: Annotated[list[ItemIn], Field(min_length=1, max_length=100)]
+    currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
+    note: Reason | None = None
+
+
+class RejectIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: Reason | None = None
+
+
+class StatusIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    status: Literal["preparing", "shipped", "delivered", "cancelled"]
+
+
+class PaymentIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    amount_cents: Annotated[StrictInt, Field(ge=1, le=MAX_CENTS)]
+
+
+class RefundIn(PaymentIn):
+    reason: Reason | None = None
+
+
+class MessageIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    body: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+
+
+class PartyOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: ID
+    name: str
+
+
+class ItemOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    name: str
+    quantity: int
+    unit_price_cents: int
+
+
+class PaymentOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    kind: str
+    amount_cents: int
+    reason: str | None
+    created_at: datetime
+
+
+class MessageOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: ID
+    sender_id: ID
+    body: str
+    created_at: datetime
+
+
+class OrderOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: ID
+    number: str
+    vendor: PartyOut
+    customer: PartyOut
+    status: str
+    items: list[ItemOut]
+    currency: str
+    total_cents: int
+    paid_cents: int
+    refunded_cents: int
+    note: str | None
+    reject_reason: str | None
+    created_at: datetime
+    updated_at: datetime
+    allowed_transitions: list[str]
+    messages: list[MessageOut]
+    payments: list[PaymentOut]

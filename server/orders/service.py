@@ -1,0 +1,194 @@
+"""Placing and moving orders; every change notifies through the notification service."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+
+from sqlalchemy import or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from server.accounts.models import User
+from server.errors import Conflict, Forbidden, Invalid, NotFound
+from server.ids import parse_id
+from server.notifications import service as notify
+from server.orders.models import Order, OrderItem, OrderMessage, OrderPayment
+from server.orders.schemas import OrderIn
+from server.orders.transitions import CLOSED, allowed_next, can_move
+
+_FULL = (
+    selectinload(Order.items),
+    selectinload(Order.payments),
+    selectinload(Order.messages),
+    selectinload(Order.vendor),
+    selectinload(Order.customer),
+)
+
+
+def party_of(order: Order, user: User) -> str | None:
+    if user.id == order.vendor_id:
+        return "vendor"
+    if user.id == order.customer_id:
+        return "customer"
+    return None
+
+
+async def load_order(session: AsyncSession, order_id: int, *, for_update: bool = False) -> Order:
+    stmt = select(Order).where(Order.id == order_id).options(*_FULL)
+    if for_update:
+        stmt = stmt.with_for_update()
+    order = await session.scalar(stmt.execution_options(populate_existing=True))
+    if order is None:
+        raise NotFound("No such order.", code="order_not_found")
+    return order
+
+
+async def get_for_party(
+    session: AsyncSession, raw_id: str, user: User, *, for_update: bool = False
+) -> Order:
+    """The order if `user` is one of its parties; 404 otherwise (never reveal it exists)."""
+    order_id = parse_id(raw_id)
+    if order_id is None:
+        raise NotFound("No such order.", code="order_not_found")
+    order = await load_order(session, order_id, for_update=for_update)
+    if party_of(order, user) is None:
+        raise NotFound("No such order.", code="order_not_found")
+    return order
+
+
+def _request_hash(body: OrderIn) -> str:
+    return hashlib.sha256(body.model_dump_json().encode()).hexdigest()
+
+
+async def _replay(session: AsyncSession, customer: User, key: str, digest: str) -> Order | None:
+    order_id = await session.scalar(
+        select(Order.id).where(Order.customer_id == customer.id, Order.idempotency_key == key)
+    )
+    if order_id is None:
+        return None
+    order = await load_order(session, order_id)
+    if order.request_hash != digest:
+        raise Conflict(
+            "This Idempotency-Key was already used for a different order.",
+            code="idempotency_key_reused",
+        )
+    return order
+
+
+async def place_order(
+    session: AsyncSession, customer: User, body: OrderIn, idempotency_key: str | None
+) -> tuple[Order, bool]:
+    """Create the order and notify the vendor; returns (order, created)."""
+    digest = _request_hash(body)
+    if idempotency_key and (order := await _replay(session, customer, idempotency_key, digest)):
+        return order, False
+    vendor_id = parse_id(body.vendor_id)
+    vendor = await session.get(User, vendor_id) if vendor_id is not None else None
+    if vendor is None or vendor.role != "vendor":
+        raise Invalid("There is no vendor with this id.", code="unknown_vendor")
+    order = Order(
+        customer_id=customer.id,
+        vendor_id=vendor.id,
+        status="pending",
+        currency=body.currency,
+        total_cents=sum(i.quantity * i.unit_price_cents for i in body.items),
+        paid_cents=0,
+        refunded_cents=0,
+        note=body.note or None,
+        idempotency_key=idempotency_key,
+        request_hash=digest,
+        items=[OrderItem(**item.model_dump()) for item in body.items],
+    )
+    try:
+        # Added inside the savepoint so that a conflict discards it with the savepoint.
+        async with session.begin_nested():
+            session.add(order)
+            await session.flush()
+    except IntegrityError:
+        # A concurrent request with the same key committed first: answer with its order.
+        if idempotency_key and (order := await _replay(session, customer, idempotency_key, digest)):
+            return order, False
+        raise
+    order = await load_order(session, order.id)
+    await notify.order_created(session, order)
+    return order, True
+
+
+async def list_orders(
+    session: AsyncSession, user: User, *, status: str | None, limit: int
+) -> Sequence[Order]:
+    stmt = (
+        select(Order)
+        .where(or_(Order.vendor_id == user.id, Order.customer_id == user.id))
+        .options(*_FULL)
+        .order_by(Order.id.desc())
+        .limit(limit)
+    )
+    if status:
+        stmt = stmt.where(Order.status == status)
+    return (await session.scalars(stmt)).all()
+
+
+async def change_status(
+    session: AsyncSession, order: Order, user: User, new_status: str, reason: str | None = None
+) -> Order:
+    party = party_of(order, user)
+    assert party is not None
+    if not can_move(order.status, new_status, party):
+        if party == "customer" and new_status != "cancelled":
+            raise Forbidden("Only the vendor can change this order's status.", code="vendor_only")
+        raise Conflict(
+            f"An order that is {order.status} cannot become {new_status}"
+            + (f" by the {party}." if allowed_next(order.status, "vendor") else "."),
+            code="illegal_transition",
+        )
+    order.status = new_status
+    if new_status == "rejected":
+        order.reject_reason = reason or None
+    await session.flush()
+    order = await load_order(session, order.id)
+    await notify.order_status_changed(session, order, by=party)
+    return order
+
+
+async def add_payment(session: AsyncSession, order: Order, amount_cents: int) -> Order:
+    if order.status in CLOSED:
+        raise Conflict(f"An order that is {order.status} cannot be paid.", code="order_closed")
+    outstanding = order.total_cents - (order.paid_cents - order.refunded_cents)
+    if amount_cents > outstanding:
+        raise Conflict(
+            f"Only {outstanding} cents are outstanding on this order.", code="overpayment"
+        )
+    order.paid_cents += amount_cents
+    order.payments.append(OrderPayment(kind="payment", amount_cents=amount_cents))
+    await session.flush()
+    order = await load_order(session, order.id)
+    await notify.payment_received(session, order, amount_cents)
+    return order
+
+
+async def add_refund(
+    session: AsyncSession, order: Order, amount_cents: int, reason: str | None
+) -> Order:
+    refundable = order.paid_cents - order.refunded_cents
+    if amount_cents > refundable:
+        raise Conflict(
+            f"Only {refundable} cents can be refunded: never more than was paid.",
+            code="refund_exceeds_paid",
+        )
+    order.refunded_cents += amount_cents
+    order.payments.append(OrderPayment(kind="refund", amount_cents=amount_cents, reason=reason))
+    await session.flush()
+    order = await load_order(session, order.id)
+    await notify.refund_issued(session, order, amount_cents, reason)
+    return order
+
+
+async def add_message(session: AsyncSession, order: Order, sender: User, body: str) -> Order:
+    order.messages.append(OrderMessage(sender_id=sender.id, body=body))
+    await session.flush()
+    order = await load_order(session, order.id)
+    await notify.message_posted(session, order, sender, body)
+    return order

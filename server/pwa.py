@@ -1,0 +1,39 @@
+"""Serves the PWA: its static files, and index.html for client-side routes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.responses import FileResponse, Response
+
+from server.errors import NotFound
+
+RESERVED = ("/api/", "/ws/", "/docs", "/redoc", "/openapi.json", "/metrics")
+CONTENT_TYPES = {".webmanifest": "application/manifest+json", ".js": "text/javascript"}
+NO_CACHE = ("sw.js", ".html", ".webmanifest")
+
+
+def _file_response(path: Path) -> FileResponse:
+    response = FileResponse(path, media_type=CONTENT_TYPES.get(path.suffix))
+    if path.name.endswith(NO_CACHE):
+        # The browser must pick up a new service worker or app shell as soon as it exists.
+        response.headers["cache-control"] = "no-cache"
+    return response
+
+
+def mount_pwa(app: FastAPI, pwa_dir: Path) -> None:
+    """Register the catch-all route; call after every API router is included."""
+    root = pwa_dir.resolve()
+
+    @app.api_route("/{path:path}", methods=["GET", "HEAD"], include_in_schema=False)
+    async def pwa(path: str, request: Request) -> Response:
+        if request.url.path.startswith(RESERVED) or request.url.path == "/api":
+            raise NotFound("Not found.")
+        candidate = (root / path).resolve()
+        if path and candidate.is_relative_to(root) and candidate.is_file():
+            return _file_response(candidate)
+        # Extension-less paths are client-side routes (/orders/42, /checkout).
+        if "." in path.rsplit("/", 1)[-1] or not (root / "index.html").is_file():
+            raise NotFound("Not found.")
+        return _file_response(root / "index.html")
