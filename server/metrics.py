@@ -1,0 +1,28 @@
+"""Prometheus metrics shared by every feature (exposed at /metrics).
+
+Defined in one place so that the push worker, the WebSocket hub and the HTTP
+middleware all write to the same registry without importing each other.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram
+
+PUSHES = Counter(
+    "vendorbell_pushes_total",
+    "Push messages sent to push services, by outcome and push service host",
+    ["outcome", "service"],
+)
+PUSH_LATENCY = Histogram(
+    "vendorbell_push_delivery_seconds",
+    "From the notification's commit to the push service's 201",
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300),
+)
+WS_CONNECTIONS = Gauge(
+    "vendorbell_websocket_connections", "Open WebSocket connections in this process"
+)
+HTTP_REQUESTS = Counter(
+    "vendorbell_http_requests_total",
+    "HTTP requests by route template and status",
+    ["route", "status"],
+)
