@@ -12,6 +12,7 @@ from server.accounts.security import LoginLimiter
 from server.config import Settings, get_settings
 from server.db import make_database
 from server.errors import install_error_handlers
+from server.extras import install_extras
 from server.http import BodyLimitMiddleware, SecurityHeadersMiddleware, TrailingSlashMiddleware
 from server.notifications.routes import router as inbox_router
 from server.orders.routes import router as orders_router
@@ -47,6 +48,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings.login_max_attempts, settings.login_window_seconds
     )
     install_error_handlers(app)
+    install_extras(app)  # first: its metrics middleware must be the innermost
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(TrailingSlashMiddleware)

@@ -26,3 +26,10 @@ HTTP_REQUESTS = Counter(
     "HTTP requests by route template and status",
     ["route", "status"],
 )
+QUEUE_DEPTH = Gauge(
+    "vendorbell_push_queue_depth", "Push deliveries waiting to be sent (status queued)"
+)
+QUEUE_OLDEST_DUE_AGE = Gauge(
+    "vendorbell_push_queue_oldest_due_age_seconds",
+    "How long the oldest due queued push delivery has been waiting (0 when none is due)",
+)
