@@ -40,6 +40,23 @@ TABLES = (
 )
 
 
+SERVICE_MARKERS = ("postgres", "redis", "browser")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """With VENDORBELL_REQUIRE_SERVICES=1 (CI), a skipped PostgreSQL, Redis or browser
+    test fails: CI promises those servers, so a skip there would hide a broken set-up."""
+    outcome = yield
+    report = outcome.get_result()  # type: ignore[attr-defined]
+    required = os.environ.get("VENDORBELL_REQUIRE_SERVICES") == "1"
+    if required and report.skipped and any(item.get_closest_marker(m) for m in SERVICE_MARKERS):
+        report.outcome = "failed"
+        report.longrepr = (
+            f"required service missing (VENDORBELL_REQUIRE_SERVICES=1): {report.longrepr}"
+        )
+
+
 def make_settings(tmp: Path, database_url: str, **overrides: Any) -> Settings:
     values: dict[str, Any] = {
         "database_url": database_url,

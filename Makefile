@@ -1,0 +1,52 @@
+# vendorbell — `make run` serves the app, `make test` runs every test.
+# Both create .venv and install the project first (nothing else to install by hand).
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: run test lint format migrate worker bench bench-inbox bench-push bench-ws clean
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "vendorbell needs Python 3.11+"'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev]'
+	@touch $(STAMP)
+
+## Serve the API (docs at /docs) and the PWA on http://127.0.0.1:8000 (SQLite under data/).
+run: $(STAMP)
+	$(BIN)/python -m server run
+
+## The whole test suite (PostgreSQL/Redis/browser tests skip unless their servers are there).
+test: $(STAMP)
+	$(BIN)/pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+format: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+migrate: $(STAMP)
+	$(BIN)/python -m server migrate
+
+worker: $(STAMP)
+	$(BIN)/python -m server worker
+
+bench: bench-inbox bench-push bench-ws
+
+bench-inbox: $(STAMP)
+	$(BIN)/python -m bench.bench_inbox
+
+bench-push: $(STAMP)
+	$(BIN)/python -m bench.bench_push
+
+bench-ws: $(STAMP)
+	$(BIN)/python -m bench.bench_ws
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache test-output
