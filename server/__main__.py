@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from server.config import Settings, get_settings
 from server.logs import configure_logging
 from server.migrate import upgrade
+from server.push.cli import add_commands as add_push_commands
 
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> None:
@@ -43,6 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     migrate = commands.add_parser("migrate", help="apply database migrations")
     migrate.add_argument("revision", nargs="?", default="head")
     migrate.set_defaults(func=cmd_migrate)
+    add_push_commands(commands)
     return parser
 
 

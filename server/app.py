@@ -16,6 +16,9 @@ from server.extras import install_extras
 from server.http import BodyLimitMiddleware, SecurityHeadersMiddleware, TrailingSlashMiddleware
 from server.notifications.routes import router as inbox_router
 from server.orders.routes import router as orders_router
+from server.push.keys import KeyStore
+from server.push.routes import router as push_router
+from server.push.worker import DeliveryWorker
 from server.pwa import mount_pwa
 from server.realtime.hub import make_hub, set_hub
 
@@ -30,9 +33,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         hub = make_hub(settings)
         await hub.start()
         set_hub(hub)
+        app.state.keys = KeyStore.load_or_create(settings)
+        worker = DeliveryWorker(database, settings, app.state.keys) if settings.run_worker else None
+        if worker is not None:
+            await worker.start()
         try:
             yield
         finally:
+            if worker is not None:
+                await worker.stop()
             await hub.close()
             await database.dispose()
 
@@ -52,7 +61,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(TrailingSlashMiddleware)
-    for router in (accounts_router, orders_router, inbox_router):
+    for router in (accounts_router, orders_router, inbox_router, push_router):
         app.include_router(router)
     mount_pwa(app, settings.pwa_dir)
     return app

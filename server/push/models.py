@@ -44,6 +44,8 @@ class PushDelivery(Base):
             sqlite_where=text("status = 'queued'"),
             postgresql_where=text("status = 'queued'"),
         ),
+        # outcomes_for(): the inbox's per-notification push counts.
+        Index("ix_push_deliveries_notification_status", "notification_id", "status"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -1,0 +1,66 @@
+"""Web Push routes: the VAPID public key and the caller's device subscriptions."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response, status
+
+from server.deps import CurrentUser, SessionDep, SettingsDep
+from server.push import subscriptions
+from server.push.keys import KeyStore
+from server.push.schemas import (
+    DeviceOut,
+    PublicKeyOut,
+    QueuedOut,
+    SubscriptionIn,
+    SubscriptionOut,
+)
+
+router = APIRouter(prefix="/api/push", tags=["push"])
+
+
+def key_store(request: Request) -> KeyStore:
+    keys: KeyStore = request.app.state.keys
+    return keys
+
+
+@router.get("/vapid-public-key", response_model=PublicKeyOut)
+async def vapid_public_key(request: Request) -> PublicKeyOut:
+    return PublicKeyOut(public_key=key_store(request).current.public_key)
+
+
+@router.post(
+    "/subscriptions",
+    response_model=SubscriptionOut,
+    status_code=status.HTTP_201_CREATED,
+    responses={200: {"model": SubscriptionOut, "description": "Known endpoint, updated"}},
+)
+async def subscribe(
+    body: SubscriptionIn,
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    user: CurrentUser,
+    settings: SettingsDep,
+) -> SubscriptionOut:
+    # The browser subscribed with the key we serve now, so it must be signed with it.
+    kid = key_store(request).current.kid
+    sub, created = await subscriptions.upsert(session, user.id, body, key_id=kid, settings=settings)
+    if not created:
+        response.status_code = status.HTTP_200_OK
+    return SubscriptionOut.model_validate(sub)
+
+
+@router.get("/subscriptions", response_model=list[DeviceOut])
+async def list_subscriptions(session: SessionDep, user: CurrentUser) -> list[DeviceOut]:
+    return [DeviceOut.model_validate(s) for s in await subscriptions.list_for(session, user.id)]
+
+
+@router.delete("/subscriptions/{subscription_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def unsubscribe(subscription_id: str, session: SessionDep, user: CurrentUser) -> Response:
+    await subscriptions.remove(session, user.id, subscription_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post("/test", response_model=QueuedOut, status_code=status.HTTP_202_ACCEPTED)
+async def test_push(session: SessionDep, user: CurrentUser) -> QueuedOut:
+    return QueuedOut(queued=await subscriptions.send_test(session, user.id))

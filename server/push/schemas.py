@@ -1,0 +1,51 @@
+"""Web Push API bodies: the browser's PushSubscription.toJSON() in, devices out."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from server.ids import ID
+
+
+class SubscriptionKeys(BaseModel):
+    p256dh: str = Field(max_length=128)
+    auth: str = Field(max_length=64)
+
+
+class SubscriptionIn(BaseModel):
+    """`PushSubscription.toJSON()` plus an optional device label."""
+
+    endpoint: str = Field(min_length=1, max_length=2048)
+    expirationTime: int | None = None  # the browser's field name
+    keys: SubscriptionKeys
+    label: str | None = Field(default=None, max_length=120)
+
+
+class SubscriptionOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: ID
+    endpoint: str
+    label: str | None
+    created_at: datetime
+
+
+class DeviceOut(SubscriptionOut):
+    """A device in the caller's list, with how its last pushes went."""
+
+    muted: bool
+    vapid_key_id: str
+    expiration_time: datetime | None
+    last_success_at: datetime | None
+    last_failure_at: datetime | None
+    last_failure_reason: str | None
+
+
+class PublicKeyOut(BaseModel):
+    public_key: str
+
+
+class QueuedOut(BaseModel):
+    queued: int

@@ -1,0 +1,254 @@
+"""Sends one push message: encrypt, sign (cached VAPID JWT), POST, classify the answer."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import logging
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Protocol
+
+import aiohttp
+import httpx
+
+from server.config import Settings
+from server.push.crypto import encrypt_payload
+from server.push.endpoints import CheckedResolver, UnsafeEndpoint, check_url
+from server.push.keys import KeyStore, VapidKey
+
+log = logging.getLogger("vendorbell.push")
+
+# RFC 8292 §2: exp at most 24 h ahead. 12 h like pywebpush; re-signed 10 min early
+# so a token never expires in flight or against a push service's clock skew.
+JWT_LIFETIME = 12 * 3600
+JWT_MARGIN = 600
+SEND_TIMEOUT = 15.0
+MAX_RETRY_AFTER = 24 * 3600
+
+
+@dataclass(frozen=True)
+class Job:
+    """One claimed delivery row joined with its subscription."""
+
+    id: int
+    payload: str
+    urgency: str
+    topic: str | None
+    created_at: datetime
+    expires_at: datetime
+    attempts: int
+    subscription_id: int | None
+    endpoint: str | None
+    p256dh: str | None
+    auth: str | None
+    key_id: str | None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """delivered | gone | retry | failed | expired, with what the push service said."""
+
+    kind: str
+    status: int | None = None
+    reason: str | None = None
+    retry_after: float | None = None
+    service: str = ""
+
+
+class PushClient(Protocol):
+    async def post(
+        self, url: str, headers: Mapping[str, str], body: bytes
+    ) -> tuple[int, Mapping[str, str], str]: ...
+
+    async def close(self) -> None: ...
+
+
+class AiohttpClient:
+    """One pooled aiohttp session (fastest measured: see bench/bench_push.py) whose
+    connector resolves through CheckedResolver and never follows redirects."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._session: aiohttp.ClientSession | None = None
+
+    def _open(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            connector = aiohttp.TCPConnector(
+                limit=max(self.settings.worker_concurrency, 1) * 2,
+                limit_per_host=self.settings.per_origin_concurrency,
+                resolver=CheckedResolver(self.settings),
+                ttl_dns_cache=60,
+            )
+            self._session = aiohttp.ClientSession(
+                connector=connector,
+                timeout=aiohttp.ClientTimeout(total=SEND_TIMEOUT),
+                skip_auto_headers=("User-Agent",),
+            )
+        return self._session
+
+    async def post(
+        self, url: str, headers: Mapping[str, str], body: bytes
+    ) -> tuple[int, Mapping[str, str], str]:
+        async with self._open().post(
+            url, data=body, headers=dict(headers), allow_redirects=False
+        ) as response:
+            text = "" if response.status < 300 else (await response.text(errors="replace"))[:200]
+            return response.status, response.headers, text
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+
+class HttpxClient:
+    """An httpx client (used by the respx unit tests; no redirects followed)."""
+
+    def __init__(self, client: httpx.AsyncClient) -> None:
+        self.client = client
+
+    async def post(
+        self, url: str, headers: Mapping[str, str], body: bytes
+    ) -> tuple[int, Mapping[str, str], str]:
+        response = await self.client.post(
+            url, content=body, headers=dict(headers), follow_redirects=False
+        )
+        text = "" if response.status_code < 300 else response.text[:200]
+        return response.status_code, response.headers, text
+
+    async def close(self) -> None:
+        await self.client.aclose()
+
+
+class VapidSigner:
+    """VAPID Authorization headers, signed once per (push-service origin, key)."""
+
+    def __init__(self, subject: str, clock: Callable[[], float] = time.time) -> None:
+        self.subject = subject
+        self.clock = clock
+        self._cache: dict[tuple[str, str], tuple[str, float]] = {}
+        self.signed = 0
+
+    def header(self, origin: str, key: VapidKey) -> str:
+        now = self.clock()
+        cached = self._cache.get((origin, key.kid))
+        if cached is not None and cached[1] - JWT_MARGIN > now:
+            return cached[0]
+        exp = int(now) + JWT_LIFETIME
+        # A fresh claims dict for every origin: a shared one would carry a stale `aud`.
+        claims = {"aud": origin, "exp": exp, "sub": self.subject}
+        value: str = key.vapid.sign(claims)["Authorization"]
+        self._cache[(origin, key.kid)] = (value, exp)
+        self.signed += 1
+        return value
+
+
+def _b64(value: str) -> bytes:
+    return base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
+
+
+def retry_after_seconds(value: str | None) -> float | None:
+    """RFC 9110 §10.2.3: delay-seconds or an HTTP-date."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return min(float(value), MAX_RETRY_AFTER)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return min(max(0.0, (when - datetime.now(UTC)).total_seconds()), MAX_RETRY_AFTER)
+
+
+def classify(status: int, headers: Mapping[str, str], text: str, service: str) -> Outcome:
+    """RFC 8030 answers: 201 delivered, 404/410 gone, 429/5xx retry, other 4xx failed."""
+    if 200 <= status < 300:
+        return Outcome("delivered", status, service=service)
+    if status in (404, 410):
+        return Outcome("gone", status, f"subscription gone ({status})", service=service)
+    if status == 429 or status >= 500:
+        wait = retry_after_seconds(headers.get("Retry-After"))
+        reason = f"push service answered {status}"
+        return Outcome("retry", status, reason, retry_after=wait, service=service)
+    if 300 <= status < 400:
+        return Outcome("failed", status, f"redirect ({status}) not followed", service=service)
+    detail = f": {text.strip()}" if text.strip() else ""
+    return Outcome("failed", status, f"push service refused ({status}){detail}", service=service)
+
+
+class Sender:
+    """Encrypts and sends deliveries through one pooled client, per-origin limited."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        keys: KeyStore,
+        client: PushClient | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.settings = settings
+        self.keys = keys
+        self.client: PushClient = client or AiohttpClient(settings)
+        self.signer = VapidSigner(settings.vapid_subject, clock)
+        self._origins: dict[str, asyncio.Semaphore] = {}
+
+    def _limit(self, origin: str) -> asyncio.Semaphore:
+        found = self._origins.get(origin)
+        if found is None:
+            found = self._origins[origin] = asyncio.Semaphore(self.settings.per_origin_concurrency)
+        return found
+
+    def prepare(self, job: Job, now: float) -> tuple[str, dict[str, str], bytes, str]:
+        """The URL, headers and encrypted body for `job` (raises UnsafeEndpoint, KeyError)."""
+        assert job.endpoint and job.p256dh and job.auth and job.key_id
+        target = check_url(job.endpoint, self.settings)
+        key = self.keys.get(job.key_id)
+        if key is None:
+            raise KeyError(job.key_id)
+        body = encrypt_payload(job.payload.encode(), _b64(job.p256dh), _b64(job.auth))
+        ttl = max(0, int(job.expires_at.timestamp() - now))
+        headers = {
+            "TTL": str(ttl),
+            "Urgency": job.urgency,
+            "Content-Encoding": "aes128gcm",
+            "Content-Type": "application/octet-stream",
+            "Authorization": self.signer.header(target.origin, key),
+        }
+        if job.topic:
+            headers["Topic"] = job.topic
+        return job.endpoint, headers, body, target.origin
+
+    async def send(self, job: Job) -> Outcome:
+        """Deliver one message; never raises (every failure becomes an Outcome)."""
+        now = time.time()
+        if job.endpoint is None:
+            return Outcome("failed", reason="subscription deleted")
+        if job.expires_at.timestamp() <= now:
+            return Outcome("expired", reason="TTL ran out before delivery")
+        try:
+            url, headers, body, origin = self.prepare(job, now)
+        except UnsafeEndpoint as exc:
+            return Outcome("failed", reason=f"endpoint refused: {exc.code}")
+        except KeyError:
+            return Outcome("failed", reason=f"VAPID key {job.key_id} is missing")
+        service = origin.split("://", 1)[1]
+        try:
+            async with self._limit(origin):
+                status, answer_headers, text = await self.client.post(url, headers, body)
+        except (aiohttp.ClientConnectorDNSError, aiohttp.ClientConnectorError) as exc:
+            if "private address" in str(exc) or "not an allowed" in str(exc):
+                return Outcome("failed", reason="endpoint refused: private address")
+            return Outcome("retry", reason=f"connection failed: {type(exc).__name__}")
+        except (TimeoutError, aiohttp.ClientError, httpx.HTTPError, OSError) as exc:
+            return Outcome("retry", reason=f"network error: {type(exc).__name__}", service=service)
+        return classify(status, answer_headers, text, service)
+
+    async def close(self) -> None:
+        await self.client.close()

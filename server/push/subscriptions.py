@@ -1,0 +1,116 @@
+"""Saving, listing and deleting a user's push subscriptions (one per browser/device)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from datetime import UTC, datetime
+
+from cryptography.hazmat.primitives.asymmetric import ec
+from sqlalchemy import delete, distinct, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server.config import Settings
+from server.errors import Invalid, NotFound
+from server.ids import parse_id
+from server.notifications.service import system_notice
+from server.push.endpoints import UnsafeEndpoint, check_endpoint
+from server.push.models import PushDelivery, PushSubscription
+from server.push.schemas import SubscriptionIn
+
+
+def b64url_decode(value: str) -> bytes:
+    value = value.strip()
+    return base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
+
+
+def check_keys(p256dh: str, auth: str) -> None:
+    """p256dh must be an uncompressed P-256 point on the curve, auth a 16-byte secret."""
+    try:
+        point = b64url_decode(p256dh)
+        secret = b64url_decode(auth)
+    except (binascii.Error, ValueError) as exc:
+        raise Invalid("The subscription keys are not base64url.", code="invalid_keys") from exc
+    if len(point) != 65 or point[0] != 4:
+        raise Invalid("keys.p256dh is not an uncompressed P-256 point.", code="invalid_p256dh")
+    try:
+        ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), point)
+    except ValueError as exc:
+        raise Invalid("keys.p256dh is not a point on P-256.", code="invalid_p256dh") from exc
+    if len(secret) != 16:
+        raise Invalid("keys.auth must be a 16-byte secret.", code="invalid_auth")
+
+
+async def upsert(
+    session: AsyncSession, user_id: int, body: SubscriptionIn, *, key_id: str, settings: Settings
+) -> tuple[PushSubscription, bool]:
+    """Save the subscription by endpoint; returns it and whether it is new."""
+    check_keys(body.keys.p256dh, body.keys.auth)
+    try:
+        await check_endpoint(body.endpoint, settings)
+    except UnsafeEndpoint as exc:
+        raise Invalid(exc.detail, code=exc.code) from exc
+    expires = (
+        datetime.fromtimestamp(body.expirationTime / 1000, UTC)
+        if body.expirationTime is not None
+        else None
+    )
+    sub = await session.scalar(
+        select(PushSubscription).where(PushSubscription.endpoint == body.endpoint)
+    )
+    created = sub is None
+    if sub is None:
+        sub = PushSubscription(endpoint=body.endpoint, muted=False)
+        session.add(sub)
+    # A device changing hands becomes the caller's; the keys may have been renewed.
+    sub.user_id = user_id
+    sub.p256dh = body.keys.p256dh
+    sub.auth = body.keys.auth
+    sub.vapid_key_id = key_id
+    sub.expiration_time = expires
+    if body.label is not None or created:
+        sub.label = body.label
+    await session.flush()
+    return sub, created
+
+
+async def list_for(session: AsyncSession, user_id: int) -> list[PushSubscription]:
+    rows = await session.scalars(
+        select(PushSubscription)
+        .where(PushSubscription.user_id == user_id)
+        .order_by(PushSubscription.id)
+    )
+    return list(rows)
+
+
+async def remove(session: AsyncSession, user_id: int, subscription_id: str) -> None:
+    """Delete the caller's subscription (404 for anyone else's)."""
+    key = parse_id(subscription_id)
+    result = await session.execute(
+        delete(PushSubscription).where(
+            PushSubscription.id == key, PushSubscription.user_id == user_id
+        )
+    )
+    if key is None or result.rowcount == 0:  # type: ignore[attr-defined]
+        raise NotFound("No such subscription.", code="subscription_not_found")
+
+
+async def send_test(session: AsyncSession, user_id: int) -> int:
+    """Queue a test notification to each of the user's devices; how many were queued."""
+    notification = await system_notice(
+        session,
+        user_id,
+        title="Test notification",
+        body="Push notifications work on this device.",
+        url="/notifications",
+        event="system.push_test",
+    )
+    count = await session.scalar(
+        select(func.count()).where(PushDelivery.notification_id == notification.id)
+    )
+    return int(count or 0)
+
+
+async def key_ids_in_use(session: AsyncSession) -> set[str]:
+    rows = await session.scalars(select(distinct(PushSubscription.vapid_key_id)))
+    return set(rows)

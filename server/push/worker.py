@@ -1,0 +1,287 @@
+"""The delivery worker: claims due outbox rows as leases, sends them, records outcomes.
+
+Leases are written into the row itself: claiming moves `due_at` to the lease's
+end, so a row held by a worker that died simply becomes due again. PostgreSQL
+workers share the queue with `FOR UPDATE SKIP LOCKED`; SQLite runs one worker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import random
+import socket
+import time
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import Table, bindparam, delete, distinct, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server.config import Settings
+from server.db import Database, utcnow
+from server.metrics import PUSH_LATENCY, PUSHES
+from server.push import wakeup
+from server.push.keys import KeyStore
+from server.push.models import PushDelivery, PushSubscription
+from server.push.sender import Job, Outcome, Sender
+
+log = logging.getLogger("vendorbell.push")
+
+DELIVERIES: Table = PushDelivery.__table__  # type: ignore[assignment]
+SUBSCRIPTIONS: Table = PushSubscription.__table__  # type: ignore[assignment]
+LEASE_SECONDS = 60.0
+POLL_SECONDS = 1.0
+STOP_GRACE_SECONDS = 10.0
+BACKOFF_CAP = 3600.0
+RETIRE_EVERY = 3600.0
+
+
+def backoff(attempts: int, retry_after: float | None) -> float:
+    """Seconds until the next try: Retry-After when given, else exponential with jitter."""
+    if retry_after is not None:
+        return retry_after
+    base = min(BACKOFF_CAP, 2.0 ** min(attempts, 12))
+    return random.uniform(base / 2, base)
+
+
+class DeliveryWorker:
+    """Sends queued deliveries until stopped; safe to run in several processes (PostgreSQL)."""
+
+    def __init__(
+        self,
+        database: Database,
+        settings: Settings,
+        keys: KeyStore,
+        *,
+        sender: Sender | None = None,
+        lease_seconds: float = LEASE_SECONDS,
+        poll_seconds: float = POLL_SECONDS,
+    ) -> None:
+        self.database = database
+        self.settings = settings
+        self.keys = keys
+        self.sender = sender or Sender(settings, keys)
+        self.lease_seconds = lease_seconds
+        self.poll_seconds = poll_seconds
+        self.name = f"{socket.gethostname()[:40]}:{os.getpid()}:{id(self) % 10000}"
+        self.capacity = max(1, settings.worker_concurrency) * 2
+        self._sending = asyncio.Semaphore(max(1, settings.worker_concurrency))
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._results: list[tuple[Job, Outcome]] = []
+        self._stopping = False
+        self._main: asyncio.Task[None] | None = None
+        self._flusher: asyncio.Task[None] | None = None
+        self._results_ready = asyncio.Event()
+        self._room = asyncio.Event()
+        self._next_retire = 0.0
+
+    async def start(self) -> None:
+        self._wake = wakeup.event()
+        self._main = asyncio.create_task(self._run(), name="push-worker")
+        self._flusher = asyncio.create_task(self._flush_loop(), name="push-worker-flush")
+
+    async def stop(self) -> None:
+        """Stop claiming, let in-flight sends finish (briefly), record them, release the rest."""
+        self._stopping = True
+        self._wake.set()
+        self._room.set()
+        if self._main is not None:
+            await self._main
+        if self._tasks:
+            _, pending = await asyncio.wait(self._tasks, timeout=STOP_GRACE_SECONDS)
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+        if self._flusher is not None:
+            self._flusher.cancel()
+            await asyncio.gather(self._flusher, return_exceptions=True)
+        await self._flush()
+        await self._release()
+        await self.sender.close()
+
+    async def _run(self) -> None:
+        while not self._stopping:
+            room = self.capacity - len(self._tasks)
+            if room < self.capacity // 4:
+                self._room.clear()
+                await self._room.wait()
+                continue
+            self._wake.clear()
+            try:
+                jobs = await self.claim(room)
+                await self._maybe_retire()
+            except Exception:
+                log.exception("push.worker.claim_failed")
+                jobs = []
+            for job in jobs:
+                task = asyncio.create_task(self._deliver(job))
+                self._tasks.add(task)
+                task.add_done_callback(self._done)
+            if len(jobs) < room and not self._stopping:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        self._room.set()
+
+    async def _deliver(self, job: Job) -> None:
+        async with self._sending:
+            outcome = await self.sender.send(job)
+        self._results.append((job, outcome))
+        self._results_ready.set()
+
+    async def claim(self, limit: int) -> list[Job]:
+        """Lease up to `limit` due rows to this worker (expired leases are due again)."""
+        t, s = DELIVERIES, SUBSCRIPTIONS
+        async with self.database.writer() as session:
+            now = utcnow()
+            lease = now + timedelta(seconds=self.lease_seconds)
+            due = (
+                select(t.c.id)
+                .where(t.c.status == "queued", t.c.due_at <= now)
+                .order_by(t.c.due_at)
+                .limit(limit)
+            )
+            if not self.database.is_sqlite:
+                due = due.with_for_update(skip_locked=True)
+            ids = list((await session.execute(due)).scalars())
+            if not ids:
+                await session.rollback()
+                return []
+            await session.execute(
+                update(t)
+                .where(t.c.id.in_(ids))
+                .values(due_at=lease, lease_until=lease, leased_by=self.name)
+                .values(attempts=t.c.attempts + 1)
+            )
+            rows = await session.execute(
+                select(
+                    t.c.id, t.c.payload, t.c.urgency, t.c.topic, t.c.created_at,
+                    t.c.expires_at, t.c.attempts, s.c.id, s.c.endpoint, s.c.p256dh,
+                    s.c.auth, s.c.vapid_key_id,
+                )
+                .select_from(t.outerjoin(s, t.c.subscription_id == s.c.id))
+                .where(t.c.id.in_(ids))
+            )  # fmt: skip
+            jobs = [Job(*row) for row in rows.tuples()]  # type: ignore[call-arg]
+            await session.commit()
+        return jobs
+
+    async def _flush_loop(self) -> None:
+        while True:
+            await self._results_ready.wait()
+            self._results_ready.clear()
+            try:
+                await self._flush()
+            except Exception:
+                log.exception("push.worker.record_failed")
+                await asyncio.sleep(1)
+
+    async def _flush(self) -> None:
+        results, self._results = self._results, []
+        if results:
+            async with self.database.writer() as session:
+                await record_outcomes(session, results)
+                await session.commit()
+
+    async def _release(self) -> None:
+        """Hand back rows this worker claimed but did not finish (SIGTERM, shutdown)."""
+        t = DELIVERIES
+        async with self.database.writer() as session:
+            result = await session.execute(
+                update(t)
+                .where(t.c.leased_by == self.name, t.c.status == "queued")
+                .values(due_at=utcnow(), lease_until=None, leased_by=None)
+            )
+            await session.commit()
+        released = int(getattr(result, "rowcount", 0) or 0)
+        if released:
+            log.info("push.worker.released", extra={"worker": self.name, "rows": released})
+
+    async def _maybe_retire(self) -> None:
+        """Now and then, delete old VAPID keys that no subscription uses any more."""
+        if time.monotonic() < self._next_retire:
+            return
+        self._next_retire = time.monotonic() + RETIRE_EVERY
+        async with self.database.reader() as session:
+            used = set(await session.scalars(select(distinct(SUBSCRIPTIONS.c.vapid_key_id))))
+        self.keys.retire(used)
+
+
+def _count(outcome: Outcome, job: Job) -> None:
+    PUSHES.labels(outcome=outcome.kind, service=outcome.service or "unknown").inc()
+    if outcome.kind == "delivered":
+        PUSH_LATENCY.observe(max(0.0, time.time() - job.created_at.timestamp()))
+
+
+async def record_outcomes(session: AsyncSession, results: Sequence[tuple[Job, Outcome]]) -> None:
+    """Write a batch of send outcomes to the outbox rows and their subscriptions."""
+    t, s = DELIVERIES, SUBSCRIPTIONS
+    now = utcnow()
+    rows: list[dict[str, Any]] = []
+    success: set[int] = set()
+    failures: list[dict[str, Any]] = []
+    gone: set[int] = set()
+    for job, outcome in results:
+        _count(outcome, job)
+        row: dict[str, Any] = {
+            "b_id": job.id,
+            "b_status": outcome.kind,
+            "b_due": job.expires_at,
+            "b_last": outcome.status,
+            "b_error": outcome.reason,
+            "b_delivered": None,
+        }
+        if outcome.kind == "delivered":
+            row["b_delivered"] = now
+            if job.subscription_id is not None:
+                success.add(job.subscription_id)
+        elif outcome.kind == "gone":
+            row["b_status"] = "failed"
+            if job.subscription_id is not None:
+                gone.add(job.subscription_id)
+            log.info("push.send.gone", extra={"delivery": job.id, "status": outcome.status})
+        elif outcome.kind == "retry":
+            due = now + timedelta(seconds=backoff(job.attempts, outcome.retry_after))
+            row["b_status"], row["b_due"] = ("queued", due) if due < job.expires_at else (
+                "expired", job.expires_at)  # fmt: skip
+        elif outcome.kind == "failed":
+            log.warning(
+                "push.send.failed",
+                extra={"delivery": job.id, "status": outcome.status, "reason": outcome.reason},
+            )
+        if outcome.kind in ("failed", "retry") and job.subscription_id is not None:
+            failures.append({"b_sub": job.subscription_id, "b_reason": outcome.reason})
+        rows.append(row)
+    await session.execute(
+        update(t)
+        .where(t.c.id == bindparam("b_id"), t.c.status == "queued")
+        .values(
+            status=bindparam("b_status"),
+            due_at=bindparam("b_due"),
+            last_status=bindparam("b_last"),
+            error=bindparam("b_error"),
+            delivered_at=bindparam("b_delivered"),
+            lease_until=None,
+            leased_by=None,
+        ),
+        rows,
+    )
+    if success:
+        await session.execute(
+            update(s).where(s.c.id.in_(success)).values(last_success_at=now, updated_at=now)
+        )
+    if failures:
+        await session.execute(
+            update(s)
+            .where(s.c.id == bindparam("b_sub"))
+            .values(last_failure_at=now, last_failure_reason=bindparam("b_reason")),
+            failures,
+        )
+    if gone:
+        await session.execute(delete(s).where(s.c.id.in_(gone)))
