@@ -21,6 +21,7 @@ from server.push.routes import router as push_router
 from server.push.worker import DeliveryWorker
 from server.pwa import mount_pwa
 from server.realtime.hub import make_hub, set_hub
+from server.realtime.routes import router as live_router
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -61,7 +62,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(TrailingSlashMiddleware)
-    for router in (accounts_router, orders_router, inbox_router, push_router):
+    for router in (accounts_router, orders_router, inbox_router, push_router, live_router):
         app.include_router(router)
     mount_pwa(app, settings.pwa_dir)
     return app

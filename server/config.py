@@ -55,6 +55,9 @@ class Settings(BaseSettings):
     max_body_bytes: int = 64 * 1024
     log_level: str = "INFO"
     cookie_secure: bool = False
+    redis_channel: str = "vendorbell:live"  # pub/sub channel carrying live events (REDIS_URL)
+    ws_ping_interval: float = 25.0  # seconds between WebSocket pings; 0 disables; 2 missed = dead
+    ws_send_queue: int = 256  # events buffered per socket before a slow client is closed (1013)
 
     @field_validator("allowed_origins", "push_allowed_hosts", mode="before")
     @classmethod

@@ -1,44 +1,293 @@
-"""Realtime hub (lead's first cut; the realtime helper owns and replaces this file)."""
+"""The realtime hub: fans live events out to the sockets of each user.
+
+Two implementations behind one small interface: `MemoryHub` (one process, the
+default) and `RedisHub` (`REDIS_URL`), where every web process publishes to and
+listens on one Redis pub/sub channel and delivers to the sockets it holds.
+An event is serialized once per publish, never once per socket.
+"""
 
 from __future__ import annotations
 
 import asyncio
-from collections import defaultdict
-from typing import Any
+import json
+import logging
+import signal
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from types import FrameType
+from typing import Any, Protocol
 
 from server.config import Settings
 
+log = logging.getLogger("vendorbell.realtime")
 
-class MemoryHub:
-    """In-process fan-out of messages to per-user queues."""
+# WebSocket close codes (RFC 6455 §7.4.1) the hub uses.
+GOING_AWAY = 1001  # the server is shutting down
+SERVICE_RESTART = 1012  # events may have been lost: reconnect with `since` to resync
 
-    def __init__(self) -> None:
-        self._queues: dict[int, set[asyncio.Queue[dict[str, Any]]]] = defaultdict(set)
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One serialized server → client message; `notification_id` lets sockets dedupe."""
+
+    text: str
+    notification_id: int | None = None
+
+
+def encode(message: dict[str, Any]) -> Event:
+    notification = message.get("notification")
+    raw_id = notification.get("id") if isinstance(notification, dict) else None
+    notification_id = int(raw_id) if raw_id is not None and str(raw_id).isdigit() else None
+    return Event(json.dumps(message, separators=(",", ":")), notification_id)
+
+
+class Subscriber(Protocol):
+    """A socket as the hub sees it. `deliver` must not block: it queues or drops."""
+
+    user_id: int
+
+    def deliver(self, event: Event) -> None: ...
+
+    def keepalive(self, now: float) -> None: ...
+
+    def close(self, code: int) -> None: ...
+
+
+class Hub:
+    """Local fan-out, keepalive ticks and shutdown; subclasses decide how events travel."""
+
+    def __init__(self, *, ping_interval: float | None = None) -> None:
+        self._local: dict[int, set[Subscriber]] = {}
+        self._ping_interval = ping_interval
+        self._tasks: list[asyncio.Task[None]] = []
+        self._restore_signals: Callable[[], None] | None = None
+
+    # The interface the notification service and the WebSocket route use.
+    async def publish(self, user_id: int, message: dict[str, Any]) -> None:
+        """Send `message` to every open socket of `user_id` (in any process)."""
+        self._deliver_local(user_id, encode(message))
+
+    async def broadcast(self, message: dict[str, Any]) -> None:
+        """Send `message` to every open socket of every user."""
+        self._deliver_local(None, encode(message))
+
+    async def subscribe(self, subscriber: Subscriber) -> None:
+        self._local.setdefault(subscriber.user_id, set()).add(subscriber)
+
+    async def unsubscribe(self, subscriber: Subscriber) -> None:
+        subscribers = self._local.get(subscriber.user_id)
+        if subscribers is not None:
+            subscribers.discard(subscriber)
+            if not subscribers:
+                del self._local[subscriber.user_id]
 
     async def start(self) -> None:
-        return None
+        self.close_sockets_on_exit_signals()
+        if self._ping_interval:
+            self._spawn(self._keepalive_loop(self._ping_interval))
 
     async def close(self) -> None:
-        self._queues.clear()
+        """Close every local socket with 1001 and stop background tasks."""
+        self.close_local(GOING_AWAY)
+        if self._restore_signals is not None:
+            self._restore_signals()
+            self._restore_signals = None
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks.clear()
+
+    # Shared machinery.
+    def subscribers(self) -> Iterator[Subscriber]:
+        for subscribers in list(self._local.values()):
+            yield from list(subscribers)
+
+    def close_local(self, code: int) -> None:
+        for subscriber in self.subscribers():
+            subscriber.close(code)
+
+    def _deliver_local(self, user_id: int | None, event: Event) -> None:
+        if user_id is None:
+            for subscriber in self.subscribers():
+                subscriber.deliver(event)
+            return
+        for subscriber in list(self._local.get(user_id, ())):
+            subscriber.deliver(event)
+
+    def _spawn(self, coroutine: Any) -> None:
+        self._tasks.append(asyncio.get_running_loop().create_task(coroutine))
+
+    async def _keepalive_loop(self, interval: float) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(interval)
+            now = loop.time()
+            for subscriber in self.subscribers():
+                subscriber.keepalive(now)
+
+    def close_sockets_on_exit_signals(self) -> None:
+        """Close sockets with 1001 on SIGTERM/SIGINT, before the server's own shutdown.
+
+        uvicorn closes open WebSockets itself (code 1012) before the lifespan shutdown
+        runs, so the hub chains the signal handlers uvicorn installed to say "going
+        away" first. Only in the main thread, where signal handlers can be set.
+        """
+        if threading.current_thread() is not threading.main_thread():
+            return
+        loop = asyncio.get_running_loop()
+        previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+
+        def on_signal(sig: int, frame: FrameType | None) -> None:
+            loop.call_soon_threadsafe(self.close_local, GOING_AWAY)
+            handler = previous[signal.Signals(sig)]
+            if callable(handler):
+                handler(sig, frame)
+            elif handler == signal.SIG_DFL:
+                signal.signal(sig, signal.SIG_DFL)
+                signal.raise_signal(sig)
+
+        for sig in previous:
+            signal.signal(sig, on_signal)
+
+        def restore() -> None:
+            for sig, handler in previous.items():
+                if signal.getsignal(sig) is on_signal:
+                    signal.signal(sig, handler)
+
+        self._restore_signals = restore
+
+
+class MemoryHub(Hub):
+    """One process: publish goes straight to the local sockets."""
+
+
+class RedisHub(Hub):
+    """Several processes: events travel over one Redis pub/sub channel.
+
+    Every process receives every event and delivers it to the sockets it holds
+    (a dict lookup for sockets it does not hold). One channel keeps the
+    subscription fixed for the process's life, so a new socket never waits for a
+    SUBSCRIBE round trip and cannot miss an event published while it connects.
+    Publishing only queues: a background task pipelines the PUBLISH commands.
+    """
+
+    def __init__(self, url: str, channel: str, *, ping_interval: float | None = None) -> None:
+        super().__init__(ping_interval=ping_interval)
+        self._url = url
+        self._channel = channel
+        self._outbox: asyncio.Queue[str] = asyncio.Queue(maxsize=100_000)
+        self._redis: Any = None
 
     async def publish(self, user_id: int, message: dict[str, Any]) -> None:
-        for queue in list(self._queues.get(user_id, ())):
-            queue.put_nowait(message)
+        self._send(str(user_id), encode(message))
+
+    async def broadcast(self, message: dict[str, Any]) -> None:
+        self._send("*", encode(message))
+
+    def _send(self, target: str, event: Event) -> None:
+        # Wire format: "<user id or *>\n<notification id or empty>\n<json>".
+        nid = "" if event.notification_id is None else str(event.notification_id)
+        try:
+            self._outbox.put_nowait(f"{target}\n{nid}\n{event.text}")
+        except asyncio.QueueFull:
+            log.error("realtime.redis.outbox_full", extra={"target": target})
+
+    async def start(self) -> None:
+        from redis.asyncio import Redis
+
+        self._redis = Redis.from_url(self._url)
+        pubsub = await self._subscribe()
+        self._spawn(self._listen(pubsub))
+        self._spawn(self._publish_loop())
+        await super().start()
+
+    async def close(self) -> None:
+        await super().close()
+        if self._redis is not None:
+            await self._redis.aclose()
+
+    async def _subscribe(self) -> Any:
+        pubsub = self._redis.pubsub()
+        await pubsub.subscribe(self._channel)
+        # Wait for the confirmation: from here on every PUBLISH reaches this process.
+        while (await pubsub.get_message(timeout=5.0)) is None:
+            pass
+        return pubsub
+
+    def _receive(self, data: bytes) -> None:
+        target, nid, text = data.decode().split("\n", 2)
+        if target == "*":
+            self._deliver_local(None, Event(text, int(nid) if nid else None))
+        elif target.isdigit() and int(target) in self._local:
+            self._deliver_local(int(target), Event(text, int(nid) if nid else None))
+
+    async def _listen(self, pubsub: Any) -> None:
+        from redis.exceptions import RedisError
+
+        while True:
+            try:
+                async for message in pubsub.listen():
+                    if message["type"] == "message":
+                        self._receive(message["data"])
+            except (RedisError, OSError) as exc:
+                log.warning("realtime.redis.disconnected", extra={"error": str(exc)})
+            await pubsub.aclose()
+            pubsub = await self._resubscribe()
+            # Events published while we were away are lost to this process: have its
+            # sockets reconnect, and resync from the database with `since`.
+            self.close_local(SERVICE_RESTART)
+
+    async def _resubscribe(self) -> Any:
+        from redis.exceptions import RedisError
+
+        delay = 0.5
+        while True:
+            await asyncio.sleep(delay)
+            try:
+                pubsub = await self._subscribe()
+            except (RedisError, OSError):
+                delay = min(delay * 2, 10.0)
+                continue
+            log.info("realtime.redis.reconnected")
+            return pubsub
+
+    async def _publish_loop(self) -> None:
+        from redis.exceptions import RedisError
+
+        while True:
+            batch = [await self._outbox.get()]
+            while not self._outbox.empty() and len(batch) < 1000:
+                batch.append(self._outbox.get_nowait())
+            try:
+                async with self._redis.pipeline(transaction=False) as pipe:
+                    for payload in batch:
+                        pipe.publish(self._channel, payload)
+                    await pipe.execute()
+            except (RedisError, OSError) as exc:
+                # The database still holds the notifications: clients resync on reconnect.
+                log.error(
+                    "realtime.redis.publish_failed", extra={"error": str(exc), "lost": len(batch)}
+                )
+                await asyncio.sleep(0.5)
 
 
-_hub: MemoryHub | None = None
+_hub: Hub | None = None
 
 
-def make_hub(settings: Settings) -> MemoryHub:
-    return MemoryHub()
+def make_hub(settings: Settings) -> Hub:
+    interval = settings.ws_ping_interval or None
+    if settings.redis_url:
+        return RedisHub(settings.redis_url, settings.redis_channel, ping_interval=interval)
+    return MemoryHub(ping_interval=interval)
 
 
-def set_hub(hub: MemoryHub) -> None:
+def set_hub(hub: Hub) -> None:
     global _hub
     _hub = hub
 
 
-def get_hub() -> MemoryHub:
+def get_hub() -> Hub:
     global _hub
     if _hub is None:
         _hub = MemoryHub()

@@ -1,0 +1,118 @@
+"""One open WebSocket: a bounded send queue, keepalive, and the close that ends it.
+
+The hub calls `deliver` for every event; it only queues, so one slow socket never
+slows the others. A socket whose queue is full is closed with 1013 (try again
+later) instead of growing memory; one that stays silent for two ping intervals
+is dead and closed with 1011. Clients answer `{"type": "ping"}` with any message
+(the PWA sends `{"type": "pong"}`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from server.realtime.hub import Event
+
+log = logging.getLogger("vendorbell.realtime")
+
+PING = Event('{"type":"ping"}')
+TRY_AGAIN_LATER = 1013  # RFC 6455 §7.4.1 (IANA registry): the client is too slow
+PEER_DEAD = 1011  # no answer to two pings (what `websockets` uses for ping timeouts)
+_PEER_GONE = 0  # internal: the client already disconnected, nothing to send
+# A send that cannot complete in this time means the peer stopped reading.
+SEND_TIMEOUT = 10.0
+
+
+class Connection:
+    """A user's socket as the hub sees it (implements `hub.Subscriber`)."""
+
+    __slots__ = (
+        "_close_code",
+        "_interval",
+        "_queue",
+        "_skip",
+        "last_heard",
+        "user_id",
+        "websocket",
+    )
+
+    def __init__(
+        self, websocket: WebSocket, user_id: int, *, max_queue: int, ping_interval: float
+    ) -> None:
+        self.websocket = websocket
+        self.user_id = user_id
+        self._queue: asyncio.Queue[Event | int] = asyncio.Queue(maxsize=max_queue + 1)
+        self._interval = ping_interval
+        self._skip: frozenset[int] = frozenset()
+        self._close_code: int | None = None
+        self.last_heard = asyncio.get_running_loop().time()
+
+    # Called by the hub; never block.
+    def deliver(self, event: Event) -> None:
+        if self._close_code is not None:
+            return
+        if self._queue.qsize() >= self._queue.maxsize - 1:  # keep one slot for the close
+            log.warning("realtime.ws.slow_client", extra={"user_id": self.user_id})
+            self.close(TRY_AGAIN_LATER)
+            return
+        self._queue.put_nowait(event)
+
+    def keepalive(self, now: float) -> None:
+        if self._interval and now - self.last_heard > 2 * self._interval:
+            log.info("realtime.ws.dead_peer", extra={"user_id": self.user_id})
+            self.close(PEER_DEAD)
+        else:
+            self.deliver(PING)
+
+    def close(self, code: int) -> None:
+        if self._close_code is not None:
+            return
+        self._close_code = code
+        while not self._queue.empty():  # drop what is pending: it will not be read
+            self._queue.get_nowait()
+        self._queue.put_nowait(code)
+
+    # Used by the route.
+    def skip(self, notification_ids: set[int]) -> None:
+        """Ids already replayed from the database: their live copies are duplicates."""
+        self._skip = frozenset(notification_ids)
+
+    async def send_now(self, text: str) -> None:
+        async with asyncio.timeout(SEND_TIMEOUT):
+            await self.websocket.send_text(text)
+
+    async def run(self) -> None:
+        """Send queued events and read the client's messages until either side closes."""
+        receiver = asyncio.get_running_loop().create_task(self._receive())
+        try:
+            code = await self._send_events()
+            if code != _PEER_GONE:
+                async with asyncio.timeout(SEND_TIMEOUT):
+                    await self.websocket.close(code)
+        except (WebSocketDisconnect, OSError, RuntimeError, TimeoutError):
+            pass  # the peer is gone or stuck: returning lets the server drop the transport
+        finally:
+            receiver.cancel()
+
+    async def _send_events(self) -> int:
+        skip = self._skip
+        while True:
+            item = await self._queue.get()
+            if isinstance(item, int):
+                return item
+            if skip and item.notification_id in skip:
+                continue
+            await self.send_now(item.text)
+
+    async def _receive(self) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            while (await self.websocket.receive())["type"] != "websocket.disconnect":
+                self.last_heard = loop.time()
+        except (WebSocketDisconnect, OSError, RuntimeError):
+            pass
+        finally:
+            self.close(_PEER_GONE)

@@ -1,0 +1,114 @@
+"""`WS /ws/notifications`: a user's live channel, with resync from `?since=`."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import APIRouter, WebSocket
+
+from server.accounts.service import user_for_token
+from server.config import Settings
+from server.db import Database
+from server.deps import SESSION_COOKIE
+from server.ids import parse_id
+from server.metrics import WS_CONNECTIONS
+from server.notifications import inbox
+from server.notifications.schemas import NotificationOut
+from server.realtime.connection import Connection
+from server.realtime.hub import get_hub
+
+router = APIRouter(tags=["live"])
+
+NOT_AUTHENTICATED = 4401
+FORBIDDEN_ORIGIN = 4403  # a cookie sent by a page of another site (cross-site WebSocket hijacking)
+BAD_SINCE = 4400
+REPLAY_PAGE = 500
+
+
+@router.websocket("/ws/notifications")
+async def live_notifications(
+    websocket: WebSocket, token: str | None = None, since: str | None = None
+) -> None:
+    settings: Settings = websocket.app.state.settings
+    await websocket.accept()
+    user_id, refusal = await authenticate(websocket, token, settings)
+    since_id = parse_id(since) if since is not None else None
+    if refusal is None and since is not None and since_id is None:
+        refusal = BAD_SINCE
+    if user_id is None or refusal is not None:
+        await websocket.close(refusal or NOT_AUTHENTICATED)
+        return
+    connection = Connection(
+        websocket,
+        user_id,
+        max_queue=settings.ws_send_queue,
+        ping_interval=settings.ws_ping_interval,
+    )
+    hub = get_hub()
+    # Subscribe before reading the database, so nothing committed meanwhile is missed;
+    # the connection drops live copies of what the replay already sent.
+    await hub.subscribe(connection)
+    WS_CONNECTIONS.inc()
+    try:
+        if since_id is not None:
+            database: Database = websocket.app.state.db
+            connection.skip(await replay(connection, database, user_id, since_id))
+        await connection.run()
+    except (OSError, RuntimeError, TimeoutError):
+        pass  # the client went away during the replay
+    finally:
+        WS_CONNECTIONS.dec()
+        await hub.unsubscribe(connection)
+
+
+async def authenticate(
+    websocket: WebSocket, token: str | None, settings: Settings
+) -> tuple[int | None, int | None]:
+    """The user behind `?token=` or the session cookie, or the close code refusing them."""
+    if not token:
+        token = websocket.cookies.get(SESSION_COOKIE)
+        if not token:
+            return None, NOT_AUTHENTICATED
+        if not origin_allowed(websocket, settings):
+            return None, FORBIDDEN_ORIGIN
+    database: Database = websocket.app.state.db
+    async with database.reader() as session:
+        user = await user_for_token(session, token, websocket.app.state.secret_key)
+    return (user.id, None) if user is not None else (None, NOT_AUTHENTICATED)
+
+
+def origin_allowed(websocket: WebSocket, settings: Settings) -> bool:
+    """Browsers always send Origin on a WebSocket handshake and never let pages forge it."""
+    origin = websocket.headers.get("origin")
+    if origin is None:
+        return False
+    scheme = "https" if websocket.url.scheme == "wss" else "http"
+    own = f"{scheme}://{websocket.headers.get('host', '')}"
+    return origin in settings.origins or origin == own
+
+
+async def replay(connection: Connection, database: Database, user_id: int, since: int) -> set[int]:
+    """Send every notification after `since`, oldest first; returns the ids sent."""
+    sent: set[int] = set()
+    while True:
+        async with database.reader() as session:
+            rows = await inbox.notifications_since(session, user_id, since, limit=REPLAY_PAGE)
+            counts = await inbox.counts(session, user_id)
+            texts = [_notification_text(row, counts) for row in rows]
+        for row, text in zip(rows, texts, strict=True):
+            await connection.send_now(text)
+            sent.add(row.id)
+        if len(rows) < REPLAY_PAGE:
+            return sent
+        since = rows[-1].id
+
+
+def _notification_text(row: Any, counts: inbox.Counts) -> str:
+    message = {
+        "type": "notification",
+        "notification": NotificationOut.model_validate(row).model_dump(mode="json"),
+        "unread": counts.unread,
+        "unseen": counts.unseen,
+    }
+    return json.dumps(message, separators=(",", ":"))
