@@ -27,7 +27,7 @@ async def _key_usage(settings: Settings) -> dict[str, int]:
                     PushSubscription.vapid_key_id
                 )
             )
-            return {kid: int(n) for kid, n in rows.tuples()}
+            return {kid: int(n) for kid, n in rows}
     finally:
         await database.dispose()
 

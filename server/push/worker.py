@@ -168,7 +168,7 @@ class DeliveryWorker:
                 .select_from(t.outerjoin(s, t.c.subscription_id == s.c.id))
                 .where(t.c.id.in_(ids))
             )  # fmt: skip
-            jobs = [Job(*row) for row in rows.tuples()]  # type: ignore[call-arg]
+            jobs = [Job(*row) for row in rows]  # type: ignore[call-arg]
             await session.commit()
         return jobs
 
