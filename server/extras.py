@@ -9,11 +9,12 @@ from fastapi import FastAPI
 
 from server.observability import RequestMetricsMiddleware
 from server.observability import router as metrics_router
+from server.preferences.routes import router as preferences_router
 
 
 def install_extras(app: FastAPI) -> None:
     """Call before any other middleware is added: the metrics middleware must be the
     innermost one, where the router's matched route is visible in the scope."""
     app.add_middleware(RequestMetricsMiddleware)
-    for router in (metrics_router,):
+    for router in (metrics_router, preferences_router):
         app.include_router(router)

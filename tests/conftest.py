@@ -28,6 +28,8 @@ PG_REASON = (
     "postgresql+asyncpg://postgres@127.0.0.1:5432/test (.ci/run sets it)"
 )
 TABLES = (
+    "held_pushes",
+    "user_preferences",
     "push_deliveries",
     "push_subscriptions",
     "notifications",

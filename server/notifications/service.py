@@ -11,11 +11,12 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.accounts.models import User
-from server.db import after_commit, session_settings
+from server.db import after_commit, session_settings, utcnow
 from server.notifications import inbox, texts
 from server.notifications.models import Notification
 from server.notifications.schemas import NotificationOut
 from server.orders.models import Order
+from server.preferences import service as preferences
 from server.push.outbox import enqueue_push
 from server.realtime.hub import get_hub
 
@@ -31,7 +32,13 @@ async def notify(
     url: str,
     data: dict[str, Any] | None = None,
 ) -> Notification:
-    """Write one notification for `user_id`, queue its pushes, publish it after commit."""
+    """Write one notification for `user_id`, queue its pushes, publish it after commit.
+
+    The user's preferences decide here, and only here, whether the inbox row is
+    written and whether the push goes now, waits for the quiet-hours digest, or not
+    at all (server.preferences).
+    """
+    decision = await preferences.decide_for(session, user_id, type=type, event=event)
     notification = Notification(
         user_id=user_id,
         type=type,
@@ -41,11 +48,20 @@ async def notify(
         url=url,
         data=data or {},
     )
+    if not decision.stored:
+        return notification  # neither inbox nor push wanted: nothing is written
+    if not decision.inbox:  # push only: the row is the push's record, never unread
+        notification.seen_at = notification.read_at = utcnow()
     session.add(notification)
     await session.flush()
     counts = await inbox.counts(session, user_id)
     public_url = session_settings(session).public_url
-    await enqueue_push(session, notification, app_badge=counts.unseen, public_url=public_url)
+    if decision.push == "now":
+        await enqueue_push(session, notification, app_badge=counts.unseen, public_url=public_url)
+    elif decision.push == "hold":
+        await preferences.hold(session, notification)
+    if not decision.inbox:
+        return notification
     message = {
         "type": "notification",
         "notification": NotificationOut.model_validate(notification).model_dump(mode="json"),

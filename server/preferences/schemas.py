@@ -1,0 +1,48 @@
+"""Preference bodies: channels per type and quiet hours, as `HH:MM` in an IANA zone."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from server.ids import ID
+from server.notifications.schemas import NotificationType
+
+HHMM = r"^([01]\d|2[0-3]):[0-5]\d$"
+
+
+class ChannelsIO(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    push: bool = True
+    inbox: bool = True
+
+
+class QuietHoursIO(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = False
+    start: str = Field(default="22:00", pattern=HHMM)
+    end: str = Field(default="07:00", pattern=HHMM)
+    time_zone: str = Field(default="UTC", max_length=64, examples=["Europe/Berlin"])
+    # New orders push at once even inside quiet hours.
+    orders_ring: bool = True
+
+
+class PreferencesIO(BaseModel):
+    """GET answers every type; PUT may leave types out (they get the defaults)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    types: dict[NotificationType, ChannelsIO] = Field(default_factory=dict)
+    quiet_hours: QuietHoursIO = Field(default_factory=QuietHoursIO)
+
+
+class DeviceMuteIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    muted: bool
+
+
+class DeviceMuteOut(BaseModel):
+    id: ID
+    muted: bool

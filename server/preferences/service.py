@@ -1,0 +1,144 @@
+"""Reading and saving preferences, and the decision the notification service asks for."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server.db import utcnow
+from server.errors import Invalid, NotFound
+from server.ids import parse_id
+from server.notifications.models import Notification
+from server.preferences import rules
+from server.preferences.models import HeldPush, UserPreferences
+from server.preferences.schemas import ChannelsIO, PreferencesIO, QuietHoursIO
+from server.push.models import PushSubscription
+
+
+def now() -> datetime:
+    """The clock decisions use (tests replace it; nothing here sleeps)."""
+    return utcnow()
+
+
+def _minutes(hhmm: str) -> int:
+    hours, minutes = hhmm.split(":")
+    return int(hours) * 60 + int(minutes)
+
+
+def _hhmm(minutes: int) -> str:
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+def _to_rules(row: UserPreferences | None) -> rules.Preferences:
+    if row is None:
+        return rules.Preferences(types={}, quiet=rules.QuietHours())
+    types = {
+        name: rules.Channels(
+            push=bool(value.get("push", True)), inbox=bool(value.get("inbox", True))
+        )
+        for name, value in (row.types or {}).items()
+    }
+    quiet = rules.QuietHours(
+        enabled=row.quiet_enabled,
+        start=row.quiet_start,
+        end=row.quiet_end,
+        time_zone=row.time_zone,
+        orders_ring=row.orders_ring,
+    )
+    return rules.Preferences(types=types, quiet=quiet)
+
+
+async def load(session: AsyncSession, user_id: int) -> rules.Preferences:
+    return _to_rules(await session.get(UserPreferences, user_id))
+
+
+def to_schema(prefs: rules.Preferences) -> PreferencesIO:
+    quiet = prefs.quiet
+    return PreferencesIO(
+        types={
+            name: ChannelsIO(push=prefs.channels(name).push, inbox=prefs.channels(name).inbox)
+            for name in rules.TYPES
+        },
+        quiet_hours=QuietHoursIO(
+            enabled=quiet.enabled,
+            start=_hhmm(quiet.start),
+            end=_hhmm(quiet.end),
+            time_zone=quiet.time_zone,
+            orders_ring=quiet.orders_ring,
+        ),
+    )
+
+
+def _check(body: PreferencesIO) -> None:
+    if not body.types.get("order", ChannelsIO()).inbox:
+        raise Invalid("Orders always stay in the inbox.", code="order_inbox_required")
+    quiet = body.quiet_hours
+    try:
+        ZoneInfo(quiet.time_zone)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise Invalid(
+            f"{quiet.time_zone!r} is not an IANA time zone (e.g. Europe/Berlin).",
+            code="invalid_time_zone",
+        ) from exc
+    if quiet.enabled and quiet.start == quiet.end:
+        raise Invalid(
+            "Quiet hours must start and end at different times.", code="empty_quiet_hours"
+        )
+
+
+async def save(session: AsyncSession, user_id: int, body: PreferencesIO) -> rules.Preferences:
+    """Replace the user's preferences (types left out go back to the defaults)."""
+    _check(body)
+    row = await session.get(UserPreferences, user_id)
+    if row is None:
+        row = UserPreferences(user_id=user_id)
+        session.add(row)
+    row.types = {name: value.model_dump() for name, value in body.types.items()}
+    row.quiet_enabled = body.quiet_hours.enabled
+    row.quiet_start = _minutes(body.quiet_hours.start)
+    row.quiet_end = _minutes(body.quiet_hours.end)
+    row.time_zone = body.quiet_hours.time_zone
+    row.orders_ring = body.quiet_hours.orders_ring
+    await session.flush()
+    return _to_rules(row)
+
+
+async def decide_for(
+    session: AsyncSession, user_id: int, *, type: str, event: str
+) -> rules.Decision:
+    """What the notification service does with a new notification for this user."""
+    prefs = await load(session, user_id)
+    return rules.decide(prefs, type=type, event=event, now=now())
+
+
+async def hold(session: AsyncSession, notification: Notification) -> None:
+    """Keep the push back until the user's quiet hours end (see server.preferences.digest)."""
+    session.add(
+        HeldPush(
+            user_id=notification.user_id,
+            notification_id=notification.id,
+            type=notification.type,
+            created_at=now(),
+        )
+    )
+
+
+async def set_device_muted(
+    session: AsyncSession, user_id: int, subscription_id: str, muted: bool
+) -> int:
+    """Mute or unmute one of the user's devices (404 for anyone else's)."""
+    key = parse_id(subscription_id)
+    found = await session.scalar(
+        select(PushSubscription.id).where(
+            PushSubscription.id == key, PushSubscription.user_id == user_id
+        )
+    )
+    if key is None or found is None:
+        raise NotFound("No such subscription.", code="subscription_not_found")
+    await session.execute(
+        update(PushSubscription).where(PushSubscription.id == key).values(muted=muted)
+    )
+    return key
