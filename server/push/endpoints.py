@@ -135,6 +135,14 @@ async def check_endpoint(endpoint: str, settings: Settings) -> EndpointTarget:
     return target
 
 
+class RefusedAddress(OSError):
+    """Raised inside the HTTP client when a host resolves to an address we refuse."""
+
+    def __init__(self, unsafe: UnsafeEndpoint) -> None:
+        super().__init__(unsafe.detail)
+        self.code = unsafe.code
+
+
 class CheckedResolver(AbstractResolver):
     """aiohttp resolver that only ever hands the connector checked addresses."""
 
@@ -147,7 +155,9 @@ class CheckedResolver(AbstractResolver):
         try:
             return await resolve_checked(host, port, self.settings)
         except UnsafeEndpoint as exc:
-            raise OSError(exc.detail) from exc
+            if exc.code == "endpoint_unresolvable":
+                raise OSError(exc.detail) from exc  # may be transient: retried
+            raise RefusedAddress(exc) from exc
 
     async def close(self) -> None:
         return None

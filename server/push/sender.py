@@ -17,7 +17,7 @@ import httpx
 
 from server.config import Settings
 from server.push.crypto import encrypt_payload
-from server.push.endpoints import CheckedResolver, UnsafeEndpoint, check_url
+from server.push.endpoints import CheckedResolver, RefusedAddress, UnsafeEndpoint, check_url
 from server.push.keys import KeyStore, VapidKey
 
 log = logging.getLogger("vendorbell.push")
@@ -242,10 +242,10 @@ class Sender:
         try:
             async with self._limit(origin):
                 status, answer_headers, text = await self.client.post(url, headers, body)
-        except (aiohttp.ClientConnectorDNSError, aiohttp.ClientConnectorError) as exc:
-            if "private address" in str(exc) or "not an allowed" in str(exc):
-                return Outcome("failed", reason="endpoint refused: private address")
-            return Outcome("retry", reason=f"connection failed: {type(exc).__name__}")
+        except aiohttp.ClientConnectorError as exc:
+            if isinstance(exc.os_error, RefusedAddress):
+                return Outcome("failed", reason=f"endpoint refused: {exc.os_error.code}")
+            return Outcome("retry", reason=f"connection failed: {exc.os_error}", service=service)
         except (TimeoutError, aiohttp.ClientError, httpx.HTTPError, OSError) as exc:
             return Outcome("retry", reason=f"network error: {type(exc).__name__}", service=service)
         return classify(status, answer_headers, text, service)
