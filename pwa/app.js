@@ -1,0 +1,244 @@
+// Boot: service worker, who is signed in, the shell (header, bell, live dot), the router.
+
+import { ApiError, get, OfflineError, post } from './api.js';
+import { createBell } from './bell.js';
+import { h, mount } from './dom.js';
+import { Live } from './live.js';
+import { syncSubscription } from './push.js';
+import { chime } from './sound.js';
+import { emit, on, rememberedUser, rememberUser, setCounts, state } from './state.js';
+import * as authView from './views/auth.js';
+import * as checkoutView from './views/checkout.js';
+import * as devicesView from './views/devices.js';
+import * as homeView from './views/home.js';
+import * as notificationsView from './views/notifications.js';
+import * as orderView from './views/order.js';
+import * as ordersView from './views/orders.js';
+
+const ROUTES = [
+  [/^\/$/, homeView],
+  [/^\/signin$/, authView],
+  [/^\/orders$/, ordersView],
+  [/^\/orders\/([^/]+)$/, orderView],
+  [/^\/notifications$/, notificationsView],
+  [/^\/devices$/, devicesView],
+  [/^\/checkout$/, checkoutView],
+];
+
+const shell = {
+  header: document.getElementById('header'),
+  banner: document.getElementById('banner'),
+  main: document.getElementById('main'),
+  toasts: document.getElementById('toasts'),
+};
+let cleanup = null;
+
+export function navigate(path, { replace = false } = {}) {
+  if (path.startsWith(location.origin)) path = path.slice(location.origin.length);
+  if (replace) history.replaceState(null, '', path);
+  else if (path !== location.pathname + location.search) history.pushState(null, '', path);
+  route();
+}
+
+export function toast(text, kind = 'info') {
+  const el = h('div', { class: `toast toast-${kind}`, role: 'status' }, text);
+  shell.toasts.append(el);
+  setTimeout(() => el.classList.add('leaving'), 3200);
+  setTimeout(() => el.remove(), 3600);
+}
+
+function route() {
+  if (cleanup) cleanup();
+  cleanup = null;
+  const path = location.pathname;
+  if (!state.user && path !== '/signin') return navigate('/signin', { replace: true });
+  if (state.user && path === '/signin') return navigate('/', { replace: true });
+  const match = ROUTES.map(([re, view]) => [path.match(re), view]).find(([m]) => m);
+  const ctx = { navigate, toast, params: match ? match[0].slice(1) : [], query: new URLSearchParams(location.search) };
+  renderNav();
+  window.scrollTo(0, 0);
+  if (!match) {
+    mount(shell.main, h('section', { class: 'card empty-state' }, h('h1', {}, 'Page not found'), h('a', { href: '/' }, 'Back to the dashboard')));
+    return;
+  }
+  const result = match[1].render(shell.main, ctx);
+  cleanup = typeof result === 'function' ? result : null;
+  Promise.resolve(result).then((fn) => { if (typeof fn === 'function') cleanup = fn; }).catch(showError);
+}
+
+function showError(error) {
+  if (error instanceof ApiError && error.status === 401) return signedOut();
+  if (error instanceof OfflineError) return setOffline(true);
+  toast(error.message || 'Something went wrong.', 'error');
+}
+
+// ---------------------------------------------------------------- header
+
+const dot = h('span', { class: 'conn-dot', 'data-testid': 'conn-dot', 'data-state': 'connecting', role: 'status' });
+const DOT_TEXT = { live: 'Live', connecting: 'Connecting…', reconnecting: 'Reconnecting…', offline: 'Offline' };
+
+function setDot(connection) {
+  dot.dataset.state = connection;
+  dot.title = DOT_TEXT[connection];
+  dot.setAttribute('aria-label', `Live updates: ${DOT_TEXT[connection]}`);
+}
+
+function navLinks() {
+  if (!state.user) return [];
+  const vendor = state.user.role === 'vendor';
+  return vendor
+    ? [['/', 'Dashboard'], ['/orders', 'Orders'], ['/notifications', 'Notifications'], ['/devices', 'Devices']]
+    : [['/checkout', 'New order'], ['/orders', 'My orders'], ['/notifications', 'Notifications'], ['/devices', 'Devices']];
+}
+
+function renderNav() {
+  const nav = shell.header.querySelector('nav');
+  if (!nav) return;
+  const here = location.pathname;
+  mount(nav, navLinks().map(([href, label]) => {
+    const active = href === '/' ? here === '/' : here.startsWith(href);
+    return h('a', { href, class: active ? 'active' : null, 'aria-current': active ? 'page' : null }, label);
+  }));
+}
+
+function renderHeader() {
+  const brand = h('a', { href: '/', class: 'brand' }, h('img', { src: '/icons/icon-192.png', alt: '', width: 28, height: 28 }), h('span', {}, 'vendorbell'));
+  if (!state.user) return mount(shell.header, h('div', { class: 'header-row' }, brand));
+  const signOut = h('button', { class: 'link-button', type: 'button', onclick: logout }, 'Sign out');
+  mount(
+    shell.header,
+    h(
+      'div',
+      { class: 'header-row' },
+      brand,
+      h('nav', { class: 'main-nav', 'aria-label': 'Main' }),
+      h('div', { class: 'header-tools' }, dot, createBell(navigate),
+        h('div', { class: 'who' }, h('span', { class: 'who-name' }, state.user.name), h('span', { class: 'who-role' }, state.user.role), signOut)),
+    ),
+  );
+  renderNav();
+}
+
+function setOffline(offline) {
+  state.offline = offline;
+  document.body.classList.toggle('is-offline', offline);
+  mount(shell.banner, offline
+    ? h('div', { class: 'banner banner-offline', role: 'alert', 'data-testid': 'offline-banner' },
+      h('strong', {}, 'You are offline. '), 'Showing the saved app; live updates resume when the connection is back.')
+    : null);
+  if (offline) setDot('offline');
+}
+
+// ---------------------------------------------------------------- session
+
+async function refreshCounts() {
+  try {
+    setCounts(await get('/api/notifications/count'));
+  } catch (error) {
+    if (error instanceof OfflineError) setOffline(true);
+  }
+}
+
+function startLive() {
+  const live = new Live();
+  state.live = live;
+  live.addEventListener('state', (e) => {
+    setDot(e.detail);
+    if (e.detail === 'live' && state.offline) setOffline(false);
+  });
+  // After any (re)connect the counts may have changed without a new notification.
+  live.addEventListener('open', refreshCounts);
+  live.addEventListener('notification', (e) => {
+    const { notification } = e.detail;
+    setCounts(e.detail);
+    emit('notification', notification);
+    if (notification.event === 'order.created') chime();
+  });
+  live.addEventListener('counts', (e) => {
+    setCounts(e.detail);
+    emit('remote-counts', e.detail);
+  });
+  live.addEventListener('unauthorized', signedOut);
+  live.start();
+}
+
+function syncAppBadge({ unseen }) {
+  // The app icon shows what is new since the vendor last looked (the push payload's app_badge).
+  if ('setAppBadge' in navigator) (unseen ? navigator.setAppBadge(unseen) : navigator.clearAppBadge()).catch(() => {});
+}
+
+export async function signedIn(user) {
+  state.user = user;
+  rememberUser(user);
+  renderHeader();
+  startLive();
+  await refreshCounts();
+  syncSubscription();
+}
+
+function signedOut() {
+  if (state.live) state.live.stop();
+  state.live = null;
+  state.user = null;
+  rememberUser(null);
+  renderHeader();
+  navigate('/signin', { replace: true });
+}
+
+async function logout() {
+  await post('/api/auth/logout').catch(() => null);
+  signedOut();
+}
+
+// ---------------------------------------------------------------- start
+
+async function registerServiceWorker() {
+  if (!('serviceWorker' in navigator)) return;
+  try {
+    await navigator.serviceWorker.register('/sw.js', { scope: '/' });
+  } catch (error) {
+    console.warn('vendorbell: service worker not registered', error);
+  }
+  // The worker asks an already open tab to show a notification's page (notificationclick).
+  navigator.serviceWorker.addEventListener('message', (event) => {
+    const data = event.data || {};
+    if (data.type === 'navigate' && typeof data.url === 'string') navigate(data.url);
+  });
+}
+
+async function start() {
+  registerServiceWorker();
+  window.addEventListener('popstate', route);
+  document.addEventListener('click', (event) => {
+    const link = event.target.closest('a[href]');
+    if (!link || event.defaultPrevented || event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey) return;
+    const url = new URL(link.href, location.href);
+    if (url.origin !== location.origin || link.target || link.hasAttribute('download')) return;
+    event.preventDefault();
+    navigate(url.pathname + url.search);
+  });
+  window.addEventListener('online', () => { if (state.offline) location.reload(); });
+  on('counts', (counts) => {
+    syncAppBadge(counts);
+    document.title = counts.unread ? `(${counts.unread}) vendorbell` : 'vendorbell';
+  });
+
+  try {
+    const user = await get('/api/me');
+    await signedIn(user);
+  } catch (error) {
+    if (error instanceof OfflineError && rememberedUser()) {
+      state.user = rememberedUser();
+      renderHeader();
+      setOffline(true);
+    } else if (error instanceof OfflineError) {
+      renderHeader();
+      setOffline(true);
+    } else {
+      renderHeader();
+    }
+  }
+  route();
+}
+
+start();

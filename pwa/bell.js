@@ -1,0 +1,99 @@
+// The bell: red unread badge, a dropdown of the latest notifications, mark all read.
+
+import { get, post } from './api.js';
+import { h, icon, mount } from './dom.js';
+import { notificationRow, openNotification } from './inbox.js';
+import { on, setCounts, state } from './state.js';
+
+const LATEST = 8;
+
+export function createBell(navigate) {
+  let items = null; // loaded on first open, then kept current by live events
+  const badge = h('span', { class: 'bell-badge', 'data-testid': 'bell-badge', hidden: true });
+  const button = h(
+    'button',
+    { class: 'icon-button bell-button', type: 'button', 'aria-haspopup': 'true', 'aria-expanded': 'false', 'data-testid': 'bell' },
+    icon('bell', 22),
+    badge,
+  );
+  const list = h('ul', { class: 'dropdown-list', 'data-testid': 'dropdown-list' });
+  const markAll = h('button', { class: 'link-button', type: 'button', onclick: () => markAllRead() }, 'Mark all read');
+  const panel = h(
+    'div',
+    { class: 'dropdown', role: 'dialog', 'aria-label': 'Latest notifications', 'data-testid': 'dropdown', hidden: true },
+    h('div', { class: 'dropdown-head' }, h('strong', {}, 'Notifications'), markAll),
+    list,
+    h('a', { href: '/notifications', class: 'dropdown-foot', onclick: (e) => { e.preventDefault(); close(); navigate('/notifications'); } }, 'See all notifications'),
+  );
+  const root = h('div', { class: 'bell' }, button, panel);
+
+  function renderBadge({ unread }) {
+    badge.hidden = unread === 0;
+    badge.textContent = unread > 99 ? '99+' : String(unread);
+    button.setAttribute('aria-label', unread ? `Notifications, ${unread} unread` : 'Notifications');
+    markAll.disabled = unread === 0;
+  }
+
+  function renderList() {
+    if (items === null) return mount(list, h('li', { class: 'empty' }, 'Loading…'));
+    if (!items.length) return mount(list, h('li', { class: 'empty' }, 'Nothing yet. New orders will show up here.'));
+    mount(list, items.map((n) => notificationRow(n, { compact: true, onOpen: openItem })));
+  }
+
+  async function openItem(notification) {
+    close();
+    await openNotification(notification, navigate);
+    renderList();
+  }
+
+  async function load() {
+    try {
+      const page = await get(`/api/notifications?limit=${LATEST}`);
+      items = page.items;
+    } catch (error) {
+      items = items || [];
+    }
+    renderList();
+  }
+
+  async function open() {
+    panel.hidden = false;
+    button.setAttribute('aria-expanded', 'true');
+    renderList();
+    await load();
+    // Opening the dropdown means the vendor has seen what is new: clears the app icon badge.
+    if (state.counts.unseen) post('/api/notifications/mark-all-seen').catch(() => null);
+  }
+
+  function close() {
+    panel.hidden = true;
+    button.setAttribute('aria-expanded', 'false');
+  }
+
+  async function markAllRead() {
+    const result = await post('/api/notifications/mark-all-read').catch(() => null);
+    if (!result) return;
+    const now = new Date().toISOString();
+    (items || []).forEach((n) => { n.read_at = n.read_at || now; });
+    setCounts({ unread: 0, unseen: 0 });
+    renderList();
+  }
+
+  button.addEventListener('click', () => (panel.hidden ? open() : close()));
+  document.addEventListener('click', (event) => { if (!root.contains(event.target)) close(); });
+  document.addEventListener('keydown', (event) => { if (event.key === 'Escape') close(); });
+
+  on('counts', renderBadge);
+  on('notification', (notification) => {
+    if (items) {
+      items = [notification, ...items.filter((n) => n.id !== notification.id)].slice(0, LATEST);
+      renderList();
+    }
+  });
+  on('read', (id) => {
+    const hit = (items || []).find((n) => n.id === id);
+    if (hit && !hit.read_at) { hit.read_at = new Date().toISOString(); renderList(); }
+  });
+  renderBadge(state.counts);
+  return root;
+}

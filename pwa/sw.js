@@ -1,0 +1,179 @@
+/* vendorbell service worker: shows pushes (Declarative Web Push JSON), reports clicks,
+   keeps the subscription alive, and serves the app shell when offline. */
+
+const CACHE = 'vendorbell-shell-v1';
+const SHELL = [
+  '/index.html', '/styles.css', '/manifest.webmanifest',
+  '/app.js', '/api.js', '/bell.js', '/dom.js', '/format.js', '/inbox.js', '/live.js', '/push.js', '/sound.js', '/state.js',
+  '/views/auth.js', '/views/checkout.js', '/views/devices.js', '/views/home.js', '/views/notifications.js',
+  '/views/order.js', '/views/order-list.js', '/views/orders.js', '/views/push-card.js',
+  '/icons/icon-192.png', '/icons/icon-512.png', '/icons/maskable-512.png', '/icons/badge-96.png',
+];
+const ICON = '/icons/icon-192.png';
+const BADGE = '/icons/badge-96.png';
+
+self.addEventListener('install', (event) => event.waitUntil(precache()));
+self.addEventListener('activate', (event) => event.waitUntil(activate()));
+self.addEventListener('fetch', (event) => handleFetch(event));
+self.addEventListener('push', (event) => event.waitUntil(handlePush(event)));
+self.addEventListener('notificationclick', (event) => event.waitUntil(handleClick(event)));
+self.addEventListener('notificationclose', (event) => event.waitUntil(handleClose(event)));
+self.addEventListener('pushsubscriptionchange', (event) => event.waitUntil(handleSubscriptionChange(event)));
+
+// ------------------------------------------------------------------ app shell
+
+async function precache() {
+  const cache = await caches.open(CACHE);
+  await cache.addAll(SHELL);
+  await self.skipWaiting();
+}
+
+async function activate() {
+  const names = await caches.keys();
+  await Promise.all(names.filter((name) => name !== CACHE).map((name) => caches.delete(name)));
+  await self.clients.claim();
+}
+
+function handleFetch(event) {
+  const request = event.request;
+  const url = new URL(request.url);
+  if (request.method !== 'GET' || url.origin !== self.location.origin) return;
+  if (url.pathname.startsWith('/api/') || url.pathname.startsWith('/ws/')) return; // data is never cached
+  event.respondWith(networkFirst(request));
+}
+
+/** Fresh when online (no stale UI after a deploy), the cached shell when not. */
+async function networkFirst(request) {
+  const cache = await caches.open(CACHE);
+  const navigation = request.mode === 'navigate';
+  try {
+    const response = await fetch(request);
+    if (response.ok) await cache.put(navigation ? '/index.html' : request, response.clone());
+    return response;
+  } catch (error) {
+    const cached = await cache.match(navigation ? '/index.html' : request, { ignoreSearch: true });
+    if (cached) return cached;
+    throw error;
+  }
+}
+
+// ------------------------------------------------------------------ push
+
+function parseMessage(data) {
+  if (!data) return null;
+  try {
+    const message = data.json();
+    const n = message && message.notification;
+    return n && typeof n.title === 'string' && n.title ? message : null;
+  } catch {
+    return null;
+  }
+}
+
+async function handlePush(event) {
+  const message = parseMessage(event.data);
+  if (!message) {
+    // Never stay silent: browsers revoke push for workers that show nothing.
+    await self.registration.showNotification('vendorbell', {
+      body: 'You have a new update. Open vendorbell to see it.',
+      tag: 'vendorbell-update',
+      icon: ICON,
+      badge: BADGE,
+      data: { navigate: '/notifications' },
+    });
+    return;
+  }
+  const n = message.notification;
+  const data = { ...(n.data || {}), navigate: n.navigate || '/notifications' };
+  await self.registration.showNotification(n.title, {
+    body: n.body || '',
+    tag: n.tag || undefined,
+    lang: n.lang || undefined,
+    icon: ICON,
+    badge: BADGE,
+    data,
+    // A new order should stay on screen until the vendor acts on it.
+    requireInteraction: data.event === 'order.created',
+    timestamp: Date.now(),
+  });
+  await Promise.all([setBadge(message.app_badge), data.id ? report(data.id, 'shown') : null]);
+}
+
+async function setBadge(count) {
+  if (typeof count !== 'number' || !('setAppBadge' in self.navigator)) return;
+  try {
+    if (count > 0) await self.navigator.setAppBadge(count);
+    else await self.navigator.clearAppBadge();
+  } catch {
+    // Badging is best effort (not installed, or not supported on this platform).
+  }
+}
+
+/** Tell the server what happened to a notification; `clicked` also marks it read. */
+async function report(id, what) {
+  try {
+    await fetch(`/api/notifications/${encodeURIComponent(id)}/events`, {
+      method: 'POST',
+      credentials: 'same-origin',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ event: what }),
+    });
+  } catch {
+    // Offline: the read state catches up when the page opens and marks it read.
+  }
+}
+
+// ------------------------------------------------------------------ clicks
+
+function targetUrl(data) {
+  const url = new URL((data && data.navigate) || '/', self.location.origin);
+  // Only ever open our own pages, whatever a payload says.
+  return url.origin === self.location.origin ? url : new URL('/', self.location.origin);
+}
+
+async function handleClick(event) {
+  const notification = event.notification;
+  notification.close();
+  const data = notification.data || {};
+  const url = targetUrl(data);
+  const reported = data.id ? report(data.id, 'clicked') : null;
+  const windows = await self.clients.matchAll({ type: 'window', includeUncontrolled: true });
+  const exact = windows.find((client) => new URL(client.url).pathname === url.pathname);
+  const client = exact || windows[0];
+  if (client) {
+    // An open tab navigates inside the app (no reload, live connection kept).
+    if (!exact) client.postMessage({ type: 'navigate', url: url.pathname + url.search });
+    await client.focus().catch(() => null);
+  } else {
+    await self.clients.openWindow(url.href);
+  }
+  await reported;
+}
+
+async function handleClose(event) {
+  const data = event.notification.data || {};
+  if (data.id) await report(data.id, 'closed');
+}
+
+// ------------------------------------------------------------------ subscription renewal
+
+function keyBytes(text) {
+  const padded = text.replace(/-/g, '+').replace(/_/g, '/') + '='.repeat((4 - (text.length % 4)) % 4);
+  return Uint8Array.from(atob(padded), (c) => c.charCodeAt(0));
+}
+
+async function handleSubscriptionChange(event) {
+  let subscription = event.newSubscription;
+  if (!subscription) {
+    // Always use the server's current key: it may have rotated since the old subscription.
+    const response = await fetch('/api/push/vapid-public-key', { credentials: 'same-origin' });
+    const { public_key: key } = await response.json();
+    subscription = await self.registration.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: keyBytes(key) });
+  }
+  await fetch('/api/push/subscriptions', {
+    method: 'POST',
+    credentials: 'same-origin',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ ...subscription.toJSON(), label: 'Renewed subscription' }),
+  });
+}

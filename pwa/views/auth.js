@@ -1,0 +1,67 @@
+// Sign in and sign up (vendors and customers). Register returns a token but no cookie,
+// so sign-up signs in right after: the PWA only ever uses the HttpOnly session cookie.
+
+import { get, post } from '../api.js';
+import { signedIn } from '../app.js';
+import { h, mount } from '../dom.js';
+
+function field(label, attrs) {
+  return h('label', { class: 'field' }, h('span', {}, label), h('input', attrs));
+}
+
+export function render(main, { navigate }) {
+  let mode = 'signin';
+  const error = h('p', { class: 'form-error', role: 'alert', hidden: true });
+  const card = h('section', { class: 'card auth-card' });
+
+  function show(nextMode) {
+    mode = nextMode;
+    error.hidden = true;
+    const signup = mode === 'signup';
+    const form = h(
+      'form',
+      { class: 'form', 'data-testid': `${mode}-form`, onsubmit: submit },
+      signup ? field('Your name or shop name', { name: 'name', required: true, maxlength: 120, autocomplete: 'organization' }) : null,
+      field('Email', { name: 'email', type: 'email', required: true, autocomplete: 'email' }),
+      field('Password', { name: 'password', type: 'password', required: true, minlength: signup ? 8 : null, autocomplete: signup ? 'new-password' : 'current-password' }),
+      signup
+        ? h('fieldset', { class: 'role-picker' },
+          h('legend', {}, 'I am'),
+          h('label', {}, h('input', { type: 'radio', name: 'role', value: 'vendor', checked: true }), ' a vendor (I receive orders)'),
+          h('label', {}, h('input', { type: 'radio', name: 'role', value: 'customer' }), ' a customer (I place orders)'))
+        : null,
+      error,
+      h('button', { class: 'button primary wide', type: 'submit' }, signup ? 'Create account' : 'Sign in'),
+    );
+    mount(
+      card,
+      h('img', { src: '/icons/icon-192.png', alt: '', class: 'auth-logo', width: 56, height: 56 }),
+      h('h1', {}, signup ? 'Create your account' : 'Sign in to vendorbell'),
+      h('p', { class: 'muted' }, 'Every new order rings your phone, even with the app closed.'),
+      form,
+      h('p', { class: 'switch' }, signup ? 'Already have an account? ' : 'New here? ',
+        h('button', { type: 'button', class: 'link-button', onclick: () => show(signup ? 'signin' : 'signup') }, signup ? 'Sign in' : 'Create an account')),
+    );
+  }
+
+  async function submit(event) {
+    event.preventDefault();
+    const data = Object.fromEntries(new FormData(event.target));
+    const button = event.target.querySelector('button[type=submit]');
+    button.disabled = true;
+    error.hidden = true;
+    try {
+      if (mode === 'signup') await post('/api/auth/register', data);
+      await post('/api/auth/login', { email: data.email, password: data.password });
+      await signedIn(await get('/api/me'));
+      navigate('/', { replace: true });
+    } catch (e) {
+      error.textContent = e.message;
+      error.hidden = false;
+      button.disabled = false;
+    }
+  }
+
+  show(mode);
+  mount(main, h('div', { class: 'auth-page' }, card));
+}

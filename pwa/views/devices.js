@@ -1,0 +1,68 @@
+// Devices that receive pushes: this browser first, the others with their last delivery
+// outcome; remove one, or send a test notification to all.
+
+import { del, get } from '../api.js';
+import { h, mount } from '../dom.js';
+import { ago, dateTime } from '../format.js';
+import { currentSubscription, disableNotifications } from '../push.js';
+import { pushCard } from './push-card.js';
+
+function pushService(endpoint) {
+  try {
+    return new URL(endpoint).host;
+  } catch {
+    return 'unknown push service';
+  }
+}
+
+function health(device) {
+  const ok = device.last_success_at ? new Date(device.last_success_at).getTime() : 0;
+  const bad = device.last_failure_at ? new Date(device.last_failure_at).getTime() : 0;
+  if (bad > ok) return h('span', { class: 'pill status-rejected' }, `Failing${device.last_failure_reason ? `: ${device.last_failure_reason}` : ''}`);
+  if (ok) return h('span', { class: 'pill status-delivered' }, `Delivered ${ago(device.last_success_at)}`);
+  return h('span', { class: 'pill' }, 'No pushes yet');
+}
+
+export function render(main, ctx) {
+  const list = h('div', {}, h('p', { class: 'muted' }, 'Loading devices…'));
+
+  async function load() {
+    let devices;
+    let mine = null;
+    try {
+      [devices, mine] = await Promise.all([get('/api/push/subscriptions'), currentSubscription().catch(() => null)]);
+    } catch (error) {
+      return mount(list, h('p', { class: 'muted' }, error.message));
+    }
+    const items = Array.isArray(devices) ? devices : devices.items || [];
+    const isMine = (d) => mine && d.endpoint === mine.endpoint;
+    items.sort((a, b) => Number(isMine(b)) - Number(isMine(a)));
+    if (!items.length) return mount(list, h('p', { class: 'empty' }, 'No device receives notifications yet. Enable them above on each phone or computer you use.'));
+    mount(list, h('ul', { class: 'devices', 'data-testid': 'device-list' }, items.map((device) =>
+      h('li', { class: `device${isMine(device) ? ' this-device' : ''}`, dataset: { id: device.id } },
+        h('div', { class: 'device-main' },
+          h('strong', {}, device.label || 'Unnamed device'),
+          isMine(device) ? h('span', { class: 'pill status-accepted' }, 'This browser') : null,
+          device.muted ? h('span', { class: 'pill' }, 'Muted') : null,
+          h('span', { class: 'muted small' }, `${pushService(device.endpoint)} · added ${dateTime(device.created_at)}`)),
+        h('div', { class: 'device-side' }, health(device),
+          h('button', { class: 'button danger-ghost small', type: 'button', onclick: () => remove(device, isMine(device)) }, 'Remove'))))));
+  }
+
+  async function remove(device, mine) {
+    try {
+      if (mine) await disableNotifications();
+      else await del(`/api/push/subscriptions/${encodeURIComponent(device.id)}`);
+      ctx.toast('Device removed.', 'success');
+    } catch (error) {
+      ctx.toast(error.message, 'error');
+    }
+    render(main, ctx);
+  }
+
+  mount(main,
+    h('div', { class: 'page-head' }, h('h1', {}, 'Devices')),
+    pushCard({ ...ctx, compact: true }),
+    h('section', { class: 'card' }, h('h2', {}, 'Devices receiving notifications'), list));
+  load();
+}

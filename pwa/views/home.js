@@ -1,0 +1,53 @@
+// The vendor dashboard: notifications set-up, today at a glance, orders needing attention.
+
+import { get } from '../api.js';
+import { h, mount } from '../dom.js';
+import { money } from '../format.js';
+import { on, state } from '../state.js';
+import { orderList } from './order-list.js';
+import { pushCard } from './push-card.js';
+
+const OPEN = new Set(['pending', 'accepted', 'preparing', 'shipped']);
+
+function stat(label, value, testid) {
+  return h('div', { class: 'stat', 'data-testid': testid }, h('span', { class: 'stat-value' }, value), h('span', { class: 'stat-label' }, label));
+}
+
+export function render(main, ctx) {
+  if (state.user.role !== 'vendor') return ctx.navigate('/orders', { replace: true });
+  const stats = h('div', { class: 'stats' });
+  const recent = h('div', {}, h('p', { class: 'muted' }, 'Loading orders…'));
+
+  async function load() {
+    let orders;
+    try {
+      orders = await get('/api/orders?limit=50');
+    } catch (error) {
+      mount(recent, h('p', { class: 'muted' }, error.message));
+      return;
+    }
+    const today = new Date().toDateString();
+    const todays = orders.filter((o) => new Date(o.created_at).toDateString() === today && o.status !== 'rejected' && o.status !== 'cancelled');
+    const currency = todays[0]?.currency || orders[0]?.currency || 'EUR';
+    const revenue = todays.filter((o) => o.currency === currency).reduce((sum, o) => sum + o.total_cents - o.refunded_cents, 0);
+    mount(stats,
+      stat('New orders waiting', String(orders.filter((o) => o.status === 'pending').length), 'stat-pending'),
+      stat('Orders in progress', String(orders.filter((o) => OPEN.has(o.status) && o.status !== 'pending').length), 'stat-open'),
+      stat('Sales today', money(revenue, currency), 'stat-sales'),
+      stat('Unread notifications', String(state.counts.unread), 'stat-unread'));
+    const attention = orders.filter((o) => OPEN.has(o.status)).slice(0, 10);
+    mount(recent, orderList(attention, 'vendor', 'No open orders right now. New ones appear here the moment they are placed.'));
+  }
+
+  mount(main,
+    h('div', { class: 'page-head' }, h('h1', {}, `Hello, ${state.user.name}`), h('a', { href: '/orders', class: 'button ghost' }, 'All orders')),
+    pushCard(ctx),
+    stats,
+    h('section', { class: 'card' }, h('h2', {}, 'Open orders'), recent));
+  load();
+  const offs = [on('notification', (n) => { if (n.type === 'order' || n.type === 'payment') load(); }), on('counts', (c) => {
+    const value = stats.querySelector('[data-testid=stat-unread] .stat-value');
+    if (value) value.textContent = String(c.unread);
+  })];
+  return () => offs.forEach((off) => off());
+}

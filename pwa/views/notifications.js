@@ -1,0 +1,72 @@
+// Every notification: filter by type and read state, load more, mark read.
+
+import { get, post, query } from '../api.js';
+import { h, mount } from '../dom.js';
+import { TYPE_LABELS } from '../format.js';
+import { notificationRow, openNotification } from '../inbox.js';
+import { on, setCounts } from '../state.js';
+
+const PAGE = 20;
+
+export function render(main, { query: params, navigate, toast }) {
+  const type = params.get('type') || '';
+  const status = params.get('status') || 'all';
+  const list = h('ul', { class: 'note-list', 'data-testid': 'notification-list' });
+  const more = h('button', { class: 'button ghost wide', type: 'button', hidden: true, onclick: () => load() }, 'Load more');
+  let cursor = null;
+  let items = [];
+
+  function draw() {
+    if (!items.length) {
+      return mount(list, h('li', { class: 'empty' }, status === 'unread' ? 'All caught up.' : 'No notifications match.'));
+    }
+    mount(list, items.map((n) => notificationRow(n, { onOpen: (x) => openNotification(x, navigate) })));
+  }
+
+  async function load(reset = false) {
+    if (reset) { cursor = null; items = []; }
+    try {
+      const page = await get(`/api/notifications${query({ type, status, limit: PAGE, cursor })}`);
+      items = items.concat(page.items);
+      cursor = page.next_cursor;
+      more.hidden = !cursor;
+      draw();
+    } catch (error) {
+      mount(list, h('li', { class: 'empty' }, error.message));
+    }
+  }
+
+  async function markAll() {
+    try {
+      await post('/api/notifications/mark-all-read');
+      setCounts({ unread: 0, unseen: 0 });
+      load(true);
+      toast('All notifications marked read.', 'success');
+    } catch (error) {
+      toast(error.message, 'error');
+    }
+  }
+
+  const link = (changes) => `/notifications${query({ type, status: status === 'all' ? '' : status, ...changes })}`;
+  const chip = (label, active, href) => h('a', { class: `chip${active ? ' active' : ''}`, href, 'aria-current': active ? 'true' : null }, label);
+
+  mount(main,
+    h('div', { class: 'page-head' }, h('h1', {}, 'Notifications'),
+      h('button', { class: 'button', type: 'button', onclick: markAll }, 'Mark all read')),
+    h('div', { class: 'filters' },
+      h('div', { class: 'chips', 'aria-label': 'Type' }, chip('All types', !type, link({ type: '' })),
+        Object.entries(TYPE_LABELS).map(([value, label]) => chip(label, type === value, link({ type: value })))),
+      h('div', { class: 'chips', 'aria-label': 'Read state' },
+        chip('All', status === 'all', link({ status: '' })),
+        chip('Unread', status === 'unread', link({ status: 'unread' })),
+        chip('Read', status === 'read', link({ status: 'read' })))),
+    h('section', { class: 'card flush' }, list, more));
+  load(true);
+  const offs = [
+    on('notification', (n) => {
+      if ((!type || n.type === type) && status !== 'read') { items = [n, ...items.filter((x) => x.id !== n.id)]; draw(); }
+    }),
+    on('remote-counts', () => load(true)),
+  ];
+  return () => offs.forEach((off) => off());
+}

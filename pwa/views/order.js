@@ -1,0 +1,129 @@
+// One order: items and totals, the actions the viewer may take, payments, refunds, messages.
+
+import { get, post } from '../api.js';
+import { h, mount } from '../dom.js';
+import { ACTION_LABELS, dateTime, money, toCents } from '../format.js';
+import { on, state } from '../state.js';
+import { statusPill } from './order-list.js';
+
+export function render(main, { params, toast }) {
+  const id = params[0];
+  const base = `/api/orders/${encodeURIComponent(id)}`;
+  let order = null;
+
+  async function load() {
+    try {
+      order = await get(base);
+      draw();
+    } catch (error) {
+      mount(main, h('section', { class: 'card empty-state' }, h('h1', {}, 'Order not available'), h('p', { class: 'muted' }, error.message), h('a', { href: '/orders' }, 'Back to orders')));
+    }
+  }
+
+  async function act(path, body, done) {
+    try {
+      order = await post(`${base}${path}`, body);
+      draw();
+      if (done) toast(done, 'success');
+    } catch (error) {
+      toast(error.message, 'error');
+    }
+  }
+
+  function move(status) {
+    if (status === 'accepted') return act('/accept', undefined, 'Order accepted. The customer has been told.');
+    if (status === 'rejected') return showReject();
+    return act('/status', { status }, 'Status updated.');
+  }
+
+  const rejectBox = h('div');
+  function showReject() {
+    const input = h('input', { name: 'reason', placeholder: 'Reason (optional, shown to the customer)', maxlength: 1000 });
+    mount(rejectBox, h('form', { class: 'inline-form', onsubmit: (e) => { e.preventDefault(); act('/reject', { reason: input.value.trim() || null }, 'Order declined.'); } },
+      input, h('button', { class: 'button danger', type: 'submit' }, 'Decline order')));
+    input.focus();
+  }
+
+  function actions(vendor) {
+    const buttons = order.allowed_transitions.map((status) =>
+      h('button', {
+        type: 'button',
+        class: `button ${status === 'accepted' ? 'primary' : status === 'rejected' || status === 'cancelled' ? 'danger-ghost' : ''}`,
+        'data-action': status,
+        onclick: () => move(status),
+      }, ACTION_LABELS[status] || status));
+    if (!buttons.length) return null;
+    return h('section', { class: 'card' }, h('h2', {}, vendor ? 'Next step' : 'Change your order'), h('div', { class: 'row' }, buttons), rejectBox);
+  }
+
+  function moneyForm(label, withReason, path, done) {
+    const amount = h('input', { name: 'amount', inputmode: 'decimal', placeholder: '0.00', required: true, class: 'amount' });
+    const reason = withReason ? h('input', { name: 'reason', placeholder: 'Reason (optional)', maxlength: 1000 }) : null;
+    return h('form', {
+      class: 'inline-form',
+      onsubmit: (e) => {
+        e.preventDefault();
+        const cents = toCents(amount.value, order.currency);
+        if (!cents) return toast('Enter an amount greater than zero.', 'error');
+        const body = withReason ? { amount_cents: cents, reason: reason.value.trim() || null } : { amount_cents: cents };
+        act(path, body, done);
+      },
+    }, amount, reason, h('button', { class: 'button', type: 'submit' }, label));
+  }
+
+  function messages() {
+    const input = h('textarea', { name: 'body', rows: 2, maxlength: 2000, required: true, placeholder: 'Write a message…' });
+    const thread = order.messages.length
+      ? h('ul', { class: 'messages' }, order.messages.map((m) => {
+        const mine = m.sender_id === state.user.id;
+        const who = mine ? 'You' : (m.sender_id === order.vendor.id ? order.vendor.name : order.customer.name);
+        return h('li', { class: mine ? 'mine' : 'theirs' }, h('p', {}, m.body), h('span', { class: 'muted small' }, `${who} · ${dateTime(m.created_at)}`));
+      }))
+      : h('p', { class: 'muted' }, 'No messages yet.');
+    return h('section', { class: 'card' }, h('h2', {}, 'Messages'), thread,
+      h('form', { class: 'composer', onsubmit: (e) => { e.preventDefault(); const body = input.value.trim(); if (body) act('/messages', { body }); } },
+        input, h('button', { class: 'button primary', type: 'submit' }, 'Send')));
+  }
+
+  function draw() {
+    const vendor = order.vendor.id === state.user.id;
+    const outstanding = order.total_cents - order.paid_cents + order.refunded_cents;
+    const refundable = order.paid_cents - order.refunded_cents;
+    const ledger = order.payments.length
+      ? h('ul', { class: 'ledger' }, order.payments.map((p) =>
+        h('li', {}, h('span', {}, p.kind === 'refund' ? `Refund${p.reason ? ` — ${p.reason}` : ''}` : 'Payment'),
+          h('span', { class: 'muted small' }, dateTime(p.created_at)),
+          h('strong', {}, `${p.kind === 'refund' ? '−' : ''}${money(p.amount_cents, order.currency)}`))))
+      : null;
+    mount(main,
+      h('div', { class: 'page-head' },
+        h('div', {}, h('a', { href: '/orders', class: 'back' }, '← Orders'),
+          h('h1', { 'data-testid': 'order-title' }, `Order ${order.number}`),
+          h('p', { class: 'muted' }, `${vendor ? `From ${order.customer.name}` : `At ${order.vendor.name}`} · ${dateTime(order.created_at)}`)),
+        statusPill(order.status)),
+      order.reject_reason ? h('p', { class: 'banner banner-warn' }, `Declined: ${order.reject_reason}`) : null,
+      actions(vendor),
+      h('div', { class: 'grid-2' },
+        h('section', { class: 'card' }, h('h2', {}, 'Items'),
+          h('table', { class: 'items' },
+            h('tbody', {}, order.items.map((item) => h('tr', {},
+              h('td', {}, `${item.quantity} ×`), h('td', {}, item.name),
+              h('td', { class: 'num' }, money(item.unit_price_cents * item.quantity, order.currency))))),
+            h('tfoot', {}, h('tr', {}, h('td', {}), h('th', {}, 'Total'), h('th', { class: 'num' }, money(order.total_cents, order.currency))))),
+          order.note ? h('p', { class: 'note-text-block' }, h('strong', {}, 'Note: '), order.note) : null),
+        h('section', { class: 'card' }, h('h2', {}, 'Payment'),
+          h('dl', { class: 'totals' },
+            h('dt', {}, 'Paid'), h('dd', {}, money(order.paid_cents, order.currency)),
+            h('dt', {}, 'Refunded'), h('dd', {}, money(order.refunded_cents, order.currency)),
+            h('dt', {}, 'Outstanding'), h('dd', {}, money(Math.max(0, outstanding), order.currency))),
+          ledger,
+          vendor && refundable > 0 ? moneyForm('Refund', true, '/refunds', 'Refund issued.') : null,
+          !vendor && outstanding > 0 && order.status !== 'rejected' && order.status !== 'cancelled'
+            ? moneyForm('Pay', false, '/payments', 'Payment sent.') : null)),
+      messages());
+  }
+
+  mount(main, h('p', { class: 'muted' }, 'Loading order…'));
+  load();
+  return on('notification', (n) => { if (n.data && String(n.data.order_id) === String(id)) load(); });
+}

@@ -1,0 +1,205 @@
+"""Browser tests: the real app under uvicorn on a free port, driven by Debian's headless
+Chromium through Playwright. Skipped with a clear reason when /usr/bin/chromium is absent."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx
+import pytest
+import uvicorn
+
+from server.app import create_app
+from server.config import Settings
+from tests.conftest import make_settings, order_body
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+OUTPUT = Path(__file__).resolve().parents[2] / "test-output"
+T = TypeVar("T")
+
+
+@dataclass
+class User:
+    id: str
+    email: str
+    name: str
+    token: str
+    password: str = "correct horse battery"
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+@dataclass
+class LiveServer:
+    origin: str
+    settings: Settings
+    app: Any
+    loop: asyncio.AbstractEventLoop
+
+    def client(self) -> httpx.Client:
+        return httpx.Client(base_url=self.origin, timeout=10)
+
+    def run(self, make: Callable[[Any], Awaitable[T]]) -> T:
+        """Run `make(app)` on the server's own event loop (database, hub) and wait for it."""
+        return asyncio.run_coroutine_threadsafe(make(self.app), self.loop).result(10)  # type: ignore[arg-type]
+
+    def register(self, role: str, name: str | None = None) -> User:
+        email = f"{role}-{uuid.uuid4().hex[:8]}@example.com"
+        name = name or f"{role.title()} {uuid.uuid4().hex[:4]}"
+        body = {"email": email, "password": "correct horse battery", "name": name, "role": role}
+        with self.client() as client:
+            response = client.post("/api/auth/register", json=body)
+        assert response.status_code == 201, response.text
+        data = response.json()
+        return User(data["user"]["id"], email, name, data["token"])
+
+    def place_order(self, customer: User, vendor: User, **overrides: Any) -> dict[str, Any]:
+        with self.client() as client:
+            response = client.post(
+                "/api/orders", json=order_body(vendor.id, **overrides), headers=customer.headers
+            )
+        assert response.status_code == 201, response.text
+        order: dict[str, Any] = response.json()
+        return order
+
+    def notifications(self, user: User) -> list[dict[str, Any]]:
+        with self.client() as client:
+            response = client.get("/api/notifications", headers=user.headers)
+        assert response.status_code == 200, response.text
+        items: list[dict[str, Any]] = response.json()["items"]
+        return items
+
+
+def _free_socket() -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    return sock
+
+
+@contextmanager
+def serve(tmp_path: Path, template: Path, **overrides: Any) -> Iterator[LiveServer]:
+    """The app on 127.0.0.1:<free port>, public_url matching (cookie Origin checks)."""
+    database = tmp_path / "browser.db"
+    shutil.copy(template, database)
+    sock = _free_socket()
+    origin = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    settings = make_settings(
+        tmp_path, f"sqlite+aiosqlite:///{database}", public_url=origin, **overrides
+    )
+    app = create_app(settings)
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(
+        target=loop.run_until_complete, args=(server.serve(sockets=[sock]),), daemon=True
+    )
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not server.started:  # a flag set by another thread: nothing to await here
+        assert thread.is_alive() and time.monotonic() < deadline, "server did not start"
+        time.sleep(0.02)
+    try:
+        yield LiveServer(origin, settings, app, loop)
+    finally:
+        server.should_exit = True
+        thread.join(15)
+        loop.close()
+        sock.close()
+
+
+@pytest.fixture
+def live_server(tmp_path: Path, sqlite_template: Path) -> Iterator[LiveServer]:
+    with serve(tmp_path, sqlite_template) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is missing: apt-get install -y chromium (.ci/run does)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+        yield instance
+        instance.close()
+
+
+class Session:
+    """A browser context signed in as one user (the HttpOnly cookie, like the sign-in form)."""
+
+    def __init__(self, browser: Any, server: LiveServer, user: User | None, **options: Any):
+        self.server = server
+        self.context = browser.new_context(
+            base_url=server.origin, viewport={"width": 1280, "height": 820}, **options
+        )
+        self.errors: list[str] = []
+        self.dialogs: list[str] = []
+        if user is not None:
+            response = self.context.request.post(
+                "/api/auth/login", data={"email": user.email, "password": user.password}
+            )
+            assert response.ok, response.text()
+
+    def page(self, path: str = "/") -> Any:
+        page = self.context.new_page()
+        page.on("pageerror", lambda error: self.errors.append(str(error)))
+        page.on(
+            "console",
+            lambda m: self.errors.append(m.text) if m.type == "error" else None,
+        )
+        page.on("dialog", lambda d: (self.dialogs.append(d.message), d.dismiss()))
+        page.goto(path)
+        return page
+
+    def close(self) -> None:
+        self.context.close()
+
+
+@pytest.fixture
+def sessions(browser: Any, live_server: LiveServer) -> Iterator[Callable[..., Session]]:
+    opened: list[Session] = []
+
+    def open_session(user: User | None = None, **options: Any) -> Session:
+        session = Session(browser, live_server, user, **options)
+        opened.append(session)
+        return session
+
+    yield open_session
+    for session in opened:
+        session.close()
+
+
+def screenshot(page: Any, name: str) -> Path:
+    OUTPUT.mkdir(exist_ok=True)
+    path = OUTPUT / f"{name}.png"
+    page.screenshot(path=str(path))
+    return path
+
+
+def wait_for_service_worker(page: Any) -> None:
+    """Until the page is controlled by our worker (first load: after clients.claim())."""
+    page.evaluate("navigator.serviceWorker.ready")
+    page.wait_for_function("navigator.serviceWorker.controller !== null", timeout=10_000)

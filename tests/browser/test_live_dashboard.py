@@ -1,0 +1,67 @@
+"""The vendor's open dashboard reacts to a customer's order within 2 s, without reload."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser.conftest import LiveServer, Session, screenshot
+
+pytestmark = pytest.mark.browser
+LIVE = 2_000  # ms: how fast a new order must show up on the open dashboard
+
+
+def test_customer_order_rings_the_open_dashboard_and_read_state_syncs_across_tabs(
+    live_server: LiveServer, sessions: Callable[..., Session]
+) -> None:
+    vendor = live_server.register("vendor", "Corner Bakery")
+    customer = live_server.register("customer", "Ada Lovelace")
+    vendor_session = sessions(vendor)
+    tab_a = vendor_session.page("/")
+    tab_b = vendor_session.page("/notifications")
+    for tab in (tab_a, tab_b):
+        expect(tab.get_by_test_id("conn-dot")).to_have_attribute("data-state", "live")
+        expect(tab.get_by_test_id("bell-badge")).to_be_hidden()
+
+    shopper = sessions(customer).page("/checkout")
+    expect(
+        shopper.get_by_test_id("vendor-select").locator("option", has_text="Corner Bakery")
+    ).to_be_attached()
+    shopper.get_by_test_id("vendor-select").select_option(label="Corner Bakery")
+    shopper.get_by_role("button", name="Croissant").click()
+    shopper.locator("textarea[name=note]").fill("Extra crispy, please")
+    expect(shopper.get_by_test_id("checkout-total")).to_have_text("€5.70")
+    screenshot(shopper, "checkout")
+    shopper.get_by_test_id("place-order").click()
+    expect(shopper).to_have_url(f"{live_server.origin}/orders/1")
+    expect(shopper.get_by_test_id("status")).to_have_text("New")
+
+    # The vendor did nothing: the badge, the open-orders list and the dropdown update live.
+    expect(tab_a.get_by_test_id("bell-badge")).to_have_text("1", timeout=LIVE)
+    expect(tab_b.get_by_test_id("bell-badge")).to_have_text("1", timeout=LIVE)
+    expect(tab_a.get_by_test_id("order-list")).to_contain_text("Ada Lovelace")
+    assert tab_a.title() == "(1) vendorbell"
+    screenshot(tab_a, "dashboard")
+
+    tab_a.get_by_test_id("bell").click()
+    item = tab_a.get_by_test_id("dropdown-list").locator("li.note").first
+    expect(item).to_contain_text("New order #1")
+    expect(item).to_contain_text("Ada Lovelace")
+    expect(item).to_have_class("note unread compact")
+    screenshot(tab_a, "dropdown")
+
+    item.click()
+    expect(tab_a).to_have_url(f"{live_server.origin}/orders/1")
+    expect(tab_a.get_by_test_id("order-title")).to_have_text("Order #1")
+    expect(tab_a.get_by_test_id("bell-badge")).to_be_hidden()
+    # Read in tab A: tab B hears it over its own WebSocket.
+    expect(tab_b.get_by_test_id("bell-badge")).to_be_hidden(timeout=LIVE)
+    assert live_server.notifications(vendor)[0]["read_at"] is not None
+
+    # The vendor accepts: the customer's open order page follows without reload.
+    tab_a.locator("[data-action=accepted]").click()
+    expect(tab_a.get_by_test_id("status")).to_have_text("Accepted")
+    expect(shopper.get_by_test_id("status")).to_have_text("Accepted", timeout=LIVE)
+    assert not vendor_session.errors, vendor_session.errors
