@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from server.analytics.routes import router as analytics_router
 from server.observability import RequestMetricsMiddleware
 from server.observability import router as metrics_router
 from server.preferences.routes import router as preferences_router
@@ -16,5 +17,5 @@ def install_extras(app: FastAPI) -> None:
     """Call before any other middleware is added: the metrics middleware must be the
     innermost one, where the router's matched route is visible in the scope."""
     app.add_middleware(RequestMetricsMiddleware)
-    for router in (metrics_router, preferences_router):
+    for router in (metrics_router, preferences_router, analytics_router):
         app.include_router(router)

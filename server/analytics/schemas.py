@@ -1,0 +1,36 @@
+"""The engagement summary: the same figures in total, per type and per UTC day."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Figures(BaseModel):
+    notifications: int = 0  # notifications created
+    sent: int = 0  # push messages queued, one per device
+    queued: int = 0  # …of which still waiting
+    delivered: int = 0  # …accepted by the push service (201)
+    failed: int = 0
+    expired: int = 0
+    reached: int = 0  # notifications with at least one delivered push
+    shown: int = 0  # the service worker reported it shown
+    clicked: int = 0
+    read: int = 0
+    ctr: float | None = None  # clicked / reached
+    median_seconds_to_read: float | None = None  # created → read, over read ones
+
+
+class DayFigures(Figures):
+    date: date
+
+
+class SummaryOut(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    from_: datetime = Field(alias="from")
+    to: datetime
+    totals: Figures
+    by_type: dict[str, Figures]
+    by_day: list[DayFigures]
