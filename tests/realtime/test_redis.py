@@ -1,0 +1,185 @@
+"""Several web processes sharing Redis: an event reaches whichever process holds the socket."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from server.realtime.hub import RedisHub
+from tests.conftest import Accounts, order_body
+from tests.realtime.conftest import close_code, free_socket, next_message, open_socket
+from tests.realtime.test_connection import StubSocket
+
+REDIS_URL = os.environ.get("TEST_REDIS_URL")
+ROOT = Path(__file__).resolve().parents[2]
+
+pytestmark = pytest.mark.redis
+
+
+async def _redis_answers(url: str) -> str | None:
+    from redis.asyncio import Redis
+
+    client = Redis.from_url(url, socket_connect_timeout=2)
+    try:
+        await client.ping()
+    except Exception as exc:
+        return str(exc)
+    finally:
+        await client.aclose()
+    return None
+
+
+@pytest.fixture
+async def redis_url() -> str:
+    if not REDIS_URL:
+        pytest.skip(
+            "Redis tests need TEST_REDIS_URL, e.g. redis://127.0.0.1:6379/0 (.ci/run sets it)"
+        )
+    error = await _redis_answers(REDIS_URL)
+    if error:
+        pytest.skip(f"Redis at TEST_REDIS_URL does not answer: {error}")
+    return REDIS_URL
+
+
+@pytest.fixture
+def channel() -> str:
+    """Each test on its own channel: test runs sharing one Redis never see each other."""
+    return f"vendorbell:test:{uuid.uuid4().hex}"
+
+
+async def test_event_published_on_one_hub_reaches_sockets_on_another(
+    redis_url: str, channel: str
+) -> None:
+    from server.realtime.connection import Connection
+
+    hub_a, hub_b = RedisHub(redis_url, channel), RedisHub(redis_url, channel)
+    await hub_a.start()
+    await hub_b.start()
+    try:
+        sockets = {user: StubSocket() for user in (1, 2)}
+        connections = [
+            Connection(sock, user, max_queue=8, ping_interval=0)  # type: ignore[arg-type]
+            for user, sock in sockets.items()
+        ]
+        for connection in connections:
+            await hub_b.subscribe(connection)
+        runs = [asyncio.create_task(c.run()) for c in connections]
+        await hub_a.publish(1, {"type": "counts", "unread": 1, "unseen": 1})
+        await hub_a.broadcast({"type": "notice"})
+        await hub_a.publish(1, {"type": "counts", "unread": 2, "unseen": 2})
+        async with asyncio.timeout(5):
+            while len(sockets[1].sent) < 3:
+                await asyncio.sleep(0.01)
+        assert sockets[1].sent == [
+            '{"type":"counts","unread":1,"unseen":1}',
+            '{"type":"notice"}',
+            '{"type":"counts","unread":2,"unseen":2}',
+        ]
+        assert sockets[2].sent == ['{"type":"notice"}']
+    finally:
+        await hub_b.close()
+        await hub_a.close()
+    await asyncio.wait_for(asyncio.gather(*runs), 5)
+    assert {s.closed_with for s in sockets.values()} == {1001}
+
+
+class Process:
+    def __init__(self, popen: subprocess.Popen[bytes], port: int) -> None:
+        self.popen, self.port = popen, port
+        self.http = f"http://127.0.0.1:{port}"
+        self.ws = f"ws://127.0.0.1:{port}/ws/notifications"
+
+
+def start_process(tmp: Path, name: str, database_url: str, redis_url: str, channel: str) -> Process:
+    sock = free_socket()
+    port = sock.getsockname()[1]
+    sock.close()
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "REDIS_CHANNEL": channel,
+        "SECRET_KEY": "test-secret-key-" + "x" * 32,
+        "PUBLIC_URL": "http://testserver",
+        "RUN_WORKER": "false",
+        "PUSH_ALLOWED_HOSTS": "127.0.0.1",
+        "DATA_DIR": str(tmp / name / "data"),
+        "KEYS_DIR": str(tmp / name / "keys"),
+        "WS_PING_INTERVAL": "0",
+    }
+    command = [sys.executable, "-m", "uvicorn", "server.app:create_app", "--factory"]
+    command += ["--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
+    popen = subprocess.Popen(command, cwd=ROOT, env=env)
+    return Process(popen, port)
+
+
+async def wait_ready(process: Process) -> None:
+    async with httpx.AsyncClient() as client, asyncio.timeout(30):
+        while True:
+            assert process.popen.poll() is None, "the server process exited"
+            try:
+                if (await client.get(f"{process.http}/api/vendors")).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            await asyncio.sleep(0.1)
+
+
+@pytest.fixture
+async def two_processes(
+    tmp_path: Path, database_url: str, redis_url: str, channel: str
+) -> AsyncIterator[tuple[Process, Process]]:
+    """Two uvicorn processes on one database (SQLite file or PostgreSQL) and one Redis."""
+    processes = [
+        start_process(tmp_path, name, database_url, redis_url, channel) for name in ("a", "b")
+    ]
+    try:
+        for process in processes:
+            await wait_ready(process)
+        yield processes[0], processes[1]
+    finally:
+        for process in processes:
+            if process.popen.poll() is None:
+                process.popen.terminate()
+        for process in processes:
+            process.popen.wait(timeout=15)
+
+
+async def test_order_placed_through_one_process_reaches_a_socket_on_the_other(
+    two_processes: tuple[Process, Process],
+) -> None:
+    a, b = two_processes
+    async with httpx.AsyncClient(base_url=a.http) as client:
+        accounts = Accounts(client)
+        vendor, customer = await accounts.vendor(), await accounts.customer()
+        async with open_socket(b.ws, token=vendor.token) as ws:
+            response = await client.post(
+                "/api/orders", json=order_body(vendor.id), headers=customer.headers
+            )
+            assert response.status_code == 201
+            message = await next_message(ws)
+    assert message["notification"]["data"]["order_id"] == response.json()["id"]
+    assert message["unread"] == 1
+
+
+async def test_sigterm_closes_open_sockets_with_1001(
+    two_processes: tuple[Process, Process],
+) -> None:
+    a, b = two_processes
+    async with httpx.AsyncClient(base_url=a.http) as client:
+        accounts = Accounts(client)
+        vendor, customer = await accounts.vendor(), await accounts.customer()
+        async with open_socket(b.ws, token=vendor.token) as ws:
+            await client.post("/api/orders", json=order_body(vendor.id), headers=customer.headers)
+            await next_message(ws)  # connected and subscribed
+            b.popen.send_signal(signal.SIGTERM)
+            assert await close_code(ws) == 1001
