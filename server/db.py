@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 
+from server.cache import Caches
 from server.config import Settings
 
 NAMING = {
@@ -114,7 +115,15 @@ class Database:
 def make_database(settings: Settings) -> Database:
     if settings.is_sqlite:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-    return Database(settings.database_url, info={"settings": settings})
+    # In-process caches only while one process serves (see server.cache).
+    caches = None if settings.redis_url else Caches()
+    return Database(settings.database_url, info={"settings": settings, "caches": caches})
+
+
+def session_caches(session: AsyncSession) -> Caches | None:
+    """The app's in-process caches, or None when several processes serve."""
+    caches: Caches | None = session.info.get("caches")
+    return caches
 
 
 def session_settings(session: AsyncSession) -> Settings:

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.accounts.models import ApiToken, User
 from server.accounts.security import hash_password, new_token, token_digest, verify_password
+from server.db import session_caches
 from server.errors import AppError, Conflict
 
 
@@ -52,20 +53,31 @@ async def issue_token(session: AsyncSession, user: User, secret_key: str) -> str
 
 
 async def revoke_token(session: AsyncSession, token: str, secret_key: str) -> None:
-    await session.execute(
-        delete(ApiToken).where(ApiToken.token_hash == token_digest(secret_key, token))
-    )
+    digest = token_digest(secret_key, token)
+    await session.execute(delete(ApiToken).where(ApiToken.token_hash == digest))
+    if caches := session_caches(session):
+        caches.tokens.invalidate(digest)
 
 
 async def user_for_token(session: AsyncSession, token: str, secret_key: str) -> User | None:
     """The user a token belongs to; the lookup is by digest, so no timing leak of the token."""
     if not token or len(token) > 200:
         return None
-    return await session.scalar(
+    digest = token_digest(secret_key, token)
+    caches = session_caches(session)
+    if caches and (hit := caches.tokens.get(digest)):
+        # A detached copy: callers read id/email/name/role, never persist it.
+        user_id, email, name, role = hit
+        return User(id=user_id, email=email, name=name, role=role)
+    generation = caches.tokens.generation(digest) if caches else 0
+    user = await session.scalar(
         select(User)
         .join(ApiToken, ApiToken.user_id == User.id)
-        .where(ApiToken.token_hash == token_digest(secret_key, token))
+        .where(ApiToken.token_hash == digest)
     )
+    if caches and user is not None:
+        caches.tokens.put(digest, (user.id, user.email, user.name, user.role), generation)
+    return user
 
 
 async def list_vendors(session: AsyncSession) -> Sequence[User]:

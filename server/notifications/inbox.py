@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, literal, select, union_all, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.db import utcnow
+from server.db import after_commit, session_caches, utcnow
 from server.errors import Invalid, NotFound
 from server.ids import parse_id
 from server.notifications.models import TYPES, Notification
@@ -94,6 +94,32 @@ async def counts(session: AsyncSession, user_id: int) -> Counts:
         else:
             by_type[key] = n
     return Counts(unread=sum(by_type.values()), unseen=unseen_count, by_type=by_type)
+
+
+async def cached_counts(session: AsyncSession, user_id: int) -> Counts:
+    """`counts`, served from the in-process cache when it is on (see server.cache)."""
+    caches = session_caches(session)
+    if caches is None:
+        return await counts(session, user_id)
+    hit = caches.counts.get(user_id)
+    if isinstance(hit, Counts):
+        return hit
+    generation = caches.counts.generation(user_id)
+    fresh = await counts(session, user_id)
+    caches.counts.put(user_id, fresh, generation)
+    return fresh
+
+
+def invalidate_counts_after_commit(session: AsyncSession, user_id: int) -> None:
+    """Drop the cached counts once this transaction's change to them is visible."""
+    caches = session_caches(session)
+    if caches is None:
+        return
+
+    async def invalidate() -> None:
+        caches.counts.invalidate(user_id)
+
+    after_commit(session, invalidate)
 
 
 async def get_own(session: AsyncSession, user_id: int, raw_id: str) -> Notification:

@@ -54,6 +54,7 @@ async def notify(
         notification.seen_at = notification.read_at = utcnow()
     session.add(notification)
     await session.flush()
+    inbox.invalidate_counts_after_commit(session, user_id)
     counts = await inbox.counts(session, user_id)
     public_url = session_settings(session).public_url
     if decision.push == "now":
@@ -173,6 +174,7 @@ async def system_notice(
 
 async def publish_counts(session: AsyncSession, user_id: int) -> inbox.Counts:
     """After a read or seen change commits, tell every tab of the user the new counts."""
+    inbox.invalidate_counts_after_commit(session, user_id)
     counts = await inbox.counts(session, user_id)
     message = {"type": "counts", "unread": counts.unread, "unseen": counts.unseen}
 

@@ -146,3 +146,25 @@ async def test_notification_carries_push_outcome(
     await place_order(client, customer, vendor)
     note = (await client.get("/api/notifications", headers=vendor.headers)).json()["items"][0]
     assert note["push"] == {"queued": 0, "delivered": 0, "failed": 0, "expired": 0}
+
+
+async def test_count_never_serves_a_stale_badge(
+    client: httpx.AsyncClient, accounts: Accounts
+) -> None:
+    """The count is cached in process; every change must show in the very next read."""
+    vendor, customer = await accounts.vendor(), await accounts.customer()
+
+    async def unread_unseen() -> tuple[int, int]:
+        body = (await client.get("/api/notifications/count", headers=vendor.headers)).json()
+        return body["unread"], body["unseen"]
+
+    assert await unread_unseen() == (0, 0)
+    assert await unread_unseen() == (0, 0)  # now served from the cache
+    await place_order(client, customer, vendor)
+    assert await unread_unseen() == (1, 1)
+    await client.post("/api/notifications/mark-all-seen", headers=vendor.headers)
+    assert await unread_unseen() == (1, 0)
+    await place_order(client, customer, vendor)
+    assert await unread_unseen() == (2, 1)
+    await client.post("/api/notifications/mark-all-read", headers=vendor.headers)
+    assert await unread_unseen() == (0, 0)
