@@ -55,13 +55,13 @@ def _safe_usage(settings: Settings) -> dict[str, int] | None:
         return None
 
 
-async def run_worker(settings: Settings) -> None:
+async def run_worker(settings: Settings, lease_seconds: float | None = None) -> None:
     """Run one delivery worker until SIGTERM/SIGINT, then release what it holds."""
-    from server.push.worker import DeliveryWorker
+    from server.push.worker import LEASE_SECONDS, DeliveryWorker
 
     database = make_database(settings)
     keys = KeyStore.load_or_create(settings)
-    worker = DeliveryWorker(database, settings, keys)
+    worker = DeliveryWorker(database, settings, keys, lease_seconds=lease_seconds or LEASE_SECONDS)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -77,7 +77,7 @@ async def run_worker(settings: Settings) -> None:
 
 
 def cmd_worker(args: argparse.Namespace, settings: Settings) -> None:
-    asyncio.run(run_worker(settings))
+    asyncio.run(run_worker(settings, args.lease_seconds))
 
 
 def add_commands(commands: Any) -> None:
@@ -86,4 +86,9 @@ def add_commands(commands: Any) -> None:
     keys.add_argument("action", choices=("show", "generate", "rotate", "retire"))
     keys.set_defaults(func=cmd_keys)
     worker = commands.add_parser("worker", help="run a push delivery worker (SIGTERM to stop)")
+    worker.add_argument(
+        "--lease-seconds",
+        type=float,
+        help="how long a claimed row stays with this worker before others may retake it",
+    )
     worker.set_defaults(func=cmd_worker)
