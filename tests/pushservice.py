@@ -173,6 +173,8 @@ class PushService:
         self._changed: asyncio.Condition | None = None
         self._runner: web.AppRunner | None = None
         self._count = 0
+        # When set to an unset Event, every push waits for it before being answered.
+        self.gate: asyncio.Event | None = None
 
     @property
     def origin(self) -> str:
@@ -235,6 +237,8 @@ class PushService:
     async def _handle(self, request: web.Request) -> web.Response:
         token = request.match_info["token"]
         self.requests[token] += 1
+        if self.gate is not None:
+            await self.gate.wait()
         try:
             status, headers = self._reply_for(token)
             if status != 201:

@@ -7,7 +7,7 @@ import binascii
 from datetime import UTC, datetime
 
 from cryptography.hazmat.primitives.asymmetric import ec
-from sqlalchemy import delete, distinct, func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.config import Settings
@@ -112,5 +112,5 @@ async def send_test(session: AsyncSession, user_id: int) -> int:
 
 
 async def key_ids_in_use(session: AsyncSession) -> set[str]:
-    rows = await session.scalars(select(distinct(PushSubscription.vapid_key_id)))
+    rows = await session.scalars(select(PushSubscription.vapid_key_id).distinct())
     return set(rows)

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Table, bindparam, delete, distinct, select, update
+from sqlalchemy import Table, bindparam, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.config import Settings
@@ -28,6 +28,7 @@ from server.push import wakeup
 from server.push.keys import KeyStore
 from server.push.models import PushDelivery, PushSubscription
 from server.push.sender import Job, Outcome, Sender
+from server.push.subscriptions import key_ids_in_use
 
 log = logging.getLogger("vendorbell.push")
 
@@ -113,7 +114,6 @@ class DeliveryWorker:
             self._wake.clear()
             try:
                 jobs = await self.claim(room)
-                await self._maybe_retire()
             except Exception:
                 log.exception("push.worker.claim_failed")
                 jobs = []
@@ -122,6 +122,7 @@ class DeliveryWorker:
                 self._tasks.add(task)
                 task.add_done_callback(self._done)
             if len(jobs) < room and not self._stopping:
+                await self._maybe_retire()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
 
@@ -208,9 +209,12 @@ class DeliveryWorker:
         if time.monotonic() < self._next_retire:
             return
         self._next_retire = time.monotonic() + RETIRE_EVERY
-        async with self.database.reader() as session:
-            used = set(await session.scalars(select(distinct(SUBSCRIPTIONS.c.vapid_key_id))))
-        self.keys.retire(used)
+        try:
+            async with self.database.reader() as session:
+                used = await key_ids_in_use(session)
+            self.keys.retire(used)
+        except Exception:
+            log.exception("push.keys.retire_failed")
 
 
 def _count(outcome: Outcome, job: Job) -> None:

@@ -3,24 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import signal
 import subprocess
 import sys
 from collections import Counter
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, insert, select
 
-from server.accounts.models import User
 from server.config import Settings
-from server.db import make_database, utcnow
-from server.notifications.models import Notification
 from server.push.keys import KeyStore
-from server.push.models import PushDelivery, PushSubscription
+from tests.push.rows import queue_deliveries, statuses
 from tests.pushservice import PushService
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -49,57 +43,12 @@ def start_worker(settings: Settings, log: Path) -> subprocess.Popen[bytes]:
         )
 
 
-async def queue_deliveries(settings: Settings, service: PushService, key_id: str) -> None:
-    devices = [service.subscribe() for _ in range(DEVICES)]
-    database = make_database(settings)
-    now = utcnow()
-    async with database.writer() as session:
-        user_id = await session.scalar(
-            insert(User).returning(User.id),
-            [{"email": "v@example.com", "name": "V", "role": "vendor", "password_hash": "x",
-              "created_at": now}],
-        )  # fmt: skip
-        sub_ids = list(
-            await session.scalars(
-                insert(PushSubscription).returning(PushSubscription.id),
-                [{"user_id": user_id, "endpoint": d.endpoint, "p256dh": d.p256dh,
-                  "auth": d.to_json()["keys"]["auth"], "vapid_key_id": key_id, "muted": False,
-                  "created_at": now, "updated_at": now} for d in devices],
-            )
-        )  # fmt: skip
-        notification_id = await session.scalar(
-            insert(Notification).returning(Notification.id),
-            [{"user_id": user_id, "type": "system", "event": "system.notice", "title": "t",
-              "body": "b", "url": "/", "data": {}, "created_at": now}],
-        )  # fmt: skip
-        await session.execute(
-            insert(PushDelivery),
-            [{"notification_id": notification_id, "subscription_id": sub_ids[n % DEVICES],
-              "status": "queued", "payload": json.dumps({"seq": n}), "ttl": 3600,
-              "urgency": "normal", "topic": None, "attempts": 0, "created_at": now,
-              "due_at": now, "expires_at": now + timedelta(hours=1)} for n in range(TOTAL)],
-        )  # fmt: skip
-        await session.commit()
-    await database.dispose()
-
-
-async def statuses(settings: Settings) -> dict[str, int]:
-    database = make_database(settings)
-    async with database.reader() as session:
-        rows = await session.execute(
-            select(PushDelivery.status, func.count()).group_by(PushDelivery.status)
-        )
-        result = {status: int(n) for status, n in rows}
-    await database.dispose()
-    return result
-
-
 @pytest.mark.slow
 async def test_sigkilled_worker_loses_no_message(
     settings: Settings, push_service: PushService, tmp_path: Path
 ) -> None:
     keys = KeyStore.load_or_create(settings)
-    await queue_deliveries(settings, push_service, keys.current.kid)
+    await queue_deliveries(settings, push_service, keys.current.kid, total=TOTAL, devices=DEVICES)
     log = tmp_path / "worker.log"
 
     first = start_worker(settings, log)

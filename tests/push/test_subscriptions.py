@@ -1,0 +1,90 @@
+"""Subscriptions API: upsert by endpoint, validation of keys, ownership."""
+
+from __future__ import annotations
+
+import base64
+
+import httpx
+import pytest
+
+from tests.conftest import Accounts
+from tests.pushservice import PushService
+
+
+async def test_same_endpoint_again_updates_instead_of_duplicating(
+    client: httpx.AsyncClient, accounts: Accounts, push_service: PushService
+) -> None:
+    vendor, other = await accounts.vendor(), await accounts.vendor()
+    device = push_service.subscribe()
+    first = await client.post(
+        "/api/push/subscriptions", json=device.to_json(label="Till"), headers=vendor.headers
+    )
+    again = await client.post(
+        "/api/push/subscriptions/", json=device.to_json(), headers=vendor.headers
+    )
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert again.json()["id"] == first.json()["id"]
+    assert again.json()["label"] == "Till"
+
+    handed_over = await client.post(
+        "/api/push/subscriptions", json=device.to_json(label="Kiosk"), headers=other.headers
+    )
+    assert handed_over.status_code == 200
+    assert handed_over.json()["id"] == first.json()["id"]
+    mine = await client.get("/api/push/subscriptions", headers=vendor.headers)
+    theirs = await client.get("/api/push/subscriptions", headers=other.headers)
+    assert mine.json() == []
+    assert [d["label"] for d in theirs.json()] == ["Kiosk"]
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+@pytest.mark.parametrize(
+    ("keys", "code"),
+    [
+        ({"p256dh": _b64(b"\x04" + b"\x01" * 64)}, "invalid_p256dh"),  # not on the curve
+        ({"p256dh": _b64(b"\x02" + b"\x01" * 32)}, "invalid_p256dh"),  # compressed
+        ({"p256dh": "not base64!"}, "invalid_keys"),
+        ({"auth": _b64(b"x" * 15)}, "invalid_auth"),
+        ({"auth": _b64(b"x" * 32)}, "invalid_auth"),
+    ],
+)
+async def test_bad_keys_are_refused(
+    client: httpx.AsyncClient,
+    accounts: Accounts,
+    push_service: PushService,
+    keys: dict[str, str],
+    code: str,
+) -> None:
+    vendor = await accounts.vendor()
+    body = push_service.subscribe().to_json()
+    body["keys"].update(keys)
+    response = await client.post("/api/push/subscriptions", json=body, headers=vendor.headers)
+    assert response.status_code == 422
+    assert response.json()["code"] == code
+
+
+async def test_only_the_owner_can_delete_a_device(
+    client: httpx.AsyncClient, accounts: Accounts, push_service: PushService
+) -> None:
+    vendor, other = await accounts.vendor(), await accounts.vendor()
+    body = push_service.subscribe().to_json()
+    created = await client.post("/api/push/subscriptions", json=body, headers=vendor.headers)
+    path = f"/api/push/subscriptions/{created.json()['id']}"
+
+    assert (await client.delete(path, headers=other.headers)).status_code == 404
+    assert (
+        await client.delete("/api/push/subscriptions/abc", headers=vendor.headers)
+    ).status_code == 404
+    assert (await client.delete(path, headers=vendor.headers)).status_code == 204
+    assert (await client.get("/api/push/subscriptions", headers=vendor.headers)).json() == []
+
+
+async def test_subscribing_needs_a_signed_in_user(
+    client: httpx.AsyncClient, push_service: PushService
+) -> None:
+    body = push_service.subscribe().to_json()
+    response = await client.post("/api/push/subscriptions", json=body)
+    assert response.status_code == 401
