@@ -6,6 +6,7 @@ import argparse
 import logging
 from collections.abc import Sequence
 
+from server.admin.cli import add_commands as add_admin_commands
 from server.config import Settings, get_settings
 from server.logs import configure_logging
 from server.migrate import upgrade
@@ -45,6 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     migrate.add_argument("revision", nargs="?", default="head")
     migrate.set_defaults(func=cmd_migrate)
     add_push_commands(commands)
+    add_admin_commands(commands)  # create-admin, integration-key
     return parser
 
 

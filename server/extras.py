@@ -7,7 +7,9 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from server.admin.routes import router as admin_router
 from server.analytics.routes import router as analytics_router
+from server.integrations.routes import router as integrations_router
 from server.observability import RequestMetricsMiddleware
 from server.observability import router as metrics_router
 from server.preferences.routes import router as preferences_router
@@ -17,5 +19,11 @@ def install_extras(app: FastAPI) -> None:
     """Call before any other middleware is added: the metrics middleware must be the
     innermost one, where the router's matched route is visible in the scope."""
     app.add_middleware(RequestMetricsMiddleware)
-    for router in (metrics_router, preferences_router, analytics_router):
+    for router in (
+        metrics_router,
+        preferences_router,
+        analytics_router,
+        admin_router,
+        integrations_router,
+    ):
         app.include_router(router)

@@ -28,6 +28,10 @@ PG_REASON = (
     "postgresql+asyncpg://postgres@127.0.0.1:5432/test (.ci/run sets it)"
 )
 TABLES = (
+    "integration_events",
+    "integration_keys",
+    "broadcast_notifications",
+    "broadcasts",
     "held_pushes",
     "user_preferences",
     "push_deliveries",

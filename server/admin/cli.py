@@ -1,0 +1,69 @@
+"""`python -m server create-admin` (and the integration-key commands, registered here too)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import sys
+
+from sqlalchemy import select
+
+from server.accounts.models import User
+from server.accounts.security import hash_password
+from server.accounts.service import normalize_email, register
+from server.config import Settings
+from server.db import make_database
+
+
+async def create_admin(settings: Settings, *, email: str, name: str, password: str) -> str:
+    """Create the admin account, or make an existing account an admin with this password."""
+    database = make_database(settings)
+    try:
+        async with database.writer() as session:
+            user = await session.scalar(select(User).where(User.email == normalize_email(email)))
+            if user is None:
+                user = await register(
+                    session, email=email, password=password, name=name, role="admin"
+                )
+                verb = "created"
+            else:
+                user.role = "admin"
+                user.password_hash = await hash_password(password)
+                verb = "promoted"
+            await session.commit()
+            return f"{verb} admin {user.email} (id {user.id})"
+    finally:
+        await database.dispose()
+
+
+def _read_password(args: argparse.Namespace) -> str:
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    first = getpass.getpass("Password: ")
+    if first != getpass.getpass("Again: "):
+        raise SystemExit("The passwords differ.")
+    return first
+
+
+def cmd_create_admin(args: argparse.Namespace, settings: Settings) -> None:
+    password = _read_password(args)
+    if len(password) < 8:
+        raise SystemExit("The password needs at least 8 characters.")
+    print(asyncio.run(create_admin(settings, email=args.email, name=args.name, password=password)))
+
+
+def add_commands(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """Register `create-admin` and `integration-key` on the main parser."""
+    from server.integrations.cli import add_commands as add_integration_commands
+
+    admin = commands.add_parser("create-admin", help="create an admin (or promote an account)")
+    admin.add_argument("--email", required=True)
+    admin.add_argument("--name", default="Administrator")
+    admin.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="read the password from standard input instead of prompting",
+    )
+    admin.set_defaults(func=cmd_create_admin)
+    add_integration_commands(commands)

@@ -1,0 +1,36 @@
+"""Broadcast bodies."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from server.ids import ID
+from server.notifications.schemas import PushOutcome
+
+
+class BroadcastIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    title: str = Field(min_length=1, max_length=200)
+    body: str = Field(min_length=1, max_length=2000)
+    # A PWA path ("/notifications"); absolute push URLs are built from PUBLIC_URL.
+    url: str = Field(default="/notifications", pattern=r"^/[^/\\]", max_length=500)
+    audience: Literal["vendors", "customers", "all"]
+
+
+class BroadcastOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: ID
+    title: str
+    body: str
+    url: str
+    audience: str
+    status: str  # queued → sending → done
+    recipients: int  # notifications written so far
+    created_at: datetime
+    finished_at: datetime | None
+    push: PushOutcome = Field(default_factory=PushOutcome)

@@ -1,0 +1,52 @@
+"""`python -m server integration-key create|list|revoke`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+
+from server.config import Settings
+from server.db import make_database
+from server.integrations import keys
+
+
+async def run(settings: Settings, args: argparse.Namespace) -> list[str]:
+    database = make_database(settings)
+    try:
+        async with database.writer() as session:
+            if args.action == "create":
+                key, secret = await keys.issue(session, settings.resolved_secret_key(), args.name)
+                lines = [
+                    f"key id:  {key.key_id}",
+                    f"secret:  {secret}",
+                    "Store the secret now: it is not shown again.",
+                ]
+            elif args.action == "revoke":
+                key = await keys.revoke(session, args.key)
+                lines = [f"revoked {key.key_id}"]
+            else:
+                lines = [
+                    f"{k.key_id}  {k.name!r}  created={k.created_at:%Y-%m-%d}  "
+                    f"{'revoked' if k.revoked_at else 'active'}  last_used={k.last_used_at or '-'}"
+                    for k in await keys.list_keys(session)
+                ] or ["no integration keys"]
+            await session.commit()
+            return lines
+    finally:
+        await database.dispose()
+
+
+def cmd_integration_key(args: argparse.Namespace, settings: Settings) -> None:
+    for line in asyncio.run(run(settings, args)):
+        print(line)
+
+
+def add_commands(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    parser = commands.add_parser("integration-key", help="manage shop integration keys")
+    actions = parser.add_subparsers(dest="action", required=True)
+    create = actions.add_parser("create", help="issue a key; prints its secret once")
+    create.add_argument("--name", required=True, help="which shop or system uses it")
+    actions.add_parser("list", help="list keys (never their secrets)")
+    revoke = actions.add_parser("revoke", help="revoke a key by its key id")
+    revoke.add_argument("key")
+    parser.set_defaults(func=cmd_integration_key)

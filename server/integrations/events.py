@@ -1,0 +1,150 @@
+"""Receiving a shop's event: authenticate, deduplicate, find the vendor, notify them."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+
+from pydantic import ValidationError
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server.accounts.models import User
+from server.accounts.service import normalize_email
+from server.db import utcnow
+from server.errors import AppError, Conflict, Invalid, NotAuthenticated
+from server.ids import parse_id
+from server.integrations import keys, signature
+from server.integrations.models import IntegrationEvent, IntegrationKey
+from server.integrations.schemas import EventData, EventIn, EventOut
+from server.integrations.sealing import UnsealError, unseal
+from server.notifications.service import notify
+
+log = logging.getLogger("vendorbell.integrations")
+
+# type → (notification type, title, body) templates
+_NOTIFICATION_TYPE = {
+    "order.created": "order",
+    "order.cancelled": "order",
+    "payment.received": "payment",
+    "message.created": "message",
+    "system.notice": "system",
+}
+
+
+def now() -> float:
+    """The clock the replay window uses (tests may replace it)."""
+    return time.time()
+
+
+async def authenticate(
+    session: AsyncSession, secret_key: str, key_id: str | None, sig: str | None, body: bytes
+) -> IntegrationKey:
+    if not key_id or not sig:
+        raise NotAuthenticated(
+            f"Send {signature.KEY_HEADER} and {signature.SIGNATURE_HEADER} headers.",
+            code="missing_signature",
+        )
+    key = await keys.active_key(session, key_id[:40])
+    if key is None:
+        raise NotAuthenticated("Unknown or revoked integration key.", code="invalid_key")
+    try:
+        secret = unseal(secret_key, key.key_id, key.secret_sealed)
+    except UnsealError as exc:  # SECRET_KEY changed since the key was issued
+        log.error("integrations.key.unsealable", extra={"key_id": key.key_id})
+        raise NotAuthenticated("This key must be re-issued.", code="invalid_key") from exc
+    signature.verify(sig, secret, body, now())
+    return key
+
+
+def parse_event(body: bytes) -> EventIn:
+    try:
+        return EventIn.model_validate(json.loads(body))
+    except (ValueError, UnicodeDecodeError) as exc:  # JSONDecodeError is a ValueError
+        if isinstance(exc, ValidationError):
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"])
+            raise Invalid(f"{where}: {first['msg']}", code="invalid_event") from exc
+        raise Invalid("The body is not valid JSON.", code="malformed_json") from exc
+
+
+async def find_vendor(session: AsyncSession, ref: str) -> User:
+    key = parse_id(ref)
+    condition = User.id == key if key is not None else User.email == normalize_email(ref)
+    vendor = await session.scalar(select(User).where(condition, User.role == "vendor"))
+    if vendor is None:
+        raise Invalid("No vendor with this id or email.", code="unknown_vendor")
+    return vendor
+
+
+def _money(data: EventData) -> str:
+    if data.total_cents is None:
+        return ""
+    return f"{data.total_cents / 100:.2f} {data.currency or ''}".strip()
+
+
+def render(event: EventIn) -> tuple[str, str]:
+    """Title and body for the vendor, from what the shop sent."""
+    d = event.data
+    ref = f" {d.order_ref}" if d.order_ref else ""
+    parts = [p for p in (d.customer, _money(d)) if p]
+    if event.type == "order.created":
+        return f"New order{ref}", " · ".join(parts) or "A new order has arrived."
+    if event.type == "order.cancelled":
+        return f"Order{ref} cancelled", d.text or "The customer cancelled the order."
+    if event.type == "payment.received":
+        return "Payment received", " · ".join([*parts, f"order{ref}".strip()])
+    if event.type == "message.created":
+        return f"New message{' from ' + d.customer if d.customer else ''}", d.text or ""
+    return d.title or "Notice", d.text or ""
+
+
+async def receive(session: AsyncSession, key: IntegrationKey, body: bytes) -> tuple[EventOut, bool]:
+    """Store and notify once per (key, event id); (answer, created?)."""
+    event = parse_event(body)
+    digest = hashlib.sha256(body).hexdigest()
+    seen = await session.scalar(
+        select(IntegrationEvent).where(
+            IntegrationEvent.key_id == key.id, IntegrationEvent.event_id == event.id
+        )
+    )
+    if seen is not None:
+        return _duplicate(seen, digest), False
+    vendor = await find_vendor(session, event.vendor)
+    row = IntegrationEvent(
+        key_id=key.id, event_id=event.id, type=event.type, vendor_id=vendor.id, body_sha256=digest
+    )
+    session.add(row)
+    try:
+        async with session.begin_nested():
+            await session.flush()
+    except IntegrityError as exc:  # the same event raced in on another connection
+        raise Conflict("This event is being processed.", code="event_in_progress") from exc
+    title, text = render(event)
+    notification = await notify(
+        session,
+        vendor.id,
+        type=_NOTIFICATION_TYPE[event.type],
+        event=event.type,
+        title=title,
+        body=text,
+        url=event.data.url or "/notifications",
+        data={"source": "integration", "event_id": event.id, "order_ref": event.data.order_ref},
+    )
+    row.notification_id = notification.id
+    key.last_used_at = utcnow()
+    log.info("integrations.event.accepted", extra={"key_id": key.key_id, "type": event.type})
+    return EventOut(id=event.id, status="accepted", notification_id=notification.id), True
+
+
+def _duplicate(seen: IntegrationEvent, digest: str) -> EventOut:
+    if seen.body_sha256 != digest:
+        raise AppError(
+            "This event id was already used for a different event.",
+            status=409,
+            code="event_id_reused",
+        )
+    return EventOut(id=seen.event_id, status="duplicate", notification_id=seen.notification_id)
