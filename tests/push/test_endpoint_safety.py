@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import make_url
 
 from server.app import create_app
 from server.config import Settings
@@ -58,9 +59,13 @@ HOSTILE = [
 
 
 @pytest.fixture
-def connections(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
-    """Fake DNS for the names above, and a record of every outgoing connect()."""
+def connections(monkeypatch: pytest.MonkeyPatch, database_url: str) -> list[Any]:
+    """Fake DNS for the names above, and a record of every outgoing connect()
+    (except to the test database itself)."""
     attempts: list[Any] = []
+    db = make_url(database_url)
+    database_address = (db.host, db.port or 5432) if db.host else None
+    real_connect = socket.socket.connect
     real_getaddrinfo = socket.getaddrinfo
 
     def fake_getaddrinfo(host: Any, port: Any, *args: Any, **kwargs: Any) -> Any:
@@ -73,13 +78,14 @@ def connections(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
             raise socket.gaierror(socket.EAI_NONAME, "no such name")
         return real_getaddrinfo(host, port, *args, **kwargs)
 
-    def refuse_connect(sock: socket.socket, address: Any) -> None:
+    def refuse_connect(sock: socket.socket, address: Any) -> Any:
+        if isinstance(address, tuple) and address[:2] == database_address:
+            return real_connect(sock, address)
         attempts.append(address)
         raise ConnectionRefusedError("test: outgoing connections are not allowed")
 
     monkeypatch.setattr(socket, "getaddrinfo", fake_getaddrinfo)
     monkeypatch.setattr(socket.socket, "connect", refuse_connect)
-    monkeypatch.setattr(socket.socket, "connect_ex", refuse_connect)
     return attempts
 
 
