@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from typing import Any
@@ -14,6 +15,7 @@ from server.logs import JSONFormatter
 from server.observability import RequestMetricsMiddleware
 from server.push.models import PushSubscription
 from tests.conftest import Accounts, place_order
+from tests.pushservice import PushService
 
 
 async def scrape(client: httpx.AsyncClient) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
@@ -110,3 +112,36 @@ async def test_log_lines_carry_the_request_id(caplog: pytest.LogCaptureFixture) 
     assert line["event"] == "test.event" and line["request_id"] == "req-abc"
     logging.getLogger("vendorbell.test").info("outside.request")
     assert not hasattr(caplog.records[-1], "request_id")
+
+
+async def test_a_sent_push_moves_the_push_counters_and_latency(
+    worker_client: httpx.AsyncClient, worker_accounts: Accounts, push_service: PushService
+) -> None:
+    vendor, customer = await worker_accounts.vendor(), await worker_accounts.customer()
+    device = push_service.subscribe()
+    r = await worker_client.post(
+        "/api/push/subscriptions", json=device.to_json(), headers=vendor.headers
+    )
+    assert r.status_code == 201, r.text
+    before = await scrape(worker_client)
+    await place_order(worker_client, customer, vendor)
+    await push_service.wait_for(1, timeout=15)
+    depth = ("vendorbell_push_queue_depth", ())
+    after = await scrape(worker_client)
+    for _ in range(100):  # the worker commits the outcome just after the 201 arrives
+        if _delivered(after) > _delivered(before) and after[depth] == 0:
+            break
+        await asyncio.sleep(0.05)
+        after = await scrape(worker_client)
+    assert _delivered(after) == _delivered(before) + 1
+    assert after[depth] == 0
+    count = ("vendorbell_push_delivery_seconds_count", ())
+    assert after[count] == before.get(count, 0.0) + 1
+
+
+def _delivered(samples: dict[tuple[str, tuple[tuple[str, str], ...]], float]) -> float:
+    return sum(
+        v
+        for (name, labels), v in samples.items()
+        if name == "vendorbell_pushes_total" and dict(labels).get("outcome") == "delivered"
+    )

@@ -1,0 +1,9 @@
+"""The push tests' worker app and loopback push service, reused for end-to-end events."""
+
+from tests.push.conftest import (  # noqa: F401
+    push_service,
+    worker_accounts,
+    worker_app,
+    worker_client,
+    worker_settings,
+)
