@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from types import FrameType
 from typing import Any, Protocol
+from urllib.parse import urlsplit
 
 from server.config import Settings
 
@@ -195,9 +196,16 @@ class RedisHub(Hub):
 
     async def start(self) -> None:
         from redis.asyncio import Redis
+        from redis.exceptions import RedisError
 
-        self._redis = Redis.from_url(self._url)
-        pubsub = await self._subscribe()
+        self._redis = Redis.from_url(self._url, socket_connect_timeout=5)
+        try:
+            pubsub = await self._subscribe()
+        except (RedisError, OSError, TimeoutError) as exc:
+            where = urlsplit(self._url)  # never print the URL itself: it may hold a password
+            raise RuntimeError(
+                f"REDIS_URL: no Redis answers at {where.hostname}:{where.port or 6379} ({exc})"
+            ) from exc
         self._spawn(self._listen(pubsub))
         self._spawn(self._publish_loop())
         await super().start()
@@ -209,10 +217,15 @@ class RedisHub(Hub):
 
     async def _subscribe(self) -> Any:
         pubsub = self._redis.pubsub()
-        await pubsub.subscribe(self._channel)
-        # Wait for the confirmation: from here on every PUBLISH reaches this process.
-        while (await pubsub.get_message(timeout=5.0)) is None:
-            pass
+        try:
+            await pubsub.subscribe(self._channel)
+            # Wait for the confirmation: from here on every PUBLISH reaches this process.
+            async with asyncio.timeout(10):
+                while (await pubsub.get_message(timeout=1.0)) is None:
+                    pass
+        except BaseException:
+            await pubsub.aclose()
+            raise
         return pubsub
 
     def _receive(self, data: bytes) -> None:
@@ -232,7 +245,8 @@ class RedisHub(Hub):
                         self._receive(message["data"])
             except (RedisError, OSError) as exc:
                 log.warning("realtime.redis.disconnected", extra={"error": str(exc)})
-            await pubsub.aclose()
+            finally:
+                await pubsub.aclose()
             pubsub = await self._resubscribe()
             # Events published while we were away are lost to this process: have its
             # sockets reconnect, and resync from the database with `since`.
@@ -246,7 +260,7 @@ class RedisHub(Hub):
             await asyncio.sleep(delay)
             try:
                 pubsub = await self._subscribe()
-            except (RedisError, OSError):
+            except (RedisError, OSError, TimeoutError):
                 delay = min(delay * 2, 10.0)
                 continue
             log.info("realtime.redis.reconnected")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import logging
+import re
 from typing import Any
 
 from fastapi import APIRouter, WebSocket
@@ -24,6 +26,22 @@ NOT_AUTHENTICATED = 4401
 FORBIDDEN_ORIGIN = 4403  # a cookie sent by a page of another site (cross-site WebSocket hijacking)
 BAD_SINCE = 4400
 REPLAY_PAGE = 500
+_TOKEN_IN_QUERY = re.compile(r"([?&]token=)[^&\s\"]*")
+
+
+class RedactTokenFilter(logging.Filter):
+    """uvicorn logs every WebSocket handshake with its query string: hide `?token=`."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                _TOKEN_IN_QUERY.sub(r"\1[redacted]", arg) if isinstance(arg, str) else arg
+                for arg in record.args
+            )
+        return True
+
+
+logging.getLogger("uvicorn.error").addFilter(RedactTokenFilter())
 
 
 @router.websocket("/ws/notifications")

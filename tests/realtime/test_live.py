@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import httpx
 import pytest
 
@@ -156,3 +158,21 @@ async def test_app_shutdown_closes_sockets_with_1001(
         await next_message(ws)  # subscribed
         await get_hub().close()  # what the app's lifespan does on shutdown
         assert await close_code(ws) == 1001
+
+
+def test_token_in_the_handshake_log_line_is_redacted() -> None:
+    # uvicorn's own line for each handshake, as it logs it through "uvicorn.error".
+    record = logging.LogRecord(
+        "uvicorn.error",
+        logging.INFO,
+        __file__,
+        1,
+        '%s - "WebSocket %s" [accepted]',
+        ("127.0.0.1:50000", "/ws/notifications?since=41&token=s3cret-t0ken"),
+        None,
+    )
+    for handler_filter in logging.getLogger("uvicorn.error").filters:
+        handler_filter.filter(record)
+    line = record.getMessage()
+    assert "s3cret-t0ken" not in line
+    assert "/ws/notifications?since=41&token=[redacted]" in line
