@@ -85,10 +85,15 @@ export async function enableNotifications() {
   return { state: 'subscribed', device: await subscribe() };
 }
 
-/** On start-up with permission already granted: make sure the server has this browser. */
+/**
+ * On start-up: if this browser is subscribed, make sure the server has the subscription and
+ * that it was made with the key the server serves now. Never subscribes on its own: a vendor
+ * who removed this device must not get it back by reloading.
+ */
 export async function syncSubscription() {
   if (permission() !== 'granted') return null;
   try {
+    if (!(await currentSubscription())) return null;
     return await subscribe();
   } catch (error) {
     console.warn('vendorbell: could not refresh the push subscription', error);

@@ -128,8 +128,11 @@ def serve(tmp_path: Path, template: Path, **overrides: Any) -> Iterator[LiveServ
 
 
 @pytest.fixture
-def live_server(tmp_path: Path, sqlite_template: Path) -> Iterator[LiveServer]:
-    with serve(tmp_path, sqlite_template) as server:
+def live_server(
+    request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path
+) -> Iterator[LiveServer]:
+    """Settings overrides via `parametrize("live_server", [{...}], indirect=True)`."""
+    with serve(tmp_path, sqlite_template, **getattr(request, "param", {})) as server:
         yield server
 
 
@@ -197,6 +200,58 @@ def screenshot(page: Any, name: str) -> Path:
     path = OUTPUT / f"{name}.png"
     page.screenshot(path=str(path))
     return path
+
+
+def deliver_push(page: Any, data: str) -> None:
+    """Hand `data` to our service worker's `push` handler through DevTools, as a push
+    service would after decryption (headless Chromium has no push service of its own)."""
+    origin = page.evaluate("location.origin")
+    cdp = page.context.new_cdp_session(page)
+    registrations: list[dict[str, Any]] = []
+    cdp.on(
+        "ServiceWorker.workerRegistrationUpdated",
+        lambda event: registrations.extend(event["registrations"]),
+    )
+    cdp.send("ServiceWorker.enable")
+    for _ in range(100):
+        if any(r["scopeURL"] == f"{origin}/" for r in registrations):
+            break
+        page.wait_for_timeout(50)  # lets Playwright dispatch the CDP events
+    registration = next(r for r in registrations if r["scopeURL"] == f"{origin}/")
+    cdp.send(
+        "ServiceWorker.deliverPushMessage",
+        {"origin": f"{origin}/", "registrationId": registration["registrationId"], "data": data},
+    )
+    cdp.detach()
+
+
+SHOWN = """async (count) => {
+  const registration = await navigator.serviceWorker.ready;
+  const shown = await registration.getNotifications();
+  return shown.length >= count;
+}"""
+NOTIFICATIONS = """async () => {
+  const registration = await navigator.serviceWorker.ready;
+  return (await registration.getNotifications()).map((n) => ({
+    title: n.title, body: n.body, tag: n.tag, data: n.data,
+    requireInteraction: n.requireInteraction, icon: n.icon, badge: n.badge,
+  }));
+}"""
+
+
+def shown_notifications(page: Any, count: int = 1) -> list[dict[str, Any]]:
+    """The notifications our worker is showing, once there are at least `count`."""
+    page.wait_for_function(SHOWN, arg=count, timeout=10_000)
+    shown: list[dict[str, Any]] = page.evaluate(NOTIFICATIONS)
+    return shown
+
+
+def service_worker(context: Any) -> Any:
+    return (
+        context.service_workers[0]
+        if context.service_workers
+        else context.wait_for_event("serviceworker")
+    )
 
 
 def wait_for_service_worker(page: Any) -> None:

@@ -1,0 +1,95 @@
+"""Installability: a valid manifest with loadable icons, a CSP without inline scripts, and
+an app shell that opens offline and says so."""
+
+from __future__ import annotations
+
+import json
+import re
+import struct
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser.conftest import LiveServer, Session, screenshot, wait_for_service_worker
+
+pytestmark = pytest.mark.browser
+PWA = Path(__file__).resolve().parents[2] / "pwa"
+
+
+def png_size(data: bytes) -> tuple[int, int]:
+    assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
+    width, height = struct.unpack(">II", data[16:24])
+    return width, height
+
+
+def test_manifest_is_valid_and_every_icon_loads(live_server: LiveServer) -> None:
+    with live_server.client() as client:
+        response = client.get("/manifest.webmanifest")
+        assert response.headers["content-type"].startswith("application/manifest+json")
+        manifest = response.json()
+        assert manifest["display"] == "standalone"
+        assert manifest["start_url"] == "/" and manifest["scope"] == "/"
+        assert manifest["name"] and manifest["short_name"]
+        assert manifest["theme_color"] and manifest["background_color"]
+        purposes = set()
+        for entry in manifest["icons"]:
+            icon = client.get(entry["src"])
+            assert icon.status_code == 200 and icon.headers["content-type"] == "image/png"
+            width, height = png_size(icon.content)
+            assert entry["sizes"] == f"{width}x{height}"
+            purposes.add((entry["sizes"], entry.get("purpose", "any")))
+        assert {("192x192", "any"), ("512x512", "any"), ("512x512", "maskable")} <= purposes
+
+
+def test_chromium_finds_the_app_installable(
+    live_server: LiveServer, sessions: Callable[..., Session]
+) -> None:
+    page = sessions(live_server.register("vendor")).page("/")
+    wait_for_service_worker(page)
+    cdp = page.context.new_cdp_session(page)
+    manifest = cdp.send("Page.getAppManifest")
+    assert manifest["errors"] == [], manifest["errors"]
+    assert json.loads(manifest["data"])["short_name"] == "vendorbell"
+    errors = cdp.send("Page.getInstallabilityErrors")["installabilityErrors"]
+    # Every Playwright context is incognito, where Chromium never offers installation;
+    # any other reason (manifest, icons, service worker, secure origin) would be ours.
+    assert [e["errorId"] for e in errors if e["errorId"] != "in-incognito"] == []
+
+
+def test_pages_have_a_strict_csp_and_no_inline_script(live_server: LiveServer) -> None:
+    with live_server.client() as client:
+        response = client.get("/orders/1")  # a client-side route: the app shell
+    csp = response.headers["content-security-policy"]
+    script_src = re.search(r"script-src ([^;]*)", csp)
+    assert script_src and "unsafe-inline" not in script_src.group(1)
+    html = (PWA / "index.html").read_text()
+    assert re.findall(r"<script(?![^>]*\bsrc=)", html) == []
+    assert not re.search(r"\son[a-z]+=", html)
+    for source in PWA.rglob("*.js"):
+        text = source.read_text()
+        assert "innerHTML" not in text and "insertAdjacentHTML" not in text, source
+
+
+def test_offline_reload_shows_the_app_shell_and_says_it_is_offline(
+    live_server: LiveServer, sessions: Callable[..., Session]
+) -> None:
+    vendor = live_server.register("vendor", "Corner Bakery")
+    session = sessions(vendor)
+    page = session.page("/orders")
+    wait_for_service_worker(page)
+    expect(page.get_by_test_id("conn-dot")).to_have_attribute("data-state", "live")
+
+    session.context.set_offline(True)
+    page.reload()
+    expect(page.get_by_test_id("offline-banner")).to_contain_text("You are offline")
+    expect(page.locator(".brand")).to_contain_text("vendorbell")
+    expect(page.locator(".who-name")).to_have_text("Corner Bakery")
+    expect(page.get_by_test_id("conn-dot")).to_have_attribute("data-state", "offline")
+    expect(page.locator("main")).to_contain_text("You are offline")
+    screenshot(page, "offline")
+
+    session.context.set_offline(False)  # the page hears `online` and reloads itself
+    expect(page.get_by_test_id("offline-banner")).to_have_count(0)
+    expect(page.get_by_test_id("conn-dot")).to_have_attribute("data-state", "live")
