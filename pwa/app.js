@@ -43,6 +43,7 @@ export function navigate(path, { replace = false } = {}) {
 export function toast(text, kind = 'info') {
   const el = h('div', { class: `toast toast-${kind}`, role: 'status' }, text);
   shell.toasts.append(el);
+  while (shell.toasts.children.length > 2) shell.toasts.firstElementChild.remove();
   setTimeout(() => el.classList.add('leaving'), 3200);
   setTimeout(() => el.remove(), 3600);
 }
@@ -172,6 +173,10 @@ export async function signedIn(user) {
   rememberUser(user);
   renderHeader();
   startLive();
+  // The newest notification we know of: where a reconnect resumes (`since`).
+  get('/api/notifications?limit=1').then((page) => {
+    if (page.items[0] && state.live) state.live.seen(page.items[0].id);
+  }).catch(() => null);
   await refreshCounts();
   syncSubscription();
 }

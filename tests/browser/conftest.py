@@ -49,12 +49,46 @@ class User:
         return {"Authorization": f"Bearer {self.token}"}
 
 
-@dataclass
 class LiveServer:
-    origin: str
-    settings: Settings
-    app: Any
-    loop: asyncio.AbstractEventLoop
+    """The app under uvicorn on 127.0.0.1:<port> in a thread; stop() and start() again
+    on the same port and database to simulate a restart or an outage."""
+
+    def __init__(self, settings: Settings, port: int) -> None:
+        self.settings = settings
+        self.port = port
+        self.origin = f"http://127.0.0.1:{port}"
+        self.app: Any = None
+        self.loop: asyncio.AbstractEventLoop  # the running server's, set by start()
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+        self._sock: socket.socket | None = None
+
+    def start(self) -> None:
+        self._sock = _bound_socket(self.port)
+        self.app = create_app(self.settings)
+        self._server = server = uvicorn.Server(
+            uvicorn.Config(self.app, log_level="warning", lifespan="on")
+        )
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(
+            target=self.loop.run_until_complete,
+            args=(server.serve(sockets=[self._sock]),),
+            daemon=True,
+        )
+        self._thread.start()
+        deadline = time.monotonic() + 15
+        while not server.started:  # a flag set by another thread: nothing to await here
+            assert self._thread.is_alive() and time.monotonic() < deadline, "no start"
+            time.sleep(0.02)
+
+    def stop(self) -> None:
+        if self._server is None or self._thread is None or self._sock is None:
+            return
+        self._server.should_exit = True
+        self._thread.join(15)
+        self.loop.close()
+        self._sock.close()
+        self._server = None
 
     def client(self) -> httpx.Client:
         return httpx.Client(base_url=self.origin, timeout=10)
@@ -90,41 +124,29 @@ class LiveServer:
         return items
 
 
-def _free_socket() -> socket.socket:
+def _bound_socket(port: int = 0) -> socket.socket:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
+    sock.bind(("127.0.0.1", port))
     return sock
 
 
 @contextmanager
 def serve(tmp_path: Path, template: Path, **overrides: Any) -> Iterator[LiveServer]:
-    """The app on 127.0.0.1:<free port>, public_url matching (cookie Origin checks)."""
+    """The app on a free port of 127.0.0.1, public_url matching (cookie Origin checks)."""
     database = tmp_path / "browser.db"
     shutil.copy(template, database)
-    sock = _free_socket()
-    origin = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    settings = make_settings(
-        tmp_path, f"sqlite+aiosqlite:///{database}", public_url=origin, **overrides
-    )
-    app = create_app(settings)
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
-    loop = asyncio.new_event_loop()
-    thread = threading.Thread(
-        target=loop.run_until_complete, args=(server.serve(sockets=[sock]),), daemon=True
-    )
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:  # a flag set by another thread: nothing to await here
-        assert thread.is_alive() and time.monotonic() < deadline, "server did not start"
-        time.sleep(0.02)
+    probe = _bound_socket()
+    port = probe.getsockname()[1]
+    probe.close()
+    url = f"sqlite+aiosqlite:///{database}"
+    settings = make_settings(tmp_path, url, public_url=f"http://127.0.0.1:{port}", **overrides)
+    server = LiveServer(settings, port)
+    server.start()
     try:
-        yield LiveServer(origin, settings, app, loop)
+        yield server
     finally:
-        server.should_exit = True
-        thread.join(15)
-        loop.close()
-        sock.close()
+        server.stop()
 
 
 @pytest.fixture
@@ -155,9 +177,8 @@ class Session:
 
     def __init__(self, browser: Any, server: LiveServer, user: User | None, **options: Any):
         self.server = server
-        self.context = browser.new_context(
-            base_url=server.origin, viewport={"width": 1280, "height": 820}, **options
-        )
+        options.setdefault("viewport", {"width": 1280, "height": 820})
+        self.context = browser.new_context(base_url=server.origin, **options)
         self.errors: list[str] = []
         self.dialogs: list[str] = []
         if user is not None:

@@ -65,3 +65,32 @@ def test_customer_order_rings_the_open_dashboard_and_read_state_syncs_across_tab
     expect(tab_a.get_by_test_id("status")).to_have_text("Accepted")
     expect(shopper.get_by_test_id("status")).to_have_text("Accepted", timeout=LIVE)
     assert not vendor_session.errors, vendor_session.errors
+
+
+@pytest.mark.parametrize(
+    "role, path",
+    [
+        ("vendor", "/"),
+        ("vendor", "/orders/1"),
+        ("vendor", "/notifications"),
+        ("vendor", "/devices"),
+        ("customer", "/checkout"),
+        ("customer", "/orders"),
+    ],
+)
+def test_every_page_fits_a_phone_screen(
+    live_server: LiveServer, sessions: Callable[..., Session], role: str, path: str
+) -> None:
+    vendor = live_server.register("vendor", "Corner Bakery")
+    customer = live_server.register("customer", "Ada Lovelace")
+    live_server.place_order(customer, vendor, note="Please ring twice")
+    user = vendor if role == "vendor" else customer
+    page = sessions(user, viewport={"width": 390, "height": 844}, is_mobile=True).page(path)
+    expect(page.get_by_test_id("conn-dot")).to_have_attribute("data-state", "live")
+    expect(page.locator("main h1")).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    if path == "/":
+        expect(page.get_by_test_id("order-list")).to_contain_text("Ada Lovelace")
+        expect(page.get_by_test_id("stat-pending")).to_contain_text("1")
+    if path in ("/", "/checkout"):
+        screenshot(page, f"{role}-mobile")

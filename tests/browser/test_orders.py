@@ -1,0 +1,73 @@
+"""Order pages for both parties: accept, status changes, payment, refund, decline with a
+reason and messages, each change reaching the other party's open page without reload."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser.conftest import LiveServer, Session, screenshot
+
+pytestmark = pytest.mark.browser
+LIVE = 2_000
+
+
+def test_vendor_and_customer_work_an_order_through_its_life(
+    live_server: LiveServer, sessions: Callable[..., Session]
+) -> None:
+    vendor = live_server.register("vendor", "Corner Bakery")
+    customer = live_server.register("customer", "Ada Lovelace")
+    order = live_server.place_order(customer, vendor)
+    shop = sessions(vendor).page(f"/orders/{order['id']}")
+    buyer = sessions(customer).page(f"/orders/{order['id']}")
+    expect(buyer.get_by_test_id("status")).to_have_text("New")
+
+    shop.locator("[data-action=accepted]").click()
+    expect(buyer.get_by_test_id("status")).to_have_text("Accepted", timeout=LIVE)
+    shop.locator("[data-action=preparing]").click()
+    expect(buyer.get_by_test_id("status")).to_have_text("Preparing", timeout=LIVE)
+
+    buyer.locator("form.inline-form input[name=amount]").fill("9.20")
+    buyer.get_by_role("button", name="Pay").click()
+    expect(shop.locator(".totals")).to_contain_text("Paid€9.20", timeout=LIVE)
+
+    shop.locator("form.inline-form input[name=amount]").fill("2.20")
+    shop.locator("form.inline-form input[name=reason]").fill("Croissant sold out")
+    shop.get_by_role("button", name="Refund").click()
+    expect(buyer.locator(".ledger")).to_contain_text("Refund — Croissant sold out", timeout=LIVE)
+
+    buyer.locator("textarea[name=body]").fill("Could you add a napkin?")
+    buyer.get_by_role("button", name="Send").click()
+    expect(shop.locator(".messages")).to_contain_text("Could you add a napkin?", timeout=LIVE)
+    shop.locator("textarea[name=body]").fill("Of course!")
+    shop.get_by_role("button", name="Send").click()
+    expect(buyer.locator(".messages li.theirs")).to_contain_text("Of course!", timeout=LIVE)
+
+    shop.locator("[data-action=shipped]").click()
+    shop.locator("[data-action=delivered]").click()
+    expect(buyer.get_by_test_id("status")).to_have_text("Delivered", timeout=LIVE)
+    expect(shop.locator("[data-action]")).to_have_count(0)  # nothing left to do
+    shop.evaluate("window.scrollTo(0, 0)")
+    screenshot(shop, "order")
+
+
+def test_vendor_declines_with_a_reason_the_customer_sees(
+    live_server: LiveServer, sessions: Callable[..., Session]
+) -> None:
+    vendor = live_server.register("vendor")
+    customer = live_server.register("customer")
+    order = live_server.place_order(customer, vendor)
+    shop = sessions(vendor).page(f"/orders/{order['id']}")
+    buyer = sessions(customer).page("/orders")
+    expect(buyer.get_by_test_id("order-list")).to_contain_text("New")
+
+    shop.locator("[data-action=rejected]").click()
+    shop.locator("input[name=reason]").fill("Closed for a holiday")
+    shop.get_by_role("button", name="Decline order").click()
+    expect(shop.get_by_test_id("status")).to_have_text("Declined")
+    # The customer's open order list follows live; the order page says why.
+    expect(buyer.get_by_test_id("order-list")).to_contain_text("Declined", timeout=LIVE)
+    buyer.get_by_test_id("order-list").locator("a").first.click()
+    expect(buyer.locator("main")).to_contain_text("Declined: Closed for a holiday")
