@@ -21,6 +21,7 @@ from server.errors import NotFound
 from server.ids import parse_id
 from server.notifications.schemas import PushOutcome
 from server.notifications.service import notify
+from server.preferences import service as preferences
 from server.push.models import PushDelivery
 
 log = logging.getLogger("vendorbell.admin")
@@ -90,6 +91,7 @@ async def _send_chunk(database: Database, broadcast_id: int) -> bool:
             )
         ).all()
         links = []
+        await preferences.preload(session, user_ids)
         for user_id in user_ids:
             notification = await notify(
                 session,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -51,7 +52,23 @@ def _to_rules(row: UserPreferences | None) -> rules.Preferences:
     return rules.Preferences(types=types, quiet=quiet)
 
 
+_PRELOADED = "preferences"
+
+
+async def preload(session: AsyncSession, user_ids: Sequence[int]) -> None:
+    """Load many users' preferences in one query for this session (broadcast fan-out)."""
+    rows = await session.scalars(
+        select(UserPreferences).where(UserPreferences.user_id.in_(user_ids))
+    )
+    found = {row.user_id: _to_rules(row) for row in rows}
+    cache = session.info.setdefault(_PRELOADED, {})
+    cache.update({uid: found.get(uid) or _to_rules(None) for uid in user_ids})
+
+
 async def load(session: AsyncSession, user_id: int) -> rules.Preferences:
+    cached: rules.Preferences | None = session.info.get(_PRELOADED, {}).get(user_id)
+    if cached is not None:
+        return cached
     return _to_rules(await session.get(UserPreferences, user_id))
 
 
@@ -92,6 +109,7 @@ def _check(body: PreferencesIO) -> None:
 async def save(session: AsyncSession, user_id: int, body: PreferencesIO) -> rules.Preferences:
     """Replace the user's preferences (types left out go back to the defaults)."""
     _check(body)
+    session.info.get(_PRELOADED, {}).pop(user_id, None)
     row = await session.get(UserPreferences, user_id)
     if row is None:
         row = UserPreferences(user_id=user_id)
