@@ -35,8 +35,10 @@ from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
+from fastapi import APIRouter, Request
 from websockets.asyncio.client import ClientConnection, connect
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -101,22 +103,61 @@ async def seed(database_url: str, users: int) -> Seed:
 # --- servers -------------------------------------------------------------------------------
 
 
-def serve_vendorbell(port: int) -> None:
+def bench_app() -> Any:
+    """The real app plus POST /bench/publish: the live channel alone, without the database."""
+    from server.app import create_app
+    from server.realtime.hub import get_hub
+
+    app = create_app()
+    extra = APIRouter()
+
+    @extra.post("/bench/publish")
+    async def publish(request: Request) -> dict[str, int]:
+        users: list[int] = (await request.json())["users"]
+        hub = get_hub()
+        for user_id in users:
+            await hub.publish(user_id, channel_message(user_id))
+        return {"published": len(users)}
+
+    app.router.routes[0:0] = extra.routes  # ahead of the PWA's catch-all route
+    return app
+
+
+def channel_message(user_id: int) -> dict[str, Any]:
+    """Shaped like notify()'s event (built per user, as notify() does)."""
+    notification = {
+        "id": "0",
+        "type": "system",
+        "event": "system.notice",
+        "title": "Maintenance tonight",
+        "body": "The shop is read-only from 02:00 to 02:30 UTC while we upgrade the database.",
+        "url": "/notifications",
+        "data": {"user": str(user_id)},
+        "created_at": "2026-11-25T12:00:00Z",
+        "seen_at": None,
+        "read_at": None,
+        "push": {"queued": 0, "delivered": 0, "failed": 0, "expired": 0},
+    }
+    return {"type": "notification", "notification": notification, "unread": 3, "unseen": 1}
+
+
+def serve_vendorbell(port: int, deflate: bool) -> None:
     """Run like `python -m server run` does (settings from the environment)."""
     import uvicorn
 
     uvicorn.run(
-        "server.app:create_app",
+        "bench.bench_ws:bench_app",
         factory=True,
         host="127.0.0.1",
         port=port,
         log_level="warning",
         ws_ping_interval=None,  # as in `python -m server run`: the app pings itself
+        ws_per_message_deflate=deflate,
         backlog=4096,
     )
 
 
-def serve_peer(port: int) -> None:
+def serve_peer(port: int, deflate: bool) -> None:
     """The peer: a bare websockets server with per-user fan-out on request."""
     from websockets.asyncio.server import ServerConnection, broadcast, serve
 
@@ -139,14 +180,18 @@ def serve_peer(port: int) -> None:
             sockets[user].discard(ws)
 
     async def main() -> None:
-        async with serve(handler, "127.0.0.1", port, ping_interval=None, backlog=4096):
+        compression = "deflate" if deflate else None
+        async with serve(
+            handler, "127.0.0.1", port, ping_interval=None, backlog=4096, compression=compression
+        ):
             await asyncio.Future()
 
     asyncio.run(main())
 
 
-def start(kind: str, port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
+def start(kind: str, port: int, env: dict[str, str], deflate: bool) -> subprocess.Popen[bytes]:
     command = [sys.executable, "-m", "bench.bench_ws", f"--serve-{kind}", str(port)]
+    command += ["--deflate"] if deflate else []
     return subprocess.Popen(command, cwd=ROOT, env={**os.environ, **env})
 
 
@@ -231,29 +276,35 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
 
 
+ONE = ("one user", "hub")
+Scenario = tuple[str, str]  # (who: "one user" | "all users", path: "hub" | "order" | …)
+
+
 @dataclass
 class Result:
     name: str
     rss_mb: float
     connect_s: float
-    one: list[float]
-    all_users: list[float]
+    latencies: dict[Scenario, list[float]]
 
-    def line(self, peer: Result | None) -> str:
-        def ratio(mine: float, theirs: float) -> str:
-            return f" ({mine / theirs:4.1f}x)" if peer else ""
+    def lines(self, peer: Result | None) -> list[str]:
+        def ratio(mine: float, theirs: float | None) -> str:
+            return f" ({mine / theirs:5.1f}x)" if theirs else "        "
 
-        p = peer or self
-        one50, one99 = percentile(self.one, 0.5), percentile(self.one, 0.99)
-        all50, all99 = percentile(self.all_users, 0.5), percentile(self.all_users, 0.99)
-        return (
-            f"  {self.name:<26} RSS {self.rss_mb:6.0f} MB{ratio(self.rss_mb, p.rss_mb)}"
-            f" | one user p50 {one50:6.1f} ms{ratio(one50, percentile(p.one, 0.5))}"
-            f" p99 {one99:6.1f} ms{ratio(one99, percentile(p.one, 0.99))}"
-            f" | all users p50 {all50:6.0f} ms{ratio(all50, percentile(p.all_users, 0.5))}"
-            f" p99 {all99:6.0f} ms{ratio(all99, percentile(p.all_users, 0.99))}"
-            f" | connect {self.connect_s:4.1f} s"
-        )
+        rss_ratio = ratio(self.rss_mb, peer.rss_mb if peer else None)
+        out = [
+            f"  {self.name}: RSS {self.rss_mb:.0f} MB{rss_ratio}, connect {self.connect_s:.1f} s"
+        ]
+        for (who, path), values in self.latencies.items():
+            theirs = peer.latencies.get((who, "hub")) if peer and path == "hub" else None
+            p50, p99 = percentile(values, 0.5), percentile(values, 0.99)
+            peer50 = percentile(theirs, 0.5) if theirs else None
+            peer99 = percentile(theirs, 0.99) if theirs else None
+            out.append(
+                f"    {who:<9} via {path:<9} p50 {p50:7.1f} ms{ratio(p50, peer50)}"
+                f"   p99 {p99:7.1f} ms{ratio(p99, peer99)}   ({len(values)} receipts)"
+            )
+        return out
 
 
 # --- the measurements ----------------------------------------------------------------------
@@ -264,8 +315,8 @@ async def measure(
     pids: list[int],
     urls: list[str],
     users: int,
-    trigger_one: Callable[[int], Awaitable[None]],
-    trigger_all: Callable[[], Awaitable[None]],
+    to_one: dict[str, Callable[[int], Awaitable[None]]],
+    to_all: dict[str, Callable[[], Awaitable[None]]],
     args: argparse.Namespace,
 ) -> Result:
     tabs = Tabs()
@@ -273,22 +324,24 @@ async def measure(
     connect_s = await tabs.open(urls)
     per_user = [len(range(u, len(urls), users)) for u in range(users)]
     rng = random.Random(42)
-    for _ in range(5):  # warm-up
-        user = rng.randrange(users)
-        await tabs.round(per_user[user], functools.partial(trigger_one, user))
-    one: list[float] = []
-    for _ in range(args.rounds):
-        user = rng.randrange(users)
-        one += await tabs.round(per_user[user], functools.partial(trigger_one, user))
-        await asyncio.sleep(0.01)
-    all_users: list[float] = []
-    for _ in range(args.all_rounds):
-        all_users += await tabs.round(len(urls), trigger_all)
-        await asyncio.sleep(0.5)
+    latencies: dict[Scenario, list[float]] = {}
+    for path, trigger in to_one.items():
+        for n in range(args.rounds + 5):  # the first 5 warm up
+            user = rng.randrange(users)
+            got = await tabs.round(per_user[user], functools.partial(trigger, user))
+            if n >= 5:
+                latencies.setdefault(("one user", path), []).extend(got)
+            await asyncio.sleep(0.01)
+    for path, trigger_all in to_all.items():
+        for _ in range(args.all_rounds):
+            latencies.setdefault(("all users", path), []).extend(
+                await tabs.round(len(urls), trigger_all)
+            )
+            await asyncio.sleep(0.5)
     rss = sum(rss_mb(pid, "VmHWM") for pid in pids)
     await tabs.close()
-    result = Result(name, rss, connect_s, one, all_users)
-    print(result.line(None), flush=True)
+    result = Result(name, rss, connect_s, latencies)
+    print("\n".join(result.lines(None)), flush=True)
     return result
 
 
@@ -300,7 +353,7 @@ def peer_message() -> str:
 
 async def measure_peer(args: argparse.Namespace) -> Result:
     port = free_port()
-    process = start("peer", port, {})
+    process = start("peer", port, {}, args.deflate)
     try:
         await wait_ready(f"ws://127.0.0.1:{port}/control", process)
         urls = [f"ws://127.0.0.1:{port}/u?user={i % args.users}" for i in range(args.clients)]
@@ -313,9 +366,9 @@ async def measure_peer(args: argparse.Namespace) -> Result:
             async def everyone() -> None:
                 await control.send(f"* {payload}")
 
-            return await measure(
-                "peer (bare websockets)", [process.pid], urls, args.users, one, everyone, args
-            )
+            name = "peer (bare websockets)"
+            to_one, to_all = {"hub": one}, {"hub": everyone}
+            return await measure(name, [process.pid], urls, args.users, to_one, to_all, args)
     finally:
         process.terminate()
         process.wait(30)
@@ -325,7 +378,7 @@ async def measure_vendorbell(
     args: argparse.Namespace, seed_: Seed, env: dict[str, str], workers: int, name: str
 ) -> Result:
     ports = [free_port() for _ in range(workers)]
-    processes = [start("vendorbell", port, env) for port in ports]
+    processes = [start("vendorbell", port, env, args.deflate) for port in ports]
     try:
         for port, process in zip(ports, processes, strict=True):
             await wait_ready(f"ws://127.0.0.1:{port}/ws/notifications", process)
@@ -347,15 +400,23 @@ async def measure_vendorbell(
                     response = await http.post(path, json=body, headers=headers)
                 response.raise_for_status()
 
-            async def one(user: int) -> None:
+            async def hub_one(user: int) -> None:
+                await post("/bench/publish", {"users": [int(seed_.vendor_ids[user])]}, {})
+
+            async def hub_all() -> None:
+                await post("/bench/publish", {"users": [int(v) for v in seed_.vendor_ids]}, {})
+
+            async def order(user: int) -> None:
                 body = {"vendor_id": seed_.vendor_ids[user], "items": items, "currency": "EUR"}
                 await post("/api/orders", body, customer)
 
-            async def everyone() -> None:
+            async def broadcast() -> None:
                 await post("/api/admin/broadcasts", notice, admin)
 
             pids = [p.pid for p in processes]
-            return await measure(name, pids, urls, args.users, one, everyone, args)
+            to_one = {"hub": hub_one, "order": order}
+            to_all = {"hub": hub_all, "broadcast": broadcast}
+            return await measure(name, pids, urls, args.users, to_one, to_all, args)
     finally:
         for process in processes:
             process.terminate()
@@ -404,19 +465,19 @@ async def run(args: argparse.Namespace, workdir: Path, database_url: str) -> Non
         print(f"  (skipping the two-worker run: no Redis answers at {args.redis_url!r})")
 
     peer = results[0]
-    print("\nresults (ratios: vendorbell / peer)")
-    print(peer.line(None))
-    for result in results[1:]:
-        print(result.line(peer))
+    deflate = "on" if args.deflate else "off"
+    print(f"\nresults (permessage-deflate {deflate}; ratios: vendorbell / peer)")
+    for result in results:
+        print("\n".join(result.lines(None if result is peer else peer)))
     print("\ngoals: RSS ≤ 500 MB, one-user p99 ≤ 50 ms, all-user p99 ≤ 1000 ms")
     for result in results[1:]:
-        checks = (
-            result.rss_mb <= 500,
-            percentile(result.one, 0.99) <= 50,
-            percentile(result.all_users, 0.99) <= 1000,
-        )
-        marks = " ".join("ok" if ok else "MISSED" for ok in checks)
-        print(f"  {result.name:<26} {marks}")
+        checks = [f"RSS {'ok' if result.rss_mb <= 500 else 'MISSED'}"]
+        for (who, path), values in result.latencies.items():
+            limit = 50 if who == "one user" else 1000
+            checks.append(
+                f"{who} via {path} {'ok' if percentile(values, 0.99) <= limit else 'MISSED'}"
+            )
+        print(f"  {result.name}: " + ", ".join(checks))
 
 
 def main() -> None:
@@ -432,13 +493,18 @@ def main() -> None:
         default=os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0",
         help="Redis for the two-worker run (skipped if it does not answer)",
     )
+    parser.add_argument(
+        "--deflate",
+        action="store_true",
+        help="servers accept permessage-deflate (uvicorn default; ~50 KB zlib state per socket)",
+    )
     parser.add_argument("--serve-vendorbell", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--serve-peer", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_vendorbell:
-        serve_vendorbell(args.serve_vendorbell)
+        serve_vendorbell(args.serve_vendorbell, args.deflate)
     elif args.serve_peer:
-        serve_peer(args.serve_peer)
+        serve_peer(args.serve_peer, args.deflate)
     else:
         from server.config import Settings
         from server.migrate import upgrade
