@@ -39,6 +39,7 @@ POLL_SECONDS = 1.0
 STOP_GRACE_SECONDS = 10.0
 BACKOFF_CAP = 3600.0
 RETIRE_EVERY = 3600.0
+FLUSH_DELAY = 0.01
 
 
 def backoff(attempts: int, retry_after: float | None) -> float:
@@ -69,9 +70,11 @@ class DeliveryWorker:
         self.lease_seconds = lease_seconds
         self.poll_seconds = poll_seconds
         self.name = f"{socket.gethostname()[:40]}:{os.getpid()}:{id(self) % 10000}"
-        self.capacity = max(1, settings.worker_concurrency) * 2
-        self._sending = asyncio.Semaphore(max(1, settings.worker_concurrency))
-        self._tasks: set[asyncio.Task[None]] = set()
+        self.concurrency = max(1, settings.worker_concurrency)
+        # Claimed rows wait here for a sender; twice the senders keeps them all busy.
+        self._queue: asyncio.Queue[Job] = asyncio.Queue(maxsize=self.concurrency * 2)
+        self._senders: list[asyncio.Task[None]] = []
+        self._idle: set[asyncio.Task[Any]] = set()
         self._results: list[tuple[Job, Outcome]] = []
         self._stopping = False
         self._main: asyncio.Task[None] | None = None
@@ -84,6 +87,10 @@ class DeliveryWorker:
         self._wake = wakeup.event()
         self._main = asyncio.create_task(self._run(), name="push-worker")
         self._flusher = asyncio.create_task(self._flush_loop(), name="push-worker-flush")
+        self._senders = [
+            asyncio.create_task(self._send_loop(), name=f"push-sender-{n}")
+            for n in range(self.concurrency)
+        ]
 
     async def stop(self) -> None:
         """Stop claiming, let in-flight sends finish (briefly), record them, release the rest."""
@@ -92,11 +99,12 @@ class DeliveryWorker:
         self._room.set()
         if self._main is not None:
             await self._main
-        if self._tasks:
-            _, pending = await asyncio.wait(self._tasks, timeout=STOP_GRACE_SECONDS)
-            for task in pending:
-                task.cancel()
-            await asyncio.gather(*pending, return_exceptions=True)
+        for task in self._idle:  # waiting for work: nothing to finish
+            task.cancel()
+        _, pending = await asyncio.wait(self._senders, timeout=STOP_GRACE_SECONDS)
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*self._senders, return_exceptions=True)
         if self._flusher is not None:
             self._flusher.cancel()
             await asyncio.gather(self._flusher, return_exceptions=True)
@@ -106,8 +114,8 @@ class DeliveryWorker:
 
     async def _run(self) -> None:
         while not self._stopping:
-            room = self.capacity - len(self._tasks)
-            if room < self.capacity // 4:
+            room = self._queue.maxsize - self._queue.qsize()
+            if room < self._queue.maxsize // 4:
                 self._room.clear()
                 await self._room.wait()
                 continue
@@ -118,23 +126,26 @@ class DeliveryWorker:
                 log.exception("push.worker.claim_failed")
                 jobs = []
             for job in jobs:
-                task = asyncio.create_task(self._deliver(job))
-                self._tasks.add(task)
-                task.add_done_callback(self._done)
+                self._queue.put_nowait(job)
             if len(jobs) < room and not self._stopping:
                 await self._maybe_retire()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
 
-    def _done(self, task: asyncio.Task[None]) -> None:
-        self._tasks.discard(task)
-        self._room.set()
-
-    async def _deliver(self, job: Job) -> None:
-        async with self._sending:
+    async def _send_loop(self) -> None:
+        """One of `worker_concurrency` senders: take a claimed row, send it, note the outcome."""
+        task = asyncio.current_task()
+        assert task is not None
+        while not self._stopping:
+            self._idle.add(task)
+            try:
+                job = await self._queue.get()
+            finally:
+                self._idle.discard(task)
+            self._room.set()
             outcome = await self.sender.send(job)
-        self._results.append((job, outcome))
-        self._results_ready.set()
+            self._results.append((job, outcome))
+            self._results_ready.set()
 
     async def claim(self, limit: int) -> list[Job]:
         """Lease up to `limit` due rows to this worker (expired leases are due again)."""
@@ -176,6 +187,8 @@ class DeliveryWorker:
     async def _flush_loop(self) -> None:
         while True:
             await self._results_ready.wait()
+            # Gather outcomes for a moment: one transaction for many rows.
+            await asyncio.sleep(FLUSH_DELAY)
             self._results_ready.clear()
             try:
                 await self._flush()
@@ -185,10 +198,15 @@ class DeliveryWorker:
 
     async def _flush(self) -> None:
         results, self._results = self._results, []
-        if results:
+        if not results:
+            return
+        try:
             async with self.database.writer() as session:
                 await record_outcomes(session, results)
                 await session.commit()
+        except BaseException:
+            self._results[:0] = results  # try again with the next batch
+            raise
 
     async def _release(self) -> None:
         """Hand back rows this worker claimed but did not finish (SIGTERM, shutdown)."""
@@ -228,24 +246,25 @@ async def record_outcomes(session: AsyncSession, results: Sequence[tuple[Job, Ou
     t, s = DELIVERIES, SUBSCRIPTIONS
     now = utcnow()
     rows: list[dict[str, Any]] = []
+    delivered: dict[int, list[int]] = {}  # by HTTP status: one UPDATE per status
     success: set[int] = set()
     failures: list[dict[str, Any]] = []
     gone: set[int] = set()
     for job, outcome in results:
         _count(outcome, job)
+        if outcome.kind == "delivered":
+            delivered.setdefault(outcome.status or 201, []).append(job.id)
+            if job.subscription_id is not None:
+                success.add(job.subscription_id)
+            continue
         row: dict[str, Any] = {
             "b_id": job.id,
             "b_status": outcome.kind,
             "b_due": job.expires_at,
             "b_last": outcome.status,
             "b_error": outcome.reason,
-            "b_delivered": None,
         }
-        if outcome.kind == "delivered":
-            row["b_delivered"] = now
-            if job.subscription_id is not None:
-                success.add(job.subscription_id)
-        elif outcome.kind == "gone":
+        if outcome.kind == "gone":
             row["b_status"] = "failed"
             if job.subscription_id is not None:
                 gone.add(job.subscription_id)
@@ -262,20 +281,29 @@ async def record_outcomes(session: AsyncSession, results: Sequence[tuple[Job, Ou
         if outcome.kind in ("failed", "retry") and job.subscription_id is not None:
             failures.append({"b_sub": job.subscription_id, "b_reason": outcome.reason})
         rows.append(row)
-    await session.execute(
-        update(t)
-        .where(t.c.id == bindparam("b_id"), t.c.status == "queued")
-        .values(
-            status=bindparam("b_status"),
-            due_at=bindparam("b_due"),
-            last_status=bindparam("b_last"),
-            error=bindparam("b_error"),
-            delivered_at=bindparam("b_delivered"),
-            lease_until=None,
-            leased_by=None,
-        ),
-        rows,
-    )
+    for status, ids in delivered.items():
+        await session.execute(
+            update(t)
+            .where(t.c.id.in_(ids), t.c.status == "queued")
+            .values(
+                status="delivered", delivered_at=now, last_status=status, error=None,
+                lease_until=None, leased_by=None,
+            )
+        )  # fmt: skip
+    if rows:
+        await session.execute(
+            update(t)
+            .where(t.c.id == bindparam("b_id"), t.c.status == "queued")
+            .values(
+                status=bindparam("b_status"),
+                due_at=bindparam("b_due"),
+                last_status=bindparam("b_last"),
+                error=bindparam("b_error"),
+                lease_until=None,
+                leased_by=None,
+            ),
+            rows,
+        )
     if success:
         await session.execute(
             update(s).where(s.c.id.in_(success)).values(last_success_at=now, updated_at=now)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 
 from tests.conftest import Accounts, place_order
@@ -12,6 +14,15 @@ async def subscribe(client: httpx.AsyncClient, headers: dict[str, str], body: di
     response = await client.post("/api/push/subscriptions", json=body, headers=headers)
     assert response.status_code == 201, response.text
     return response.json()
+
+
+async def settled_notification(client: httpx.AsyncClient, headers: dict[str, str]) -> dict:
+    for _ in range(200):
+        [item] = (await client.get("/api/notifications", headers=headers)).json()["items"]
+        if item["push"]["queued"] == 0:
+            return item
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"push outcomes not recorded: {item['push']}")
 
 
 async def test_order_reaches_every_device_gone_one_is_deleted_busy_one_retried(
@@ -38,15 +49,14 @@ async def test_order_reaches_every_device_gone_one_is_deleted_busy_one_retried(
     assert push_service.requests[busy.token] == 2
     assert push_service.messages_for(gone) == []
 
+    # The worker records outcomes just after the push service answers.
+    item = await settled_notification(worker_client, vendor.headers)
+    assert item["push"] == {"queued": 0, "delivered": 3, "failed": 1, "expired": 0}
     devices = await worker_client.get("/api/push/subscriptions", headers=vendor.headers)
     labels = {d["label"]: d for d in devices.json()}
     assert set(labels) == {"phone", "laptop", "busy"}
     assert labels["phone"]["last_success_at"] is not None
     assert labels["busy"]["last_failure_reason"] == "push service answered 429"
-
-    inbox = await worker_client.get("/api/notifications", headers=vendor.headers)
-    [item] = inbox.json()["items"]
-    assert item["push"] == {"queued": 0, "delivered": 3, "failed": 1, "expired": 0}
 
 
 async def test_test_push_reaches_each_device(

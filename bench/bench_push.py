@@ -1,0 +1,508 @@
+"""Web Push fan-out benchmark: vendorbell's delivery path against pywebpush, same sink.
+
+    python -m bench.bench_push [--subscriptions 10000] [--database-url URL]
+                               [--readme 1000] [--async-n 4000] [--raw 4000]
+                               [--orders 500] [--rate 50]
+
+1. vendorbell: one system notice fanned out to N vendors (one browser subscription
+   each, real P-256 keys): notification + outbox rows written in bulk, then the
+   delivery worker claims them (leases), encrypts (aes128gcm), signs (cached VAPID
+   JWT), POSTs through its pooled aiohttp client and records every outcome.
+   Timed from the first claim to the last row marked delivered in the database.
+2. Peers, on the same loopback sink (a separate process answering 201):
+   * pywebpush README loop: `webpush(subscription_info, data, vapid_private_key=<pem path>,
+     vapid_claims={"sub": ...})` once per subscription;
+   * pywebpush `webpush_async`, 64 in flight, one shared aiohttp session;
+   * raw RFC 8291 encryption with `cryptography` (no HTTP): the CPU floor.
+3. Order placed → push received at the sink: `--orders` orders at `--rate`/s through
+   the real app (in-process ASGI) with its in-app worker; p50/p99.
+
+CPU seconds are this process's (all threads: the SQLite driver thread included);
+the sink runs in its own process and is not counted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import json
+import multiprocessing
+import os
+import resource
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+SECRET = "bench-secret-key-" + "x" * 32
+RESPONSE_201 = b"HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n"
+
+
+# --- the sink: a minimal HTTP/1.1 keep-alive server in its own process -----------------------
+
+
+class SinkProtocol(asyncio.Protocol):
+    count = 0
+    arrivals: list[tuple[str, float]] = []
+
+    def connection_made(self, transport: Any) -> None:
+        self.transport = transport
+        self.buffer = bytearray()
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        while True:
+            end = self.buffer.find(b"\r\n\r\n")
+            if end < 0:
+                return
+            head = bytes(self.buffer[:end]).lower()
+            at = head.find(b"content-length:")
+            length = int(head[at + 15 : head.find(b"\r\n", at) % (len(head) + 1)]) if at >= 0 else 0
+            total = end + 4 + length
+            if len(self.buffer) < total:
+                return
+            path = head.split(b" ", 2)[1].decode()
+            del self.buffer[:total]
+            if path == "/stats":
+                body = json.dumps({"count": SinkProtocol.count, "arrivals": SinkProtocol.arrivals})
+                self.transport.write(
+                    b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s"
+                    % (len(body), body.encode())
+                )
+            elif path == "/reset":
+                SinkProtocol.count, SinkProtocol.arrivals = 0, []
+                self.transport.write(RESPONSE_201)
+            else:
+                SinkProtocol.count += 1
+                SinkProtocol.arrivals.append((path, time.time()))
+                self.transport.write(RESPONSE_201)
+
+
+def run_sink(ready: Any) -> None:
+    import uvloop
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        server = await loop.create_server(SinkProtocol, "127.0.0.1", 0, backlog=4096)
+        ready.put(server.sockets[0].getsockname()[1])
+        await asyncio.Event().wait()
+
+    uvloop.run(main())
+
+
+async def sink_stats(port: int) -> dict[str, Any]:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(b"GET /stats HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n")
+    head = await reader.readuntil(b"\r\n\r\n")
+    length = int(head.lower().split(b"content-length:")[1].split(b"\r\n")[0])
+    body = await reader.readexactly(length)
+    writer.close()
+    result: dict[str, Any] = json.loads(body)
+    return result
+
+
+async def sink_reset(port: int) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(b"POST /reset HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n")
+    await reader.readuntil(b"\r\n\r\n")
+    writer.close()
+
+
+# --- measuring -------------------------------------------------------------------------------
+
+
+@dataclass
+class Result:
+    name: str
+    n: int
+    wall: float
+    cpu: float
+
+    @property
+    def rate(self) -> float:
+        return self.n / self.wall
+
+    @property
+    def cpu_per(self) -> float:
+        return self.cpu / self.n
+
+
+async def measure(name: str, n: int, run: Callable[[], Awaitable[None]]) -> Result:
+    cpu0, wall0 = time.process_time(), time.perf_counter()
+    await run()
+    result = Result(name, n, time.perf_counter() - wall0, time.process_time() - cpu0)
+    print(
+        f"  {name:<34} {n:>6} pushes  {result.rate:>8.0f}/s  "
+        f"{result.cpu_per * 1e6:>6.0f} µs CPU/push",
+        flush=True,
+    )
+    return result
+
+
+def b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def browser_keys(n: int) -> list[tuple[str, str]]:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    keys = []
+    for _ in range(n):
+        public = (
+            ec.generate_private_key(ec.SECP256R1())
+            .public_key()
+            .public_bytes(serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint)
+        )
+        keys.append((b64(public), b64(os.urandom(16))))
+    return keys
+
+
+# --- 1. vendorbell ---------------------------------------------------------------------------
+
+
+async def seed_fanout(settings: Any, port: int, keys: list[tuple[str, str]], kid: str) -> float:
+    """N vendors with one subscription each; one system notice to all: notification and
+    outbox rows in bulk, as the notification service writes them. Returns seconds taken."""
+    from sqlalchemy import insert
+
+    from server.accounts.models import User
+    from server.db import make_database, utcnow
+    from server.notifications.models import Notification
+    from server.push.models import PushDelivery, PushSubscription
+    from server.push.payload import build_message
+
+    database = make_database(settings)
+    now = utcnow()
+    async with database.writer() as session:
+        users = list(
+            await session.scalars(
+                insert(User).returning(User.id),
+                [{"email": f"v{n}@bench.invalid", "name": f"Vendor {n}", "role": "vendor",
+                  "password_hash": "!", "created_at": now} for n in range(len(keys))],
+            )
+        )  # fmt: skip
+        await session.execute(
+            insert(PushSubscription),
+            [{"user_id": uid, "endpoint": f"http://127.0.0.1:{port}/push/{uid}", "p256dh": p,
+              "auth": a, "vapid_key_id": kid, "muted": False, "created_at": now,
+              "updated_at": now} for uid, (p, a) in zip(users, keys, strict=True)],
+        )  # fmt: skip
+        await session.commit()
+    started = time.perf_counter()
+    async with database.writer() as session:
+        now = utcnow()
+        notifications = list(
+            await session.scalars(
+                insert(Notification).returning(Notification.id, sort_by_parameter_order=True),
+                [{"user_id": uid, "type": "system", "event": "system.notice",
+                  "title": "Scheduled maintenance tonight",
+                  "body": "The marketplace will be read-only from 02:00 to 02:30 UTC.",
+                  "url": "/notifications", "data": {}, "created_at": now} for uid in users],
+            )
+        )  # fmt: skip
+        rows = []
+        for uid, nid in zip(users, notifications, strict=True):
+            note = Notification(
+                id=nid, user_id=uid, type="system", event="system.notice",
+                title="Scheduled maintenance tonight",
+                body="The marketplace will be read-only from 02:00 to 02:30 UTC.",
+                url="/notifications", data={},
+            )  # fmt: skip
+            message = build_message(note, app_badge=1, public_url=settings.public_url)
+            rows.append(
+                {"notification_id": nid, "subscription_id": None, "status": "queued",
+                 "payload": message.payload, "ttl": message.ttl, "urgency": message.urgency,
+                 "topic": message.topic, "attempts": 0, "created_at": now, "due_at": now,
+                 "expires_at": now + timedelta(seconds=message.ttl)}
+            )  # fmt: skip
+        await session.commit()
+    # subscription ids are 1..N in insertion order on a fresh database
+    for n, row in enumerate(rows, start=1):
+        row["subscription_id"] = n
+    async with database.writer() as session:
+        await session.execute(insert(PushDelivery), rows)
+        await session.commit()
+    await database.dispose()
+    return time.perf_counter() - started
+
+
+async def run_vendorbell(settings: Any, n: int) -> None:
+    from sqlalchemy import func, select
+
+    from server.db import make_database
+    from server.push.keys import KeyStore
+    from server.push.models import PushDelivery
+    from server.push.worker import DeliveryWorker
+
+    database = make_database(settings)
+    worker = DeliveryWorker(database, settings, KeyStore.load_or_create(settings))
+    await worker.start()
+    try:
+        while True:
+            await asyncio.sleep(0.05)
+            async with database.reader() as session:
+                done = await session.scalar(
+                    select(func.count()).where(PushDelivery.status != "queued")
+                )
+            if done == n:
+                break
+    finally:
+        await worker.stop()
+        await database.dispose()
+
+
+# --- 2. peers --------------------------------------------------------------------------------
+
+
+def sub_info(port: int, n: int, keys: tuple[str, str]) -> dict[str, Any]:
+    return {"endpoint": f"http://127.0.0.1:{port}/push/{n}", "keys": {"p256dh": keys[0], "auth": keys[1]}}  # fmt: skip
+
+
+PEER_DATA = json.dumps(
+    {"web_push": 8030, "notification": {"title": "Scheduled maintenance tonight",
+     "body": "The marketplace will be read-only from 02:00 to 02:30 UTC.",
+     "navigate": "http://127.0.0.1:8000/notifications", "tag": "system-1", "lang": "en"},
+     "app_badge": 1, "mutable": True}  # fmt: skip
+)
+
+
+async def run_readme_loop(port: int, keys: list[tuple[str, str]], pem: str, sub: str) -> None:
+    from pywebpush import webpush
+
+    def loop() -> None:
+        for n, k in enumerate(keys):
+            webpush(
+                subscription_info=sub_info(port, n, k),
+                data=PEER_DATA,
+                vapid_private_key=pem,
+                vapid_claims={"sub": sub},
+            )
+
+    loop()  # synchronous, as in the README
+
+
+async def run_webpush_async(port: int, keys: list[tuple[str, str]], pem: str, sub: str) -> None:
+    import aiohttp
+    from py_vapid import Vapid
+    from pywebpush import webpush_async
+
+    vapid = Vapid.from_file(pem)
+    limit = asyncio.Semaphore(64)
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=64)) as session:
+
+        async def one(n: int, k: tuple[str, str]) -> None:
+            async with limit:
+                await webpush_async(
+                    subscription_info=sub_info(port, n, k),
+                    data=PEER_DATA,
+                    vapid_private_key=vapid,
+                    vapid_claims={"sub": sub},  # fresh per call: pywebpush writes aud/exp into it
+                    aiohttp_session=session,
+                )
+
+        await asyncio.gather(*(one(n, k) for n, k in enumerate(keys)))
+
+
+async def run_raw(keys: list[tuple[str, str]]) -> None:
+    from server.push.crypto import encrypt_payload
+
+    data = PEER_DATA.encode()
+    decoded = [(base64.urlsafe_b64decode(p + "=="), base64.urlsafe_b64decode(a + "==")) for p, a in keys]  # fmt: skip
+    for p, a in decoded:
+        encrypt_payload(data, p, a)
+
+
+async def run_http_ece(keys: list[tuple[str, str]]) -> None:
+    import http_ece
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    data = PEER_DATA.encode()
+    for p, a in keys:
+        http_ece.encrypt(
+            data, private_key=ec.generate_private_key(ec.SECP256R1()),
+            dh=base64.urlsafe_b64decode(p + "=="), auth_secret=base64.urlsafe_b64decode(a + "=="),
+            version="aes128gcm",
+        )  # fmt: skip
+
+
+# --- 3. order → push latency -----------------------------------------------------------------
+
+
+async def run_latency(settings: Any, port: int, orders: int, rate: float) -> list[float]:
+    import httpx
+
+    from server.accounts.models import User
+    from server.accounts.service import issue_token
+    from server.app import create_app
+    from server.db import make_database
+    from server.push.models import PushSubscription
+
+    vendors = 50
+    keys = browser_keys(vendors)
+    database = make_database(settings)
+    async with database.writer() as session:
+        people = [User(email=f"lv{n}@bench.invalid", name=f"Shop {n}", role="vendor",
+                       password_hash="!") for n in range(vendors)]  # fmt: skip
+        customer = User(email="lc@bench.invalid", name="Customer", role="customer", password_hash="!")  # fmt: skip
+        session.add_all([*people, customer])
+        await session.flush()
+        token = await issue_token(session, customer, SECRET)
+        kid = open(settings.keys_dir / "current").read().strip()
+        session.add_all(
+            PushSubscription(user_id=u.id, endpoint=f"http://127.0.0.1:{port}/lat/{u.id}",
+                             p256dh=p, auth=a, vapid_key_id=kid, muted=False)
+            for u, (p, a) in zip(people, keys, strict=True)
+        )  # fmt: skip
+        await session.commit()
+        vendor_ids = [u.id for u in people]
+    await database.dispose()
+    await sink_reset(port)
+
+    app = create_app(settings.model_copy(update={"run_worker": True}))
+    sent: dict[int, list[float]] = {v: [] for v in vendor_ids}
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
+            headers = {"Authorization": f"Bearer {token}"}
+
+            async def place(vendor: int) -> None:
+                sent[vendor].append(time.time())
+                body = {"vendor_id": str(vendor), "currency": "EUR",
+                        "items": [{"name": "Flat white", "quantity": 2, "unit_price_cents": 350}]}  # fmt: skip
+                response = await client.post("/api/orders", json=body, headers=headers)
+                assert response.status_code == 201, response.text
+
+            tasks = []
+            start = time.perf_counter()
+            for i in range(orders):
+                await asyncio.sleep(max(0.0, start + i / rate - time.perf_counter()))
+                tasks.append(asyncio.create_task(place(vendor_ids[i % vendors])))
+            await asyncio.gather(*tasks)
+            for _ in range(200):
+                stats = await sink_stats(port)
+                if stats["count"] >= orders:
+                    break
+                await asyncio.sleep(0.05)
+    arrived: dict[int, list[float]] = {v: [] for v in vendor_ids}
+    for path, at in stats["arrivals"]:
+        arrived[int(path.rsplit("/", 1)[1])].append(at)
+    latencies = []
+    for vendor, starts in sent.items():
+        for begun, got in zip(sorted(starts), sorted(arrived[vendor]), strict=False):
+            latencies.append(got - begun)
+    return latencies
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+
+
+# --- main ------------------------------------------------------------------------------------
+
+
+def prepare(args: argparse.Namespace) -> Any:
+    """Settings on a fresh database (migrated here: Alembic runs its own event loop)."""
+    from server.config import Settings
+    from server.migrate import upgrade
+
+    tmp = Path(tempfile.mkdtemp(prefix="bench-push-"))
+    url = args.database_url or f"sqlite+aiosqlite:///{tmp / 'bench.db'}"
+    settings = Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        database_url=url, data_dir=tmp / "data", keys_dir=tmp / "keys", secret_key=SECRET,
+        push_allowed_hosts=["127.0.0.1"], run_worker=False, redis_url=None,
+        log_level="WARNING",
+    )  # fmt: skip
+    if not settings.is_sqlite:
+        asyncio.run(_reset_postgres(url))  # the benchmark needs an empty database
+    upgrade(settings)
+    return settings
+
+
+async def _reset_postgres(url: str) -> None:
+    from sqlalchemy import text
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    engine = create_async_engine(url)
+    async with engine.begin() as conn:
+        await conn.execute(text("DROP SCHEMA public CASCADE"))
+        await conn.execute(text("CREATE SCHEMA public"))
+    await engine.dispose()
+
+
+async def main(args: argparse.Namespace, settings: Any) -> None:
+    from server.push.keys import KeyStore
+
+    url = settings.database_url
+    store = KeyStore.load_or_create(settings)
+    pem = str(next(settings.keys_dir.glob("vapid-*.pem")))
+
+    ready: Any = multiprocessing.get_context("spawn").Queue()
+    sink = multiprocessing.get_context("spawn").Process(target=run_sink, args=(ready,), daemon=True)
+    sink.start()
+    port = ready.get(timeout=30)
+    n = args.subscriptions
+    print(f"bench-push: {n} subscriptions, database {url.split(':')[0]}, "
+          f"{os.cpu_count()} CPUs, sink pid {sink.pid}", flush=True)  # fmt: skip
+    keys = browser_keys(n)
+    try:
+        enqueue = await seed_fanout(settings, port, keys, store.current.kid)
+        print(f"  enqueue (notification + outbox rows, bulk): {enqueue:.2f} s", flush=True)
+        ours = await measure("vendorbell worker (DB+encrypt+HTTP)", n, lambda: run_vendorbell(settings, n))  # fmt: skip
+        rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        stats = await sink_stats(port)
+        assert stats["count"] >= n, stats["count"]
+        sub = settings.vapid_subject
+        readme = await measure("pywebpush README loop", args.readme, lambda: run_readme_loop(port, keys[: args.readme], pem, sub))  # fmt: skip
+        aio = await measure("pywebpush webpush_async, 64 flying", args.async_n, lambda: run_webpush_async(port, keys[: args.async_n], pem, sub))  # fmt: skip
+        raw = await measure("raw RFC 8291 (cryptography)", args.raw, lambda: run_raw(keys[: args.raw]))  # fmt: skip
+        ece = await measure("http_ece.encrypt (pywebpush's)", args.raw, lambda: run_http_ece(keys[: args.raw]))  # fmt: skip
+        print()
+        print(f"vendorbell: {ours.rate:.0f} pushes/s end to end through the database, "
+              f"{ours.cpu_per * 1e6:.0f} µs CPU/push, peak RSS {rss_mb:.0f} MB "
+              f"(enqueue of {n} rows took {enqueue:.2f} s more)")  # fmt: skip
+        print(f"  vs README loop:        {ours.rate / readme.rate:5.1f}x  (goal ≥ 6x)")
+        print(f"  vs webpush_async (64): {ours.rate / aio.rate:5.1f}x  (goal ≥ 3x)")
+        print(f"  CPU/push vs raw encryption: {ours.cpu_per / raw.cpu_per:4.2f}x  (goal ≤ 2.5x)")
+        print(f"  own encryption vs http_ece: {ece.cpu_per / raw.cpu_per:4.2f}x faster")
+        if args.orders:
+            latencies = await run_latency(settings, port, args.orders, args.rate)
+            print(f"order placed → push at the sink, {args.rate:.0f} orders/s, "
+                  f"{len(latencies)}/{args.orders} received: "
+                  f"p50 {statistics.median(latencies) * 1000:.1f} ms, "
+                  f"p99 {percentile(latencies, 99) * 1000:.1f} ms (goal ≤ 50 ms)")  # fmt: skip
+    finally:
+        sink.terminate()
+        sink.join(5)
+
+
+def parse() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--subscriptions", type=int, default=10_000)
+    parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL"))
+    parser.add_argument("--readme", type=int, default=1000, help="pushes for the README loop")
+    parser.add_argument("--async-n", type=int, default=4000, help="pushes for webpush_async")
+    parser.add_argument("--raw", type=int, default=4000, help="messages for raw encryption")
+    parser.add_argument("--orders", type=int, default=500, help="0 skips the latency run")
+    parser.add_argument("--rate", type=float, default=50.0, help="orders per second")
+    return parser.parse_args()
+
+
+if __name__ == "__main__":
+    import logging
+
+    logging.basicConfig(level=logging.WARNING)
+    sys.setrecursionlimit(10_000)
+    import uvloop
+
+    arguments = parse()
+    uvloop.run(main(arguments, prepare(arguments)))
