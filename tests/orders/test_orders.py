@@ -78,6 +78,36 @@ async def test_concurrent_posts_with_one_key_create_exactly_one_order(
     assert await _count(app, Notification) == 1
 
 
+async def test_concurrent_writers_never_see_database_is_locked(
+    client: httpx.AsyncClient, accounts: Accounts, app: object
+) -> None:
+    """Orders, payments and inbox writes racing each other all succeed (SQLite: WAL +
+    BEGIN IMMEDIATE + busy timeout; PostgreSQL: row locks)."""
+    vendor = await accounts.vendor()
+    customers = [await accounts.customer() for _ in range(8)]
+    first = [await place_order(client, c, vendor) for c in customers]
+    writes = [
+        *(
+            client.post("/api/orders", json=order_body(vendor.id), headers=c.headers)
+            for c in customers
+            for _ in range(3)
+        ),
+        *(
+            client.post(
+                f"/api/orders/{o['id']}/payments", json={"amount_cents": 100}, headers=c.headers
+            )
+            for o, c in zip(first, customers, strict=True)
+        ),
+        *(
+            client.post("/api/notifications/mark-all-read", headers=vendor.headers)
+            for _ in range(8)
+        ),
+    ]
+    responses = await asyncio.gather(*writes)
+    assert [r.status_code for r in responses if r.status_code >= 300] == []
+    assert await _count(app, Order) == 8 + 24
+
+
 async def test_order_lifecycle_notifies_the_other_party(
     client: httpx.AsyncClient, accounts: Accounts
 ) -> None:
