@@ -79,7 +79,9 @@ async def fan_out(database: Database, broadcast_id: int) -> None:
 async def _send_chunk(database: Database, broadcast_id: int) -> bool:
     """Notify the next CHUNK users; False once everyone has been."""
     async with database.writer() as session:
-        broadcast = await session.get(Broadcast, broadcast_id)
+        # Row lock (PostgreSQL; SQLite writers are serial anyway): two processes
+        # resuming the same broadcast take turns and never send a chunk twice.
+        broadcast = await session.get(Broadcast, broadcast_id, with_for_update=True)
         if broadcast is None or broadcast.status == "done":
             return False
         user_ids = (

@@ -21,8 +21,9 @@ async def summary(
     user: CurrentUser,
     from_: Annotated[datetime | None, Query(alias="from")] = None,
     to: Annotated[datetime | None, Query()] = None,
+    tz: Annotated[str, Query(max_length=64)] = "UTC",
 ) -> SummaryOut:
-    """Defaults to the last 7 days; `to` is exclusive."""
+    """Defaults to the last 7 days; `to` is exclusive; `by_day` uses local days in `tz`."""
     end = to or utcnow()
     start = from_ or end - timedelta(days=7)
-    return await service.summary(session, user.id, start, end)
+    return await service.summary(session, user.id, start, end, tz)

@@ -1,4 +1,4 @@
-"""The engagement summary: the same figures in total, per type and per UTC day."""
+"""The engagement summary: the same figures in total, per type and per (local) day."""
 
 from __future__ import annotations
 
@@ -31,6 +31,7 @@ class SummaryOut(BaseModel):
 
     from_: datetime = Field(alias="from")
     to: datetime
+    tz: str  # the days of by_day are local days in this IANA zone
     totals: Figures
     by_type: dict[str, Figures]
     by_day: list[DayFigures]

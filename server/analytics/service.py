@@ -10,6 +10,7 @@ import statistics
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -70,11 +71,19 @@ def check_range(start: datetime, end: datetime) -> None:
         raise Invalid("A summary covers at most 366 days.", code="range_too_long")
 
 
+def time_zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise Invalid(f"{name!r} is not an IANA time zone.", code="invalid_time_zone") from exc
+
+
 async def summary(
-    session: AsyncSession, user_id: int, start: datetime, end: datetime
+    session: AsyncSession, user_id: int, start: datetime, end: datetime, tz: str = "UTC"
 ) -> SummaryOut:
-    """Figures for notifications created in [start, end), in total, per type, per UTC day."""
+    """Figures for notifications created in [start, end): in total, per type, per day in `tz`."""
     check_range(start, end)
+    zone = time_zone(tz)
     in_range = (
         Notification.user_id == user_id,
         Notification.created_at >= start,
@@ -98,12 +107,13 @@ async def summary(
         for tally in (
             totals,
             by_type.setdefault(row.type, _Tally()),
-            by_day[row.created_at.date()],
+            by_day[row.created_at.astimezone(zone).date()],
         ):
             tally.add(row, these)
     return SummaryOut(
         from_=start,
         to=end,
+        tz=tz,
         totals=totals.figures(),
         by_type={t: tally.figures() for t, tally in by_type.items()},
         by_day=[

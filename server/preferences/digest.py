@@ -1,6 +1,6 @@
 """Releasing pushes held during quiet hours: one digest per type when they end.
 
-A small loop in the app's lifespan calls `release_held` every `INTERVAL` seconds;
+A small loop in each web process calls `release_held` every `INTERVAL` seconds;
 tests call it directly with the time they want, so nothing waits on a real clock.
 """
 
@@ -94,8 +94,13 @@ async def _queue_digest(session: AsyncSession, user_id: int, type: str, ids: lis
 
 
 async def run_release_loop(database: Database, interval: float = INTERVAL) -> None:
-    """Forever: release what is due, then wait. Errors are logged, never fatal."""
+    """Forever: wait, then release what is due. Errors are logged, never fatal.
+
+    Every web process runs it (claims make that safe); waiting first keeps
+    short-lived apps (tests, one-off commands) from writing in the background.
+    """
     while True:
+        await asyncio.sleep(interval)
         try:
             async with database.writer() as session:
                 await release_held(session, service.now())
@@ -104,4 +109,3 @@ async def run_release_loop(database: Database, interval: float = INTERVAL) -> No
             raise
         except Exception:
             log.exception("preferences.digest.failed")
-        await asyncio.sleep(interval)

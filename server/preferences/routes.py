@@ -15,17 +15,14 @@ from server.preferences.schemas import DeviceMuteIn, DeviceMuteOut, PreferencesI
 
 @contextlib.asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Runs the digest release loop where the delivery worker runs (RUN_WORKER)."""
-    task = None
-    if app.state.settings.run_worker:
-        task = asyncio.create_task(digest.run_release_loop(app.state.db))
+    """Runs the quiet-hours digest release loop for as long as the app runs."""
+    task = asyncio.create_task(digest.run_release_loop(app.state.db))
     try:
         yield
     finally:
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 router = APIRouter(tags=["preferences"], lifespan=lifespan)

@@ -127,6 +127,16 @@ async def test_summary_counts_known_events_exactly(
         {"date": "2026-11-01", **orders},
         {"date": "2026-11-02", **payments},
     ]
+    # In Pago Pago (UTC-11, no DST) the first order falls on 31 Oct at 23:00, the second
+    # on 1 Nov at 01:00 and the payment on 1 Nov at 23:00.
+    local = await client.get(
+        f"/api/analytics/summary?{RANGE}&tz=Pacific/Pago_Pago", headers=vendor.headers
+    )
+    assert local.json()["tz"] == "Pacific/Pago_Pago"
+    assert [(d["date"], d["notifications"], d["clicked"]) for d in local.json()["by_day"]] == [
+        ("2026-10-31", 1, 1),
+        ("2026-11-01", 2, 0),
+    ]
     other = await client.get(f"/api/analytics/summary?{RANGE}", headers=customer.headers)
     assert other.json()["totals"]["notifications"] == 0  # only the caller's own
 
@@ -161,6 +171,7 @@ async def test_bad_ranges_are_refused(client: httpx.AsyncClient, accounts: Accou
         "from=2026-11-03T00:00:00Z&to=2026-11-01T00:00:00Z": "invalid_range",
         "from=2024-01-01T00:00:00Z&to=2026-01-01T00:00:00Z": "range_too_long",
         "from=yesterday": "validation_error",
+        "tz=Moon/Base": "invalid_time_zone",
     }
     for query, code in cases.items():
         r = await client.get(f"/api/analytics/summary?{query}", headers=vendor.headers)
