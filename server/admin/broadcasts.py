@@ -139,6 +139,12 @@ async def resume_unfinished(database: Database) -> None:
         start_fan_out(database, broadcast_id)
 
 
+async def recent(session: AsyncSession, limit: int = 50) -> list[BroadcastOut]:
+    """The latest broadcasts, newest first (push outcomes only on the single view)."""
+    rows = await session.scalars(select(Broadcast).order_by(Broadcast.id.desc()).limit(limit))
+    return [BroadcastOut.model_validate(row) for row in rows]
+
+
 async def progress(session: AsyncSession, raw_id: str) -> BroadcastOut:
     key = parse_id(raw_id)
     broadcast = await session.get(Broadcast, key) if key is not None else None

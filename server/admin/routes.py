@@ -33,6 +33,11 @@ async def create_broadcast(
     return BroadcastOut.model_validate(broadcast)
 
 
+@router.get("/broadcasts", response_model=list[BroadcastOut])
+async def list_broadcasts(session: SessionDep, admin: CurrentAdmin) -> list[BroadcastOut]:
+    return await broadcasts.recent(session)
+
+
 @router.get("/broadcasts/{broadcast_id}", response_model=BroadcastOut)
 async def get_broadcast(
     broadcast_id: str, session: SessionDep, admin: CurrentAdmin

@@ -136,6 +136,8 @@ async def test_broadcast_to_1000_vendors_reaches_each_once_on_every_device(
     body = progress.json()
     assert body["status"] == "done" and body["recipients"] == 1000
     assert body["push"] == {"queued": 1334, "delivered": 0, "failed": 0, "expired": 0}
+    listed = await client.get("/api/admin/broadcasts", headers=admin.headers)
+    assert [(b["id"], b["status"]) for b in listed.json()] == [(body["id"], "done")]
     print(f"broadcast to 1000 vendors (1334 devices): {elapsed:.2f} s")
 
 
