@@ -120,6 +120,11 @@ def bench_app() -> Any:
         return {"published": len(users)}
 
     app.router.routes[0:0] = extra.routes  # ahead of the PWA's catch-all route
+    if os.environ.get("BENCH_GC_FREEZE"):
+        import gc
+
+        gc.collect()
+        gc.freeze()  # start-up objects (imports, app) leave the collector's full passes
     return app
 
 
@@ -318,10 +323,13 @@ async def measure(
     to_one: dict[str, Callable[[int], Awaitable[None]]],
     to_all: dict[str, Callable[[], Awaitable[None]]],
     args: argparse.Namespace,
+    ready: Callable[[], Awaitable[None]] | None = None,
 ) -> Result:
     tabs = Tabs()
     print(f"  {name}: opening {len(urls)} WebSocket clients …", flush=True)
     connect_s = await tabs.open(urls)
+    if ready is not None:
+        await ready()
     per_user = [len(range(u, len(urls), users)) for u in range(users)]
     rng = random.Random(42)
     latencies: dict[Scenario, list[float]] = {}
@@ -413,15 +421,33 @@ async def measure_vendorbell(
             async def broadcast() -> None:
                 await post("/api/admin/broadcasts", notice, admin)
 
+            async def subscribed() -> None:
+                """The handshake ends before the socket is subscribed: wait for the gauge."""
+                async with asyncio.timeout(120):
+                    while await open_sockets(http, ports) < len(urls):
+                        await asyncio.sleep(0.2)
+
             pids = [p.pid for p in processes]
             to_one = {"hub": hub_one, "order": order}
             to_all = {"hub": hub_all, "broadcast": broadcast}
-            return await measure(name, pids, urls, args.users, to_one, to_all, args)
+            return await measure(
+                name, pids, urls, args.users, to_one, to_all, args, ready=subscribed
+            )
     finally:
         for process in processes:
             process.terminate()
         for process in processes:
             process.wait(30)
+
+
+async def open_sockets(http: httpx.AsyncClient, ports: list[int]) -> int:
+    total = 0
+    for port in ports:
+        text = (await http.get(f"http://127.0.0.1:{port}/metrics")).text
+        for line in text.splitlines():
+            if line.startswith("vendorbell_websocket_connections "):
+                total += int(float(line.split()[1]))
+    return total
 
 
 async def redis_answers(url: str) -> bool:
@@ -454,9 +480,15 @@ async def run(args: argparse.Namespace, workdir: Path, database_url: str) -> Non
         "LOG_LEVEL": "WARNING",
         "REDIS_URL": "",
     }
+    if args.gc_freeze:
+        env["BENCH_GC_FREEZE"] = "1"
+    only = set(args.only or ["peer", "one", "two"]) | {"peer"}
     results = [await measure_peer(args)]
-    results.append(await measure_vendorbell(args, seed_, env, 1, "vendorbell, 1 worker"))
-    if args.redis_url and await redis_answers(args.redis_url):
+    if "one" in only:
+        results.append(await measure_vendorbell(args, seed_, env, 1, "vendorbell, 1 worker"))
+    if "two" not in only:
+        pass
+    elif args.redis_url and await redis_answers(args.redis_url):
         redis_env = {**env, "REDIS_URL": args.redis_url, "REDIS_CHANNEL": f"bench:{os.getpid()}"}
         results.append(
             await measure_vendorbell(args, seed_, redis_env, 2, "vendorbell, 2 workers+Redis")
@@ -497,6 +529,12 @@ def main() -> None:
         "--deflate",
         action="store_true",
         help="servers accept permessage-deflate (uvicorn default; ~50 KB zlib state per socket)",
+    )
+    parser.add_argument(
+        "--gc-freeze", action="store_true", help="the app calls gc.freeze() once built"
+    )
+    parser.add_argument(
+        "--only", choices=["peer", "one", "two"], action="append", help="run only these set-ups"
     )
     parser.add_argument("--serve-vendorbell", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--serve-peer", type=int, help=argparse.SUPPRESS)
