@@ -77,7 +77,12 @@ async def run_worker(settings: Settings, lease_seconds: float | None = None) -> 
 
 
 def cmd_worker(args: argparse.Namespace, settings: Settings) -> None:
-    asyncio.run(run_worker(settings, args.lease_seconds))
+    try:  # uvloop, as `run` gets through uvicorn (installed with uvicorn[standard])
+        import uvloop
+    except ImportError:
+        asyncio.run(run_worker(settings, args.lease_seconds))
+    else:
+        uvloop.run(run_worker(settings, args.lease_seconds))
 
 
 def add_commands(commands: Any) -> None:

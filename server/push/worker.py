@@ -71,8 +71,8 @@ class DeliveryWorker:
         self.poll_seconds = poll_seconds
         self.name = f"{socket.gethostname()[:40]}:{os.getpid()}:{id(self) % 10000}"
         self.concurrency = max(1, settings.worker_concurrency)
-        # Claimed rows wait here for a sender; twice the senders keeps them all busy.
-        self._queue: asyncio.Queue[Job] = asyncio.Queue(maxsize=self.concurrency * 2)
+        # Claimed rows wait here for a sender; claims come in batches of ≥ 1/4 of it.
+        self._queue: asyncio.Queue[Job] = asyncio.Queue(maxsize=self.concurrency * 4)
         self._senders: list[asyncio.Task[None]] = []
         self._idle: set[asyncio.Task[Any]] = set()
         self._results: list[tuple[Job, Outcome]] = []
@@ -82,6 +82,9 @@ class DeliveryWorker:
         self._results_ready = asyncio.Event()
         self._room = asyncio.Event()
         self._next_retire = 0.0
+        # Claims and outcome writes take turns: on SQLite both need the write lock,
+        # and waiting on an asyncio lock beats SQLite's sleeping busy handler.
+        self._db_turn = asyncio.Lock()
 
     async def start(self) -> None:
         self._wake = wakeup.event()
@@ -144,13 +147,14 @@ class DeliveryWorker:
                 self._idle.discard(task)
             self._room.set()
             outcome = await self.sender.send(job)
+            count_outcome(outcome, job)
             self._results.append((job, outcome))
             self._results_ready.set()
 
     async def claim(self, limit: int) -> list[Job]:
         """Lease up to `limit` due rows to this worker (expired leases are due again)."""
         t, s = DELIVERIES, SUBSCRIPTIONS
-        async with self.database.writer() as session:
+        async with self._db_turn, self.database.writer() as session:
             now = utcnow()
             lease = now + timedelta(seconds=self.lease_seconds)
             due = (
@@ -201,7 +205,7 @@ class DeliveryWorker:
         if not results:
             return
         try:
-            async with self.database.writer() as session:
+            async with self._db_turn, self.database.writer() as session:
                 await record_outcomes(session, results)
                 await session.commit()
         except BaseException:
@@ -235,8 +239,16 @@ class DeliveryWorker:
             log.exception("push.keys.retire_failed")
 
 
-def _count(outcome: Outcome, job: Job) -> None:
-    PUSHES.labels(outcome=outcome.kind, service=outcome.service or "unknown").inc()
+_counters: dict[tuple[str, str], Any] = {}
+
+
+def count_outcome(outcome: Outcome, job: Job) -> None:
+    """PUSHES by outcome and push service; PUSH_LATENCY from the row's commit to the 201."""
+    key = (outcome.kind, outcome.service or "unknown")
+    counter = _counters.get(key)
+    if counter is None:
+        counter = _counters[key] = PUSHES.labels(outcome=key[0], service=key[1])
+    counter.inc()
     if outcome.kind == "delivered":
         PUSH_LATENCY.observe(max(0.0, time.time() - job.created_at.timestamp()))
 
@@ -251,7 +263,6 @@ async def record_outcomes(session: AsyncSession, results: Sequence[tuple[Job, Ou
     failures: list[dict[str, Any]] = []
     gone: set[int] = set()
     for job, outcome in results:
-        _count(outcome, job)
         if outcome.kind == "delivered":
             delivered.setdefault(outcome.status or 201, []).append(job.id)
             if job.subscription_id is not None:
