@@ -9,11 +9,13 @@ upgrade a read lock that another writer is waiting on.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import DateTime, MetaData, event
+from sqlalchemy import DateTime, MetaData, event, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -25,6 +27,7 @@ from sqlalchemy.types import TypeDecorator
 
 from server.cache import Caches
 from server.config import Settings
+from server.sqlite_inline import inline_creator
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -65,12 +68,14 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def _setup_sqlite(engine: AsyncEngine) -> None:
+def _setup_sqlite(engine: AsyncEngine, *, inline_reader: bool = False) -> None:
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Let SQLAlchemy's "begin" event below emit BEGIN itself (pysqlite's own
         # transaction handling would always begin DEFERRED).
         dbapi_connection.isolation_level = None
+        if inline_reader:
+            return  # read-only: WAL is already on (see _enable_wal)
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
@@ -82,6 +87,16 @@ def _setup_sqlite(engine: AsyncEngine) -> None:
     def _on_begin(conn: Any) -> None:
         mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
         conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+def _enable_wal(path: str) -> None:
+    """WAL is a property of the file: set it once, before read-only connections open."""
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    connection = sqlite3.connect(path, timeout=SQLITE_BUSY_TIMEOUT_MS / 1000)
+    try:
+        connection.execute("PRAGMA journal_mode=WAL")
+    finally:
+        connection.close()
 
 
 class Database:
@@ -100,15 +115,25 @@ class Database:
             kwargs["max_overflow"] = 20
             kwargs["pool_pre_ping"] = True
         self.engine = create_async_engine(url, **kwargs)
-        write_engine = self.engine
+        write_engine = read_engine = self.engine
         if self.is_sqlite:
             _setup_sqlite(self.engine)
             write_engine = self.engine.execution_options(sqlite_begin="IMMEDIATE")
+            path = make_url(url).database
+            if path and path != ":memory:":
+                _enable_wal(path)
+                read_engine = create_async_engine(
+                    url, async_creator=inline_creator(path), pool_size=8, max_overflow=8
+                )
+                _setup_sqlite(read_engine, inline_reader=True)
+        self._read_engine = read_engine
         # `info` travels with every session: services read settings from it.
-        self.reader = async_sessionmaker(self.engine, expire_on_commit=False, info=info)
+        self.reader = async_sessionmaker(read_engine, expire_on_commit=False, info=info)
         self.writer = async_sessionmaker(write_engine, expire_on_commit=False, info=info)
 
     async def dispose(self) -> None:
+        if self._read_engine is not self.engine:
+            await self._read_engine.dispose()
         await self.engine.dispose()
 
 
