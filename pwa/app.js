@@ -62,7 +62,11 @@ function route() {
     mount(shell.main, h('section', { class: 'card empty-state' }, h('h1', {}, 'Page not found'), h('a', { href: '/' }, 'Back to the dashboard')));
     return;
   }
-  const result = match[1].render(shell.main, ctx);
+  // A fresh container per visit: a slow request of the page we left draws into a
+  // detached element instead of over the page we are on.
+  const view = h('div', { class: 'view' });
+  mount(shell.main, view);
+  const result = match[1].render(view, ctx);
   cleanup = typeof result === 'function' ? result : null;
   Promise.resolve(result).then((fn) => { if (typeof fn === 'function') cleanup = fn; }).catch(showError);
 }
@@ -145,7 +149,11 @@ function startLive() {
   state.live = live;
   live.addEventListener('state', (e) => {
     setDot(e.detail);
-    if (e.detail === 'live' && state.offline) setOffline(false);
+    if (e.detail === 'live' && state.offline) {
+      // Back from an outage: drop the banner and redraw the page with fresh data.
+      setOffline(false);
+      route();
+    }
   });
   // After any (re)connect the counts may have changed without a new notification.
   live.addEventListener('open', refreshCounts);
@@ -236,6 +244,7 @@ async function start() {
       state.user = rememberedUser();
       renderHeader();
       setOffline(true);
+      startLive(); // keeps trying; when it connects the page redraws with fresh data
     } else if (error instanceof OfflineError) {
       renderHeader();
       setOffline(true);

@@ -162,6 +162,16 @@ function keyBytes(text) {
   return Uint8Array.from(atob(padded), (c) => c.charCodeAt(0));
 }
 
+/** Same wording as push.js deviceLabel() ("Chrome on Linux"); workers cannot import it. */
+function deviceLabel() {
+  const ua = self.navigator.userAgent;
+  const browser = /Edg\//.test(ua) ? 'Edge' : /Firefox\//.test(ua) ? 'Firefox'
+    : /Chrom(e|ium)\//.test(ua) ? 'Chrome' : /Safari\//.test(ua) ? 'Safari' : 'Browser';
+  const os = /Android/.test(ua) ? 'Android' : /iPhone|iPad/.test(ua) ? 'iOS' : /Mac OS X/.test(ua) ? 'macOS'
+    : /Windows/.test(ua) ? 'Windows' : /Linux/.test(ua) ? 'Linux' : 'unknown OS';
+  return `${browser} on ${os}`;
+}
+
 async function handleSubscriptionChange(event) {
   let subscription = event.newSubscription;
   if (!subscription) {
@@ -174,6 +184,6 @@ async function handleSubscriptionChange(event) {
     method: 'POST',
     credentials: 'same-origin',
     headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify({ ...subscription.toJSON(), label: 'Renewed subscription' }),
+    body: JSON.stringify({ ...subscription.toJSON(), label: deviceLabel() }),
   });
 }

@@ -18,10 +18,13 @@ export function render(main, ctx) {
   const stats = h('div', { class: 'stats' });
   const recent = h('div', {}, h('p', { class: 'muted' }, 'Loading orders…'));
 
+  let generation = 0; // only the newest request may draw
   async function load() {
+    const mine = ++generation;
     let orders;
     try {
       orders = await get('/api/orders?limit=50');
+      if (mine !== generation) return;
     } catch (error) {
       mount(recent, h('p', { class: 'muted' }, error.message));
       return;

@@ -23,11 +23,14 @@ export function render(main, { query: params, navigate, toast }) {
     mount(list, items.map((n) => notificationRow(n, { onOpen: (x) => openNotification(x, navigate) })));
   }
 
+  let generation = 0; // a reload supersedes pages still in flight
   async function load(reset = false) {
-    if (reset) { cursor = null; items = []; }
+    if (reset) { cursor = null; items = []; generation += 1; }
+    const mine = generation;
     try {
       const page = await get(`/api/notifications${query({ type, status, limit: PAGE, cursor })}`);
-      items = items.concat(page.items);
+      if (mine !== generation) return;
+      items = items.concat(page.items.filter((n) => !items.some((x) => x.id === n.id)));
       cursor = page.next_cursor;
       more.hidden = !cursor;
       draw();

@@ -11,9 +11,13 @@ export function render(main, { params, toast }) {
   const base = `/api/orders/${encodeURIComponent(id)}`;
   let order = null;
 
+  let generation = 0; // only the newest answer may draw (live reloads and actions overlap)
   async function load() {
+    const mine = ++generation;
     try {
-      order = await get(base);
+      const fresh = await get(base);
+      if (mine !== generation) return;
+      order = fresh;
       draw();
     } catch (error) {
       mount(main, h('section', { class: 'card empty-state' }, h('h1', {}, 'Order not available'), h('p', { class: 'muted' }, error.message), h('a', { href: '/orders' }, 'Back to orders')));
@@ -21,8 +25,11 @@ export function render(main, { params, toast }) {
   }
 
   async function act(path, body, done) {
+    const mine = ++generation;
     try {
-      order = await post(`${base}${path}`, body);
+      const fresh = await post(`${base}${path}`, body);
+      if (mine !== generation) return load();
+      order = fresh;
       draw();
       if (done) toast(done, 'success');
     } catch (error) {

@@ -13,9 +13,12 @@ export function render(main, { query: params, navigate }) {
   const status = params.get('status') || '';
   const list = h('div', {}, h('p', { class: 'muted' }, 'Loading…'));
 
+  let generation = 0; // only the newest request may draw
   async function load() {
+    const mine = ++generation;
     try {
       const orders = await get(`/api/orders${query({ status, limit: 200 })}`);
+      if (mine !== generation) return;
       const empty = vendor ? 'No orders here yet.' : 'You have not ordered anything yet.';
       mount(list, orderList(orders, state.user.role, empty));
     } catch (error) {

@@ -76,11 +76,14 @@ def test_offline_reload_shows_the_app_shell_and_says_it_is_offline(
     live_server: LiveServer, sessions: Callable[..., Session]
 ) -> None:
     vendor = live_server.register("vendor", "Corner Bakery")
+    customer = live_server.register("customer", "Ada Lovelace")
+    live_server.place_order(customer, vendor)
     session = sessions(vendor)
     page = session.page("/orders")
     wait_for_service_worker(page)
     expect(page.get_by_test_id("conn-dot")).to_have_attribute("data-state", "live")
 
+    # The browser is offline: everything the page gets comes from the worker's cache.
     session.context.set_offline(True)
     page.reload()
     expect(page.get_by_test_id("offline-banner")).to_contain_text("You are offline")
@@ -89,7 +92,36 @@ def test_offline_reload_shows_the_app_shell_and_says_it_is_offline(
     expect(page.get_by_test_id("conn-dot")).to_have_attribute("data-state", "offline")
     expect(page.locator("main")).to_contain_text("You are offline")
     screenshot(page, "offline")
-
     session.context.set_offline(False)  # the page hears `online` and reloads itself
+    expect(page.get_by_test_id("order-list")).to_contain_text("Ada Lovelace")
+
+
+def test_server_outage_shows_the_cached_shell_and_recovers_by_itself(
+    live_server: LiveServer, sessions: Callable[..., Session]
+) -> None:
+    vendor = live_server.register("vendor", "Corner Bakery")
+    customer = live_server.register("customer", "Ada Lovelace")
+    live_server.place_order(customer, vendor)
+    page = sessions(vendor).page("/orders")
+    wait_for_service_worker(page)
+    expect(page.get_by_test_id("order-list")).to_contain_text("Ada Lovelace")
+
+    live_server.stop()  # connection refused: no network answer at all
+    page.reload()
+    expect(page.get_by_test_id("offline-banner")).to_contain_text("You are offline")
+    expect(page.locator(".who-name")).to_have_text("Corner Bakery")
+
+    live_server.start()  # the live channel reconnects and the page redraws itself
+    expect(page.get_by_test_id("conn-dot")).to_have_attribute("data-state", "live", timeout=20_000)
     expect(page.get_by_test_id("offline-banner")).to_have_count(0)
-    expect(page.get_by_test_id("conn-dot")).to_have_attribute("data-state", "live")
+    expect(page.get_by_test_id("order-list")).to_contain_text("Ada Lovelace")
+
+
+def test_the_worker_precaches_every_file_of_the_app_shell() -> None:
+    listed = set(re.findall(r"'(/[^']+)'", (PWA / "sw.js").read_text().split("];")[0]))
+    files = {
+        "/" + str(p.relative_to(PWA))
+        for p in PWA.rglob("*")
+        if p.suffix in {".js", ".css", ".png", ".html", ".webmanifest"} and p.name != "sw.js"
+    }
+    assert files == listed

@@ -94,3 +94,16 @@ def test_every_page_fits_a_phone_screen(
         expect(page.get_by_test_id("stat-pending")).to_contain_text("1")
     if path in ("/", "/checkout"):
         screenshot(page, f"{role}-mobile")
+
+
+def test_sound_toggle_is_off_by_default_and_remembered(
+    live_server: LiveServer, sessions: Callable[..., Session]
+) -> None:
+    page = sessions(live_server.register("vendor")).page("/")
+    toggle = page.get_by_test_id("sound-toggle")
+    expect(toggle).not_to_be_checked()
+    page.locator("label.toggle").click()
+    expect(toggle).to_be_checked()
+    page.reload()
+    expect(page.get_by_test_id("sound-toggle")).to_be_checked()
+    assert page.evaluate("localStorage.getItem('vb.sound')") == "on"
