@@ -26,6 +26,7 @@ log = logging.getLogger("vendorbell.realtime")
 # WebSocket close codes (RFC 6455 §7.4.1) the hub uses.
 GOING_AWAY = 1001  # the server is shutting down
 SERVICE_RESTART = 1012  # events may have been lost: reconnect with `since` to resync
+KEEPALIVE_SLICES = 25
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,12 +121,16 @@ class Hub:
         self._tasks.append(asyncio.get_running_loop().create_task(coroutine))
 
     async def _keepalive_loop(self, interval: float) -> None:
+        # Ping a different slice of the sockets on each tick, each socket once per
+        # interval: pinging thousands at once is a burst as big as a broadcast.
         loop = asyncio.get_running_loop()
+        tick = 0
         while True:
-            await asyncio.sleep(interval)
-            now = loop.time()
+            await asyncio.sleep(interval / KEEPALIVE_SLICES)
+            now, tick = loop.time(), (tick + 1) % KEEPALIVE_SLICES
             for subscriber in self.subscribers():
-                subscriber.keepalive(now)
+                if (id(subscriber) >> 4) % KEEPALIVE_SLICES == tick:
+                    subscriber.keepalive(now)
 
     def close_sockets_on_exit_signals(self) -> None:
         """Close sockets with 1001 on SIGTERM/SIGINT, before the server's own shutdown.

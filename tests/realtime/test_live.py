@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import httpx
 import pytest
 
+from server.db import discard_after_commit
+from server.notifications.service import notify
 from server.realtime.hub import get_hub
 from tests.conftest import Accounts, place_order
 from tests.realtime.conftest import close_code, next_message, open_socket
@@ -176,3 +179,26 @@ def test_token_in_the_handshake_log_line_is_redacted() -> None:
     line = record.getMessage()
     assert "s3cret-t0ken" not in line
     assert "/ws/notifications?since=41&token=[redacted]" in line
+
+
+async def test_a_rolled_back_notification_never_reaches_the_tab(
+    app: Any, ws_url: str, client: httpx.AsyncClient, accounts: Accounts
+) -> None:
+    vendor, customer = await accounts.vendor(), await accounts.customer()
+    async with open_socket(ws_url, token=vendor.token) as ws:
+        async with app.state.db.writer() as session:
+            await notify(
+                session,
+                int(vendor.id),
+                type="system",
+                event="system.notice",
+                title="Never",
+                body="Rolled back",
+                url="/notifications",
+            )
+            discard_after_commit(session)  # what the request's session does on an error
+            await session.rollback()
+        order = await place_order(client, customer, vendor)
+        message = await next_message(ws)
+    assert message["notification"]["data"]["order_id"] == order["id"]
+    assert message["unread"] == 1
