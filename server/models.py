@@ -9,6 +9,9 @@ MODEL_MODULES = (
     "server.orders.models",
     "server.notifications.models",
     "server.push.models",
+    "server.preferences.models",
+    "server.admin.models",
+    "server.integrations.models",
 )
 
 
