@@ -76,7 +76,7 @@ export function render(main, { navigate, toast }) {
     h('form', { class: 'card form checkout', 'data-testid': 'checkout-form', onsubmit: place, oninput: updateTotal },
       h('label', { class: 'field' }, h('span', {}, 'Vendor'), vendorSelect),
       h('table', { class: 'item-editor' },
-        h('thead', {}, h('tr', {}, h('th', {}, 'Item'), h('th', {}, 'Qty'), h('th', {}, 'Price each'), h('th', {}))),
+        h('thead', {}, h('tr', {}, h('th', {}, 'Item'), h('th', {}, 'Qty'), h('th', {}, 'Price'), h('th', {}))),
         rows),
       h('div', { class: 'row' },
         h('button', { type: 'button', class: 'button ghost', 'data-testid': 'add-item', onclick: () => addRow() }, '+ Add item'),

@@ -92,6 +92,9 @@ def test_every_page_fits_a_phone_screen(
     if path == "/":
         expect(page.get_by_test_id("order-list")).to_contain_text("Ada Lovelace")
         expect(page.get_by_test_id("stat-pending")).to_contain_text("1")
+    if path == "/checkout":
+        options = page.get_by_test_id("vendor-select").locator("option")
+        expect(options.filter(has_text="Corner Bakery")).to_be_attached()
     if path in ("/", "/checkout"):
         screenshot(page, f"{role}-mobile")
 
