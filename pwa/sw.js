@@ -34,12 +34,22 @@ async function activate() {
   await self.clients.claim();
 }
 
+// Served by the server itself, never by the app shell: data, API docs, metrics.
+const NOT_SHELL = ['/api/', '/ws/', '/docs', '/redoc', '/openapi.json', '/metrics'];
+const NAVIGATION_TIMEOUT = 4000; // ms before a hanging network gives way to the cached shell
+
 function handleFetch(event) {
   const request = event.request;
   const url = new URL(request.url);
   if (request.method !== 'GET' || url.origin !== self.location.origin) return;
-  if (url.pathname.startsWith('/api/') || url.pathname.startsWith('/ws/')) return; // data is never cached
+  if (NOT_SHELL.some((prefix) => url.pathname.startsWith(prefix))) return; // never cached
   event.respondWith(networkFirst(request));
+}
+
+function fetchWithTimeout(request, ms) {
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(), ms);
+  return fetch(request, { signal: controller.signal }).finally(() => clearTimeout(timer));
 }
 
 /** Fresh when online (no stale UI after a deploy), the cached shell when not. */
@@ -47,8 +57,9 @@ async function networkFirst(request) {
   const cache = await caches.open(CACHE);
   const navigation = request.mode === 'navigate';
   try {
-    const response = await fetch(request);
-    if (response.ok) await cache.put(navigation ? '/index.html' : request, response.clone());
+    const response = navigation ? await fetchWithTimeout(request, NAVIGATION_TIMEOUT) : await fetch(request);
+    const isShell = !navigation || (response.headers.get('content-type') || '').startsWith('text/html');
+    if (response.ok && isShell) await cache.put(navigation ? '/index.html' : request, response.clone());
     return response;
   } catch (error) {
     const cached = await cache.match(navigation ? '/index.html' : request, { ignoreSearch: true });

@@ -190,13 +190,16 @@ class Session:
     def page(self, path: str = "/") -> Any:
         page = self.context.new_page()
         page.on("pageerror", lambda error: self.errors.append(str(error)))
-        page.on(
-            "console",
-            lambda m: self.errors.append(m.text) if m.type == "error" else None,
-        )
+        page.on("console", self._console)
         page.on("dialog", lambda d: (self.dialogs.append(d.message), d.dismiss()))
         page.goto(path)
         return page
+
+    def _console(self, message: Any) -> None:
+        # Answers like an expected 401 are logged by Chromium as "Failed to load resource";
+        # script errors and CSP refusals ("Refused to …") are what we collect.
+        if message.type == "error" and not message.text.startswith("Failed to load resource"):
+            self.errors.append(message.text)
 
     def close(self) -> None:
         self.context.close()
