@@ -23,6 +23,8 @@ from tests.browser.conftest import (
     LiveServer,
     Session,
     deliver_push,
+    screenshot,
+    service_worker,
     shown_notifications,
     wait_for_service_worker,
 )
@@ -99,6 +101,13 @@ def test_enable_notifications_subscribes_and_a_real_order_push_reaches_the_worke
     expect(mine).to_contain_text("127.0.0.1")
     expect(mine).to_contain_text("Delivered")
 
+    page.get_by_role("button", name="Send test notification").click()
+    expect(page.locator(".toast")).to_contain_text("Test notification sent to 1 device")
+    [_, test] = asyncio.run_coroutine_threadsafe(service.wait_for(2), threaded.loop).result(15)
+    deliver_push(page, test.plaintext.decode())
+    assert len(shown_notifications(page, 2)) == 2
+    screenshot(page, "devices")
+
 
 def test_a_rotated_server_key_makes_the_app_subscribe_again(
     live_server: LiveServer,
@@ -148,3 +157,67 @@ def test_denied_permission_explains_how_to_allow_again(
     expect(card).to_contain_text("Set “Notifications” to “Allow”")
     expect(page.get_by_test_id("enable-push")).to_have_count(0)
     cdp.detach()
+
+
+def test_worker_renews_a_subscription_the_push_service_replaced(
+    live_server: LiveServer,
+    sessions: Callable[..., Session],
+    push_service: tuple[PushService, ThreadedPushService],
+) -> None:
+    service, _ = push_service
+    renewed = service.subscribe()
+    vendor = live_server.register("vendor")
+    session = sessions(vendor)
+    session.context.grant_permissions(["notifications"], origin=live_server.origin)
+    page = session.page("/")
+    wait_for_service_worker(page)
+    # Simulated: the push service's new subscription (headless has none) and the event
+    # itself (Chromium does not fire pushsubscriptionchange). The handler runs for real:
+    # it fetches the served key, subscribes with it and posts the result with the cookie.
+    service_worker(page.context).evaluate(
+        """(made) => {
+          self.__keys = [];
+          PushManager.prototype.subscribe = async function (options) {
+            self.__keys.push(new Uint8Array(options.applicationServerKey).length);
+            return { toJSON: () => made };
+          };
+          self.dispatchEvent(new ExtendableEvent('pushsubscriptionchange'));
+        }""",
+        renewed.to_json(),
+    )
+    with live_server.client() as client:
+        for _ in range(100):
+            devices = client.get("/api/push/subscriptions", headers=vendor.headers).json()
+            if devices:
+                break
+            page.wait_for_timeout(50)
+    [device] = devices
+    assert device["endpoint"] == renewed.endpoint
+    assert device["label"] == "Chrome on Linux"
+    assert service_worker(page.context).evaluate("self.__keys") == [65]  # a P-256 point
+
+
+def test_devices_page_lists_other_devices_and_removes_one(
+    live_server: LiveServer,
+    sessions: Callable[..., Session],
+    push_service: tuple[PushService, ThreadedPushService],
+) -> None:
+    service, _ = push_service
+    vendor = live_server.register("vendor")
+    with live_server.client() as client:
+        for label in ("Pixel 8", "Work laptop"):
+            body = service.subscribe().to_json(label=label)
+            response = client.post("/api/push/subscriptions", json=body, headers=vendor.headers)
+            assert response.status_code == 201, response.text
+    page = sessions(vendor).page("/devices")
+    devices = page.get_by_test_id("device-list").locator(".device")
+    expect(devices).to_have_count(2)
+    expect(page.locator(".this-device")).to_have_count(0)  # this browser is not subscribed
+    expect(devices.first).to_contain_text("No pushes yet")
+
+    devices.filter(has_text="Pixel 8").get_by_role("button", name="Remove").click()
+    expect(devices).to_have_count(1)
+    expect(devices.first).to_contain_text("Work laptop")
+    with live_server.client() as client:
+        left = client.get("/api/push/subscriptions", headers=vendor.headers).json()
+    assert [d["label"] for d in left] == ["Work laptop"]
