@@ -39,7 +39,7 @@ POLL_SECONDS = 1.0
 STOP_GRACE_SECONDS = 10.0
 BACKOFF_CAP = 3600.0
 RETIRE_EVERY = 3600.0
-FLUSH_DELAY = 0.01
+FLUSH_DELAY = 0.05  # outcomes are recorded in batches; the push itself is already sent
 
 
 def backoff(attempts: int, retry_after: float | None) -> float:
@@ -82,9 +82,11 @@ class DeliveryWorker:
         self._results_ready = asyncio.Event()
         self._room = asyncio.Event()
         self._next_retire = 0.0
-        # Claims and outcome writes take turns: on SQLite both need the write lock,
-        # and waiting on an asyncio lock beats SQLite's sleeping busy handler.
-        self._db_turn = asyncio.Lock()
+        # On SQLite claims and outcome writes take turns (both need the write lock, and
+        # an asyncio lock beats SQLite's sleeping busy handler); PostgreSQL overlaps them.
+        self._db_turn: contextlib.AbstractAsyncContextManager[Any] = (
+            asyncio.Lock() if database.is_sqlite else contextlib.nullcontext()
+        )
 
     async def start(self) -> None:
         self._wake = wakeup.event()
