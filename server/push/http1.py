@@ -144,12 +144,15 @@ def _dechunk(data: bytes) -> tuple[bytes | None, int]:
 class Http1Client:
     """POSTs to push services over pooled HTTP/1.1 connections (TLS for https)."""
 
-    def __init__(self, settings: Settings, timeout: float = 15.0) -> None:
+    def __init__(
+        self, settings: Settings, timeout: float = 15.0, tls: ssl.SSLContext | None = None
+    ) -> None:
         self.settings = settings
         self.timeout = timeout
+        self.connections_made = 0
         self._idle: dict[tuple[str, str, int], list[_Connection]] = {}
         self._dns: dict[tuple[str, int], tuple[list[ResolveResult], float]] = {}
-        self._tls: ssl.SSLContext | None = None
+        self._tls = tls  # the system's trust store unless given
 
     async def post(
         self, url: str, headers: Mapping[str, str], body: bytes
@@ -240,6 +243,7 @@ class Http1Client:
                     ssl=tls,
                     server_hostname=host if tls else None,
                 )
+                self.connections_made += 1
                 return protocol
             except OSError as exc:
                 last = exc
