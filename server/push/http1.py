@@ -51,9 +51,12 @@ class _Connection(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
         if self.waiter is not None and not self.waiter.done():
-            if self.buffer and self._until_close():
-                self._finish(eof=True)
-            else:
+            try:
+                if self.buffer and self._until_close():
+                    self._finish(eof=True)
+            except ProtocolError as error:
+                self.waiter.set_exception(error)
+            if not self.waiter.done():
                 self.waiter.set_exception(exc or ConnectionResetError("connection closed"))
 
     def data_received(self, data: bytes) -> None:
@@ -191,7 +194,9 @@ class Http1Client:
         now = time.monotonic()
         while idle:
             connection = idle.pop()
-            if not connection.closed and now - connection.idle_since < IDLE_SECONDS:
+            # Bytes on an idle connection (say, a 408 before closing) make it unusable.
+            fresh = now - connection.idle_since < IDLE_SECONDS
+            if not connection.closed and not connection.buffer and fresh:
                 return connection
             if connection.transport is not None:
                 connection.transport.close()

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 from cryptography.hazmat.primitives.asymmetric import ec
 from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.config import Settings
@@ -55,23 +56,35 @@ async def upsert(
         if body.expirationTime is not None
         else None
     )
-    sub = await session.scalar(
-        select(PushSubscription).where(PushSubscription.endpoint == body.endpoint)
-    )
-    created = sub is None
+    values = {
+        "user_id": user_id,
+        "p256dh": body.keys.p256dh,
+        "auth": body.keys.auth,
+        "vapid_key_id": key_id,
+        "expiration_time": expires,
+    }
+    by_endpoint = select(PushSubscription).where(PushSubscription.endpoint == body.endpoint)
+    sub = await session.scalar(by_endpoint)
     if sub is None:
-        sub = PushSubscription(endpoint=body.endpoint, muted=False)
-        session.add(sub)
+        try:
+            # A savepoint: the same browser subscribing twice at once must not be a 500.
+            async with session.begin_nested():
+                sub = PushSubscription(
+                    endpoint=body.endpoint, label=body.label, muted=False, **values
+                )
+                session.add(sub)
+            return sub, True
+        except IntegrityError:
+            sub = await session.scalar(by_endpoint.execution_options(populate_existing=True))
+            if sub is None:
+                raise
     # A device changing hands becomes the caller's; the keys may have been renewed.
-    sub.user_id = user_id
-    sub.p256dh = body.keys.p256dh
-    sub.auth = body.keys.auth
-    sub.vapid_key_id = key_id
-    sub.expiration_time = expires
-    if body.label is not None or created:
+    for name, value in values.items():
+        setattr(sub, name, value)
+    if body.label is not None:
         sub.label = body.label
     await session.flush()
-    return sub, created
+    return sub, False
 
 
 async def list_for(session: AsyncSession, user_id: int) -> list[PushSubscription]:

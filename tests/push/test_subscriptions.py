@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 
 import httpx
@@ -88,3 +89,18 @@ async def test_subscribing_needs_a_signed_in_user(
     body = push_service.subscribe().to_json()
     response = await client.post("/api/push/subscriptions", json=body)
     assert response.status_code == 401
+
+
+async def test_a_browser_subscribing_twice_at_once_gets_one_device(
+    client: httpx.AsyncClient, accounts: Accounts, push_service: PushService
+) -> None:
+    vendor = await accounts.vendor()
+    body = push_service.subscribe().to_json()
+    answers = await asyncio.gather(
+        *(
+            client.post("/api/push/subscriptions", json=body, headers=vendor.headers)
+            for _ in range(4)
+        )
+    )
+    assert sorted(a.status_code for a in answers) == [200, 200, 200, 201]
+    assert len({a.json()["id"] for a in answers}) == 1
