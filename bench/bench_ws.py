@@ -1,21 +1,27 @@
 """Live channel benchmark: many open tabs on `WS /ws/notifications`.
 
-    python -m bench.bench_ws [--clients 5000] [--users 500] [--rounds 200] [--redis-url URL]
+    python -m bench.bench_ws [--clients 5000] [--users 500] [--rounds 200] [--all-rounds 5]
+                             [--redis-url URL] [--deflate] [--gc-log] [--only peer|one|two]
 
 Holds `--clients` WebSocket clients spread over `--users` vendors (10 tabs each by
 default) and measures, for each server set-up:
-  * peak RSS of the server process(es) while every client is connected;
-  * event → client latency, p50/p99, for a notification to one user (a customer's
-    POST /api/orders, measured from sending the request to each of the vendor's
-    tabs receiving the event: HTTP, the database write and the fan-out), and for a
-    system notice to every user (POST /api/admin/broadcasts: one notification row
-    per user, written in chunks, each published after its commit).
-Set-ups: vendorbell with one uvicorn worker (memory hub); vendorbell with two
-workers sharing Redis (events go in through worker 1, tabs sit on both); the peer,
-a bare `websockets` server that keeps a dict of sockets per user and fans out the
-same-sized message when a control socket asks (no HTTP, no database, no auth).
-Ratios are vendorbell / peer. Goals: 5,000 clients in ≤ 500 MB, p99 ≤ 50 ms for
-one user, ≤ 1 s for all.
+  * peak RSS (VmHWM) of the server process(es) with every client connected;
+  * event → tab latency, p50/p99, from sending the triggering request to each tab
+    receiving the event, for
+      one user  via hub:       POST /bench/publish (the real app plus one bench route
+                               calling hub.publish: the live channel alone);
+      one user  via order:     a customer's POST /api/orders (HTTP, the order, the
+                               notification and push rows in SQLite, then the fan-out);
+      all users via hub:       one hub.publish per user, 500 in one request;
+      all users via broadcast: POST /api/admin/broadcasts (a notification row per user,
+                               written in chunks, each published after its commit).
+Set-ups: vendorbell with one uvicorn worker (memory hub); two workers sharing Redis
+(requests go to worker 1, each user's tabs sit on both); the peer, a bare `websockets`
+server keeping a dict of sockets per user that fans out a same-sized message when a
+control socket asks (no HTTP, no database, no auth). Ratios are vendorbell / peer,
+for the "hub" rows. Servers run as `python -m server run` does (app-level pings) and
+without permessage-deflate unless `--deflate` (zlib state costs ~50 KB per socket).
+Goals: 5,000 clients in ≤ 500 MB, p99 ≤ 50 ms for one user, ≤ 1 s for all.
 """
 
 from __future__ import annotations
@@ -120,12 +126,33 @@ def bench_app() -> Any:
         return {"published": len(users)}
 
     app.router.routes[0:0] = extra.routes  # ahead of the PWA's catch-all route
+    if os.environ.get("BENCH_GC_LOG"):
+        log_gc_pauses()
     if os.environ.get("BENCH_GC_FREEZE"):
         import gc
 
         gc.collect()
         gc.freeze()  # start-up objects (imports, app) leave the collector's full passes
+    if threshold := os.environ.get("BENCH_GC_THRESHOLD"):
+        import gc
+
+        gc.set_threshold(*(int(n) for n in threshold.split(",")))
     return app
+
+
+def log_gc_pauses(threshold_ms: float = 20.0) -> None:
+    """Print each garbage-collector pass longer than `threshold_ms` (a stall for every socket)."""
+    import gc
+
+    started = [0.0]
+
+    def callback(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            started[0] = time.perf_counter()
+        elif (ms := (time.perf_counter() - started[0]) * 1000) > threshold_ms:
+            print(f"    gc gen{info['generation']} pass: {ms:.0f} ms", file=sys.stderr, flush=True)
+
+    gc.callbacks.append(callback)
 
 
 def channel_message(user_id: int) -> dict[str, Any]:
@@ -330,6 +357,7 @@ async def measure(
     connect_s = await tabs.open(urls)
     if ready is not None:
         await ready()
+    print(f"  {name}: {len(urls)} clients connected and subscribed; measuring …", flush=True)
     per_user = [len(range(u, len(urls), users)) for u in range(users)]
     rng = random.Random(42)
     latencies: dict[Scenario, list[float]] = {}
@@ -482,6 +510,10 @@ async def run(args: argparse.Namespace, workdir: Path, database_url: str) -> Non
     }
     if args.gc_freeze:
         env["BENCH_GC_FREEZE"] = "1"
+    if args.gc_log:
+        env["BENCH_GC_LOG"] = "1"
+    if args.gc_threshold:
+        env["BENCH_GC_THRESHOLD"] = args.gc_threshold
     only = set(args.only or ["peer", "one", "two"]) | {"peer"}
     results = [await measure_peer(args)]
     if "one" in only:
@@ -533,6 +565,8 @@ def main() -> None:
     parser.add_argument(
         "--gc-freeze", action="store_true", help="the app calls gc.freeze() once built"
     )
+    parser.add_argument("--gc-log", action="store_true", help="servers print long GC passes")
+    parser.add_argument("--gc-threshold", help="servers call gc.set_threshold(a, b, c): 'a,b,c'")
     parser.add_argument(
         "--only", choices=["peer", "one", "two"], action="append", help="run only these set-ups"
     )
