@@ -15,7 +15,7 @@ import random
 import socket
 import time
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Table, bindparam, delete, select, update
@@ -34,6 +34,18 @@ log = logging.getLogger("vendorbell.push")
 
 DELIVERIES: Table = PushDelivery.__table__  # type: ignore[assignment]
 SUBSCRIPTIONS: Table = PushSubscription.__table__  # type: ignore[assignment]
+# Job's fields, in order: the delivery's columns, then its subscription's.
+JOB_COLUMNS = (
+    "id", "payload", "urgency", "topic", "created_at", "expires_at", "attempts",
+    "subscription_id",
+)  # fmt: skip
+SUBSCRIPTION_COLUMNS = ("endpoint", "p256dh", "auth", "vapid_key_id")
+
+
+def _subscription_columns(s: Table) -> list[Any]:
+    return [s.c[name] for name in SUBSCRIPTION_COLUMNS]
+
+
 LEASE_SECONDS = 60.0
 POLL_SECONDS = 1.0
 STOP_GRACE_SECONDS = 10.0
@@ -71,8 +83,9 @@ class DeliveryWorker:
         self.poll_seconds = poll_seconds
         self.name = f"{socket.gethostname()[:40]}:{os.getpid()}:{id(self) % 10000}"
         self.concurrency = max(1, settings.worker_concurrency)
-        # Claimed rows wait here for a sender; claims come in batches of ≥ 1/4 of it.
-        self._queue: asyncio.Queue[Job] = asyncio.Queue(maxsize=self.concurrency * 4)
+        # Claimed rows wait here for a sender; claims come in batches of ≥ 1/4 of it,
+        # deep enough that senders keep busy while the next claim is on its way.
+        self._queue: asyncio.Queue[Job] = asyncio.Queue(maxsize=self.concurrency * 8)
         self._senders: list[asyncio.Task[None]] = []
         self._idle: set[asyncio.Task[Any]] = set()
         self._results: list[tuple[Job, Outcome]] = []
@@ -155,40 +168,73 @@ class DeliveryWorker:
 
     async def claim(self, limit: int) -> list[Job]:
         """Lease up to `limit` due rows to this worker (expired leases are due again)."""
-        t, s = DELIVERIES, SUBSCRIPTIONS
         async with self._db_turn, self.database.writer() as session:
             now = utcnow()
             lease = now + timedelta(seconds=self.lease_seconds)
-            due = (
-                select(t.c.id)
-                .where(t.c.status == "queued", t.c.due_at <= now)
-                .order_by(t.c.due_at)
-                .limit(limit)
-            )
-            if not self.database.is_sqlite:
-                due = due.with_for_update(skip_locked=True)
-            ids = list((await session.execute(due)).scalars())
-            if not ids:
-                await session.rollback()
-                return []
-            await session.execute(
-                update(t)
-                .where(t.c.id.in_(ids))
-                .values(due_at=lease, lease_until=lease, leased_by=self.name)
-                .values(attempts=t.c.attempts + 1)
-            )
-            rows = await session.execute(
-                select(
-                    t.c.id, t.c.payload, t.c.urgency, t.c.topic, t.c.created_at,
-                    t.c.expires_at, t.c.attempts, s.c.id, s.c.endpoint, s.c.p256dh,
-                    s.c.auth, s.c.vapid_key_id,
-                )
-                .select_from(t.outerjoin(s, t.c.subscription_id == s.c.id))
-                .where(t.c.id.in_(ids))
-            )  # fmt: skip
-            jobs = [Job(*row) for row in rows]  # type: ignore[call-arg]
+            if self.database.is_sqlite:
+                jobs = await self._claim_sqlite(session, now, lease, limit)
+            else:
+                jobs = await self._claim_postgres(session, now, lease, limit)
             await session.commit()
         return jobs
+
+    def _leased(self, lease: datetime) -> dict[str, Any]:
+        t = DELIVERIES
+        return {
+            "due_at": lease,
+            "lease_until": lease,
+            "leased_by": self.name,
+            "attempts": t.c.attempts + 1,
+        }
+
+    async def _claim_postgres(
+        self, session: AsyncSession, now: datetime, lease: datetime, limit: int
+    ) -> list[Job]:
+        """One statement: lock due rows (skipping other workers' locks), lease them, and
+        return them joined with their subscriptions."""
+        t, s = DELIVERIES, SUBSCRIPTIONS
+        due = (
+            select(t.c.id)
+            .where(t.c.status == "queued", t.c.due_at <= now)
+            .order_by(t.c.due_at)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+            .cte("due")
+        )
+        claimed = (
+            update(t)
+            .where(t.c.id == due.c.id)
+            .values(**self._leased(lease))
+            .returning(*(t.c[name] for name in JOB_COLUMNS))
+            .cte("claimed")
+        )
+        rows = await session.execute(
+            select(*(claimed.c[name] for name in JOB_COLUMNS), *_subscription_columns(s))
+            .select_from(claimed.outerjoin(s, s.c.id == claimed.c.subscription_id))
+        )  # fmt: skip
+        return [Job(*row) for row in rows]
+
+    async def _claim_sqlite(
+        self, session: AsyncSession, now: datetime, lease: datetime, limit: int
+    ) -> list[Job]:
+        """SQLite has one writer at a time (BEGIN IMMEDIATE), so no row locks are needed."""
+        t, s = DELIVERIES, SUBSCRIPTIONS
+        due = (
+            select(t.c.id)
+            .where(t.c.status == "queued", t.c.due_at <= now)
+            .order_by(t.c.due_at)
+            .limit(limit)
+        )
+        ids = list((await session.execute(due)).scalars())
+        if not ids:
+            return []
+        await session.execute(update(t).where(t.c.id.in_(ids)).values(**self._leased(lease)))
+        rows = await session.execute(
+            select(*(t.c[name] for name in JOB_COLUMNS), *_subscription_columns(s))
+            .select_from(t.outerjoin(s, t.c.subscription_id == s.c.id))
+            .where(t.c.id.in_(ids))
+        )  # fmt: skip
+        return [Job(*row) for row in rows]
 
     async def _flush_loop(self) -> None:
         while True:
