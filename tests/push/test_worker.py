@@ -15,7 +15,8 @@ from server.db import make_database, utcnow
 from server.push import worker as worker_module
 from server.push.keys import KeyStore
 from server.push.models import PushDelivery
-from server.push.worker import DeliveryWorker, backoff
+from server.push.outcomes import backoff
+from server.push.worker import DeliveryWorker
 from tests.conftest import make_settings
 from tests.push.rows import queue_deliveries, statuses
 from tests.pushservice import PushService

@@ -1,0 +1,128 @@
+"""What a push service's answer does to the outbox row and its subscription.
+
+201 delivered; 404/410 the subscription is gone (deleted, the row kept as failed);
+429/5xx/timeouts retried with exponential backoff and jitter, honouring Retry-After,
+until the TTL runs out (then expired); other 4xx failed with the reason kept.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import Table, bindparam, delete, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server.db import utcnow
+from server.metrics import PUSH_LATENCY, PUSHES
+from server.push.models import PushDelivery, PushSubscription
+from server.push.sender import Job, Outcome
+
+log = logging.getLogger("vendorbell.push")
+
+DELIVERIES: Table = PushDelivery.__table__  # type: ignore[assignment]
+SUBSCRIPTIONS: Table = PushSubscription.__table__  # type: ignore[assignment]
+BACKOFF_CAP = 3600.0
+
+
+def backoff(attempts: int, retry_after: float | None) -> float:
+    """Seconds until the next try: Retry-After when given, else exponential with jitter."""
+    if retry_after is not None:
+        return retry_after
+    base = min(BACKOFF_CAP, 2.0 ** min(attempts, 12))
+    return random.uniform(base / 2, base)
+
+
+_counters: dict[tuple[str, str], Any] = {}
+
+
+def count_outcome(outcome: Outcome, job: Job) -> None:
+    """PUSHES by outcome and push service; PUSH_LATENCY from the row's commit to the 201."""
+    key = (outcome.kind, outcome.service or "unknown")
+    counter = _counters.get(key)
+    if counter is None:
+        counter = _counters[key] = PUSHES.labels(outcome=key[0], service=key[1])
+    counter.inc()
+    if outcome.kind == "delivered":
+        PUSH_LATENCY.observe(max(0.0, time.time() - job.created_at.timestamp()))
+
+
+async def record_outcomes(session: AsyncSession, results: Sequence[tuple[Job, Outcome]]) -> None:
+    """Write a batch of send outcomes to the outbox rows and their subscriptions."""
+    t, s = DELIVERIES, SUBSCRIPTIONS
+    now = utcnow()
+    rows: list[dict[str, Any]] = []
+    delivered: dict[int, list[int]] = {}  # by HTTP status: one UPDATE per status
+    success: set[int] = set()
+    failures: list[dict[str, Any]] = []
+    gone: set[int] = set()
+    for job, outcome in results:
+        if outcome.kind == "delivered":
+            delivered.setdefault(outcome.status or 201, []).append(job.id)
+            if job.subscription_id is not None:
+                success.add(job.subscription_id)
+            continue
+        row: dict[str, Any] = {
+            "b_id": job.id,
+            "b_status": outcome.kind,
+            "b_due": job.expires_at,
+            "b_last": outcome.status,
+            "b_error": outcome.reason,
+        }
+        if outcome.kind == "gone":
+            row["b_status"] = "failed"
+            if job.subscription_id is not None:
+                gone.add(job.subscription_id)
+            log.info("push.send.gone", extra={"delivery": job.id, "status": outcome.status})
+        elif outcome.kind == "retry":
+            due = now + timedelta(seconds=backoff(job.attempts, outcome.retry_after))
+            row["b_status"], row["b_due"] = ("queued", due) if due < job.expires_at else (
+                "expired", job.expires_at)  # fmt: skip
+        elif outcome.kind == "failed":
+            log.warning(
+                "push.send.failed",
+                extra={"delivery": job.id, "status": outcome.status, "reason": outcome.reason},
+            )
+        if outcome.kind in ("failed", "retry") and job.subscription_id is not None:
+            failures.append({"b_sub": job.subscription_id, "b_reason": outcome.reason})
+        rows.append(row)
+    for status, ids in delivered.items():
+        await session.execute(
+            update(t)
+            .where(t.c.id.in_(ids), t.c.status == "queued")
+            .values(
+                status="delivered", delivered_at=now, last_status=status, error=None,
+                lease_until=None, leased_by=None,
+            )
+        )  # fmt: skip
+    if rows:
+        await session.execute(
+            update(t)
+            .where(t.c.id == bindparam("b_id"), t.c.status == "queued")
+            .values(
+                status=bindparam("b_status"),
+                due_at=bindparam("b_due"),
+                last_status=bindparam("b_last"),
+                error=bindparam("b_error"),
+                lease_until=None,
+                leased_by=None,
+            ),
+            rows,
+        )
+    if success:
+        await session.execute(
+            update(s).where(s.c.id.in_(success)).values(last_success_at=now, updated_at=now)
+        )
+    if failures:
+        await session.execute(
+            update(s)
+            .where(s.c.id == bindparam("b_sub"))
+            .values(last_failure_at=now, last_failure_reason=bindparam("b_reason")),
+            failures,
+        )
+    if gone:
+        await session.execute(delete(s).where(s.c.id.in_(gone)))
