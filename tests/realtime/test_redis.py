@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from server.realtime.hub import RedisHub
+from server.realtime.redis_hub import RedisHub
 from tests.conftest import Accounts, order_body
 from tests.realtime.conftest import close_code, free_socket, next_message, open_socket
 from tests.realtime.test_connection import StubSocket
