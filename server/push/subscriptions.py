@@ -42,6 +42,16 @@ def check_keys(p256dh: str, auth: str) -> None:
         raise Invalid("keys.auth must be a 16-byte secret.", code="invalid_auth")
 
 
+def _expiration(milliseconds: int | None) -> datetime | None:
+    """`expirationTime` is epoch milliseconds (or null); a nonsense value is a 422."""
+    if milliseconds is None:
+        return None
+    try:
+        return datetime.fromtimestamp(milliseconds / 1000, UTC)
+    except (OverflowError, ValueError, OSError) as exc:
+        raise Invalid("expirationTime is not a valid time.", code="invalid_expiration") from exc
+
+
 async def upsert(
     session: AsyncSession, user_id: int, body: SubscriptionIn, *, key_id: str, settings: Settings
 ) -> tuple[PushSubscription, bool]:
@@ -51,11 +61,7 @@ async def upsert(
         await check_endpoint(body.endpoint, settings)
     except UnsafeEndpoint as exc:
         raise Invalid(exc.detail, code=exc.code) from exc
-    expires = (
-        datetime.fromtimestamp(body.expirationTime / 1000, UTC)
-        if body.expirationTime is not None
-        else None
-    )
+    expires = _expiration(body.expirationTime)
     values = {
         "user_id": user_id,
         "p256dh": body.keys.p256dh,

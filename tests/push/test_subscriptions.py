@@ -67,6 +67,15 @@ async def test_bad_keys_are_refused(
     assert response.json()["code"] == code
 
 
+async def test_a_nonsense_expiration_time_is_refused(
+    client: httpx.AsyncClient, accounts: Accounts, push_service: PushService
+) -> None:
+    vendor = await accounts.vendor()
+    body = push_service.subscribe().to_json(expirationTime=10**20)
+    response = await client.post("/api/push/subscriptions", json=body, headers=vendor.headers)
+    assert (response.status_code, response.json()["code"]) == (422, "invalid_expiration")
+
+
 async def test_only_the_owner_can_delete_a_device(
     client: httpx.AsyncClient, accounts: Accounts, push_service: PushService
 ) -> None:
