@@ -103,6 +103,8 @@ async def resolve_checked(host: str, port: int, settings: Settings) -> list[Reso
     loop = asyncio.get_running_loop()
     try:
         infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except UnicodeError as exc:  # e.g. an empty label ("a..b"): IDNA refuses it
+        raise UnsafeEndpoint("The push endpoint's host is malformed.", "endpoint_invalid") from exc
     except OSError as exc:
         raise UnsafeEndpoint(f"{host} does not resolve.", "endpoint_unresolvable") from exc
     results: list[ResolveResult] = []

@@ -55,6 +55,7 @@ HOSTILE = [
     "https://meta.push.example.test/x",
     "https://zero.push.example.test/x",
     "https://loop.push.example.test/x",
+    "https://a..push.services.mozilla.com/x",  # malformed host on an allowed suffix
 ]
 
 
