@@ -16,7 +16,7 @@ import time
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, select, update
+from sqlalchemy import Select, Table, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.config import Settings
@@ -154,13 +154,12 @@ class DeliveryWorker:
 
     async def claim(self, limit: int) -> list[Job]:
         """Lease up to `limit` due rows to this worker (expired leases are due again)."""
-        async with self._db_turn, self.database.writer() as session:
+        if self.database.is_sqlite:
+            return await self._claim_sqlite(limit)
+        async with self.database.writer() as session:
             now = utcnow()
             lease = now + timedelta(seconds=self.lease_seconds)
-            if self.database.is_sqlite:
-                jobs = await self._claim_sqlite(session, now, lease, limit)
-            else:
-                jobs = await self._claim_postgres(session, now, lease, limit)
+            jobs = await self._claim_postgres(session, now, lease, limit)
             await session.commit()
         return jobs
 
@@ -200,27 +199,40 @@ class DeliveryWorker:
         )  # fmt: skip
         return [Job(*row) for row in rows]
 
-    async def _claim_sqlite(
-        self, session: AsyncSession, now: datetime, lease: datetime, limit: int
-    ) -> list[Job]:
-        """SQLite has one writer at a time (BEGIN IMMEDIATE), so no row locks are needed."""
+    async def _claim_sqlite(self, limit: int) -> list[Job]:
+        """SQLite has one writer at a time, so the write lock is taken only when a read
+        shows due rows, and held for a single UPDATE ... RETURNING."""
         t, s = DELIVERIES, SUBSCRIPTIONS
-        due = (
-            select(t.c.id)
-            .where(t.c.status == "queued", t.c.due_at <= now)
-            .order_by(t.c.due_at)
-            .limit(limit)
-        )
-        ids = list((await session.execute(due)).scalars())
-        if not ids:
-            return []
-        await session.execute(update(t).where(t.c.id.in_(ids)).values(**self._leased(lease)))
-        rows = await session.execute(
-            select(*(t.c[name] for name in JOB_COLUMNS), *_subscription_columns(s))
-            .select_from(t.outerjoin(s, t.c.subscription_id == s.c.id))
-            .where(t.c.id.in_(ids))
-        )  # fmt: skip
-        return [Job(*row) for row in rows]
+
+        def due(now: datetime) -> Select[tuple[int]]:
+            return select(t.c.id).where(t.c.status == "queued", t.c.due_at <= now)
+
+        async with self.database.reader() as session:
+            if await session.scalar(due(utcnow()).limit(1)) is None:
+                return []
+        async with self._db_turn, self.database.writer() as session:
+            now = utcnow()
+            lease = now + timedelta(seconds=self.lease_seconds)
+            batch = due(now).order_by(t.c.due_at).limit(limit).scalar_subquery()
+            rows = list(
+                await session.execute(
+                    update(t)
+                    .where(t.c.id.in_(batch))
+                    .values(**self._leased(lease))
+                    .returning(*(t.c[name] for name in JOB_COLUMNS))
+                )
+            )
+            await session.commit()
+        wanted = {row.subscription_id for row in rows if row.subscription_id is not None}
+        found: dict[int, tuple[Any, ...]] = {}
+        if wanted:
+            async with self.database.reader() as session:
+                result = await session.execute(
+                    select(s.c.id, *_subscription_columns(s)).where(s.c.id.in_(wanted))
+                )
+                found = {row[0]: tuple(row[1:]) for row in result}
+        missing = (None,) * len(SUBSCRIPTION_COLUMNS)  # deleted meanwhile: fails as such
+        return [Job(*row, *found.get(row.subscription_id, missing)) for row in rows]
 
     async def _flush_loop(self) -> None:
         while True:
