@@ -183,7 +183,7 @@ export async function signedIn(user) {
   startLive();
   // The newest notification we know of: where a reconnect resumes (`since`).
   get('/api/notifications?limit=1').then((page) => {
-    if (page.items[0] && state.live) state.live.seen(page.items[0].id);
+    if (page.items[0] && state.live) state.live.seed(page.items[0].id);
   }).catch(() => null);
   await refreshCounts();
   syncSubscription();

@@ -90,10 +90,6 @@ export function createBell(navigate) {
       renderList();
     }
   });
-  on('read', (id) => {
-    const hit = (items || []).find((n) => n.id === id);
-    if (hit && !hit.read_at) { hit.read_at = new Date().toISOString(); renderList(); }
-  });
   renderBadge(state.counts);
   return root;
 }

@@ -23,10 +23,9 @@ export function ago(iso) {
   const seconds = Math.round((Date.now() - new Date(iso).getTime()) / 1000);
   if (seconds < 45) return 'just now';
   const rtf = new Intl.RelativeTimeFormat(undefined, { numeric: 'auto' });
-  for (const [unit, size] of [['minute', 60], ['hour', 3600], ['day', 86400], ['week', 604800]]) {
-    const next = { minute: 3600, hour: 86400, day: 604800, week: Infinity }[unit];
-    if (seconds < next) return rtf.format(-Math.round(seconds / size), unit);
-  }
+  if (seconds < 3600) return rtf.format(-Math.round(seconds / 60), 'minute');
+  if (seconds < 86400) return rtf.format(-Math.round(seconds / 3600), 'hour');
+  if (seconds < 7 * 86400) return rtf.format(-Math.round(seconds / 86400), 'day');
   return dateTime(iso);
 }
 

@@ -35,9 +35,15 @@ export class Live extends EventTarget {
     this.socket = null;
   }
 
-  /** Remember the newest notification we already have, for the resync after a drop. */
+  /** Remember the newest notification we have, for the resync after a drop. IDs are opaque,
+   * so "newest" is the last one the server sent us (it sends them in order). */
   seen(id) {
-    if (id && (this.lastId === null || Number(id) > Number(this.lastId))) this.lastId = String(id);
+    if (id) this.lastId = String(id);
+  }
+
+  /** Where to resume if nothing has arrived over the socket yet (the inbox's newest). */
+  seed(id) {
+    if (id && this.lastId === null) this.lastId = String(id);
   }
 
   url() {

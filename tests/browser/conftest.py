@@ -232,28 +232,35 @@ def deliver_push(page: Any, data: str) -> None:
     origin = page.evaluate("location.origin")
     cdp = page.context.new_cdp_session(page)
     registrations: list[dict[str, Any]] = []
+    versions: list[dict[str, Any]] = []
     cdp.on(
         "ServiceWorker.workerRegistrationUpdated",
-        lambda event: registrations.extend(event["registrations"]),
+        lambda e: registrations.extend(e["registrations"]),
     )
+    cdp.on("ServiceWorker.workerVersionUpdated", lambda e: versions.extend(e["versions"]))
     cdp.send("ServiceWorker.enable")
-    for _ in range(100):
-        if any(r["scopeURL"] == f"{origin}/" for r in registrations):
+
+    def active_registration() -> str | None:
+        ours = {r["registrationId"] for r in registrations if r["scopeURL"] == f"{origin}/"}
+        for version in versions:
+            if version["registrationId"] in ours and version["status"] == "activated":
+                return str(version["registrationId"])
+        return None
+
+    for _ in range(200):
+        if (registration_id := active_registration()) is not None:
             break
         page.wait_for_timeout(50)  # lets Playwright dispatch the CDP events
-    registration = next(r for r in registrations if r["scopeURL"] == f"{origin}/")
+    else:
+        raise AssertionError(f"no activated service worker for {origin}: {versions}")
     cdp.send(
         "ServiceWorker.deliverPushMessage",
-        {"origin": f"{origin}/", "registrationId": registration["registrationId"], "data": data},
+        {"origin": f"{origin}/", "registrationId": registration_id, "data": data},
     )
-    cdp.detach()
+    # The CDP session is left open (closed with the context): detaching at once may race
+    # the delivery.
 
 
-SHOWN = """async (count) => {
-  const registration = await navigator.serviceWorker.ready;
-  const shown = await registration.getNotifications();
-  return shown.length >= count;
-}"""
 NOTIFICATIONS = """async () => {
   const registration = await navigator.serviceWorker.ready;
   return (await registration.getNotifications()).map((n) => ({
@@ -265,9 +272,13 @@ NOTIFICATIONS = """async () => {
 
 def shown_notifications(page: Any, count: int = 1) -> list[dict[str, Any]]:
     """The notifications our worker is showing, once there are at least `count`."""
-    page.wait_for_function(SHOWN, arg=count, timeout=10_000)
-    shown: list[dict[str, Any]] = page.evaluate(NOTIFICATIONS)
-    return shown
+    # wait_for_function does not await a predicate's promise: poll the async getter.
+    for _ in range(200):
+        shown: list[dict[str, Any]] = page.evaluate(NOTIFICATIONS)
+        if len(shown) >= count:
+            return shown
+        page.wait_for_timeout(50)
+    raise AssertionError(f"{len(shown)} notification(s) shown, expected {count}: {shown}")
 
 
 def service_worker(context: Any) -> Any:

@@ -105,7 +105,8 @@ def test_enable_notifications_subscribes_and_a_real_order_push_reaches_the_worke
     expect(page.locator(".toast")).to_contain_text("Test notification sent to 1 device")
     [_, test] = asyncio.run_coroutine_threadsafe(service.wait_for(2), threaded.loop).result(15)
     deliver_push(page, test.plaintext.decode())
-    assert len(shown_notifications(page, 2)) == 2
+    tags = sorted(n["tag"] for n in shown_notifications(page, 2))
+    assert tags == ["order-1", f"system-{test.json['notification']['data']['id']}"]
     screenshot(page, "devices")
 
 
