@@ -5,8 +5,9 @@ export function h(tag, attrs = {}, ...children) {
   const el = document.createElement(tag);
   for (const [key, value] of Object.entries(attrs || {})) {
     if (value === null || value === undefined || value === false) continue;
-    if (key.startsWith('on') && typeof value === 'function') {
-      el.addEventListener(key.slice(2), value);
+    if (key.startsWith('on')) {
+      // Only real listeners: a string here would be an inline handler (and CSP-blocked).
+      if (typeof value === 'function') el.addEventListener(key.slice(2), value);
     } else if (key === 'class') {
       el.className = value;
     } else if (key === 'dataset') {

@@ -110,3 +110,25 @@ def test_sound_toggle_is_off_by_default_and_remembered(
     page.reload()
     expect(page.get_by_test_id("sound-toggle")).to_be_checked()
     assert page.evaluate("localStorage.getItem('vb.sound')") == "on"
+
+
+def test_mark_all_read_in_the_dropdown_clears_every_tab(
+    live_server: LiveServer, sessions: Callable[..., Session]
+) -> None:
+    vendor = live_server.register("vendor")
+    customer = live_server.register("customer")
+    live_server.place_order(customer, vendor)
+    live_server.place_order(customer, vendor)
+    session = sessions(vendor)
+    tab_a, tab_b = session.page("/"), session.page("/orders")
+    expect(tab_b.get_by_test_id("bell-badge")).to_have_text("2")
+    expect(tab_b.get_by_test_id("conn-dot")).to_have_attribute("data-state", "live")
+
+    tab_a.get_by_test_id("bell").click()
+    items = tab_a.get_by_test_id("dropdown-list").locator("li.note")
+    expect(items).to_have_count(2)
+    tab_a.get_by_test_id("dropdown").get_by_role("button", name="Mark all read").click()
+    expect(tab_a.get_by_test_id("bell-badge")).to_be_hidden()
+    expect(tab_a.get_by_test_id("dropdown-list").locator("li.note.unread")).to_have_count(0)
+    expect(tab_b.get_by_test_id("bell-badge")).to_be_hidden(timeout=LIVE)
+    assert all(n["read_at"] for n in live_server.notifications(vendor))
