@@ -8,7 +8,7 @@ from collections.abc import Callable
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import LiveServer, Session
+from tests.browser.conftest import LiveServer, Session, screenshot
 
 pytestmark = pytest.mark.browser
 
@@ -22,6 +22,7 @@ def test_vendor_signs_up_signs_out_and_signs_in_again(
     expect(page).to_have_url(f"{live_server.origin}/signin")
 
     page.get_by_role("button", name="Create an account").click()
+    screenshot(page, "signup")
     form = page.get_by_test_id("signup-form")
     form.locator("input[name=name]").fill("Corner Bakery")
     form.locator("input[name=email]").fill(email)

@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 
 from server.db import commit
 from server.notifications.service import system_notice
-from tests.browser.conftest import LiveServer, Session
+from tests.browser.conftest import LiveServer, Session, screenshot
 
 pytestmark = pytest.mark.browser
 
@@ -34,6 +34,7 @@ def test_filters_and_pages_through_the_inbox(
     titles = page.get_by_test_id("notification-list").locator(".note-title")
     expect(titles).to_have_count(20)
     expect(titles.first).to_have_text("Notice 21")  # newest first
+    screenshot(page, "notifications")
     page.get_by_role("button", name="Load more").click()
     expect(titles).to_have_count(25)
     expect(page.get_by_role("button", name="Load more")).to_be_hidden()
