@@ -16,8 +16,12 @@ export function pushCard({ toast, compact = false } = {}) {
     const subscription = allowed === 'granted' ? await currentSubscription().catch(() => null) : null;
     card.dataset.state = allowed === 'granted' && subscription ? 'subscribed' : allowed;
     if (allowed === 'unsupported') {
+      // iPhone and iPad only offer Web Push to apps added to the Home Screen (iOS 16.4+).
+      const ios = /iPhone|iPad/.test(navigator.userAgent) && !matchMedia('(display-mode: standalone)').matches;
       return mount(card, h('h2', {}, 'Notifications'),
-        h('p', { class: 'muted' }, 'This browser cannot receive push notifications. Keep this tab open: new orders still appear live, and you can turn on the sound below.'),
+        h('p', { class: 'muted' }, ios
+          ? 'On iPhone and iPad, add vendorbell to your Home Screen first (Share → Add to Home Screen), then open it from there to turn on notifications.'
+          : 'This browser cannot receive push notifications. Keep this tab open: new orders still appear live.'),
         soundToggle());
     }
     if (allowed === 'denied') {
