@@ -26,6 +26,9 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> None:
         log_config=None,
         proxy_headers=True,
         ws_ping_interval=None,  # the app pings its sockets itself
+        # Per-socket compression state cost ~230 MB per 5,000 sockets (bench/bench_ws.py);
+        # our events are a few hundred bytes.
+        ws_per_message_deflate=False,
     )
 
 

@@ -58,6 +58,7 @@ class Settings(BaseSettings):
     redis_channel: str = "vendorbell:live"  # pub/sub channel carrying live events (REDIS_URL)
     ws_ping_interval: float = 25.0  # seconds between WebSocket pings; 0 disables; 2 missed = dead
     ws_send_queue: int = 256  # events buffered per socket before a slow client is closed (1013)
+    gc_tuning: bool = True  # freeze start-up objects, collect less often (server.app)
 
     @field_validator("allowed_origins", "push_allowed_hosts", mode="before")
     @classmethod

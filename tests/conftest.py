@@ -73,6 +73,9 @@ def make_settings(tmp: Path, database_url: str, **overrides: Any) -> Settings:
         "run_worker": False,
         "redis_url": None,
         "push_allowed_hosts": ["127.0.0.1"],
+        # Hundreds of apps start in one test process: freezing each one's objects
+        # would keep them all alive.
+        "gc_tuning": False,
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
