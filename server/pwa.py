@@ -11,13 +11,16 @@ from server.errors import NotFound
 
 RESERVED = ("/api/", "/ws/", "/docs", "/redoc", "/openapi.json", "/metrics")
 CONTENT_TYPES = {".webmanifest": "application/manifest+json", ".js": "text/javascript"}
-NO_CACHE = ("sw.js", ".html", ".webmanifest")
+# Revalidated on every load (a 304 when unchanged): after a deploy the service worker,
+# the shell and the ES modules must never mix versions from the browser's cache.
+NO_CACHE = (".js", ".css", ".html", ".webmanifest")
+# Files in pwa/ that are tooling, not the app.
+NOT_SERVED = (".py",)
 
 
 def _file_response(path: Path) -> FileResponse:
     response = FileResponse(path, media_type=CONTENT_TYPES.get(path.suffix))
     if path.name.endswith(NO_CACHE):
-        # The browser must pick up a new service worker or app shell as soon as it exists.
         response.headers["cache-control"] = "no-cache"
     return response
 
@@ -31,6 +34,8 @@ def mount_pwa(app: FastAPI, pwa_dir: Path) -> None:
         if request.url.path.startswith(RESERVED) or request.url.path == "/api":
             raise NotFound("Not found.")
         candidate = (root / path).resolve()
+        if candidate.suffix in NOT_SERVED:
+            raise NotFound("Not found.")
         if path and candidate.is_relative_to(root) and candidate.is_file():
             return _file_response(candidate)
         # Extension-less paths are client-side routes (/orders/42, /checkout).
