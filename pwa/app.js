@@ -14,6 +14,7 @@ import * as homeView from './views/home.js';
 import * as notificationsView from './views/notifications.js';
 import * as orderView from './views/order.js';
 import * as ordersView from './views/orders.js';
+import * as preferencesView from './views/preferences.js';
 
 const ROUTES = [
   [/^\/$/, homeView],
@@ -23,6 +24,7 @@ const ROUTES = [
   [/^\/notifications$/, notificationsView],
   [/^\/devices$/, devicesView],
   [/^\/checkout$/, checkoutView],
+  [/^\/preferences$/, preferencesView],
 ];
 
 const shell = {
@@ -92,8 +94,8 @@ function navLinks() {
   if (!state.user) return [];
   const vendor = state.user.role === 'vendor';
   return vendor
-    ? [['/', 'Dashboard'], ['/orders', 'Orders'], ['/notifications', 'Notifications'], ['/devices', 'Devices']]
-    : [['/checkout', 'New order'], ['/orders', 'My orders'], ['/notifications', 'Notifications'], ['/devices', 'Devices']];
+    ? [['/', 'Dashboard'], ['/orders', 'Orders'], ['/notifications', 'Notifications'], ['/devices', 'Devices'], ['/preferences', 'Settings']]
+    : [['/checkout', 'New order'], ['/orders', 'My orders'], ['/notifications', 'Notifications'], ['/devices', 'Devices'], ['/preferences', 'Settings']];
 }
 
 function renderNav() {

@@ -7,6 +7,7 @@ const SHELL = [
   '/app.js', '/api.js', '/bell.js', '/dom.js', '/format.js', '/inbox.js', '/live.js', '/push.js', '/sound.js', '/state.js',
   '/views/auth.js', '/views/checkout.js', '/views/devices.js', '/views/home.js', '/views/notifications.js',
   '/views/order.js', '/views/order-list.js', '/views/orders.js', '/views/push-card.js',
+  '/views/analytics.js', '/views/preferences.js',
   '/icons/icon-192.png', '/icons/icon-512.png', '/icons/maskable-512.png', '/icons/badge-96.png',
 ];
 const ICON = '/icons/icon-192.png';

@@ -1,7 +1,7 @@
 // Devices that receive pushes: this browser first, the others with their last delivery
 // outcome; remove one, or send a test notification to all.
 
-import { del, get } from '../api.js';
+import { api, del, get } from '../api.js';
 import { h, mount } from '../dom.js';
 import { ago, dateTime } from '../format.js';
 import { currentSubscription, disableNotifications } from '../push.js';
@@ -43,10 +43,33 @@ export function render(main, ctx) {
         h('div', { class: 'device-main' },
           h('strong', {}, device.label || 'Unnamed device'),
           isMine(device) ? h('span', { class: 'pill status-accepted' }, 'This browser') : null,
-          device.muted ? h('span', { class: 'pill' }, 'Muted') : null,
+          h('span', { class: 'pill muted-pill', hidden: !device.muted }, 'Muted'),
           h('span', { class: 'muted small' }, `${pushService(device.endpoint)} · added ${dateTime(device.created_at)}`)),
-        h('div', { class: 'device-side' }, health(device),
+        h('div', { class: 'device-side' }, health(device), muteSwitch(device),
           h('button', { class: 'button danger-ghost small', type: 'button', onclick: () => remove(device, isMine(device)) }, 'Remove'))))));
+  }
+
+  // Muted: this device gets no pushes (the others still ring); the inbox is unchanged.
+  function muteSwitch(device) {
+    const name = device.label || 'Unnamed device';
+    const input = h('input', { type: 'checkbox', role: 'switch', class: 'switch', checked: device.muted, 'aria-label': `Mute ${name}`, 'data-testid': 'mute-device' });
+    input.addEventListener('change', async () => {
+      const muted = input.checked;
+      input.disabled = true;
+      try {
+        const result = await api(`/api/push/subscriptions/${encodeURIComponent(device.id)}`, { method: 'PATCH', body: { muted } });
+        input.checked = result.muted;
+        const pill = input.closest('.device').querySelector('.muted-pill');
+        if (pill) pill.hidden = !result.muted;
+        ctx.toast(result.muted ? `${name} is muted.` : `${name} rings again.`, 'success');
+      } catch (error) {
+        input.checked = !muted;
+        ctx.toast(error.message, 'error');
+      } finally {
+        input.disabled = false;
+      }
+    });
+    return h('label', { class: 'switch-row compact' }, input, h('span', {}, 'Mute'));
   }
 
   async function remove(device, mine) {

@@ -4,6 +4,7 @@ import { get } from '../api.js';
 import { h, mount } from '../dom.js';
 import { money } from '../format.js';
 import { on, state } from '../state.js';
+import { engagementCard } from './analytics.js';
 import { orderList } from './order-list.js';
 import { pushCard } from './push-card.js';
 
@@ -46,7 +47,8 @@ export function render(main, ctx) {
     h('div', { class: 'page-head' }, h('h1', {}, `Hello, ${state.user.name}`), h('a', { href: '/orders', class: 'button ghost' }, 'All orders')),
     pushCard(ctx),
     stats,
-    h('section', { class: 'card' }, h('h2', {}, 'Open orders'), recent));
+    h('section', { class: 'card' }, h('h2', {}, 'Open orders'), recent),
+    engagementCard());
   load();
   const offs = [on('notification', (n) => { if (n.type === 'order' || n.type === 'payment') load(); }), on('counts', (c) => {
     const value = stats.querySelector('[data-testid=stat-unread] .stat-value');

@@ -1,0 +1,163 @@
+// Engagement on the dashboard: pushes sent, delivered and clicked per day for the last
+// 14 days (a dependency-free SVG chart) and the figures the server computed.
+
+import { get, query } from '../api.js';
+import { h, mount } from '../dom.js';
+import { browserTimeZone } from './preferences.js';
+
+const SVG = 'http://www.w3.org/2000/svg';
+const DAYS = 14;
+const SERIES = [
+  ['sent', 'Sent'],
+  ['delivered', 'Delivered'],
+  ['clicked', 'Clicked'],
+];
+// Chart geometry in viewBox units; the SVG scales to the card's width.
+const W = 760;
+const H = 210;
+const PAD = { top: 12, right: 8, bottom: 26, left: 34 };
+
+let uid = 0;
+
+function svg(tag, attrs = {}, ...children) {
+  const el = document.createElementNS(SVG, tag);
+  for (const [key, value] of Object.entries(attrs)) if (value !== null && value !== undefined) el.setAttribute(key, String(value));
+  for (const child of children) el.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  return el;
+}
+
+/** YYYY-MM-DD of a local date (the server's by_day dates are local days in `tz`). */
+function isoDay(date) {
+  const pad = (n) => String(n).padStart(2, '0');
+  return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}`;
+}
+
+/** The last DAYS local days, oldest first, and the range that covers them exactly. */
+export function window14(now = new Date()) {
+  const days = [];
+  for (let i = DAYS - 1; i >= 0; i -= 1) days.push(new Date(now.getFullYear(), now.getMonth(), now.getDate() - i));
+  const to = new Date(now.getFullYear(), now.getMonth(), now.getDate() + 1);
+  return { days, from: days[0], to };
+}
+
+export function percent(ratio) {
+  if (ratio === null || ratio === undefined) return '—';
+  return new Intl.NumberFormat(undefined, { style: 'percent', maximumFractionDigits: 1 }).format(ratio);
+}
+
+export function duration(seconds) {
+  if (seconds === null || seconds === undefined) return '—';
+  const s = Math.round(seconds);
+  if (s < 60) return `${s} s`;
+  const minutes = Math.round(s / 60);
+  if (minutes < 60) return `${minutes} min`;
+  const hours = Math.floor(minutes / 60);
+  if (hours < 48) return minutes % 60 ? `${hours} h ${minutes % 60} min` : `${hours} h`;
+  return `${Math.round(hours / 24)} days`;
+}
+
+function niceMax(value) {
+  if (value <= 4) return 4;
+  const step = 10 ** Math.floor(Math.log10(value));
+  for (const m of [1, 2, 2.5, 5, 10]) if (m * step >= value) return m * step;
+  return 10 * step;
+}
+
+function chart(days, byDay, totals) {
+  const id = `chart-${++uid}`;
+  const dayLabel = new Intl.DateTimeFormat(undefined, { month: 'short', day: 'numeric' });
+  const rows = days.map((date) => ({ date, figures: byDay.get(isoDay(date)) || {} }));
+  const max = niceMax(Math.max(1, ...rows.flatMap((r) => SERIES.map(([key]) => r.figures[key] || 0))));
+  const plotW = W - PAD.left - PAD.right;
+  const plotH = H - PAD.top - PAD.bottom;
+  const slot = plotW / rows.length;
+  const barW = Math.max(2, (slot * 0.78) / SERIES.length);
+  const y = (v) => PAD.top + plotH - (v / max) * plotH;
+
+  const title = `Pushes per day, last ${DAYS} days`;
+  const desc = `${totals.sent} sent, ${totals.delivered} delivered, ${totals.clicked} clicked, `
+    + `${totals.failed} failed and ${totals.expired} expired between ${dayLabel.format(days[0])} and ${dayLabel.format(days[days.length - 1])}.`;
+  const root = svg('svg', {
+    class: 'chart', viewBox: `0 0 ${W} ${H}`, role: 'img', preserveAspectRatio: 'xMidYMid meet',
+    'aria-labelledby': `${id}-title ${id}-desc`, 'data-testid': 'engagement-chart',
+  }, svg('title', { id: `${id}-title` }, title), svg('desc', { id: `${id}-desc` }, desc));
+
+  const grid = svg('g', { class: 'chart-grid', 'aria-hidden': 'true' });
+  for (const v of [0, max / 2, max]) {
+    grid.append(svg('line', { x1: PAD.left, x2: W - PAD.right, y1: y(v), y2: y(v) }),
+      svg('text', { x: PAD.left - 6, y: y(v) + 4, 'text-anchor': 'end' }, Number.isInteger(v) ? v : v.toFixed(1)));
+  }
+  root.append(grid);
+
+  const bars = svg('g', { class: 'chart-bars' });
+  rows.forEach(({ date, figures }, i) => {
+    const x0 = PAD.left + i * slot + (slot - barW * SERIES.length) / 2;
+    const label = `${dayLabel.format(date)}: ${SERIES.map(([key, name]) => `${figures[key] || 0} ${name.toLowerCase()}`).join(', ')}`;
+    const group = svg('g', { class: 'chart-day', 'data-date': isoDay(date) }, svg('title', {}, label));
+    SERIES.forEach(([key], k) => {
+      const value = figures[key] || 0;
+      const top = y(value);
+      group.append(svg('rect', { class: `bar bar-${key}`, x: (x0 + k * barW).toFixed(2), y: top.toFixed(2), width: (barW - 1).toFixed(2), height: Math.max(0, PAD.top + plotH - top).toFixed(2), 'data-value': value }));
+    });
+    // Every other day labelled (always today), so labels never collide on a phone.
+    if ((rows.length - 1 - i) % 2 === 0) {
+      group.append(svg('text', { class: 'chart-x', x: (PAD.left + i * slot + slot / 2).toFixed(2), y: H - 8, 'text-anchor': 'middle', 'aria-hidden': 'true' }, dayLabel.format(date)));
+    }
+    bars.append(group);
+  });
+  root.append(bars);
+  return root;
+}
+
+/** The chart's numbers for screen readers (an img role hides the SVG's parts). */
+function table(days, byDay) {
+  const dayLabel = new Intl.DateTimeFormat(undefined, { month: 'short', day: 'numeric' });
+  return h('table', { class: 'visually-hidden' },
+    h('caption', {}, `Pushes per day, last ${DAYS} days`),
+    h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Day'), SERIES.map(([, name]) => h('th', { scope: 'col' }, name)))),
+    h('tbody', {}, days.map((date) => {
+      const figures = byDay.get(isoDay(date)) || {};
+      return h('tr', {}, h('th', { scope: 'row' }, dayLabel.format(date)), SERIES.map(([key]) => h('td', {}, String(figures[key] || 0))));
+    })));
+}
+
+function figure(label, value, testid, hint) {
+  return h('div', { class: 'figure', 'data-testid': testid },
+    h('span', { class: 'figure-value' }, value), h('span', { class: 'figure-label' }, label),
+    hint ? h('span', { class: 'muted small' }, hint) : null);
+}
+
+/** The card; it loads itself. */
+export function engagementCard() {
+  const body = h('div', {}, h('p', { class: 'muted' }, 'Loading engagement…'));
+  const card = h('section', { class: 'card engagement', 'data-testid': 'engagement' },
+    h('div', { class: 'card-head' }, h('h2', {}, 'Engagement'), h('span', { class: 'muted small' }, `Last ${DAYS} days`)),
+    body);
+
+  async function load() {
+    const { days, from, to } = window14();
+    const tz = browserTimeZone();
+    let summary;
+    try {
+      summary = await get(`/api/analytics/summary${query({ from: from.toISOString(), to: to.toISOString(), tz })}`);
+    } catch (error) {
+      mount(body, h('p', { class: 'muted' }, error.message));
+      return;
+    }
+    const byDay = new Map(summary.by_day.map((d) => [d.date, d]));
+    const t = summary.totals;
+    mount(body,
+      h('div', { class: 'figures' },
+        figure('Click-through rate', percent(t.ctr), 'figure-ctr', `${t.clicked} of ${t.reached} reached`),
+        figure('Median time to read', duration(t.median_seconds_to_read), 'figure-read', `${t.read} read`),
+        figure('Delivered', `${t.delivered} / ${t.sent}`, 'figure-delivered', 'pushes accepted by push services'),
+        figure('Failed / expired', `${t.failed} / ${t.expired}`, 'figure-failed', t.queued ? `${t.queued} still queued` : null)),
+      chart(days, byDay, t),
+      table(days, byDay),
+      h('ul', { class: 'legend', 'aria-hidden': 'true' }, SERIES.map(([key, name]) => h('li', {}, h('span', { class: `swatch bar-${key}` }), name))),
+      t.notifications ? null : h('p', { class: 'muted small' }, 'No notifications in this period yet.'));
+  }
+
+  load();
+  return card;
+}

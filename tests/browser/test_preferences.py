@@ -1,0 +1,198 @@
+"""Settings (types and quiet hours), per-device mute, and the engagement chart."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import urlencode
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser.conftest import OUTPUT, LiveServer, Session, User, screenshot
+from tests.pushservice import PushService, ThreadedPushService
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def push_service() -> Iterator[tuple[PushService, ThreadedPushService]]:
+    threaded = ThreadedPushService()
+    with threaded as service:
+        yield service, threaded
+
+
+def api_get(server: LiveServer, user: User, path: str) -> Any:
+    with server.client() as client:
+        response = client.get(path, headers=user.headers)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def add_device(server: LiveServer, user: User, service: PushService, label: str) -> str:
+    body = {**service.subscribe().to_json(), "label": label}
+    with server.client() as client:
+        response = client.post("/api/push/subscriptions", json=body, headers=user.headers)
+    assert response.status_code in (200, 201), response.text
+    device_id: str = response.json()["id"]
+    return device_id
+
+
+def test_settings_are_saved_and_shown_again_after_a_reload(
+    live_server: LiveServer, sessions: Callable[..., Session]
+) -> None:
+    vendor = live_server.register("vendor", "Corner Bakery")
+    session = sessions(
+        vendor, timezone_id="Europe/Berlin", viewport={"width": 1024, "height": 1180}
+    )
+    page = session.page("/")
+    page.get_by_role("link", name="Settings").click()
+    expect(page).to_have_url(f"{live_server.origin}/preferences")
+    zone = page.get_by_test_id("quiet-zone")
+    expect(zone).to_have_value("Europe/Berlin")  # never set: this browser's zone
+    order_inbox = page.get_by_role("switch", name="Inbox for Orders")
+    expect(order_inbox).to_be_checked()
+    expect(order_inbox).to_be_disabled()
+    expect(page.get_by_test_id("preferences-form")).to_contain_text(
+        "Orders always stay in the inbox"
+    )
+    expect(page.get_by_test_id("quiet-start")).to_be_disabled()  # until quiet hours are on
+
+    page.get_by_role("switch", name="Push for Messages").uncheck()
+    page.get_by_role("switch", name="Quiet hours").check()
+    page.get_by_test_id("quiet-start").fill("23:30")
+    page.get_by_test_id("quiet-end").fill("06:15")
+    page.get_by_role("switch", name="New orders ring anyway").uncheck()
+    page.get_by_role("button", name="Save settings").click()
+    expect(page.locator(".toast")).to_contain_text("Settings saved.")
+
+    saved = api_get(live_server, vendor, "/api/preferences")
+    assert saved["types"] == {
+        "order": {"push": True, "inbox": True},
+        "payment": {"push": True, "inbox": True},
+        "message": {"push": False, "inbox": True},
+        "system": {"push": True, "inbox": True},
+    }
+    assert saved["quiet_hours"] == {
+        "enabled": True,
+        "start": "23:30",
+        "end": "06:15",
+        "time_zone": "Europe/Berlin",
+        "orders_ring": False,
+    }
+
+    page.reload()
+    expect(page.get_by_role("switch", name="Push for Messages")).not_to_be_checked()
+    expect(page.get_by_role("switch", name="Push for Payments")).to_be_checked()
+    expect(page.get_by_role("switch", name="Quiet hours")).to_be_checked()
+    expect(page.get_by_test_id("quiet-start")).to_have_value("23:30")
+    expect(page.get_by_test_id("quiet-end")).to_have_value("06:15")
+    expect(page.get_by_role("switch", name="New orders ring anyway")).not_to_be_checked()
+    screenshot(page, "preferences")  # docs/preferences.png is a copy of it
+    assert session.errors == []
+
+
+def test_an_unknown_time_zone_shows_the_servers_error_and_saves_nothing(
+    live_server: LiveServer, sessions: Callable[..., Session]
+) -> None:
+    customer = live_server.register("customer")
+    page = sessions(customer).page("/preferences")
+    page.get_by_role("switch", name="Quiet hours").check()
+    page.get_by_test_id("quiet-zone").fill("Mars/Olympus_Mons")
+    page.get_by_role("button", name="Save settings").click()
+    error = page.get_by_test_id("preferences-error")
+    expect(error).to_be_visible()
+    expect(error).to_have_text("'Mars/Olympus_Mons' is not an IANA time zone (e.g. Europe/Berlin).")
+    assert api_get(live_server, customer, "/api/preferences")["quiet_hours"]["enabled"] is False
+
+    page.get_by_test_id("quiet-zone").fill("Asia/Tokyo")
+    page.get_by_role("button", name="Save settings").click()
+    expect(page.locator(".toast")).to_contain_text("Settings saved.")
+    expect(page.get_by_test_id("preferences-error")).to_be_hidden()
+    assert api_get(live_server, customer, "/api/preferences")["quiet_hours"]["time_zone"] == (
+        "Asia/Tokyo"
+    )
+
+
+def test_muting_a_device_on_the_devices_page_mutes_it_on_the_server(
+    live_server: LiveServer,
+    sessions: Callable[..., Session],
+    push_service: tuple[PushService, ThreadedPushService],
+) -> None:
+    service, _ = push_service
+    vendor = live_server.register("vendor")
+    kitchen = add_device(live_server, vendor, service, "Kitchen tablet")
+    phone = add_device(live_server, vendor, service, "Pixel 8")
+    page = sessions(vendor).page("/devices")
+    mute = page.get_by_role("switch", name="Mute Kitchen tablet")
+    expect(mute).not_to_be_checked()
+    mute.check()
+    expect(page.locator(".toast")).to_contain_text("Kitchen tablet is muted.")
+    devices = {d["id"]: d for d in api_get(live_server, vendor, "/api/push/subscriptions")}
+    assert devices[kitchen]["muted"] is True
+    assert devices[phone]["muted"] is False
+    expect(page.locator(f".device[data-id='{kitchen}']")).to_contain_text("Muted")
+
+    page.reload()
+    expect(page.get_by_role("switch", name="Mute Kitchen tablet")).to_be_checked()
+    page.get_by_role("switch", name="Mute Kitchen tablet").uncheck()
+    expect(page.locator(".toast").last).to_contain_text("Kitchen tablet rings again.")
+    devices = {d["id"]: d for d in api_get(live_server, vendor, "/api/push/subscriptions")}
+    assert devices[kitchen]["muted"] is False
+    expect(page.locator(f".device[data-id='{kitchen}'] .muted-pill")).to_be_hidden()
+
+
+@pytest.mark.parametrize("live_server", [{"run_worker": True}], indirect=True)
+def test_dashboard_chart_shows_each_day_and_the_servers_click_through_rate(
+    live_server: LiveServer,
+    sessions: Callable[..., Session],
+    push_service: tuple[PushService, ThreadedPushService],
+) -> None:
+    service, threaded = push_service
+    vendor = live_server.register("vendor")
+    customer = live_server.register("customer")
+    add_device(live_server, vendor, service, "Counter phone")
+    for _ in range(4):
+        live_server.place_order(customer, vendor)
+    asyncio.run_coroutine_threadsafe(service.wait_for(4), threaded.loop).result(15)
+    now = datetime.now(UTC)
+    start, end = (now - timedelta(days=1)).isoformat(), (now + timedelta(days=1)).isoformat()
+    path = "/api/analytics/summary?" + urlencode({"from": start, "to": end})
+    deadline = time.monotonic() + 10
+    while api_get(live_server, vendor, path)["totals"]["delivered"] < 4:
+        # The worker writes outcomes in batches after the push service answered.
+        assert time.monotonic() < deadline, "deliveries never recorded"
+        time.sleep(0.05)
+    [first, *_] = live_server.notifications(vendor)
+    with live_server.client() as client:
+        response = client.post(
+            f"/api/notifications/{first['id']}/events",
+            json={"event": "clicked"},
+            headers=vendor.headers,
+        )
+    assert response.status_code == 204, response.text
+    totals = api_get(live_server, vendor, path)["totals"]
+    assert (totals["reached"], totals["clicked"], totals["ctr"]) == (4, 1, 0.25)
+
+    page = sessions(vendor, locale="en-US", color_scheme="dark").page("/")
+    chart = page.get_by_test_id("engagement-chart")
+    expect(chart).to_be_visible()
+    assert chart.evaluate("el => el.namespaceURI") == "http://www.w3.org/2000/svg"
+    days = chart.locator("g.chart-day")
+    expect(days).to_have_count(14)
+    today = days.last
+    expect(today.locator("rect.bar-sent")).to_have_attribute("data-value", "4")
+    expect(today.locator("rect.bar-delivered")).to_have_attribute("data-value", "4")
+    expect(today.locator("rect.bar-clicked")).to_have_attribute("data-value", "1")
+    expect(days.first.locator("rect.bar-sent")).to_have_attribute("data-value", "0")
+    expect(page.get_by_test_id("figure-ctr")).to_contain_text("25%")
+    expect(page.get_by_test_id("figure-ctr")).to_contain_text("1 of 4 reached")
+    expect(page.get_by_test_id("figure-read")).to_contain_text("1 read")
+    expect(page.get_by_test_id("figure-failed")).to_contain_text("0 / 0")
+    expect(chart.locator("title").first).to_have_text("Pushes per day, last 14 days")
+    expect(chart.locator("desc")).to_contain_text("4 sent, 4 delivered, 1 clicked")
+    OUTPUT.mkdir(exist_ok=True)
+    page.get_by_test_id("engagement").screenshot(path=str(OUTPUT / "engagement-dark.png"))
