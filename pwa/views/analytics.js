@@ -12,9 +12,8 @@ const SERIES = [
   ['delivered', 'Delivered'],
   ['clicked', 'Clicked'],
 ];
-// Chart geometry in viewBox units; the SVG scales to the card's width.
-const W = 760;
-const H = 210;
+// Chart geometry in viewBox units; the SVG scales to the card's width, so a phone gets a
+// narrower box (text stays readable) and fewer day labels.
 const PAD = { top: 12, right: 8, bottom: 26, left: 34 };
 
 let uid = 0;
@@ -65,6 +64,10 @@ function niceMax(value) {
 
 function chart(days, byDay, totals) {
   const id = `chart-${++uid}`;
+  const narrow = matchMedia('(max-width: 640px)').matches;
+  const W = narrow ? 360 : 760;
+  const H = narrow ? 220 : 210;
+  const every = narrow ? 3 : 2;
   const dayLabel = new Intl.DateTimeFormat(undefined, { month: 'short', day: 'numeric' });
   const rows = days.map((date) => ({ date, figures: byDay.get(isoDay(date)) || {} }));
   const max = niceMax(Math.max(1, ...rows.flatMap((r) => SERIES.map(([key]) => r.figures[key] || 0))));
@@ -99,8 +102,8 @@ function chart(days, byDay, totals) {
       const top = y(value);
       group.append(svg('rect', { class: `bar bar-${key}`, x: (x0 + k * barW).toFixed(2), y: top.toFixed(2), width: (barW - 1).toFixed(2), height: Math.max(0, PAD.top + plotH - top).toFixed(2), 'data-value': value }));
     });
-    // Every other day labelled (always today), so labels never collide on a phone.
-    if ((rows.length - 1 - i) % 2 === 0) {
+    // Every 2nd (phone: 3rd) day labelled, always today, so labels never collide.
+    if ((rows.length - 1 - i) % every === 0) {
       group.append(svg('text', { class: 'chart-x', x: (PAD.left + i * slot + slot / 2).toFixed(2), y: H - 8, 'text-anchor': 'middle', 'aria-hidden': 'true' }, dayLabel.format(date)));
     }
     bars.append(group);

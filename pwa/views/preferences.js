@@ -95,6 +95,11 @@ export function render(main, ctx) {
     async function submit(event) {
       event.preventDefault();
       error.hidden = true;
+      if (!start.value || !end.value) {
+        error.textContent = 'Choose when quiet hours start and end.';
+        error.hidden = false;
+        return;
+      }
       const payload = {
         types: Object.fromEntries(TYPES.map((type) => [type, { push: switches[type].push.checked, inbox: switches[type].inbox.checked }])),
         quiet_hours: {
