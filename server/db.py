@@ -27,6 +27,7 @@ from sqlalchemy.types import TypeDecorator
 
 from server.cache import Caches
 from server.config import Settings
+from server.sqlite_gate import WriteGate, gated_creator
 from server.sqlite_inline import inline_creator
 
 NAMING = {
@@ -106,8 +107,13 @@ class Database:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
         kwargs: dict[str, Any] = {"echo": echo}
+        path = make_url(url).database if self.is_sqlite else None
         if self.is_sqlite:
             kwargs["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
+            if path and path != ":memory:":
+                # This process's write transactions take turns in order (server.sqlite_gate).
+                gate = WriteGate(SQLITE_BUSY_TIMEOUT_MS / 1000)
+                kwargs["async_creator"] = gated_creator(path, gate, **kwargs.pop("connect_args"))
             kwargs["pool_size"] = 8
             kwargs["max_overflow"] = 8
         else:
@@ -119,7 +125,6 @@ class Database:
         if self.is_sqlite:
             _setup_sqlite(self.engine)
             write_engine = self.engine.execution_options(sqlite_begin="IMMEDIATE")
-            path = make_url(url).database
             if path and path != ":memory:":
                 _enable_wal(path)
                 read_engine = create_async_engine(
