@@ -18,6 +18,7 @@ def create() -> FastAPI:
     async def bare() -> dict[str, object]:
         return BARE
 
-    # Ahead of the PWA's catch-all route, which would otherwise answer this path.
-    app.router.routes[0:0] = peer.routes
+    # Last of the API routes, just ahead of the PWA's catch-all (which would otherwise
+    # answer this path): routing walks the table, so the peer pays for the same walk.
+    app.router.routes[-1:-1] = peer.routes
     return app
