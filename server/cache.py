@@ -69,3 +69,5 @@ class Caches:
         # User id → inbox counts. Every committed read/seen change or new notification
         # invalidates; the TTL only bounds what a write outside those paths could leave.
         self.counts: GenerationalCache[object] = GenerationalCache(ttl_seconds=30.0)
+        # User id → notification preferences (server.preferences). Saving invalidates.
+        self.preferences: GenerationalCache[object] = GenerationalCache(ttl_seconds=60.0)

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.db import utcnow
+from server.db import after_commit, session_caches, utcnow
 from server.errors import Invalid, NotFound
 from server.ids import parse_id
 from server.notifications.models import Notification
@@ -53,6 +53,7 @@ def _to_rules(row: UserPreferences | None) -> rules.Preferences:
 
 
 _PRELOADED = "preferences"
+_SAVED = "preferences_saved"  # users whose preferences this transaction changed
 
 
 async def preload(session: AsyncSession, user_ids: Sequence[int]) -> None:
@@ -66,10 +67,21 @@ async def preload(session: AsyncSession, user_ids: Sequence[int]) -> None:
 
 
 async def load(session: AsyncSession, user_id: int) -> rules.Preferences:
+    """The user's preferences; from the in-process cache when it is on (server.cache):
+    every notification asks, and they change only through `save`."""
     cached: rules.Preferences | None = session.info.get(_PRELOADED, {}).get(user_id)
     if cached is not None:
         return cached
-    return _to_rules(await session.get(UserPreferences, user_id))
+    caches = session_caches(session)
+    if caches is None or user_id in session.info.get(_SAVED, ()):
+        return _to_rules(await session.get(UserPreferences, user_id))
+    hit = caches.preferences.get(user_id)
+    if isinstance(hit, rules.Preferences):
+        return hit
+    generation = caches.preferences.generation(user_id)
+    prefs = _to_rules(await session.get(UserPreferences, user_id))
+    caches.preferences.put(user_id, prefs, generation)
+    return prefs
 
 
 def to_schema(prefs: rules.Preferences) -> PreferencesIO:
@@ -110,6 +122,16 @@ async def save(session: AsyncSession, user_id: int, body: PreferencesIO) -> rule
     """Replace the user's preferences (types left out go back to the defaults)."""
     _check(body)
     session.info.get(_PRELOADED, {}).pop(user_id, None)
+    caches = session_caches(session)
+    if caches is not None and user_id not in session.info.get(_SAVED, ()):
+        # Until commit this transaction reads its own rows; after it, everyone reads anew.
+        session.info.setdefault(_SAVED, set()).add(user_id)
+        caches.preferences.invalidate(user_id)
+
+        async def invalidate() -> None:
+            caches.preferences.invalidate(user_id)
+
+        after_commit(session, invalidate)
     row = await session.get(UserPreferences, user_id)
     if row is None:
         row = UserPreferences(user_id=user_id)

@@ -218,3 +218,21 @@ async def test_muted_device_gets_no_push_while_the_others_do(
     assert stranger.status_code == 404
     await place_order(client, customer, vendor)
     assert [d["subscription_id"] for d in await deliveries(app, vendor.id)] == [phone]
+
+
+async def test_changed_preferences_apply_to_the_very_next_notification(
+    app: Any, client: httpx.AsyncClient, accounts: Accounts
+) -> None:
+    """Preferences are cached per process; saving them must not leave the old ones in use."""
+    vendor, customer = await accounts.vendor(), await accounts.customer()
+    await add_device(app, vendor.id)
+    first = await place_order(client, customer, vendor)
+    await pay(client, customer, first)  # payments ring: the defaults are read (and kept)
+    await put(client, vendor, {"types": {"payment": {"push": False, "inbox": True}}})
+    await pay(client, customer, await place_order(client, customer, vendor))
+    await put(client, vendor, {"types": {"payment": {"push": True, "inbox": True}}})
+    await pay(client, customer, await place_order(client, customer, vendor))
+    events = [d["data"]["event"] for d in await deliveries(app, vendor.id)]
+    assert events == [
+        "order.created", "payment.received", "order.created", "order.created", "payment.received",
+    ]  # fmt: skip
