@@ -10,6 +10,7 @@ is dead and closed with 1011. Clients answer `{"type": "ping"}` with any message
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
@@ -88,12 +89,12 @@ class Connection:
         """Send queued events and read the client's messages until either side closes."""
         receiver = asyncio.get_running_loop().create_task(self._receive())
         try:
-            code = await self._send_events()
-            if code != _PEER_GONE:
-                async with asyncio.timeout(SEND_TIMEOUT):
-                    await self.websocket.close(code)
-        except (WebSocketDisconnect, OSError, RuntimeError, TimeoutError):
-            pass  # the peer is gone or stuck: returning lets the server drop the transport
+            # A peer gone or stuck ends the run: returning lets the server drop the transport.
+            with contextlib.suppress(WebSocketDisconnect, OSError, RuntimeError, TimeoutError):
+                code = await self._send_events()
+                if code != _PEER_GONE:
+                    async with asyncio.timeout(SEND_TIMEOUT):
+                        await self.websocket.close(code)
         finally:
             receiver.cancel()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import re
@@ -69,12 +70,12 @@ async def live_notifications(
     await hub.subscribe(connection)
     WS_CONNECTIONS.inc()
     try:
-        if since_id is not None:
-            database: Database = websocket.app.state.db
-            connection.skip(await replay(connection, database, user_id, since_id))
-        await connection.run()
-    except (OSError, RuntimeError, TimeoutError):
-        pass  # the client went away during the replay
+        # The client may go away during the replay: nothing to do but clean up.
+        with contextlib.suppress(OSError, RuntimeError, TimeoutError):
+            if since_id is not None:
+                database: Database = websocket.app.state.db
+                connection.skip(await replay(connection, database, user_id, since_id))
+            await connection.run()
     finally:
         WS_CONNECTIONS.dec()
         await hub.unsubscribe(connection)
