@@ -17,8 +17,12 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict
-from collections.abc import Hashable
-from typing import Generic, TypeVar
+from collections.abc import Awaitable, Callable, Hashable
+from typing import TYPE_CHECKING, Generic, TypeVar
+
+if TYPE_CHECKING:
+    from server.notifications.inbox import Counts
+    from server.preferences.rules import Preferences
 
 V = TypeVar("V")
 
@@ -53,6 +57,16 @@ class GenerationalCache(Generic[V]):
             # Generations stay: dropping one could let a racing read store a stale value.
             self._values.popitem(last=False)
 
+    async def get_or_load(self, key: Hashable, load: Callable[[], Awaitable[V]]) -> V:
+        """The cached value, or `load()`'s, stored unless a write raced with the load."""
+        hit = self.get(key)
+        if hit is not None:
+            return hit
+        generation = self.generation(key)
+        value = await load()
+        self.put(key, value, generation)
+        return value
+
     def invalidate(self, key: Hashable) -> None:
         self._generations[key] = self.generation(key) + 1
         self._values.pop(key, None)
@@ -68,6 +82,6 @@ class Caches:
         )
         # User id → inbox counts. Every committed read/seen change or new notification
         # invalidates; the TTL only bounds what a write outside those paths could leave.
-        self.counts: GenerationalCache[object] = GenerationalCache(ttl_seconds=30.0)
+        self.counts: GenerationalCache[Counts] = GenerationalCache(ttl_seconds=30.0)
         # User id → notification preferences (server.preferences). Saving invalidates.
-        self.preferences: GenerationalCache[object] = GenerationalCache(ttl_seconds=60.0)
+        self.preferences: GenerationalCache[Preferences] = GenerationalCache(ttl_seconds=60.0)

@@ -10,7 +10,7 @@ upgrade a read lock that another writer is waiting on.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Hashable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 
-from server.cache import Caches
+from server.cache import Caches, GenerationalCache
 from server.config import Settings
 from server.sqlite_gate import WriteGate, gated_creator
 from server.sqlite_inline import inline_creator
@@ -176,6 +176,17 @@ async def commit(session: AsyncSession) -> None:
     callbacks: list[AfterCommit] = session.info.pop("after_commit", [])
     for callback in callbacks:
         await callback()
+
+
+def invalidate_after_commit(
+    session: AsyncSession, cache: GenerationalCache[Any], key: Hashable
+) -> None:
+    """Drop `key` from `cache` once this transaction's change is visible to readers."""
+
+    async def invalidate() -> None:
+        cache.invalidate(key)
+
+    after_commit(session, invalidate)
 
 
 def discard_after_commit(session: AsyncSession) -> None:

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, literal, select, union_all, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.db import after_commit, session_caches, utcnow
+from server.db import invalidate_after_commit, session_caches, utcnow
 from server.errors import Invalid, NotFound
 from server.ids import parse_id
 from server.notifications.models import TYPES, Notification
@@ -101,25 +101,13 @@ async def cached_counts(session: AsyncSession, user_id: int) -> Counts:
     caches = session_caches(session)
     if caches is None:
         return await counts(session, user_id)
-    hit = caches.counts.get(user_id)
-    if isinstance(hit, Counts):
-        return hit
-    generation = caches.counts.generation(user_id)
-    fresh = await counts(session, user_id)
-    caches.counts.put(user_id, fresh, generation)
-    return fresh
+    return await caches.counts.get_or_load(user_id, lambda: counts(session, user_id))
 
 
 def invalidate_counts_after_commit(session: AsyncSession, user_id: int) -> None:
     """Drop the cached counts once this transaction's change to them is visible."""
-    caches = session_caches(session)
-    if caches is None:
-        return
-
-    async def invalidate() -> None:
-        caches.counts.invalidate(user_id)
-
-    after_commit(session, invalidate)
+    if caches := session_caches(session):
+        invalidate_after_commit(session, caches.counts, user_id)
 
 
 async def get_own(session: AsyncSession, user_id: int, raw_id: str) -> Notification:

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.db import after_commit, session_caches, utcnow
+from server.db import invalidate_after_commit, session_caches, utcnow
 from server.errors import Invalid, NotFound
 from server.ids import parse_id
 from server.notifications.models import Notification
@@ -75,13 +75,11 @@ async def load(session: AsyncSession, user_id: int) -> rules.Preferences:
     caches = session_caches(session)
     if caches is None or user_id in session.info.get(_SAVED, ()):
         return _to_rules(await session.get(UserPreferences, user_id))
-    hit = caches.preferences.get(user_id)
-    if isinstance(hit, rules.Preferences):
-        return hit
-    generation = caches.preferences.generation(user_id)
-    prefs = _to_rules(await session.get(UserPreferences, user_id))
-    caches.preferences.put(user_id, prefs, generation)
-    return prefs
+
+    async def read() -> rules.Preferences:
+        return _to_rules(await session.get(UserPreferences, user_id))
+
+    return await caches.preferences.get_or_load(user_id, read)
 
 
 def to_schema(prefs: rules.Preferences) -> PreferencesIO:
@@ -127,11 +125,7 @@ async def save(session: AsyncSession, user_id: int, body: PreferencesIO) -> rule
         # Until commit this transaction reads its own rows; after it, everyone reads anew.
         session.info.setdefault(_SAVED, set()).add(user_id)
         caches.preferences.invalidate(user_id)
-
-        async def invalidate() -> None:
-            caches.preferences.invalidate(user_id)
-
-        after_commit(session, invalidate)
+        invalidate_after_commit(session, caches.preferences, user_id)
     row = await session.get(UserPreferences, user_id)
     if row is None:
         row = UserPreferences(user_id=user_id)
