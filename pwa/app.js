@@ -138,9 +138,15 @@ function setOffline(offline) {
 
 // ---------------------------------------------------------------- session
 
+// Counts that arrived over the WebSocket are newer than a REST answer to a request sent
+// before them: such an answer must not put a stale badge back.
+let liveCountsSeen = 0;
+
 async function refreshCounts() {
+  const before = liveCountsSeen;
   try {
-    setCounts(await get('/api/notifications/count'));
+    const counts = await get('/api/notifications/count');
+    if (liveCountsSeen === before) setCounts(counts);
   } catch (error) {
     if (error instanceof OfflineError) setOffline(true);
   }
@@ -161,11 +167,13 @@ function startLive() {
   live.addEventListener('open', refreshCounts);
   live.addEventListener('notification', (e) => {
     const { notification } = e.detail;
+    liveCountsSeen += 1;
     setCounts(e.detail);
     emit('notification', notification);
     if (notification.event === 'order.created') chime();
   });
   live.addEventListener('counts', (e) => {
+    liveCountsSeen += 1;
     setCounts(e.detail);
     emit('remote-counts', e.detail);
   });
