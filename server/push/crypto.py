@@ -8,6 +8,7 @@ bench/bench_push.py measures both.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import os
@@ -47,3 +48,20 @@ def encrypt_payload(plaintext: bytes, ua_public: bytes, auth_secret: bytes) -> b
     # RFC 8188 §2: one record, the last, so the padding delimiter is 0x02.
     ciphertext = AESGCM(cek).encrypt(nonce, plaintext + b"\x02", None)
     return salt + _RS + bytes((len(as_public),)) + as_public + ciphertext
+
+
+def _b64(value: str) -> bytes:
+    return base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
+
+
+def encrypt_batch(items: list[tuple[str, str, str]]) -> list[bytes | None]:
+    """Encrypt (payload, p256dh, auth) triples, keys as stored (base64url); None for a
+    subscription whose keys cannot be used. Runs in the encryption processes too, so it
+    takes and returns plain data that pickles cheaply."""
+    bodies: list[bytes | None] = []
+    for payload, p256dh, auth in items:
+        try:
+            bodies.append(encrypt_payload(payload.encode(), _b64(p256dh), _b64(auth)))
+        except ValueError:  # not a P-256 point, bad base64 (binascii.Error): this row fails
+            bodies.append(None)
+    return bodies

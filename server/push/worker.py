@@ -22,9 +22,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.config import Settings
 from server.db import Database, utcnow
 from server.push import wakeup
+from server.push.crypto_pool import EncryptionPool, auto_processes
 from server.push.keys import KeyStore
 from server.push.outcomes import DELIVERIES, SUBSCRIPTIONS, count_outcome, record_outcomes
-from server.push.sender import Job, Outcome, Sender
+from server.push.sender import UNUSABLE_KEYS, Job, Outcome, Request, Sender
 from server.push.subscriptions import key_ids_in_use
 
 log = logging.getLogger("vendorbell.push")
@@ -46,6 +47,7 @@ POLL_SECONDS = 1.0
 STOP_GRACE_SECONDS = 10.0
 RETIRE_EVERY = 3600.0
 FLUSH_DELAY = 0.05  # outcomes are recorded in batches; the push itself is already sent
+ENCRYPT_BATCH = 32  # claimed rows encrypted together (inline, or in one pooled process)
 
 
 class DeliveryWorker:
@@ -69,12 +71,18 @@ class DeliveryWorker:
         self.poll_seconds = poll_seconds
         self.name = f"{socket.gethostname()[:40]}:{os.getpid()}:{id(self) % 10000}"
         self.concurrency = max(1, settings.worker_concurrency)
-        # Claimed rows wait here for a sender; claims come in batches of ≥ 1/4 of its
-        # capacity, deep enough that senders keep busy while the next claim is on its way.
+        processes = settings.push_encrypt_processes
+        self.pool = EncryptionPool(auto_processes() if processes is None else processes)
+        # Claimed rows wait in `_queue` to be encrypted, then in `_ready` for a sender.
+        # Claims come in batches of ≥ 1/4 of the capacity, deep enough that senders keep
+        # busy while the next claim is on its way; `_backlog` counts rows in both queues.
         # Rows handed over by the outbox (`hand_off`) are added even past the capacity.
         self._capacity = self.concurrency * 8
         self._queue: asyncio.Queue[Job] = asyncio.Queue()
+        self._ready: asyncio.Queue[Request] = asyncio.Queue()
+        self._backlog = 0
         self._senders: list[asyncio.Task[None]] = []
+        self._encrypters: list[asyncio.Task[None]] = []
         self._idle: set[asyncio.Task[Any]] = set()
         self._results: list[tuple[Job, Outcome]] = []
         self._stopping = False
@@ -98,6 +106,11 @@ class DeliveryWorker:
             asyncio.create_task(self._send_loop(), name=f"push-sender-{n}")
             for n in range(self.concurrency)
         ]
+        # One batch per encryption process, and one more being prepared meanwhile.
+        self._encrypters = [
+            asyncio.create_task(self._encrypt_loop(), name=f"push-encrypt-{n}")
+            for n in range(self.pool.processes + 1)
+        ]
 
     async def stop(self) -> None:
         """Stop claiming, let in-flight sends finish (briefly), record them, release the rest."""
@@ -107,8 +120,9 @@ class DeliveryWorker:
         self._room.set()
         if self._main is not None:
             await self._main
-        for task in self._idle:  # waiting for work: nothing to finish
+        for task in [*self._idle, *self._encrypters]:  # unsent rows are released below
             task.cancel()
+        await asyncio.gather(*self._encrypters, return_exceptions=True)
         _, pending = await asyncio.wait(self._senders, timeout=STOP_GRACE_SECONDS)
         for task in pending:
             task.cancel()
@@ -119,10 +133,11 @@ class DeliveryWorker:
         await self._flush()
         await self._release()
         await self.sender.close()
+        await self.pool.close()
 
     async def _run(self) -> None:
         while not self._stopping:
-            room = self._capacity - self._queue.qsize()
+            room = self._capacity - self._backlog
             if room < self._capacity // 4:
                 self._room.clear()
                 await self._room.wait()
@@ -133,34 +148,83 @@ class DeliveryWorker:
             except Exception:
                 log.exception("push.worker.claim_failed")
                 jobs = []
-            for job in jobs:
-                self._queue.put_nowait(job)
+            self._enqueue(jobs)
             if len(jobs) < room and not self._stopping:
                 await self._maybe_retire()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
 
+    def _enqueue(self, jobs: list[Job]) -> None:
+        self._backlog += len(jobs)
+        for job in jobs:
+            self._queue.put_nowait(job)
+
+    def _done(self, job: Job, outcome: Outcome) -> None:
+        count_outcome(outcome, job)
+        self._results.append((job, outcome))
+        self._results_ready.set()
+
+    def _took(self, rows: int) -> None:
+        """`rows` left the backlog (sent, or settled without sending)."""
+        self._backlog -= rows
+        self._room.set()
+
+    async def _encrypt_loop(self) -> None:
+        """Take a batch of claimed rows, encrypt it (inline or in the pool) and queue the
+        requests for the senders."""
+        while not self._stopping:
+            jobs = [await self._queue.get()]
+            while len(jobs) < ENCRYPT_BATCH and not self._queue.empty():
+                jobs.append(self._queue.get_nowait())
+            await self._encrypt(jobs)
+
+    async def _encrypt(self, jobs: list[Job]) -> None:
+        """Rows that cannot be sent (expired, refused, deleted) are settled here."""
+        now = time.time()
+        accepted = []
+        for job in jobs:
+            checked = self.sender.screen(job, now)
+            if isinstance(checked, Outcome):
+                self._took(1)
+                self._done(job, checked)
+            else:
+                accepted.append((job, checked))
+        items = [(job.payload, job.p256dh or "", job.auth or "") for job, _ in accepted]
+        try:
+            bodies = await self.pool.encrypt(items)
+        except Exception:
+            # Not the rows' fault: they are retried later rather than stall the loop.
+            log.exception("push.worker.encrypt_failed")
+            for job, _ in accepted:
+                self._took(1)
+                self._done(job, Outcome("retry", reason="internal error before sending"))
+            return
+        for (job, (target, key)), body in zip(accepted, bodies, strict=True):
+            if body is None:
+                self._took(1)
+                self._done(job, Outcome("failed", reason=UNUSABLE_KEYS))
+            else:
+                self._ready.put_nowait(self.sender.request(job, target, key, body))
+
     async def _send_loop(self) -> None:
-        """One of `worker_concurrency` senders: take a claimed row, send it, note the outcome."""
+        """One of `worker_concurrency` senders: take an encrypted push, POST it, note the
+        outcome."""
         task = asyncio.current_task()
         assert task is not None
         while not self._stopping:
             self._idle.add(task)
             try:
-                job = await self._queue.get()
+                request = await self._ready.get()
             finally:
                 self._idle.discard(task)
-            self._room.set()
-            outcome = await self.sender.send(job)
-            count_outcome(outcome, job)
-            self._results.append((job, outcome))
-            self._results_ready.set()
+            self._took(1)
+            self._done(request.job, await self.sender.post(request))
 
     def can_take(self, rows: int) -> bool:
         """Whether rows written now may be leased to this worker up front (`lease`):
         only while it runs and its queue is short, so that they are sent long before
         the lease runs out; otherwise they are queued and claimed as usual."""
-        return not self._stopping and self._queue.qsize() + rows <= self._capacity // 4
+        return not self._stopping and self._backlog + rows <= self._capacity // 4
 
     def lease(self) -> tuple[str, datetime]:
         """Who leases and until when: what a claim would write, for rows inserted leased."""
@@ -171,8 +235,7 @@ class DeliveryWorker:
         bench_push at 50 orders/s, the claim (a read, a write transaction, a read of the
         subscriptions) was most of the time from commit to push, and on SQLite it queued
         for the write lock behind requests."""
-        for job in jobs:
-            self._queue.put_nowait(job)
+        self._enqueue(jobs)
 
     async def claim(self, limit: int) -> list[Job]:
         """Lease up to `limit` due rows to this worker (expired leases are due again)."""
