@@ -27,6 +27,7 @@ from sqlalchemy.types import TypeDecorator
 
 from server.cache import Caches, GenerationalCache
 from server.config import Settings
+from server.sqlite_checkpoint import AUTOCHECKPOINT_PAGES, Checkpointer
 from server.sqlite_gate import WriteGate, gated_creator
 from server.sqlite_inline import inline_creator
 
@@ -69,7 +70,9 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def _setup_sqlite(engine: AsyncEngine, *, inline_reader: bool = False) -> None:
+def _setup_sqlite(
+    engine: AsyncEngine, *, inline_reader: bool = False, autocheckpoint: int | None = None
+) -> None:
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Let SQLAlchemy's "begin" event below emit BEGIN itself (pysqlite's own
@@ -82,6 +85,8 @@ def _setup_sqlite(engine: AsyncEngine, *, inline_reader: bool = False) -> None:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA foreign_keys=ON")
+        if autocheckpoint is not None:  # a Checkpointer does the regular ones
+            cursor.execute(f"PRAGMA wal_autocheckpoint={autocheckpoint}")
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")
@@ -122,11 +127,14 @@ class Database:
             kwargs["pool_pre_ping"] = True
         self.engine = create_async_engine(url, **kwargs)
         write_engine = read_engine = self.engine
+        self._checkpointer: Checkpointer | None = None
         if self.is_sqlite:
-            _setup_sqlite(self.engine)
+            on_file = bool(path and path != ":memory:")
+            _setup_sqlite(self.engine, autocheckpoint=AUTOCHECKPOINT_PAGES if on_file else None)
             write_engine = self.engine.execution_options(sqlite_begin="IMMEDIATE")
-            if path and path != ":memory:":
+            if path and on_file:
                 _enable_wal(path)
+                self._checkpointer = Checkpointer(path)
                 read_engine = create_async_engine(
                     url, async_creator=inline_creator(path), pool_size=8, max_overflow=8
                 )
@@ -137,6 +145,8 @@ class Database:
         self.writer = async_sessionmaker(write_engine, expire_on_commit=False, info=info)
 
     async def dispose(self) -> None:
+        if self._checkpointer is not None:
+            self._checkpointer.stop()
         if self._read_engine is not self.engine:
             await self._read_engine.dispose()
         await self.engine.dispose()
