@@ -6,7 +6,7 @@ import base64
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import func, literal, select, union_all, update
+from sqlalchemy import CompoundSelect, Integer, bindparam, func, literal, select, union_all, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.db import invalidate_after_commit, session_caches, utcnow
@@ -75,17 +75,27 @@ async def notifications_since(
     return (await session.scalars(stmt)).all()
 
 
-async def counts(session: AsyncSession, user_id: int) -> Counts:
-    """Unread by type and unseen, in one round trip served by two partial indexes."""
+def _counts_statement() -> CompoundSelect[str, int]:
+    user = bindparam("user_id", type_=Integer())
     unread = (
         select(Notification.type.label("k"), func.count().label("n"))
-        .where(Notification.user_id == user_id, Notification.read_at.is_(None))
+        .where(Notification.user_id == user, Notification.read_at.is_(None))
         .group_by(Notification.type)
     )
     unseen = select(literal("_unseen").label("k"), func.count().label("n")).where(
-        Notification.user_id == user_id, Notification.seen_at.is_(None)
+        Notification.user_id == user, Notification.seen_at.is_(None)
     )
-    rows = (await session.execute(union_all(unread, unseen))).all()
+    return union_all(unread, unseen)
+
+
+# Built once: constructing this statement cost more CPU (~0.7 ms) than running it,
+# and it runs with every notification written.
+_COUNTS = _counts_statement()
+
+
+async def counts(session: AsyncSession, user_id: int) -> Counts:
+    """Unread by type and unseen, in one round trip served by two partial indexes."""
+    rows = (await session.execute(_COUNTS, {"user_id": user_id})).all()
     by_type = dict.fromkeys(TYPES, 0)
     unseen_count = 0
     for key, n in rows:

@@ -85,13 +85,16 @@ async def place_order(
     if idempotency_key and (order := await _replay(session, customer, idempotency_key, digest)):
         return order, False
     vendor_id = parse_id(body.vendor_id)
-    vendor = await session.get(User, vendor_id) if vendor_id is not None else None
+    # Both parties in one round trip (two session.get calls were ~1.5 ms each here).
+    wanted = [customer.id] if vendor_id is None else [customer.id, vendor_id]
+    parties = {u.id: u for u in await session.scalars(select(User).where(User.id.in_(wanted)))}
+    vendor = parties.get(vendor_id) if vendor_id is not None else None
     if vendor is None or vendor.role != "vendor":
         raise Invalid("There is no vendor with this id.", code="unknown_vendor")
     # The order is built whole in memory (parties, items, empty payments and messages)
     # so that answering and notifying need no reload: measured, the reload was six of
     # the order's fifteen queries.
-    buyer = await session.get(User, customer.id)
+    buyer = parties[customer.id]
     order = Order(
         customer_id=customer.id,
         vendor_id=vendor.id,

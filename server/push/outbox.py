@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.db import after_commit, session_settings, utcnow
@@ -18,6 +18,14 @@ from server.push.sender import Job
 # (a broadcast) is claimed in batches as usual.
 HAND_OFF_PER_TRANSACTION = 64
 _HANDED = "push_handed_off"
+# Built once: it runs with every notification, and building it cost more than running it.
+_ACTIVE_SUBSCRIPTIONS = select(
+    PushSubscription.id,
+    PushSubscription.endpoint,
+    PushSubscription.p256dh,
+    PushSubscription.auth,
+    PushSubscription.vapid_key_id,
+).where(PushSubscription.user_id == bindparam("user_id"), PushSubscription.muted.is_(False))
 
 
 async def enqueue_push(
@@ -29,13 +37,8 @@ async def enqueue_push(
     to it and handed to it after commit, so the push goes out without a claim;
     otherwise they are queued and the worker (if any) is woken after commit.
     """
-    s = PushSubscription
     subscriptions = (
-        await session.execute(
-            select(s.id, s.endpoint, s.p256dh, s.auth, s.vapid_key_id).where(
-                s.user_id == notification.user_id, s.muted.is_(False)
-            )
-        )
+        await session.execute(_ACTIVE_SUBSCRIPTIONS, {"user_id": notification.user_id})
     ).all()
     if not subscriptions:
         return 0
