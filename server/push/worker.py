@@ -89,6 +89,7 @@ class DeliveryWorker:
         self._main: asyncio.Task[None] | None = None
         self._flusher: asyncio.Task[None] | None = None
         self._results_ready = asyncio.Event()
+        self._flush_stop = False
         self._room = asyncio.Event()
         self._next_retire = 0.0
         # On SQLite claims and outcome writes take turns (both need the write lock, and
@@ -128,7 +129,10 @@ class DeliveryWorker:
             task.cancel()
         await asyncio.gather(*self._senders, return_exceptions=True)
         if self._flusher is not None:
-            self._flusher.cancel()
+            # Let a flush in progress commit: cancelling it mid-transaction made the
+            # connection pool log a failed reset (the outcomes were kept and rewritten).
+            self._flush_stop = True
+            self._results_ready.set()
             await asyncio.gather(self._flusher, return_exceptions=True)
         await self._flush()
         await self._release()
@@ -320,8 +324,10 @@ class DeliveryWorker:
         return [Job(*row, *found.get(row.subscription_id, missing)) for row in rows]
 
     async def _flush_loop(self) -> None:
-        while True:
+        while not self._flush_stop:  # once stopping, stop() writes what is left
             await self._results_ready.wait()
+            if self._flush_stop:
+                return
             # Gather outcomes for a moment: one transaction for many rows.
             await asyncio.sleep(FLUSH_DELAY)
             self._results_ready.clear()
