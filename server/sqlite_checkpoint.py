@@ -24,9 +24,9 @@ AUTOCHECKPOINT_PAGES = 10_000  # ~40 MB of WAL if this thread ever falls behind
 class Checkpointer:
     """A daemon thread checkpointing the WAL of the SQLite file at `path`."""
 
-    def __init__(self, path: str, interval: float = INTERVAL_SECONDS) -> None:
+    def __init__(self, path: str, interval: float | None = None) -> None:
         self.path = path
-        self.interval = interval
+        self.interval = INTERVAL_SECONDS if interval is None else interval
         self.runs = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="sqlite-checkpoint", daemon=True)
