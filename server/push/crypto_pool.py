@@ -61,11 +61,12 @@ class _Child:
 
     @classmethod
     async def start(cls) -> _Child:
+        # Only what Python needs: this process's settings and secrets stay here.
         path = os.pathsep.join(filter(None, (_PROJECT, os.environ.get("PYTHONPATH"))))
+        env = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": path}
         process = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "server.push.encryptor",
-            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-            env={**os.environ, "PYTHONPATH": path},
+            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, env=env,
         )  # fmt: skip
         return cls(process)
 

@@ -8,6 +8,7 @@ parent that started this process, through its own pipes.
 from __future__ import annotations
 
 import pickle
+import signal
 import struct
 import sys
 
@@ -17,6 +18,9 @@ _LENGTH = struct.Struct("!I")
 
 
 def serve() -> None:
+    # Ctrl-C in a terminal reaches the whole process group; this child ends when the
+    # parent closes its input (or dies), after finishing the batch in hand.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     source, sink = sys.stdin.buffer, sys.stdout.buffer
     while header := source.read(_LENGTH.size):
         if len(header) < _LENGTH.size:
