@@ -50,7 +50,7 @@ class Settings(BaseSettings):
     run_worker: bool = True
     worker_concurrency: int = 64
     per_origin_concurrency: int = 64
-    # Processes that encrypt pushes of a large fan-out; None: one per core beyond the first.
+    # Processes that encrypt pushes of a large fan-out; None: one per core (≤ 4), 0 on one core.
     push_encrypt_processes: int | None = Field(default=None, ge=0)
     login_max_attempts: int = 5
     login_window_seconds: int = 300
