@@ -6,8 +6,9 @@
 
 1. vendorbell: one system notice fanned out to N vendors (one browser subscription
    each, real P-256 keys): notification + outbox rows written in bulk, then the
-   delivery worker claims them (leases), encrypts (aes128gcm), signs (cached VAPID
-   JWT), POSTs through its pooled aiohttp client and records every outcome.
+   delivery worker claims them (leases), encrypts (aes128gcm, in its encryption
+   processes: --encrypt-processes), signs (cached VAPID JWT), POSTs through its
+   pooled HTTP/1.1 client (and, for comparison, aiohttp) and records every outcome.
    Timed from the first claim to the last row marked delivered in the database.
 2. Peers, on the same loopback sink (a separate process answering 201):
    * pywebpush README loop: `webpush(subscription_info, data, vapid_private_key=<pem path>,
