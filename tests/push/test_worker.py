@@ -4,6 +4,7 @@ and shares the queue with other workers on PostgreSQL without double sends."""
 from __future__ import annotations
 
 import asyncio
+import shutil
 from collections import Counter
 from pathlib import Path
 
@@ -119,3 +120,38 @@ async def test_postgres_workers_share_the_queue_without_double_sends(
             await db.dispose()
     seqs = Counter(r.json["seq"] for r in push_service.received)
     assert len(seqs) == 600 and max(seqs.values()) == 1
+
+
+def test_the_sqlite_claim_sql_returns_the_job_columns_in_order() -> None:
+    returning = worker_module._SQLITE_CLAIM.split("RETURNING", 1)[1]
+    assert [c.strip() for c in returning.split(",")] == list(worker_module.JOB_COLUMNS)
+    selected = worker_module._SQLITE_SUBSCRIPTIONS.split("SELECT", 1)[1].split(" FROM ")[0]
+    expected = ["id", *worker_module.SUBSCRIPTION_COLUMNS]
+    assert [c.strip() for c in selected.split(",")] == expected
+
+
+async def test_sqlite_claim_times_match_stored_ones_to_the_microsecond(
+    tmp_path: Path, sqlite_template: Path, push_service: PushService
+) -> None:
+    shutil.copy(sqlite_template, tmp_path / "claim.db")  # the hand-written claim is SQLite's
+    settings = make_settings(tmp_path, f"sqlite+aiosqlite:///{tmp_path / 'claim.db'}")
+    keys = KeyStore.load_or_create(settings)
+    await queue_deliveries(settings, push_service, keys.current.kid, total=1, devices=1)
+    database = make_database(settings)
+    try:
+        async with database.reader() as session:
+            row = (await session.execute(select(PushDelivery))).scalar_one()
+            stored = await (await session.connection()).exec_driver_sql(
+                "SELECT due_at, expires_at FROM push_deliveries"
+            )
+            due_text, expires_text = stored.one()
+        # Compared as text in SQL: the claim's parameters must be written the same way.
+        assert worker_module._sqlite_time(row.due_at) == due_text
+        assert worker_module._from_sqlite(expires_text) == row.expires_at
+        worker = DeliveryWorker(database, settings, keys)
+        [job] = await worker.claim(10)  # the claim's text times round-trip exactly
+        [device] = push_service.devices.values()
+        assert (job.id, job.created_at, job.expires_at) == (row.id, row.created_at, row.expires_at)
+        assert job.endpoint == device.endpoint
+    finally:
+        await database.dispose()
