@@ -141,7 +141,11 @@ class EncryptionPool:
         """Bodies for (payload, p256dh, auth) triples, None where the keys are unusable."""
         if self.processes == 0 or len(items) < MIN_POOLED:
             return encrypt_batch(items)
-        child = await self._free_child()
+        try:
+            child = await self._free_child()
+        except OSError:  # no process could be started (limits, memory): work on without
+            log.exception("push.encrypt.spawn_failed")
+            return encrypt_batch(items)
         try:
             bodies = await child.encrypt(items)
         except (ChildLost, OSError):

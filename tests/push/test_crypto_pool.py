@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from server.db import make_database
+from server.push import crypto_pool
 from server.push.crypto_pool import MIN_POOLED, EncryptionPool
 from server.push.keys import KeyStore
 from server.push.worker import DeliveryWorker
@@ -107,3 +108,17 @@ async def test_a_fan_out_reaches_every_device_once_with_any_number_of_processes(
     seqs = Counter(r.json["seq"] for r in push_service.received)
     assert len(seqs) == 300 and max(seqs.values()) == 1
     assert (worker.pool.pooled_batches > 0) == (processes > 0)
+
+
+async def test_when_no_process_can_start_batches_are_encrypted_inline(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(crypto_pool.sys, "executable", "/nonexistent/python")
+    devices = browsers(10)
+    pool = EncryptionPool(2)
+    try:
+        bodies = await pool.encrypt(items_for(devices, "no-process"))
+    finally:
+        await pool.close()
+    assert opened(devices, bodies) == [{"to": i, "tag": "no-process"} for i in range(10)]
+    assert (pool.started, pool.pooled_batches) == (0, 0)
