@@ -50,7 +50,9 @@ def encrypt_payload(plaintext: bytes, ua_public: bytes, auth_secret: bytes) -> b
     return salt + _RS + bytes((len(as_public),)) + as_public + ciphertext
 
 
-def _b64(value: str) -> bytes:
+def b64url_decode(value: str) -> bytes:
+    """Web Push keys as browsers send them: base64url, padding optional."""
+    value = value.strip()
     return base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
 
 
@@ -61,7 +63,9 @@ def encrypt_batch(items: list[tuple[str, str, str]]) -> list[bytes | None]:
     bodies: list[bytes | None] = []
     for payload, p256dh, auth in items:
         try:
-            bodies.append(encrypt_payload(payload.encode(), _b64(p256dh), _b64(auth)))
+            bodies.append(
+                encrypt_payload(payload.encode(), b64url_decode(p256dh), b64url_decode(auth))
+            )
         except ValueError:  # not a P-256 point, bad base64 (binascii.Error): this row fails
             bodies.append(None)
     return bodies

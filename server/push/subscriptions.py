@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import binascii
 from datetime import UTC, datetime
 
@@ -15,14 +14,10 @@ from server.config import Settings
 from server.errors import Invalid, NotFound
 from server.ids import parse_id
 from server.notifications.service import system_notice
+from server.push.crypto import b64url_decode
 from server.push.endpoints import UnsafeEndpoint, check_endpoint
 from server.push.models import PushDelivery, PushSubscription
 from server.push.schemas import SubscriptionIn
-
-
-def b64url_decode(value: str) -> bytes:
-    value = value.strip()
-    return base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
 
 
 def check_keys(p256dh: str, auth: str) -> None:
