@@ -6,7 +6,6 @@ import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -80,13 +79,30 @@ def error_response(
     return JSONResponse({"detail": detail, "code": code}, status_code=status, headers=headers)
 
 
-def _describe_validation(exc: RequestValidationError) -> tuple[str, str, list[Any]]:
-    errors = jsonable_encoder(exc.errors(), custom_encoder={Exception: str})
-    if any(e.get("type") == "json_invalid" for e in errors):
+def _printable(value: object) -> str | int:
+    """A location part or message as JSON can carry it: a lone surrogate (a key such as
+    "\\ud800" in the body) cannot be encoded as UTF-8, so it is escaped."""
+    if isinstance(value, int):
+        return value
+    return str(value).encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def _describe_validation(exc: RequestValidationError) -> tuple[str, str, list[dict[str, Any]]]:
+    # Never the rejected `input` or `ctx`: they echo what the client sent (a password,
+    # NaN, a lone surrogate) and some of it cannot even be written as JSON.
+    errors: list[dict[str, Any]] = [
+        {
+            "loc": [_printable(part) for part in e.get("loc", ())],
+            "msg": _printable(e.get("msg", "")),
+            "type": _printable(e.get("type", "")),
+        }
+        for e in exc.errors()
+    ]
+    if any(e["type"] == "json_invalid" for e in errors):
         return "The request body is not valid JSON.", "malformed_json", errors
-    first = errors[0] if errors else {}
-    where = ".".join(str(p) for p in first.get("loc", ()) if p != "body")
-    message = first.get("msg", "Invalid request")
+    first = errors[0] if errors else {"loc": [], "msg": "Invalid request"}
+    where = ".".join(str(p) for p in first["loc"] if p != "body")
+    message = str(first["msg"])
     detail = f"{where}: {message}" if where else message
     return detail, "validation_error", errors
 

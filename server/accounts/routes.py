@@ -58,8 +58,8 @@ async def login(
 
 
 @router.post("/api/auth/logout", status_code=status.HTTP_204_NO_CONTENT)
-async def logout(request: Request, session: SessionDep, _user: CurrentUser) -> Response:
-    await service.revoke_token(session, request.state.token, request.app.state.secret_key)
+async def logout(request: Request, session: SessionDep, user: CurrentUser) -> Response:
+    await service.revoke_token(session, user, request.state.token, request.app.state.secret_key)
     response = Response(status_code=status.HTTP_204_NO_CONTENT)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response

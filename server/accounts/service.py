@@ -10,8 +10,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.accounts.models import ApiToken, User
 from server.accounts.security import hash_password, new_token, token_digest, verify_password
-from server.db import session_caches
+from server.db import after_commit, session_caches
 from server.errors import AppError, Conflict
+from server.realtime.hub import get_hub
 
 
 class InvalidCredentials(AppError):
@@ -52,11 +53,18 @@ async def issue_token(session: AsyncSession, user: User, secret_key: str) -> str
     return token
 
 
-async def revoke_token(session: AsyncSession, token: str, secret_key: str) -> None:
+async def revoke_token(session: AsyncSession, user: User, token: str, secret_key: str) -> None:
+    """Delete the token; once that is committed, its live sockets close in every process."""
     digest = token_digest(secret_key, token)
     await session.execute(delete(ApiToken).where(ApiToken.token_hash == digest))
     if caches := session_caches(session):
         caches.tokens.invalidate(digest)
+    user_id = user.id
+
+    async def end_sessions() -> None:
+        await get_hub().end_sessions(user_id, digest)
+
+    after_commit(session, end_sessions)
 
 
 async def user_for_token(session: AsyncSession, token: str, secret_key: str) -> User | None:

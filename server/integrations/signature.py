@@ -11,6 +11,7 @@ import hashlib
 import hmac
 
 from server.errors import AppError
+from server.ids import is_ascii_digits
 
 SIGNATURE_HEADER = "Vendorbell-Signature"
 KEY_HEADER = "Vendorbell-Key"
@@ -35,7 +36,7 @@ def _parse(value: str) -> tuple[int, list[str]]:
     signatures: list[str] = []
     for part in value.split(","):
         name, _, item = part.strip().partition("=")
-        if name == "t" and item.isdigit() and len(item) <= 12:
+        if name == "t" and is_ascii_digits(item) and len(item) <= 12:
             timestamp = int(item)
         elif name == "v1" and item:
             signatures.append(item)

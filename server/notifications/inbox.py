@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.db import invalidate_after_commit, session_caches, utcnow
 from server.errors import Invalid, NotFound
-from server.ids import parse_id
+from server.ids import is_ascii_digits, parse_id
 from server.notifications.models import TYPES, Notification
 
 
@@ -30,7 +30,7 @@ def decode_cursor(cursor: str) -> int:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         prefix, _, value = raw.partition(":")
-        if prefix == "n" and value.isdigit():
+        if prefix == "n" and is_ascii_digits(value):
             return int(value)
     except (ValueError, UnicodeDecodeError):
         pass

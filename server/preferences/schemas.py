@@ -7,7 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from server.ids import ID
 from server.notifications.schemas import NotificationType
 
-HHMM = r"^([01]\d|2[0-3]):[0-5]\d$"
+HHMM = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"  # ASCII digits: \d takes any script's
 
 
 class ChannelsIO(BaseModel):

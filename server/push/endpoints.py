@@ -1,21 +1,42 @@
-"""Push endpoint safety: only the allowed push services, never our own network (SSRF).
+"""Push endpoint safety: only plain URLs of the allowed push services, never our own
+network (SSRF), never raw bytes on a push-service connection (request smuggling).
 
-An endpoint is checked when a subscription is saved and again before every send;
-the send connects to the very addresses the check resolved (`CheckedResolver`),
-so a DNS answer that changes in between (rebinding) cannot reach a private host.
+An endpoint is parsed strictly (`parse_push_url`: printable ASCII in the RFC 3986
+grammar, nothing else) when a subscription is saved and again before every send, and
+the request line is built from the parsed parts; the send connects to the very
+addresses the check resolved (`CheckedResolver`), so a DNS answer that changes in
+between (rebinding) cannot reach a private host.
+
+Trust: only an allow-list entry that is an IP literal or a `localhost` name (a push
+service run for local testing) may use http, any port and private addresses. A named
+push service, listed by name or by wildcard, must be https on 443 and resolve to
+public addresses only.
 """
 
 from __future__ import annotations
 
 import asyncio
 import ipaddress
+import re
 import socket
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 from aiohttp.abc import AbstractResolver, ResolveResult
 
 from server.config import Settings
+
+# RFC 3986 §3 for http(s) with a registered name or an IP literal, no userinfo and no
+# fragment. pchar = unreserved / pct-encoded / sub-delims / ":" / "@". Explicit ASCII
+# classes: no control character, space, backslash or non-ASCII can get through.
+_PCHAR = r"(?:[A-Za-z0-9\-._~!$&'()*+,;=:@]|%[0-9A-Fa-f]{2})"
+_PUSH_URL = re.compile(
+    r"(?P<scheme>[Hh][Tt][Tt][Pp][Ss]?)://"
+    r"(?P<host>[A-Za-z0-9](?:[A-Za-z0-9.\-]*[A-Za-z0-9])?\.?|\[[0-9A-Fa-f:.]+\])"
+    r"(?::(?P<port>[0-9]{1,5}))?"
+    rf"(?P<path>(?:/{_PCHAR}*)*)"
+    rf"(?P<query>\?(?:{_PCHAR}|[/?])*)?"
+)
+MAX_URL = 2048
 
 
 class UnsafeEndpoint(ValueError):
@@ -27,24 +48,70 @@ class UnsafeEndpoint(ValueError):
         self.code = code
 
 
+@dataclass(frozen=True, slots=True)
+class PushURL:
+    """An endpoint in parts, each safe to write into a request head as it is."""
+
+    scheme: str  # "https" | "http"
+    host: str  # lower case, no trailing dot; an IPv6 literal without brackets
+    port: int
+    netloc: str  # the Host header: host[:port] as given, lower case
+    target: str  # the request target: path (at least "/") and query
+
+    @property
+    def origin(self) -> str:
+        return f"{self.scheme}://{self.netloc}"
+
+
+def parse_push_url(url: str) -> PushURL:
+    """`url` as a plain absolute http(s) URL, or UnsafeEndpoint(code='endpoint_malformed')."""
+    found = _PUSH_URL.fullmatch(url) if len(url) <= MAX_URL else None
+    if found is None:
+        raise UnsafeEndpoint(
+            "The push endpoint must be a plain absolute https URL: printable ASCII without "
+            "spaces, credentials or a fragment.",
+            "endpoint_malformed",
+        )
+    scheme = found["scheme"].lower()
+    host = found["host"].lower()
+    netloc = host if found["port"] is None else f"{host}:{found['port']}"
+    host = host.rstrip(".")
+    if host.startswith("["):
+        host = host[1:-1]
+        try:
+            ipaddress.IPv6Address(host)
+        except ValueError as exc:
+            malformed = UnsafeEndpoint("The push endpoint's host is malformed.", "endpoint_invalid")
+            raise malformed from exc
+    port = int(found["port"]) if found["port"] is not None else (443 if scheme == "https" else 80)
+    if not 0 < port < 65536:
+        raise UnsafeEndpoint("The push endpoint's port is out of range.", "endpoint_invalid")
+    target = (found["path"] or "/") + (found["query"] or "")
+    return PushURL(scheme, host, port, netloc, target)
+
+
 @dataclass(frozen=True)
 class EndpointTarget:
     host: str
     port: int
     origin: str  # scheme://host[:port], the VAPID `aud`
-    explicit: bool  # the host is listed by name (may be private, may be http)
+    trusted: bool  # an IP literal or localhost entry: may be private, may be http
 
 
 def host_rule(host: str, allowed: list[str]) -> str | None:
-    """'explicit', 'wildcard' or None: how `host` matches the allow list."""
+    """'trusted', 'named' or None: how `host` matches the allow list."""
     if host in allowed:
-        return "explicit"
+        return "trusted" if _is_ip_literal(host) or _is_localhost(host) else "named"
     if _is_ip_literal(host):
         return None  # wildcards name domains, never addresses
     for pattern in allowed:
         if pattern.startswith("*.") and host.endswith(pattern[1:]) and len(host) > len(pattern) - 1:
-            return "wildcard"
+            return "named"
     return None
+
+
+def _is_localhost(host: str) -> bool:
+    return host == "localhost" or host.endswith(".localhost")  # RFC 6761 §6.3
 
 
 def _is_ip_literal(host: str) -> bool:
@@ -56,28 +123,25 @@ def _is_ip_literal(host: str) -> bool:
 
 
 def check_url(endpoint: str, settings: Settings) -> EndpointTarget:
-    """The syntactic checks (no DNS): scheme, userinfo, host allowed."""
-    try:
-        parts = urlsplit(endpoint)
-        port = parts.port
-    except ValueError as exc:
-        raise UnsafeEndpoint("The push endpoint is not a valid URL.", "endpoint_invalid") from exc
-    if parts.username is not None or parts.password is not None or "@" in parts.netloc:
+    """The checks that need no DNS: the URL's form, scheme, host allowed, port."""
+    if "@" in endpoint.partition("://")[2].partition("/")[0]:
         raise UnsafeEndpoint("A push endpoint may not carry credentials.", "endpoint_userinfo")
-    host = (parts.hostname or "").rstrip(".").lower()
-    if parts.scheme not in ("https", "http") or not host:
-        raise UnsafeEndpoint("The push endpoint must be an https URL.", "endpoint_not_https")
-    allowed = [h.lower() for h in settings.push_allowed_hosts]
-    rule = host_rule(host, allowed)
+    url = parse_push_url(endpoint)
+    rule = host_rule(url.host, [h.lower() for h in settings.push_allowed_hosts])
     if rule is None:
         raise UnsafeEndpoint(
-            f"{host} is not an allowed push service (PUSH_ALLOWED_HOSTS).", "endpoint_host_refused"
+            f"{url.host} is not an allowed push service (PUSH_ALLOWED_HOSTS).",
+            "endpoint_host_refused",
         )
-    if parts.scheme == "http" and rule != "explicit":
-        raise UnsafeEndpoint("The push endpoint must be an https URL.", "endpoint_not_https")
-    port = port or (443 if parts.scheme == "https" else 80)
-    origin = f"{parts.scheme}://{parts.netloc.lower()}"
-    return EndpointTarget(host=host, port=port, origin=origin, explicit=rule == "explicit")
+    if rule != "trusted":
+        if url.scheme != "https":
+            raise UnsafeEndpoint("The push endpoint must be an https URL.", "endpoint_not_https")
+        if url.port != 443:
+            raise UnsafeEndpoint(
+                "A named push service is reached on port 443 only.", "endpoint_port_refused"
+            )
+    trusted = rule == "trusted"
+    return EndpointTarget(host=url.host, port=url.port, origin=url.origin, trusted=trusted)
 
 
 def is_public_address(address: str) -> bool:
@@ -96,9 +160,9 @@ def is_public_address(address: str) -> bool:
 
 
 async def resolve_checked(host: str, port: int, settings: Settings) -> list[ResolveResult]:
-    """Resolve `host`; refuse if any address is private, unless the host is listed by name."""
-    explicit = host_rule(host.lower(), [h.lower() for h in settings.push_allowed_hosts])
-    if explicit is None:
+    """Resolve `host`; refuse if any address is private, unless the host is trusted."""
+    rule = host_rule(host.lower(), [h.lower() for h in settings.push_allowed_hosts])
+    if rule is None:
         raise UnsafeEndpoint(f"{host} is not an allowed push service.", "endpoint_host_refused")
     loop = asyncio.get_running_loop()
     try:
@@ -110,7 +174,7 @@ async def resolve_checked(host: str, port: int, settings: Settings) -> list[Reso
     results: list[ResolveResult] = []
     for family, _, proto, _, sockaddr in infos:
         address = str(sockaddr[0])
-        if explicit != "explicit" and not is_public_address(address):
+        if rule != "trusted" and not is_public_address(address):
             raise UnsafeEndpoint(
                 f"{host} resolves to a private address.", "endpoint_private_address"
             )

@@ -10,17 +10,24 @@ cannot redirect it), never follows redirects, and keeps one pool per origin.
 from __future__ import annotations
 
 import asyncio
+import re
 import ssl
 import time
 from collections.abc import Mapping
 from typing import cast
-from urllib.parse import urlsplit
 
+import httptools
 from aiohttp.abc import ResolveResult
 from multidict import CIMultiDict
 
 from server.config import Settings
-from server.push.endpoints import RefusedAddress, UnsafeEndpoint, resolve_checked
+from server.push.endpoints import (
+    PushURL,
+    RefusedAddress,
+    UnsafeEndpoint,
+    parse_push_url,
+    resolve_checked,
+)
 
 IDLE_SECONDS = 30.0  # drop pooled connections idle longer than this
 DNS_SECONDS = 60.0
@@ -29,134 +36,99 @@ MAX_BODY = 1024 * 1024
 
 
 class ProtocolError(ConnectionError):
-    """The push service's answer was not valid HTTP/1.1."""
+    """The push service's answer was not valid HTTP/1.1 (retried like a dropped connection)."""
+
+
+class UnsafeRequest(ValueError):
+    """A header name or value that would not be one plain header line: never written."""
 
 
 Answer = tuple[int, CIMultiDict[str], bytes]
 
+# RFC 9110 §5.1 token names, visible ASCII and spaces in values, one CRLF per field.
+_FIELD_LINES = re.compile(r"(?:[!#$%&'*+\-.^_`|~0-9A-Za-z]+: [\x20-\x7e]*\r\n)*")
+
 
 class _Connection(asyncio.Protocol):
+    """One keep-alive connection; answers are parsed by httptools (llhttp)."""
+
     def __init__(self) -> None:
         self.transport: asyncio.Transport | None = None
-        self.buffer = bytearray()
+        self.parser = httptools.HttpResponseParser(self)
         self.waiter: asyncio.Future[Answer] | None = None
         self.closed = False
         self.reusable = True
         self.idle_since = time.monotonic()
         self.deadline = 0.0  # of the exchange in progress (Http1Client._sweep)
         self.received = 0
+        self._headers: CIMultiDict[str] = CIMultiDict()
+        self._body = bytearray()
+        self._in_head = False
+        self._until_close = False  # no Content-Length or chunked: the body ends at EOF
+
+    # asyncio.Protocol
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.Transport, transport)  # uvloop's is not a subclass
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
-        if self.waiter is not None and not self.waiter.done():
-            try:
-                if self.buffer and self._until_close():
-                    self._finish(eof=True)
-            except ProtocolError as error:
-                self.waiter.set_exception(error)
-            if not self.waiter.done():
-                self.waiter.set_exception(exc or ConnectionResetError("connection closed"))
+        waiter = self.waiter
+        if waiter is None or waiter.done():
+            return
+        if self._until_close and not self._in_head:
+            waiter.set_result((self.parser.get_status_code(), self._headers, bytes(self._body)))
+        else:
+            waiter.set_exception(exc or ConnectionResetError("connection closed"))
 
     def data_received(self, data: bytes) -> None:
         self.received += len(data)
-        self.buffer += data
-        if self.waiter is not None and not self.waiter.done():
-            try:
-                self._finish(eof=False)
-            except ProtocolError as exc:
-                self.waiter.set_exception(exc)
-
-    def _until_close(self) -> bool:
-        head = bytes(self.buffer).lower()
-        return b"content-length:" not in head and b"chunked" not in head
-
-    def _finish(self, *, eof: bool) -> None:
-        """Complete the waiter once a whole response is buffered."""
-        end = self.buffer.find(b"\r\n\r\n")
-        if end < 0:
-            if len(self.buffer) > MAX_HEAD:
-                raise ProtocolError("response head too large")
+        waiter = self.waiter
+        if waiter is None or waiter.done():
+            self.reusable = False  # bytes nobody asked for (say, a 408 before closing)
             return
-        status, headers = _parse_head(bytes(self.buffer[:end]))
-        rest = bytes(self.buffer[end + 4 :])
-        if status < 200 and status != 101:  # 1xx interim answers: wait for the real one
-            del self.buffer[: end + 4]
-            self._finish(eof=eof)
-            return
-        body: bytes | None
-        if status in (204, 304):
-            body, used = b"", 0
-        elif "chunked" in headers.get("Transfer-Encoding", "").lower():
-            body, used = _dechunk(rest)
-        elif "Content-Length" in headers:
-            length = int(headers["Content-Length"])
-            if length > MAX_BODY:
-                raise ProtocolError("response body too large")
-            body, used = (rest[:length], length) if len(rest) >= length else (None, 0)
-        else:
-            self.reusable = False
-            body, used = (rest, len(rest)) if eof else (None, 0)
-        if body is None:
-            return
-        if headers.get("Connection", "").lower() == "close":
-            self.reusable = False
-        del self.buffer[: end + 4 + used]
-        assert self.waiter is not None
-        self.waiter.set_result((status, headers, body))
-
-
-def _parse_head(head: bytes) -> tuple[int, CIMultiDict[str]]:
-    lines = head.decode("latin-1").split("\r\n")
-    parts = lines[0].split(" ", 2)
-    if len(parts) < 2 or not parts[0].startswith("HTTP/1.") or not parts[1].isdigit():
-        raise ProtocolError(f"bad status line {lines[0][:80]!r}")
-    headers: CIMultiDict[str] = CIMultiDict()
-    for line in lines[1:]:
-        name, sep, value = line.partition(":")
-        if not sep:
-            raise ProtocolError("bad header line")
-        headers.add(name.strip(), value.strip())
-    return int(parts[1]), headers
-
-
-def _dechunk(data: bytes) -> tuple[bytes | None, int]:
-    body, pos = bytearray(), 0
-    while True:
-        eol = data.find(b"\r\n", pos)
-        if eol < 0:
-            return None, 0
         try:
-            size = int(data[pos:eol].split(b";", 1)[0], 16)
-        except ValueError as exc:
-            raise ProtocolError("bad chunk size") from exc
-        if size == 0:
-            end = data.find(b"\r\n\r\n", eol)  # optional trailers, then a blank line
-            if data[eol : eol + 4] == b"\r\n\r\n":
-                end = eol
-            return (bytes(body), end + 4) if end >= 0 else (None, 0)
-        if len(data) < eol + 2 + size + 2:
-            return None, 0
-        body += data[eol + 2 : eol + 2 + size]
-        if len(body) > MAX_BODY:
+            self.parser.feed_data(data)
+            if self._in_head and self.received > MAX_HEAD:
+                raise ProtocolError("response head too large")
+        except (httptools.HttpParserError, httptools.HttpParserUpgrade, ProtocolError) as exc:
+            self.reusable = False
+            if not waiter.done():
+                waiter.set_exception(ProtocolError(f"malformed answer: {exc}"))
+
+    # httptools callbacks
+
+    def on_message_begin(self) -> None:
+        self._headers = CIMultiDict()
+        self._body = bytearray()
+        self._in_head = True
+        self._until_close = False
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self._headers.add(name.decode("latin-1"), value.decode("latin-1"))
+
+    def on_headers_complete(self) -> None:
+        self._in_head = False
+        if self.received > MAX_HEAD:
+            raise ProtocolError("response head too large")
+        headers = self._headers
+        self._until_close = "Content-Length" not in headers and "Transfer-Encoding" not in headers
+
+    def on_body(self, body: bytes) -> None:
+        self._body += body
+        if len(self._body) > MAX_BODY:
             raise ProtocolError("response body too large")
-        pos = eol + 2 + size + 2
 
-
-def _split(url: str) -> tuple[tuple[str, str], str]:
-    """(scheme, netloc) and the request target of an absolute http(s) URL.
-
-    str.partition for the usual `scheme://host[:port]/path` (urlsplit was ~7% of a
-    push's CPU in this process); anything unusual goes through urlsplit."""
-    scheme, _, rest = url.partition("://")
-    netloc, _, path = rest.partition("/")
-    if "?" in netloc or "#" in netloc or "#" in path or "@" in netloc or not netloc:
-        parts = urlsplit(url)
-        query = f"?{parts.query}" if parts.query else ""
-        return (parts.scheme, parts.netloc.lower()), (parts.path or "/") + query
-    return (scheme.lower(), netloc.lower()), "/" + path
+    def on_message_complete(self) -> None:
+        status = self.parser.get_status_code()
+        if status < 200:  # 1xx interim answers: wait for the real one
+            return
+        if not self.parser.should_keep_alive():
+            self.reusable = False
+        self._until_close = False
+        waiter = self.waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result((status, self._headers, bytes(self._body)))
 
 
 class Http1Client:
@@ -181,13 +153,21 @@ class Http1Client:
     async def post(
         self, url: str, headers: Mapping[str, str], body: bytes
     ) -> tuple[int, Mapping[str, str], str]:
-        key, target = _split(url)
-        lines = [f"POST {target} HTTP/1.1", f"Host: {key[1]}"]
-        lines += [f"{name}: {value}" for name, value in headers.items()]
-        lines.append(f"Content-Length: {len(body)}")
-        request = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
+        try:
+            parts = parse_push_url(url)  # whatever is stored, only a plain URL is sent
+        except UnsafeEndpoint as exc:
+            raise RefusedAddress(exc) from exc
+        fields = "".join([f"{name}: {value}\r\n" for name, value in headers.items()])
+        # One CRLF per field: a value holding CR or LF would start a header of its own.
+        if _FIELD_LINES.fullmatch(fields) is None or fields.count("\n") != len(headers):
+            raise UnsafeRequest("a push header is not a plain header line")
+        request = (
+            f"POST {parts.target} HTTP/1.1\r\nHost: {parts.netloc}\r\n{fields}"
+            f"Content-Length: {len(body)}\r\n\r\n"
+        ).encode("ascii") + body
         if self._sweeper is None or self._sweeper.done():
             self._sweeper = asyncio.create_task(self._sweep(), name="push-http-timeouts")
+        key = (parts.scheme, parts.netloc)
         connection = self._pooled(key)
         if connection is not None:
             try:
@@ -198,7 +178,7 @@ class Http1Client:
                 connection = None  # the idle connection had been closed: once more
         if connection is None:
             async with asyncio.timeout(self.timeout):
-                connection = await self._connect(key)
+                connection = await self._connect(parts)
             answer = await self._exchange(connection, request)
         status, answer_headers, answer_body = answer
         if connection.reusable and not connection.closed:
@@ -226,7 +206,7 @@ class Http1Client:
             connection = idle.pop()
             # Bytes on an idle connection (say, a 408 before closing) make it unusable.
             fresh = now - connection.idle_since < IDLE_SECONDS
-            if not connection.closed and not connection.buffer and fresh:
+            if not connection.closed and connection.reusable and fresh:
                 return connection
             if connection.transport is not None:
                 connection.transport.close()
@@ -262,13 +242,10 @@ class Http1Client:
         self._dns[(host, port)] = (found, time.monotonic() + DNS_SECONDS)
         return found
 
-    async def _connect(self, key: tuple[str, str]) -> _Connection:
-        scheme, netloc = key
-        parts = urlsplit(f"{scheme}://{netloc}")
-        host = (parts.hostname or "").lower()
-        port = parts.port or (443 if scheme == "https" else 80)
+    async def _connect(self, parts: PushURL) -> _Connection:
+        host, port = parts.host, parts.port
         tls = None
-        if scheme == "https":
+        if parts.scheme == "https":
             if self._tls is None:
                 self._tls = ssl.create_default_context()
             tls = self._tls

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -23,8 +22,9 @@ from server.push.endpoints import (
     RefusedAddress,
     UnsafeEndpoint,
     check_url,
+    parse_push_url,
 )
-from server.push.http1 import Http1Client
+from server.push.http1 import Http1Client, UnsafeRequest
 from server.push.keys import KeyStore, VapidKey
 
 log = logging.getLogger("vendorbell.push")
@@ -189,8 +189,6 @@ def classify(status: int, headers: Mapping[str, str], text: str, service: str) -
 
 UNUSABLE_KEYS = "subscription keys are not a usable P-256 key and auth secret"
 TARGET_CACHE = 4096  # origins whose check_url answer is remembered
-# scheme://netloc, then a path of printable ASCII: urlsplit's netloc is exactly group 1.
-_PLAIN_URL = re.compile(r"(https?://[^/?#@\\\s]+)/[\x21-\x7e]*\Z")
 
 
 @dataclass(slots=True)
@@ -232,15 +230,11 @@ class Sender:
         return found
 
     def _target(self, endpoint: str) -> EndpointTarget:
-        """check_url, remembered per origin (it reads only the scheme, userinfo, host
-        and port, and the fixed settings); every endpoint of a fan-out is different,
-        and parsing each was ~5% of a push's CPU. Endpoints not in the plain
-        `scheme://host[:port]/printable-ascii` form are checked whole, every time.
+        """check_url, remembered per origin: once the URL parses as plain, the rest of
+        the check reads only its scheme, host and port and the fixed settings, and a
+        fan-out's endpoints all differ (a full check each was ~5% of a push's CPU).
         The addresses are checked again on every new connection."""
-        plain = _PLAIN_URL.match(endpoint)
-        if plain is None:
-            return check_url(endpoint, self.settings)
-        origin = plain.group(1)
+        origin = parse_push_url(endpoint).origin
         found = self._targets.get(origin)
         if found is None:
             try:
@@ -306,12 +300,18 @@ class Sender:
                 )
         except RefusedAddress as exc:
             return Outcome("failed", reason=f"endpoint refused: {exc.code}")
+        except UnsafeRequest as exc:
+            return Outcome("failed", reason=f"request refused: {exc}")
         except aiohttp.ClientConnectorError as exc:
             if isinstance(exc.os_error, RefusedAddress):
                 return Outcome("failed", reason=f"endpoint refused: {exc.os_error.code}")
             return Outcome("retry", reason=f"connection failed: {exc.os_error}", service=service)
         except (TimeoutError, aiohttp.ClientError, httpx.HTTPError, OSError) as exc:
             return Outcome("retry", reason=f"network error: {type(exc).__name__}", service=service)
+        except Exception:
+            # A sender task must outlive any answer: an unforeseen error is retried.
+            log.exception("push.send.unexpected_error")
+            return Outcome("retry", reason="unexpected error while sending", service=service)
         return classify(status, answer_headers, text, service)
 
     async def close(self) -> None:

@@ -36,15 +36,23 @@ class Connection:
         "_queue",
         "_skip",
         "last_heard",
+        "token_digest",
         "user_id",
         "websocket",
     )
 
     def __init__(
-        self, websocket: WebSocket, user_id: int, *, max_queue: int, ping_interval: float
+        self,
+        websocket: WebSocket,
+        user_id: int,
+        token_digest: str,
+        *,
+        max_queue: int,
+        ping_interval: float,
     ) -> None:
         self.websocket = websocket
         self.user_id = user_id
+        self.token_digest = token_digest
         self._queue: asyncio.Queue[Event | int] = asyncio.Queue(maxsize=max_queue + 1)
         self._interval = ping_interval
         self._skip: frozenset[int] = frozenset()

@@ -26,6 +26,7 @@ log = logging.getLogger("vendorbell.realtime")
 # WebSocket close codes (RFC 6455 §7.4.1) the hub uses.
 GOING_AWAY = 1001  # the server is shutting down
 SERVICE_RESTART = 1012  # events may have been lost: reconnect with `since` to resync
+SESSION_ENDED = 4401  # the token the socket was opened with is no longer valid
 KEEPALIVE_SLICES = 25
 
 
@@ -48,6 +49,7 @@ class Subscriber(Protocol):
     """A socket as the hub sees it. `deliver` must not block: it queues or drops."""
 
     user_id: int
+    token_digest: str  # of the token the socket was opened with
 
     def deliver(self, event: Event) -> None: ...
 
@@ -73,6 +75,10 @@ class Hub:
     async def broadcast(self, message: dict[str, Any]) -> None:
         """Send `message` to every open socket of every user."""
         self._deliver_local(None, encode(message))
+
+    async def end_sessions(self, user_id: int, token_digest: str) -> None:
+        """Close the sockets of `user_id` opened with this token (in any process)."""
+        self._end_local_sessions(user_id, token_digest)
 
     async def subscribe(self, subscriber: Subscriber) -> None:
         self._local.setdefault(subscriber.user_id, set()).add(subscriber)
@@ -116,6 +122,11 @@ class Hub:
             return
         for subscriber in list(self._local.get(user_id, ())):
             subscriber.deliver(event)
+
+    def _end_local_sessions(self, user_id: int, token_digest: str) -> None:
+        for subscriber in list(self._local.get(user_id, ())):
+            if subscriber.token_digest == token_digest:
+                subscriber.close(SESSION_ENDED)
 
     def _spawn(self, coroutine: Any) -> None:
         self._tasks.append(asyncio.get_running_loop().create_task(coroutine))

@@ -7,6 +7,7 @@ import logging
 from typing import Any
 from urllib.parse import urlsplit
 
+from server.ids import is_ascii_digits
 from server.realtime.hub import SERVICE_RESTART, Event, Hub, encode
 
 log = logging.getLogger("vendorbell.realtime")
@@ -35,9 +36,14 @@ class RedisHub(Hub):
     async def broadcast(self, message: dict[str, Any]) -> None:
         self._send("*", encode(message))
 
-    def _send(self, target: str, event: Event) -> None:
-        # Wire format: "<user id or *>\n<notification id or empty>\n<json>".
-        nid = "" if event.notification_id is None else str(event.notification_id)
+    async def end_sessions(self, user_id: int, token_digest: str) -> None:
+        self._send(f"!{user_id}", Event("", None), token_digest)
+
+    def _send(self, target: str, event: Event, nid: str | None = None) -> None:
+        # Wire format: "<user id or *>\n<notification id or empty>\n<json>", or
+        # "!<user id>\n<token digest>\n" to end the sockets opened with that token.
+        if nid is None:
+            nid = "" if event.notification_id is None else str(event.notification_id)
         try:
             self._outbox.put_nowait(f"{target}\n{nid}\n{event.text}")
         except asyncio.QueueFull:
@@ -79,9 +85,12 @@ class RedisHub(Hub):
 
     def _receive(self, data: bytes) -> None:
         target, nid, text = data.decode().split("\n", 2)
-        if target == "*":
+        if target.startswith("!"):
+            if is_ascii_digits(target[1:]):
+                self._end_local_sessions(int(target[1:]), nid)
+        elif target == "*":
             self._deliver_local(None, Event(text, int(nid) if nid else None))
-        elif target.isdigit() and int(target) in self._local:
+        elif is_ascii_digits(target) and int(target) in self._local:
             self._deliver_local(int(target), Event(text, int(nid) if nid else None))
 
     async def _listen(self, pubsub: Any) -> None:

@@ -10,6 +10,7 @@ from typing import Any
 
 from fastapi import APIRouter, WebSocket
 
+from server.accounts.security import token_digest
 from server.accounts.service import user_for_token
 from server.config import Settings
 from server.db import Database
@@ -19,11 +20,11 @@ from server.metrics import WS_CONNECTIONS
 from server.notifications import inbox
 from server.notifications.schemas import NotificationOut
 from server.realtime.connection import Connection
-from server.realtime.hub import get_hub
+from server.realtime.hub import SESSION_ENDED, get_hub
 
 router = APIRouter(tags=["live"])
 
-NOT_AUTHENTICATED = 4401
+NOT_AUTHENTICATED = SESSION_ENDED
 FORBIDDEN_ORIGIN = 4403  # a cookie sent by a page of another site (cross-site WebSocket hijacking)
 BAD_SINCE = 4400
 REPLAY_PAGE = 500
@@ -51,16 +52,17 @@ async def live_notifications(
 ) -> None:
     settings: Settings = websocket.app.state.settings
     await websocket.accept()
-    user_id, refusal = await authenticate(websocket, token, settings)
+    user_id, digest, refusal = await authenticate(websocket, token, settings)
     since_id = parse_id(since) if since is not None else None
     if refusal is None and since is not None and since_id is None:
         refusal = BAD_SINCE
-    if user_id is None or refusal is not None:
+    if user_id is None or digest is None or refusal is not None:
         await websocket.close(refusal or NOT_AUTHENTICATED)
         return
     connection = Connection(
         websocket,
         user_id,
+        digest,
         max_queue=settings.ws_send_queue,
         ping_interval=settings.ws_ping_interval,
     )
@@ -83,18 +85,22 @@ async def live_notifications(
 
 async def authenticate(
     websocket: WebSocket, token: str | None, settings: Settings
-) -> tuple[int | None, int | None]:
-    """The user behind `?token=` or the session cookie, or the close code refusing them."""
+) -> tuple[int | None, str | None, int | None]:
+    """The user behind `?token=` or the session cookie and the token's digest (logging
+    out closes the sockets opened with it), or the close code refusing them."""
     if not token:
         token = websocket.cookies.get(SESSION_COOKIE)
         if not token:
-            return None, NOT_AUTHENTICATED
+            return None, None, NOT_AUTHENTICATED
         if not origin_allowed(websocket, settings):
-            return None, FORBIDDEN_ORIGIN
+            return None, None, FORBIDDEN_ORIGIN
     database: Database = websocket.app.state.db
+    secret_key: str = websocket.app.state.secret_key
     async with database.reader() as session:
-        user = await user_for_token(session, token, websocket.app.state.secret_key)
-    return (user.id, None) if user is not None else (None, NOT_AUTHENTICATED)
+        user = await user_for_token(session, token, secret_key)
+    if user is None:
+        return None, None, NOT_AUTHENTICATED
+    return user.id, token_digest(secret_key, token), None
 
 
 def origin_allowed(websocket: WebSocket, settings: Settings) -> bool:

@@ -19,7 +19,7 @@ from server.push.sender import Job, Sender
 from tests.conftest import Accounts, make_settings
 from tests.pushservice import make_browser_subscription
 
-ALLOWED = ["*.push.example.test", "*.push.services.mozilla.com"]
+ALLOWED = ["*.push.example.test", "*.push.services.mozilla.com", "named.example.test"]
 # What the fake DNS answers: one public name, and names that point inside.
 DNS = {
     "ok.push.example.test": "93.184.216.34",
@@ -29,6 +29,7 @@ DNS = {
     "meta.push.example.test": "169.254.169.254",
     "zero.push.example.test": "0.0.0.0",
     "loop.push.example.test": "127.0.0.1",
+    "named.example.test": "10.9.8.7",  # listed by name, yet private: still refused
 }
 HOSTILE = [
     "http://ok.push.example.test/x",  # plain http to a non-listed host
@@ -56,6 +57,11 @@ HOSTILE = [
     "https://zero.push.example.test/x",
     "https://loop.push.example.test/x",
     "https://a..push.services.mozilla.com/x",  # malformed host on an allowed suffix
+    # A host listed by name gains nothing over a wildcard: https, 443, public addresses.
+    "http://named.example.test/x",
+    "https://named.example.test:8443/x",
+    "https://named.example.test/x",
+    "https://ok.push.example.test:8443/x",
 ]
 
 

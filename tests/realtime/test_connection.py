@@ -35,8 +35,8 @@ class StubSocket:
 async def test_slow_client_is_closed_1013_while_others_get_every_event() -> None:
     hub = MemoryHub()
     slow_socket, fast_socket = StubSocket(stalled=True), StubSocket()
-    slow = Connection(slow_socket, 7, max_queue=4, ping_interval=0)  # type: ignore[arg-type]
-    fast = Connection(fast_socket, 7, max_queue=4, ping_interval=0)  # type: ignore[arg-type]
+    slow = Connection(slow_socket, 7, "d", max_queue=4, ping_interval=0)  # type: ignore[arg-type]
+    fast = Connection(fast_socket, 7, "d", max_queue=4, ping_interval=0)  # type: ignore[arg-type]
     for connection in (slow, fast):
         await hub.subscribe(connection)
     runs = [asyncio.create_task(c.run()) for c in (slow, fast)]

@@ -202,3 +202,35 @@ async def test_a_rolled_back_notification_never_reaches_the_tab(
         message = await next_message(ws)
     assert message["notification"]["data"]["order_id"] == order["id"]
     assert message["unread"] == 1
+
+
+async def test_logging_out_closes_the_sockets_opened_with_that_token(
+    ws_url: str, client: httpx.AsyncClient, accounts: Accounts
+) -> None:
+    vendor, customer = await accounts.vendor(), await accounts.customer()
+    login = await client.post(
+        "/api/auth/login", json={"email": vendor.email, "password": vendor.password}
+    )
+    other_token = login.json()["token"]
+    async with (
+        open_socket(ws_url, token=vendor.token) as ws,
+        open_socket(ws_url, token=other_token) as other,
+    ):
+        await place_order(client, customer, vendor)
+        await next_message(ws)  # both subscribed
+        await next_message(other)
+        response = await client.post("/api/auth/logout", headers=vendor.headers)
+        assert response.status_code == 204
+        assert await close_code(ws) == 4401
+        # The same vendor signed in elsewhere keeps its live channel.
+        await place_order(client, customer, vendor)
+        assert (await next_message(other))["notification"]["event"] == "order.created"
+
+
+async def test_a_since_that_is_not_ascii_digits_closes_the_socket_4400(
+    ws_url: str, accounts: Accounts
+) -> None:
+    vendor = await accounts.vendor()
+    for since in ["²", "٣"]:
+        async with open_socket(f"{ws_url}?since={since}", token=vendor.token) as ws:
+            assert await close_code(ws) == 4400

@@ -67,7 +67,7 @@ async def test_event_published_on_one_hub_reaches_sockets_on_another(
     try:
         sockets = {user: StubSocket() for user in (1, 2)}
         connections = [
-            Connection(sock, user, max_queue=8, ping_interval=0)  # type: ignore[arg-type]
+            Connection(sock, user, "digest", max_queue=8, ping_interval=0)  # type: ignore[arg-type]
             for user, sock in sockets.items()
         ]
         for connection in connections:
@@ -183,3 +183,18 @@ async def test_sigterm_closes_open_sockets_with_1001(
             await next_message(ws)  # connected and subscribed
             b.popen.send_signal(signal.SIGTERM)
             assert await close_code(ws) == 1001
+
+
+async def test_logging_out_in_one_process_closes_the_socket_held_by_another(
+    two_processes: tuple[Process, Process],
+) -> None:
+    a, b = two_processes
+    async with httpx.AsyncClient(base_url=a.http) as client:
+        accounts = Accounts(client)
+        vendor, customer = await accounts.vendor(), await accounts.customer()
+        async with open_socket(b.ws, token=vendor.token) as ws:
+            await client.post("/api/orders", json=order_body(vendor.id), headers=customer.headers)
+            await next_message(ws)  # connected and subscribed
+            response = await client.post("/api/auth/logout", headers=vendor.headers)
+            assert response.status_code == 204
+            assert await close_code(ws) == 4401
