@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
+from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
 from server.ids import ID
+from server.text import Name
 
 
 class RegisterIn(BaseModel):
@@ -14,16 +15,8 @@ class RegisterIn(BaseModel):
 
     email: EmailStr
     password: str = Field(min_length=8, max_length=256)
-    name: str = Field(min_length=1, max_length=120)
+    name: Name
     role: Literal["vendor", "customer"]
-
-    @field_validator("name")
-    @classmethod
-    def _strip(cls, value: str) -> str:
-        value = value.strip()
-        if not value:
-            raise ValueError("name must not be blank")
-        return value
 
 
 class LoginIn(BaseModel):

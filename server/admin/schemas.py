@@ -8,16 +8,18 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from server.ids import ID
+from server.notifications.links import AppPath
 from server.notifications.schemas import PushOutcome
+from server.text import Line200, Text2000
 
 
 class BroadcastIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    title: str = Field(min_length=1, max_length=200)
-    body: str = Field(min_length=1, max_length=2000)
+    title: Line200
+    body: Text2000
     # A PWA path ("/notifications"); absolute push URLs are built from PUBLIC_URL.
-    url: str = Field(default="/notifications", pattern=r"^/[^/\\]", max_length=500)
+    url: AppPath = "/notifications"
     audience: Literal["vendors", "customers", "all"]
 
 

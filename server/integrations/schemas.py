@@ -8,6 +8,8 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from server.ids import ID
+from server.notifications.links import AppPath
+from server.text import Line64, Line200, Name, Text1000
 
 EventType = Literal[
     "order.created", "order.cancelled", "payment.received", "message.created", "system.notice"
@@ -19,13 +21,13 @@ class EventData(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    order_ref: str | None = Field(default=None, max_length=64)  # the shop's order number
-    customer: str | None = Field(default=None, max_length=120)
+    order_ref: Line64 | None = None  # the shop's order number
+    customer: Name | None = None
     total_cents: int | None = Field(default=None, ge=0, le=10**12)
     currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
-    title: str | None = Field(default=None, max_length=200)  # system.notice
-    text: str | None = Field(default=None, max_length=1000)  # message / notice body
-    url: str | None = Field(default=None, pattern=r"^/[^/\\]", max_length=500)
+    title: Line200 | None = None  # system.notice
+    text: Text1000 | None = None  # message / notice body
+    url: AppPath | None = None
 
 
 class EventIn(BaseModel):
@@ -46,7 +48,7 @@ class EventOut(BaseModel):
 class KeyIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=120)
+    name: Name
 
 
 class KeyOut(BaseModel):

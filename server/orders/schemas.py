@@ -8,16 +8,15 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints
 
 from server.ids import ID
+from server.text import Line200, Note1000, Text2000
 
-Text200 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Reason = Annotated[str, StringConstraints(strip_whitespace=True, max_length=1000)]
 MAX_CENTS = 100_000_000  # one million in any currency: beyond that, a typo
 
 
 class ItemIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: Text200
+    name: Line200
     quantity: Annotated[StrictInt, Field(ge=1, le=10_000)]
     unit_price_cents: Annotated[StrictInt, Field(ge=0, le=MAX_CENTS)]
 
@@ -28,13 +27,13 @@ class OrderIn(BaseModel):
     vendor_id: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
     items: Annotated[list[ItemIn], Field(min_length=1, max_length=100)]
     currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
-    note: Reason | None = None
+    note: Note1000 | None = None
 
 
 class RejectIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    reason: Reason | None = None
+    reason: Note1000 | None = None
 
 
 class StatusIn(BaseModel):
@@ -50,13 +49,13 @@ class PaymentIn(BaseModel):
 
 
 class RefundIn(PaymentIn):
-    reason: Reason | None = None
+    reason: Note1000 | None = None
 
 
 class MessageIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    body: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+    body: Text2000
 
 
 class PartyOut(BaseModel):

@@ -7,6 +7,7 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field
 
 from server.ids import ID
+from server.text import Name
 
 
 class SubscriptionKeys(BaseModel):
@@ -20,7 +21,7 @@ class SubscriptionIn(BaseModel):
     endpoint: str = Field(min_length=1, max_length=2048)
     expirationTime: int | None = None  # the browser's field name
     keys: SubscriptionKeys
-    label: str | None = Field(default=None, max_length=120)
+    label: Name | None = None
 
 
 class SubscriptionOut(BaseModel):
