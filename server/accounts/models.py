@@ -24,7 +24,11 @@ class User(Base):
 
 
 class ApiToken(Base):
-    """A bearer token / session cookie value, stored only as an HMAC digest."""
+    """A bearer token / session cookie value, stored only as an HMAC digest.
+
+    It ends `token_idle_days` after `last_used_at` (bumped at most hourly, see
+    server.accounts.tokens) or `token_absolute_days` after `created_at`, whichever is first.
+    """
 
     __tablename__ = "api_tokens"
 
@@ -32,3 +36,4 @@ class ApiToken(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_used_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from server.accounts.models import User
 from server.db import Base, UTCDateTime, utcnow
+
+# Money in cents is 64-bit: an order may total up to 10^14 cents (100 items of 10,000 at
+# 10^8), far past PostgreSQL's 32-bit INTEGER. SQLite's INTEGER is already 64-bit.
+Cents = BigInteger().with_variant(Integer(), "sqlite")
 
 
 class Order(Base):
@@ -25,9 +29,9 @@ class Order(Base):
     vendor_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     status: Mapped[str] = mapped_column(String(16), default="pending")
     currency: Mapped[str] = mapped_column(String(3))
-    total_cents: Mapped[int] = mapped_column(Integer)
-    paid_cents: Mapped[int] = mapped_column(Integer, default=0)
-    refunded_cents: Mapped[int] = mapped_column(Integer, default=0)
+    total_cents: Mapped[int] = mapped_column(Cents)
+    paid_cents: Mapped[int] = mapped_column(Cents, default=0)
+    refunded_cents: Mapped[int] = mapped_column(Cents, default=0)
     note: Mapped[str | None] = mapped_column(Text)
     reject_reason: Mapped[str | None] = mapped_column(Text)
     idempotency_key: Mapped[str | None] = mapped_column(String(200))
@@ -55,7 +59,7 @@ class OrderItem(Base):
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(String(200))
     quantity: Mapped[int] = mapped_column(Integer)
-    unit_price_cents: Mapped[int] = mapped_column(Integer)
+    unit_price_cents: Mapped[int] = mapped_column(Cents)
 
 
 class OrderPayment(Base):
@@ -66,7 +70,7 @@ class OrderPayment(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
     kind: Mapped[str] = mapped_column(String(8))
-    amount_cents: Mapped[int] = mapped_column(Integer)
+    amount_cents: Mapped[int] = mapped_column(Cents)
     reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
