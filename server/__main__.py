@@ -16,6 +16,8 @@ from server.push.cli import add_commands as add_push_commands
 def cmd_run(args: argparse.Namespace, settings: Settings) -> None:
     import uvicorn
 
+    from server.realtime.handshake import WebSocketProtocol
+
     upgrade(settings)
     uvicorn.run(
         "server.app:create_app",
@@ -29,6 +31,7 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> None:
         # Per-socket compression state cost ~230 MB per 5,000 sockets (bench/bench_ws.py);
         # our events are a few hundred bytes.
         ws_per_message_deflate=False,
+        ws=WebSocketProtocol,  # answers an oversize handshake instead of hanging
     )
 
 

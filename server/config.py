@@ -54,12 +54,23 @@ class Settings(BaseSettings):
     push_encrypt_processes: int | None = Field(default=None, ge=0)
     login_max_attempts: int = 5
     login_window_seconds: int = 300
+    # Registrations (each costs an argon2 hash) per client address in a sliding window.
+    register_max_per_window: int = Field(default=10, ge=1)
+    register_window_seconds: int = Field(default=600, ge=1)
+    # A session token ends after this many days unused, and this many days after it was
+    # issued at the latest (the session cookie's Max-Age).
+    token_idle_days: int = Field(default=30, ge=1)
+    token_absolute_days: int = Field(default=90, ge=1)
     max_body_bytes: int = 64 * 1024
     log_level: str = "INFO"
     cookie_secure: bool = False
     redis_channel: str = "vendorbell:live"  # pub/sub channel carrying live events (REDIS_URL)
     ws_ping_interval: float = 25.0  # seconds between WebSocket pings; 0 disables; 2 missed = dead
     ws_send_queue: int = 256  # events buffered per socket before a slow client is closed (1013)
+    # One user's live sockets per process; one more is refused (close code 4429).
+    ws_max_per_user: int = Field(default=32, ge=1)
+    # Push devices per user; a new one beyond this replaces the least recently used.
+    max_devices_per_user: int = Field(default=20, ge=1)
     gc_tuning: bool = True  # freeze start-up objects, collect less often (server.app)
 
     @field_validator("allowed_origins", "push_allowed_hosts", mode="before")

@@ -74,6 +74,7 @@ async def upsert(
                     endpoint=body.endpoint, label=body.label, muted=False, **values
                 )
                 session.add(sub)
+            await _make_room(session, user_id, sub.id, settings.max_devices_per_user)
             return sub, True
         except IntegrityError:
             sub = await session.scalar(by_endpoint.execution_options(populate_existing=True))
@@ -85,7 +86,26 @@ async def upsert(
     if body.label is not None:
         sub.label = body.label
     await session.flush()
+    await _make_room(session, user_id, sub.id, settings.max_devices_per_user)
     return sub, False
+
+
+async def _make_room(session: AsyncSession, user_id: int, keep: int, limit: int) -> None:
+    """Keep a user at `limit` devices: the least recently used ones give way.
+
+    Browsers make a new subscription whenever theirs is renewed or the site's data is
+    cleared, and an old one is only pruned when a push to it fails; refusing the new
+    device (409) would leave the vendor's phone silent because of a laptop long gone."""
+    last_used = func.coalesce(PushSubscription.last_success_at, PushSubscription.created_at)
+    surplus = (
+        select(PushSubscription.id)
+        .where(PushSubscription.user_id == user_id, PushSubscription.id != keep)
+        .order_by(last_used.desc(), PushSubscription.id.desc())
+        .offset(limit - 1)
+    )
+    doomed = list(await session.scalars(surplus))
+    if doomed:
+        await session.execute(delete(PushSubscription).where(PushSubscription.id.in_(doomed)))
 
 
 async def list_for(session: AsyncSession, user_id: int) -> list[PushSubscription]:

@@ -80,6 +80,10 @@ class Hub:
         """Close the sockets of `user_id` opened with this token (in any process)."""
         self._end_local_sessions(user_id, token_digest)
 
+    def local_count(self, user_id: int) -> int:
+        """How many sockets of `user_id` this process holds."""
+        return len(self._local.get(user_id, ()))
+
     async def subscribe(self, subscriber: Subscriber) -> None:
         self._local.setdefault(subscriber.user_id, set()).add(subscriber)
 

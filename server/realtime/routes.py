@@ -27,6 +27,7 @@ router = APIRouter(tags=["live"])
 NOT_AUTHENTICATED = SESSION_ENDED
 FORBIDDEN_ORIGIN = 4403  # a cookie sent by a page of another site (cross-site WebSocket hijacking)
 BAD_SINCE = 4400
+TOO_MANY_SOCKETS = 4429  # the user already has ws_max_per_user sockets on this process
 REPLAY_PAGE = 500
 _TOKEN_IN_QUERY = re.compile(r"([?&]token=)[^&\s\"]*")
 
@@ -59,6 +60,10 @@ async def live_notifications(
     if user_id is None or digest is None or refusal is not None:
         await websocket.close(refusal or NOT_AUTHENTICATED)
         return
+    hub = get_hub()
+    if hub.local_count(user_id) >= settings.ws_max_per_user:
+        await websocket.close(TOO_MANY_SOCKETS, "too many live connections for this account")
+        return
     connection = Connection(
         websocket,
         user_id,
@@ -66,7 +71,6 @@ async def live_notifications(
         max_queue=settings.ws_send_queue,
         ping_interval=settings.ws_ping_interval,
     )
-    hub = get_hub()
     # Subscribe before reading the database, so nothing committed meanwhile is missed;
     # the connection drops live copies of what the replay already sent.
     await hub.subscribe(connection)

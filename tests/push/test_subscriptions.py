@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import base64
+from datetime import timedelta
+from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy import update
 
-from tests.conftest import Accounts
+from server.app import create_app
+from server.db import utcnow
+from server.push.models import PushSubscription
+from tests.conftest import Accounts, make_settings
 from tests.pushservice import PushService
 
 
@@ -113,3 +119,31 @@ async def test_a_browser_subscribing_twice_at_once_gets_one_device(
     )
     assert sorted(a.status_code for a in answers) == [200, 200, 200, 201]
     assert len({a.json()["id"] for a in answers}) == 1
+
+
+async def test_a_device_beyond_the_cap_replaces_the_least_recently_used(
+    tmp_path: Path, database_url: str, push_service: PushService
+) -> None:
+    app = create_app(make_settings(tmp_path, database_url, max_devices_per_user=3))
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            vendor = await Accounts(client).vendor()
+            ids = []
+            for n in range(5):
+                device = push_service.subscribe().to_json(label=f"Device {n}")
+                response = await client.post(
+                    "/api/push/subscriptions", json=device, headers=vendor.headers
+                )
+                assert response.status_code == 201, response.text
+                ids.append(response.json()["id"])
+                if n == 1:  # device 0 received a push since: it is in use
+                    async with app.state.db.writer() as session:
+                        await session.execute(
+                            update(PushSubscription)
+                            .where(PushSubscription.id == int(ids[0]))
+                            .values(last_success_at=utcnow() + timedelta(minutes=1))
+                        )
+                        await session.commit()
+            listed = await client.get("/api/push/subscriptions", headers=vendor.headers)
+    assert [d["label"] for d in listed.json()] == ["Device 0", "Device 3", "Device 4"]

@@ -14,6 +14,7 @@ import uvicorn
 from websockets.asyncio.client import ClientConnection, connect
 
 from server.config import Settings
+from server.realtime.handshake import WebSocketProtocol
 from tests.conftest import make_settings
 
 TIMEOUT = 5.0
@@ -38,7 +39,9 @@ async def ws_url(app: Any) -> AsyncIterator[str]:
     """The app (lifespan already running) served by uvicorn on a free port, in this loop."""
     sock = free_socket()
     port = sock.getsockname()[1]
-    config = uvicorn.Config(app, lifespan="off", log_level="warning", ws_ping_interval=None)
+    config = uvicorn.Config(
+        app, lifespan="off", log_level="warning", ws_ping_interval=None, ws=WebSocketProtocol
+    )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve(sockets=[sock]))
     while not server.started:

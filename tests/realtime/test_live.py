@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -234,3 +235,47 @@ async def test_a_since_that_is_not_ascii_digits_closes_the_socket_4400(
     for since in ["²", "٣"]:
         async with open_socket(f"{ws_url}?since={since}", token=vendor.token) as ws:
             assert await close_code(ws) == 4400
+
+
+@pytest.mark.parametrize("settings", [{"ws_max_per_user": 2}], indirect=True)
+async def test_a_socket_beyond_the_per_user_cap_is_refused_4429(
+    ws_url: str, client: httpx.AsyncClient, accounts: Accounts
+) -> None:
+    vendor, other, customer = (
+        await accounts.vendor(),
+        await accounts.vendor(),
+        await accounts.customer(),
+    )
+    async with (
+        open_socket(ws_url, token=vendor.token) as first,
+        open_socket(ws_url, token=vendor.token) as second,
+        open_socket(ws_url, token=other.token) as others,
+    ):
+        await place_order(client, customer, vendor)
+        await next_message(first)  # both subscribed
+        await next_message(second)
+        async with open_socket(ws_url, token=vendor.token) as third:
+            assert await close_code(third) == 4429
+        await place_order(client, customer, other)
+        assert (await next_message(others))["type"] == "notification"  # other users unaffected
+
+
+@pytest.mark.parametrize(
+    ("line", "status"),
+    [("GET /ws/notifications?x={} HTTP/1.1", b"414"), ("GET /ws/notifications HTTP/1.1", b"431")],
+)
+async def test_an_oversize_handshake_is_refused_at_once(
+    ws_url: str, line: str, status: bytes
+) -> None:
+    host, port = ws_url.split("/")[2].split(":")
+    reader, writer = await asyncio.open_connection(host, int(port))
+    head = (
+        line.format("a" * 10_000) + "\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+    )
+    head += "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+    if status == b"431":
+        head += f"X-Big: {'b' * 10_000}\r\n"
+    writer.write((head + "\r\n").encode())
+    answer = await asyncio.wait_for(reader.read(), 5)  # the server answers and closes
+    writer.close()
+    assert answer.startswith(b"HTTP/1.1 " + status), answer[:80]
