@@ -2,6 +2,7 @@
 // made with the server's VAPID key, and keeping the server's copy of it current.
 
 import { del, get, post } from './api.js';
+import './device-label.js';  // defines self.deviceLabel(), shared with the service worker
 
 const KEY_STORE = 'vb.vapid';
 const DEVICE_STORE = 'vb.device';
@@ -28,12 +29,7 @@ export function bytesToBase64url(buffer) {
 
 /** "Chrome on Linux": how the devices page names this browser. */
 export function deviceLabel() {
-  const ua = navigator.userAgent;
-  const browser = /Edg\//.test(ua) ? 'Edge' : /Firefox\//.test(ua) ? 'Firefox'
-    : /Chrom(e|ium)\//.test(ua) ? 'Chrome' : /Safari\//.test(ua) ? 'Safari' : 'Browser';
-  const os = /Android/.test(ua) ? 'Android' : /iPhone|iPad/.test(ua) ? 'iOS' : /Mac OS X/.test(ua) ? 'macOS'
-    : /Windows/.test(ua) ? 'Windows' : /Linux/.test(ua) ? 'Linux' : 'unknown OS';
-  return `${browser} on ${os}`;
+  return self.deviceLabel();  // device-label.js, shared with the service worker
 }
 
 export async function currentSubscription() {

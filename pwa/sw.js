@@ -1,10 +1,12 @@
 /* vendorbell service worker: shows pushes (Declarative Web Push JSON), reports clicks,
    keeps the subscription alive, and serves the app shell when offline. */
 
-const CACHE = 'vendorbell-shell-v1';
+importScripts('/device-label.js');  // self.deviceLabel(), shared with the page
+
+const CACHE = 'vendorbell-shell-v2';
 const SHELL = [
   '/index.html', '/styles.css', '/manifest.webmanifest',
-  '/app.js', '/api.js', '/bell.js', '/dom.js', '/format.js', '/inbox.js', '/live.js', '/push.js', '/sound.js', '/state.js',
+  '/app.js', '/api.js', '/bell.js', '/device-label.js', '/dom.js', '/format.js', '/inbox.js', '/live.js', '/push.js', '/sound.js', '/state.js',
   '/views/auth.js', '/views/checkout.js', '/views/devices.js', '/views/home.js', '/views/notifications.js',
   '/views/order.js', '/views/order-list.js', '/views/orders.js', '/views/push-card.js',
   '/views/analytics.js', '/views/preferences.js',
@@ -18,7 +20,6 @@ self.addEventListener('activate', (event) => event.waitUntil(activate()));
 self.addEventListener('fetch', (event) => handleFetch(event));
 self.addEventListener('push', (event) => event.waitUntil(handlePush(event)));
 self.addEventListener('notificationclick', (event) => event.waitUntil(handleClick(event)));
-self.addEventListener('notificationclose', (event) => event.waitUntil(handleClose(event)));
 self.addEventListener('pushsubscriptionchange', (event) => event.waitUntil(handleSubscriptionChange(event)));
 
 // ------------------------------------------------------------------ app shell
@@ -162,11 +163,6 @@ async function handleClick(event) {
   await reported;
 }
 
-async function handleClose(event) {
-  const data = event.notification.data || {};
-  if (data.id) await report(data.id, 'closed');
-}
-
 // ------------------------------------------------------------------ subscription renewal
 
 function keyBytes(text) {
@@ -174,15 +170,6 @@ function keyBytes(text) {
   return Uint8Array.from(atob(padded), (c) => c.charCodeAt(0));
 }
 
-/** Same wording as push.js deviceLabel() ("Chrome on Linux"); workers cannot import it. */
-function deviceLabel() {
-  const ua = self.navigator.userAgent;
-  const browser = /Edg\//.test(ua) ? 'Edge' : /Firefox\//.test(ua) ? 'Firefox'
-    : /Chrom(e|ium)\//.test(ua) ? 'Chrome' : /Safari\//.test(ua) ? 'Safari' : 'Browser';
-  const os = /Android/.test(ua) ? 'Android' : /iPhone|iPad/.test(ua) ? 'iOS' : /Mac OS X/.test(ua) ? 'macOS'
-    : /Windows/.test(ua) ? 'Windows' : /Linux/.test(ua) ? 'Linux' : 'unknown OS';
-  return `${browser} on ${os}`;
-}
 
 async function handleSubscriptionChange(event) {
   let subscription = event.newSubscription;
@@ -196,6 +183,6 @@ async function handleSubscriptionChange(event) {
     method: 'POST',
     credentials: 'same-origin',
     headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify({ ...subscription.toJSON(), label: deviceLabel() }),
+    body: JSON.stringify({ ...subscription.toJSON(), label: self.deviceLabel() }),
   });
 }

@@ -53,4 +53,5 @@ class UpdatedOut(BaseModel):
 class EventIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
+    # "closed" comes from service workers installed before it was dropped: accepted, ignored.
     event: Literal["shown", "clicked", "closed"]

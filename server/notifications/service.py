@@ -13,8 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.accounts.models import User
 from server.db import after_commit, session_settings, utcnow
 from server.notifications import inbox, texts
+from server.notifications.live import counts_message, notification_message
 from server.notifications.models import Notification
-from server.notifications.schemas import NotificationOut
 from server.orders.models import Order
 from server.preferences import service as preferences
 from server.push.outbox import enqueue_push
@@ -63,12 +63,7 @@ async def notify(
         await preferences.hold(session, notification)
     if not decision.inbox:
         return notification
-    message = {
-        "type": "notification",
-        "notification": NotificationOut.model_validate(notification).model_dump(mode="json"),
-        "unread": counts.unread,
-        "unseen": counts.unseen,
-    }
+    message = notification_message(notification, counts)
 
     async def publish() -> None:
         await get_hub().publish(user_id, message)
@@ -176,7 +171,7 @@ async def publish_counts(session: AsyncSession, user_id: int) -> inbox.Counts:
     """After a read or seen change commits, tell every tab of the user the new counts."""
     inbox.invalidate_counts_after_commit(session, user_id)
     counts = await inbox.counts(session, user_id)
-    message = {"type": "counts", "unread": counts.unread, "unseen": counts.unseen}
+    message = counts_message(counts)
 
     async def publish() -> None:
         await get_hub().publish(user_id, message)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import re
 from typing import Any
@@ -18,9 +17,9 @@ from server.deps import SESSION_COOKIE
 from server.ids import parse_id
 from server.metrics import WS_CONNECTIONS
 from server.notifications import inbox
-from server.notifications.schemas import NotificationOut
+from server.notifications.live import notification_message
 from server.realtime.connection import Connection
-from server.realtime.hub import SESSION_ENDED, get_hub
+from server.realtime.hub import SESSION_ENDED, encode, get_hub
 
 router = APIRouter(tags=["live"])
 
@@ -134,10 +133,4 @@ async def replay(connection: Connection, database: Database, user_id: int, since
 
 
 def _notification_text(row: Any, counts: inbox.Counts) -> str:
-    message = {
-        "type": "notification",
-        "notification": NotificationOut.model_validate(row).model_dump(mode="json"),
-        "unread": counts.unread,
-        "unseen": counts.unseen,
-    }
-    return json.dumps(message, separators=(",", ":"))
+    return encode(notification_message(row, counts)).text
