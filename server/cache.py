@@ -18,11 +18,10 @@ from __future__ import annotations
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Hashable
-from typing import TYPE_CHECKING, Generic, TypeVar
+from typing import Generic, TypeVar
 
-if TYPE_CHECKING:
-    from server.notifications.inbox import Counts
-    from server.preferences.rules import Preferences
+from server.notifications.counts import Counts
+from server.preferences.rules import Preferences
 
 V = TypeVar("V")
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 
 from sqlalchemy import CompoundSelect, Integer, bindparam, func, literal, select, union_all, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -12,14 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.db import invalidate_after_commit, session_caches, utcnow
 from server.errors import Invalid, NotFound
 from server.ids import is_ascii_digits, parse_id
+from server.notifications.counts import Counts
 from server.notifications.models import TYPES, Notification
-
-
-@dataclass
-class Counts:
-    unread: int
-    unseen: int
-    by_type: dict[str, int] = field(default_factory=dict)
 
 
 def encode_cursor(notification_id: int) -> str:

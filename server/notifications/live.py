@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from server.notifications.inbox import Counts
+from server.notifications.counts import Counts
 from server.notifications.schemas import NotificationOut
 
 

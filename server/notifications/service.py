@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.accounts.models import User
 from server.db import after_commit, session_settings, utcnow
 from server.notifications import inbox, texts
+from server.notifications.counts import Counts
 from server.notifications.live import counts_message, notification_message
 from server.notifications.models import Notification
 from server.orders.models import Order
@@ -167,7 +168,7 @@ async def system_notice(
     )
 
 
-async def publish_counts(session: AsyncSession, user_id: int) -> inbox.Counts:
+async def publish_counts(session: AsyncSession, user_id: int) -> Counts:
     """After a read or seen change commits, tell every tab of the user the new counts."""
     inbox.invalidate_counts_after_commit(session, user_id)
     counts = await inbox.counts(session, user_id)

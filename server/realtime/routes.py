@@ -17,6 +17,7 @@ from server.deps import SESSION_COOKIE
 from server.ids import parse_id
 from server.metrics import WS_CONNECTIONS
 from server.notifications import inbox
+from server.notifications.counts import Counts
 from server.notifications.live import notification_message
 from server.realtime.connection import Connection
 from server.realtime.hub import SESSION_ENDED, encode, get_hub
@@ -132,5 +133,5 @@ async def replay(connection: Connection, database: Database, user_id: int, since
         since = rows[-1].id
 
 
-def _notification_text(row: Any, counts: inbox.Counts) -> str:
+def _notification_text(row: Any, counts: Counts) -> str:
     return encode(notification_message(row, counts)).text
