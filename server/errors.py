@@ -8,9 +8,49 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import iter_route_contexts
+from pydantic import BaseModel, Field
+from pydantic.json_schema import SkipJsonSchema
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 log = logging.getLogger("vendorbell.errors")
+
+
+class ErrorOut(BaseModel):
+    """Every error answer: a sentence for people and a stable code for programs."""
+
+    detail: str = Field(description="What went wrong, for people; may change.")
+    code: str = Field(description="What went wrong, for programs; stable (e.g. `order_not_found`).")
+
+
+def _no_default(schema: dict[str, Any]) -> None:
+    schema.pop("default", None)  # the field is absent, never null
+
+
+class FieldError(BaseModel):
+    """One refused part of the request (never echoing what was sent)."""
+
+    loc: list[str | int] = Field(
+        description="Where: `body`, `query`, `path` or `header`, then field names and indexes."
+    )
+    msg: str
+    type: str = Field(description="pydantic's error type, e.g. `missing`, `json_invalid`.")
+
+
+class ValidationErrorOut(ErrorOut):
+    """422: the request's syntax or values were refused.
+
+    `code` is `validation_error` (values), `malformed_json` (the body is not JSON) or a
+    service's own code (e.g. `unknown_vendor`); `errors` lists each refused part when the
+    request itself did not validate, and is absent for the services' own refusals.
+    """
+
+    errors: list[FieldError] | SkipJsonSchema[None] = Field(
+        default=None,
+        description="Each refused part; absent when a service refused a value.",
+        json_schema_extra=_no_default,
+    )
 
 
 class AppError(Exception):
@@ -107,6 +147,39 @@ def _describe_validation(exc: RequestValidationError) -> tuple[str, str, list[di
     return detail, "validation_error", errors
 
 
+def _malformed_body() -> RequestValidationError:
+    """The framework could not parse the body (bytes that are not UTF-8, JSON nested too
+    deeply for the parser): the same 422 as any other body that is not JSON."""
+    return RequestValidationError(
+        [{"type": "json_invalid", "loc": ("body",), "msg": "JSON decode error"}]
+    )
+
+
+async def _refusal_before_body(request: Request) -> AppError | None:
+    """A request whose body is not even JSON is still refused for who sent it first:
+    FastAPI parses the body before it runs any dependency, so the authentication and role
+    checks of the route are run here (server.deps), as they are before a body is
+    validated."""
+    from server.deps import check_caller  # deps imports this module
+
+    try:
+        await check_caller(request)
+    except AppError as exc:
+        return exc
+    return None
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route serves at this request's path (for `Allow`)."""
+    scope = {**request.scope, "method": ""}
+    methods: set[str] = set()
+    for route in iter_route_contexts(request.app.routes):
+        route_methods = route.methods
+        if route_methods and route.matches(scope)[0] != Match.NONE:
+            methods |= route_methods
+    return sorted(methods)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Every client mistake becomes `{"detail", "code"}`; anything else is logged once."""
 
@@ -115,14 +188,21 @@ def install_error_handlers(app: FastAPI) -> None:
         return error_response(exc.status, exc.detail, exc.code, exc.headers)
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
         detail, code, errors = _describe_validation(exc)
+        if code == "malformed_json" and (refusal := await _refusal_before_body(request)):
+            return await _app_error(request, refusal)
         response = error_response(422, detail, code)
         response.body = response.render({"detail": detail, "code": code, "errors": errors})
         response.headers["content-length"] = str(len(response.body))
         return response
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400 and isinstance(exc.__cause__, ValueError | RecursionError):
+            return await _validation(request, _malformed_body())
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            headers["Allow"] = ", ".join(allowed_methods(request))
         code = _STATUS_CODES.get(exc.status_code, "http_error")
-        return error_response(exc.status_code, exc.detail, code, dict(exc.headers or {}))
+        return error_response(exc.status_code, exc.detail, code, headers)

@@ -6,6 +6,9 @@ from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse, Response
+from fastapi.routing import APIRoute
+from starlette.routing import Match
+from starlette.types import Scope
 
 from server.errors import NotFound
 
@@ -25,13 +28,26 @@ def _file_response(path: Path) -> FileResponse:
     return response
 
 
+def is_reserved(path: str) -> bool:
+    return path.startswith(RESERVED) or path in ("/api", "/ws")
+
+
+class PwaRoute(APIRoute):
+    """The catch-all never matches the API's paths: there the router itself answers,
+    405 (with `Allow`) for a known path asked with another method, else 404."""
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        if is_reserved(scope["path"]):
+            return Match.NONE, {}
+        return super().matches(scope)
+
+
 def mount_pwa(app: FastAPI, pwa_dir: Path) -> None:
     """Register the catch-all route; call after every API router is included."""
     root = pwa_dir.resolve()
 
-    @app.api_route("/{path:path}", methods=["GET", "HEAD"], include_in_schema=False)
     async def pwa(path: str, request: Request) -> Response:
-        if request.url.path.startswith(RESERVED) or request.url.path == "/api":
+        if is_reserved(request.url.path):
             raise NotFound("Not found.")
         candidate = (root / path).resolve()
         if candidate.suffix in NOT_SERVED:
@@ -42,3 +58,11 @@ def mount_pwa(app: FastAPI, pwa_dir: Path) -> None:
         if "." in path.rsplit("/", 1)[-1] or not (root / "index.html").is_file():
             raise NotFound("Not found.")
         return _file_response(root / "index.html")
+
+    app.router.add_api_route(
+        "/{path:path}",
+        pwa,
+        methods=["GET", "HEAD"],
+        include_in_schema=False,
+        route_class_override=PwaRoute,
+    )
