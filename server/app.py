@@ -16,6 +16,7 @@ from server.errors import install_error_handlers
 from server.extras import install_extras
 from server.http import BodyLimitMiddleware, SecurityHeadersMiddleware, TrailingSlashMiddleware
 from server.notifications.routes import router as inbox_router
+from server.openapi import install_openapi
 from server.orders.routes import router as orders_router
 from server.push.keys import KeyStore
 from server.push.routes import router as push_router
@@ -80,4 +81,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in (accounts_router, orders_router, inbox_router, push_router, live_router):
         app.include_router(router)
     mount_pwa(app, settings.pwa_dir)
+    install_openapi(app)
     return app

@@ -1,0 +1,137 @@
+"""The error answers of every operation in the OpenAPI document, decided in one place.
+
+Routes declare only their successful answers. The errors they can give follow from
+what they depend on, so they are derived here rather than repeated in each route:
+
+- 401 and 403: the route needs a signed-in caller (`CurrentUser` and the role checks in
+  server.deps). 403 is for a caller of the wrong role, or a cookie-signed write from
+  another origin (any method but GET/HEAD/OPTIONS).
+- 404: the path names something (`/api/orders/{order_id}`) that may not exist, or
+  not be the caller's.
+- 413: a method that carries a body; the body-size limit (server.http) comes first.
+- 422 (`ValidationErrorOut`, replacing FastAPI's `HTTPValidationError`): the route
+  takes a body or parameters.
+- Answers that only a service knows of (a 409 for a conflicting change, the 429 of the
+  sign-in limiter, a signed event's 401) are listed in SERVICE_ANSWERS.
+
+tests/api/test_openapi_errors.py checks these against what the app really answers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.dependencies.utils import get_flat_params
+from fastapi.routing import APIRoute, iter_route_contexts
+from pydantic.json_schema import models_json_schema
+from starlette.routing import BaseRoute
+
+from server.deps import ROLE_CHECKS, SAFE_METHODS, dependency_calls, get_current_user
+from server.errors import ErrorOut, ValidationErrorOut
+
+REF = "#/components/schemas/{model}"
+BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+# (method, path) -> error statuses a service raises beyond what the route's shape implies.
+SERVICE_ANSWERS: dict[tuple[str, str], tuple[int, ...]] = {
+    ("POST", "/api/auth/register"): (409,),  # email_taken
+    ("POST", "/api/auth/login"): (401, 429),  # invalid_credentials, login_rate_limited
+    # HMAC-signed, the body read raw: missing/invalid signature, reused event id, bad event.
+    ("POST", "/api/events"): (401, 409, 422),
+    ("POST", "/api/orders"): (409,),  # idempotency_key_reused
+    ("POST", "/api/orders/{order_id}/accept"): (409,),  # illegal_transition
+    ("POST", "/api/orders/{order_id}/reject"): (409,),
+    ("POST", "/api/orders/{order_id}/status"): (409,),
+    ("POST", "/api/orders/{order_id}/payments"): (409,),  # order_closed, overpayment
+    ("POST", "/api/orders/{order_id}/refunds"): (409,),  # refund_exceeds_paid
+}
+
+DESCRIPTIONS = {
+    401: "Not signed in, or the token is invalid or expired",
+    403: "Signed in, but not allowed: wrong role, or a cookie-signed write from another origin",
+    404: "No such resource, or not the caller's",
+    409: "Conflicts with the resource's current state",
+    413: "The request body is larger than the server accepts (MAX_BODY_BYTES)",
+    422: "The request was refused: its body is not JSON, or a parameter or value is invalid",
+    429: "Too many attempts; retry after `Retry-After` seconds",
+}
+
+
+def _error_schemas() -> dict[str, Any]:
+    _, top = models_json_schema(
+        [(ErrorOut, "validation"), (ValidationErrorOut, "validation")], ref_template=REF
+    )
+    schemas: dict[str, Any] = top["$defs"]
+    return schemas
+
+
+def _answer(status: int) -> dict[str, Any]:
+    model = ValidationErrorOut if status == 422 else ErrorOut
+    answer: dict[str, Any] = {
+        "description": DESCRIPTIONS[status],
+        "content": {"application/json": {"schema": {"$ref": REF.format(model=model.__name__)}}},
+    }
+    if status == 429:
+        answer["headers"] = {
+            "Retry-After": {"description": "Seconds to wait", "schema": {"type": "integer"}}
+        }
+    return answer
+
+
+def error_statuses(route: Any, method: str) -> set[int]:
+    """The error statuses one operation (an APIRoute, or FastAPI's context of an
+    included one) can answer with."""
+    calls = dependency_calls(route.dependant)
+    statuses: set[int] = set(SERVICE_ANSWERS.get((method, route.path_format), ()))
+    if get_current_user in calls:
+        statuses.add(401)
+        if method not in SAFE_METHODS or calls & set(ROLE_CHECKS):
+            statuses.add(403)
+    if route.param_convertors:
+        statuses.add(404)
+    if method in BODY_METHODS:
+        statuses.add(413)
+    if route.body_field is not None or get_flat_params(route.dependant):
+        statuses.add(422)
+    return statuses
+
+
+def declare_errors(schema: dict[str, Any], routes: Iterable[BaseRoute]) -> None:
+    """Add every operation's error answers to a document FastAPI generated."""
+    paths: dict[str, Any] = schema.get("paths", {})
+    for route in iter_route_contexts(list(routes)):
+        if not isinstance(route.original_route, APIRoute) or not route.include_in_schema:
+            continue
+        for method in route.methods or ():
+            operation = paths.get(route.path_format or "", {}).get(method.lower())
+            if operation is None:
+                continue
+            responses = operation.setdefault("responses", {})
+            for status in sorted(error_statuses(route, method)):
+                if status == 422 or str(status) not in responses:
+                    responses[str(status)] = _answer(status)
+    # Any 422 FastAPI declared on its own has our shape, not its HTTPValidationError.
+    for operations in paths.values():
+        for operation in operations.values():
+            responses = operation.get("responses", {}) if isinstance(operation, dict) else {}
+            if "HTTPValidationError" in str(responses.get("422", "")):
+                responses["422"] = _answer(422)
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    for fastapi_model in ("HTTPValidationError", "ValidationError"):
+        components.pop(fastapi_model, None)
+    components.update(_error_schemas())
+
+
+def install_openapi(app: FastAPI) -> None:
+    """Generate /openapi.json with the error answers declared (once, on first use)."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            declare_errors(generate(), app.routes)
+        assert app.openapi_schema is not None
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
