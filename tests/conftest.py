@@ -76,6 +76,8 @@ def make_settings(tmp: Path, database_url: str, **overrides: Any) -> Settings:
         # Hundreds of apps start in one test process: freezing each one's objects
         # would keep them all alive.
         "gc_tuning": False,
+        # Every test registers its users from one address; tests of the limit set it low.
+        "register_max_per_window": 100_000,
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]

@@ -2,27 +2,60 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response, status
+import contextlib
+from collections.abc import AsyncIterator
+
+from fastapi import APIRouter, FastAPI, Request, Response, status
 
 from server.accounts import service
 from server.accounts.schemas import LoginIn, RegisterIn, SessionOut, UserOut, VendorOut
-from server.accounts.security import LoginLimiter
+from server.accounts.security import LoginLimiter, SlidingWindowLimiter, try_again_in
+from server.accounts.tokens import token_activity
 from server.deps import SESSION_COOKIE, CurrentUser, SessionDep, SettingsDep
 from server.errors import TooMany
 
-router = APIRouter(tags=["accounts"])
+
+@contextlib.asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """The registration limiter, and the writer of token `last_used_at` bumps."""
+    settings = app.state.settings
+    app.state.register_limiter = SlidingWindowLimiter(
+        settings.register_max_per_window, settings.register_window_seconds
+    )
+    async with token_activity(app):
+        yield
+
+
+router = APIRouter(tags=["accounts"], lifespan=lifespan)
 
 
 def _client_address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
+def _account_key(email: str) -> str:
+    return f"account:{service.normalize_email(email)}"
+
+
 @router.post("/api/auth/register", status_code=status.HTTP_201_CREATED, response_model=SessionOut)
 async def register(body: RegisterIn, request: Request, session: SessionDep) -> SessionOut:
+    # Every attempt counts, refused ones too: each costs an argon2 hash or tells
+    # whether an email has an account.
+    limiter: SlidingWindowLimiter = request.app.state.register_limiter
+    address = [f"address:{_client_address(request)}"]
+    if wait := limiter.retry_after(address):
+        raise TooMany(
+            f"Too many accounts created from this address. {try_again_in(wait)}",
+            code="register_rate_limited",
+            headers={"Retry-After": str(wait)},
+        )
+    limiter.hit(address)
     user = await service.register(
         session, email=body.email, password=body.password, name=body.name, role=body.role
     )
     token = await service.issue_token(session, user, request.app.state.secret_key)
+    login_limiter: LoginLimiter = request.app.state.login_limiter
+    login_limiter.registered(_account_key(user.email))
     return SessionOut(user=UserOut.model_validate(user), token=token)
 
 
@@ -31,10 +64,13 @@ async def login(
     body: LoginIn, request: Request, response: Response, session: SessionDep, settings: SettingsDep
 ) -> SessionOut:
     limiter: LoginLimiter = request.app.state.login_limiter
-    keys = [f"account:{service.normalize_email(body.email)}", f"address:{_client_address(request)}"]
-    if wait := limiter.retry_after(keys):
+    account = _account_key(body.email)
+    keys = [account, f"address:{_client_address(request)}"]
+    # A new account answers for its own failures only, not for its address's.
+    checked = [account] if limiter.is_new(account) else keys
+    if wait := limiter.retry_after(checked):
         raise TooMany(
-            "Too many failed sign-in attempts. Try again later.",
+            f"Too many failed sign-in attempts. {try_again_in(wait)}",
             code="login_rate_limited",
             headers={"Retry-After": str(wait)},
         )
@@ -43,7 +79,8 @@ async def login(
     except service.InvalidCredentials:
         limiter.failed(keys)
         raise
-    limiter.succeeded(keys[0])
+    limiter.succeeded(account)
+    await service.forget_expired_tokens(session, user)
     token = await service.issue_token(session, user, request.app.state.secret_key)
     response.set_cookie(
         SESSION_COOKIE,
@@ -51,7 +88,7 @@ async def login(
         httponly=True,
         samesite="lax",
         secure=settings.cookie_secure,
-        max_age=30 * 24 * 3600,
+        max_age=settings.token_absolute_days * 24 * 3600,
         path="/",
     )
     return SessionOut(user=UserOut.model_validate(user), token=token)

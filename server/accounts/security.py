@@ -1,12 +1,13 @@
-"""Password hashing, token digests and the login rate limiter."""
+"""Password hashing, token digests and the sign-in and registration rate limiters."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 import secrets
 import time
-from collections import defaultdict, deque
+from collections import deque
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -41,34 +42,91 @@ def token_digest(secret_key: str, token: str) -> str:
     return hmac.new(secret_key.encode(), token.encode(), hashlib.sha256).hexdigest()
 
 
-class LoginLimiter:
-    """Failed logins per key (account, address) in a sliding window, in process memory."""
+def try_again_in(seconds: int) -> str:
+    """'Try again in 4 minutes.': a lockout says how long it lasts, rounded up."""
+    if seconds < 60:
+        amount, unit = max(1, seconds), "second"
+    elif seconds < 2 * 3600:
+        amount, unit = math.ceil(seconds / 60), "minute"
+    else:
+        amount, unit = math.ceil(seconds / 3600), "hour"
+    return f"Try again in {amount} {unit}{'' if amount == 1 else 's'}."
 
-    def __init__(self, max_attempts: int, window_seconds: float) -> None:
-        self.max_attempts = max_attempts
+
+class SlidingWindowLimiter:
+    """Events per key (an account, an address) in a sliding window, in process memory.
+
+    Keys whose events have all left the window are dropped as the table grows, so a
+    stream of distinct keys (random emails, many addresses) cannot grow it for ever.
+    """
+
+    def __init__(self, max_events: int, window_seconds: float) -> None:
+        self.max_events = max_events
         self.window = window_seconds
-        self._failures: dict[str, deque[float]] = defaultdict(deque)
+        self._events: dict[str, deque[float]] = {}
+        self._sweep_at = _SWEEP_MIN
 
-    def _recent(self, key: str, now: float) -> deque[float]:
-        failures = self._failures[key]
-        while failures and failures[0] <= now - self.window:
-            failures.popleft()
-        return failures
+    def _recent(self, key: str, now: float) -> deque[float] | None:
+        events = self._events.get(key)
+        if events is None:
+            return None
+        while events and events[0] <= now - self.window:
+            events.popleft()
+        if not events:
+            del self._events[key]
+            return None
+        return events
 
     def retry_after(self, keys: list[str]) -> int | None:
-        """Seconds to wait if any key is over its limit, else None."""
+        """Seconds to wait if any key is at its limit, else None."""
         now = time.monotonic()
         waits = [
-            failures[0] + self.window - now
+            events[-self.max_events] + self.window - now
             for key in keys
-            if len(failures := self._recent(key, now)) >= self.max_attempts
+            if (events := self._recent(key, now)) is not None and len(events) >= self.max_events
         ]
-        return max(1, int(max(waits)) + 1) if waits else None
+        return max(1, math.ceil(max(waits))) if waits else None
 
-    def failed(self, keys: list[str]) -> None:
+    def hit(self, keys: list[str]) -> None:
         now = time.monotonic()
         for key in keys:
-            self._recent(key, now).append(now)
+            self._events.setdefault(key, deque()).append(now)
+        if len(self._events) > self._sweep_at:
+            self._sweep(now)
+
+    def clear(self, key: str) -> None:
+        self._events.pop(key, None)
+
+    def _sweep(self, now: float) -> None:
+        for key in list(self._events):
+            self._recent(key, now)
+        self._sweep_at = max(_SWEEP_MIN, 2 * len(self._events))
+
+
+_SWEEP_MIN = 1024
+
+
+class LoginLimiter(SlidingWindowLimiter):
+    """Failed logins per account and per address.
+
+    An account registered within the window is judged on its own failures only: what
+    other accounts tried from the same address (a shared NAT, an office) does not keep a
+    new account from signing in.
+    """
+
+    def __init__(self, max_attempts: int, window_seconds: float) -> None:
+        super().__init__(max_attempts, window_seconds)
+        self.max_attempts = max_attempts
+        self._new_accounts = SlidingWindowLimiter(1, window_seconds)
+
+    def failed(self, keys: list[str]) -> None:
+        self.hit(keys)
 
     def succeeded(self, key: str) -> None:
-        self._failures.pop(key, None)
+        self.clear(key)
+
+    def registered(self, account_key: str) -> None:
+        self._new_accounts.hit([account_key])
+
+    def is_new(self, account_key: str) -> bool:
+        return self._new_accounts.retry_after([account_key]) is not None

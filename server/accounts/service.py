@@ -3,20 +3,27 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Literal
 
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from server.accounts import tokens
 from server.accounts.models import ApiToken, User
+from server.accounts.passwords import check_new_password
 from server.accounts.security import hash_password, new_token, token_digest, verify_password
-from server.db import after_commit, session_caches
-from server.errors import AppError, Conflict
+from server.db import after_commit, session_caches, utcnow
+from server.errors import AppError, Conflict, NotAuthenticated
 from server.realtime.hub import get_hub
 
 
 class InvalidCredentials(AppError):
     status, code = 401, "invalid_credentials"
+
+
+class SessionExpired(NotAuthenticated):
+    code = "session_expired"
 
 
 def normalize_email(email: str) -> str:
@@ -27,6 +34,7 @@ async def register(
     session: AsyncSession, *, email: str, password: str, name: str, role: str
 ) -> User:
     email = normalize_email(email)
+    check_new_password(password, email=email, name=name)
     if await session.scalar(select(User.id).where(User.email == email)):
         raise Conflict("An account with this email already exists.", code="email_taken")
     user = User(email=email, name=name, role=role, password_hash=await hash_password(password))
@@ -53,6 +61,12 @@ async def issue_token(session: AsyncSession, user: User, secret_key: str) -> str
     return token
 
 
+async def forget_expired_tokens(session: AsyncSession, user: User) -> None:
+    """Delete the user's tokens that have expired (they could no longer sign anyone in)."""
+    expired = tokens.lifetime(session).expired(utcnow())
+    await session.execute(delete(ApiToken).where(ApiToken.user_id == user.id, expired))
+
+
 async def revoke_token(session: AsyncSession, user: User, token: str, secret_key: str) -> None:
     """Delete the token; once that is committed, its live sockets close in every process."""
     digest = token_digest(secret_key, token)
@@ -68,7 +82,28 @@ async def revoke_token(session: AsyncSession, user: User, token: str, secret_key
 
 
 async def user_for_token(session: AsyncSession, token: str, secret_key: str) -> User | None:
-    """The user a token belongs to; the lookup is by digest, so no timing leak of the token."""
+    """The user a live token belongs to, else None (unknown, revoked or expired token).
+
+    The lookup is by digest, so no timing leak of the token.
+    """
+    found = await _resolve_token(session, token, secret_key)
+    return found if isinstance(found, User) else None
+
+
+async def authenticate_token(session: AsyncSession, token: str, secret_key: str) -> User:
+    """The user a live token belongs to; a 401 `session_expired` for a token past its
+    lifetime, a 401 `not_authenticated` for any other."""
+    found = await _resolve_token(session, token, secret_key)
+    if found == "expired":
+        raise SessionExpired("Your session has expired. Sign in again.")
+    if not isinstance(found, User):
+        raise NotAuthenticated("Your session has expired or the token is invalid.")
+    return found
+
+
+async def _resolve_token(
+    session: AsyncSession, token: str, secret_key: str
+) -> User | Literal["expired"] | None:
     if not token or len(token) > 200:
         return None
     digest = token_digest(secret_key, token)
@@ -78,12 +113,24 @@ async def user_for_token(session: AsyncSession, token: str, secret_key: str) -> 
         user_id, email, name, role = hit
         return User(id=user_id, email=email, name=name, role=role)
     generation = caches.tokens.generation(digest) if caches else 0
-    user = await session.scalar(
-        select(User)
-        .join(ApiToken, ApiToken.user_id == User.id)
-        .where(ApiToken.token_hash == digest)
-    )
-    if caches and user is not None:
+    row = (
+        await session.execute(
+            select(User, ApiToken.id, ApiToken.created_at, ApiToken.last_used_at)
+            .join(ApiToken, ApiToken.user_id == User.id)
+            .where(ApiToken.token_hash == digest)
+        )
+    ).first()
+    if row is None:
+        return None
+    user, token_id, created_at, last_used_at = row
+    now = utcnow()
+    expires_at = tokens.lifetime(session).expires_at(created_at, last_used_at)
+    if now >= expires_at:
+        return "expired"
+    if now - last_used_at >= tokens.TOUCH_EVERY:
+        tokens.touch(session, token_id)
+    # Cached only while the cache entry (60 s) cannot outlive the token.
+    if caches and expires_at - now > tokens.CACHE_MARGIN:
         caches.tokens.put(digest, (user.id, user.email, user.name, user.role), generation)
     return user
 
