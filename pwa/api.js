@@ -1,10 +1,12 @@
 // The one fetch wrapper: same-origin cookie auth, JSON in and out, errors as ApiError.
 
 export class ApiError extends Error {
-  constructor(status, detail, code) {
+  constructor(status, detail, code, retryAfter = null) {
     super(detail);
     this.status = status;
     this.code = code;
+    /** Seconds to wait before trying again (a 429's Retry-After), or null. */
+    this.retryAfter = retryAfter;
   }
 }
 
@@ -31,7 +33,8 @@ export async function api(path, { method = 'GET', body, headers = {} } = {}) {
   const data = await response.json().catch(() => null);
   if (!response.ok) {
     const detail = (data && typeof data.detail === 'string') ? data.detail : `Request failed (${response.status}).`;
-    throw new ApiError(response.status, detail, data && data.code);
+    const wait = Number.parseInt(response.headers.get('Retry-After') ?? '', 10);
+    throw new ApiError(response.status, detail, data && data.code, wait > 0 ? wait : null);
   }
   return data;
 }

@@ -1,12 +1,28 @@
 // Sign in and sign up (vendors and customers). Register returns a token but no cookie,
 // so sign-up signs in right after: the PWA only ever uses the HttpOnly session cookie.
 
-import { get, post } from '../api.js';
+import { ApiError, get, post } from '../api.js';
 import { signedIn } from '../app.js';
 import { h, mount } from '../dom.js';
 
 function field(label, attrs) {
   return h('label', { class: 'field' }, h('span', {}, label), h('input', attrs));
+}
+
+/** "Try again in 4 minutes." for a wait in seconds, rounded up as the server words it. */
+export function tryAgainIn(seconds) {
+  let amount = Math.max(1, seconds);
+  let unit = 'second';
+  if (seconds >= 2 * 3600) [amount, unit] = [Math.ceil(seconds / 3600), 'hour'];
+  else if (seconds >= 60) [amount, unit] = [Math.ceil(seconds / 60), 'minute'];
+  return `Try again in ${amount} ${unit}${amount === 1 ? '' : 's'}.`;
+}
+
+function errorText(e) {
+  if (e instanceof ApiError && e.status === 429 && e.retryAfter) {
+    return `Too many attempts. ${tryAgainIn(e.retryAfter)}`;
+  }
+  return e.message;
 }
 
 export function render(main, { navigate }) {
@@ -56,7 +72,7 @@ export function render(main, { navigate }) {
       await signedIn(await get('/api/me'));
       navigate('/', { replace: true });
     } catch (e) {
-      error.textContent = e.message;
+      error.textContent = errorText(e);
       error.hidden = false;
       button.disabled = false;
     }
