@@ -11,8 +11,8 @@ what they depend on, so they are derived here rather than repeated in each route
 - 413: a method that carries a body; the body-size limit (server.http) comes first.
 - 422 (`ValidationErrorOut`, replacing FastAPI's `HTTPValidationError`): the route
   takes a body or parameters.
-- Answers that only a service knows of (a 409 for a conflicting change, the 429 of the
-  sign-in limiter, a signed event's 401) are listed in SERVICE_ANSWERS.
+- Answers that only a service knows of (a 409 for a conflicting change, the 429s of the
+  sign-up and sign-in limiters, a signed event's 401) are listed in SERVICE_ANSWERS.
 
 tests/api/test_openapi_errors.py checks these against what the app really answers.
 """
@@ -36,7 +36,7 @@ BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 # (method, path) -> error statuses a service raises beyond what the route's shape implies.
 SERVICE_ANSWERS: dict[tuple[str, str], tuple[int, ...]] = {
-    ("POST", "/api/auth/register"): (409,),  # email_taken
+    ("POST", "/api/auth/register"): (409, 429),  # email_taken, register_rate_limited
     ("POST", "/api/auth/login"): (401, 429),  # invalid_credentials, login_rate_limited
     # HMAC-signed, the body read raw: missing/invalid signature, reused event id, bad event.
     ("POST", "/api/events"): (401, 409, 422),

@@ -274,3 +274,16 @@ async def test_the_service_answers_name_real_operations(client: httpx.AsyncClien
     document = await openapi(client)
     for method, path in SERVICE_ANSWERS:
         assert method.lower() in document["paths"].get(path, {}), (method, path)
+
+
+async def test_the_sign_up_limit_is_a_declared_429(client: httpx.AsyncClient) -> None:
+    document = await openapi(client)
+    for n in range(30):
+        body = {"email": f"many{n}@example.com", "password": "correct horse battery"}
+        body |= {"name": f"Many {n}", "role": "customer"}
+        response = await client.post("/api/auth/register", json=body)
+        assert_conforms(document, "POST", "/api/auth/register", response)
+        if response.status_code == 429:
+            break
+    assert response.status_code == 429
+    assert response.json()["code"] == "register_rate_limited"
