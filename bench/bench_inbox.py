@@ -70,7 +70,7 @@ def users_and_tokens(
         users.append((v, f"vendor{v}@bench.example", f"Vendor {v}", "vendor", "!", now))
         token = secrets.token_urlsafe(32)
         tokens.append(token)
-        token_rows.append((v, v, token_digest(SECRET, token), now))
+        token_rows.append((v, v, token_digest(SECRET, token), now, now))
     return users, token_rows, tokens
 
 
@@ -90,7 +90,8 @@ def seed_sqlite(path: Path, vendors: int, per_vendor: int) -> list[str]:
             [tuple(map(naive, u)) for u in users],
         )
         db.executemany(
-            "INSERT INTO api_tokens (id, user_id, token_hash, created_at) VALUES (?,?,?,?)",
+            "INSERT INTO api_tokens (id, user_id, token_hash, created_at, last_used_at) "
+            "VALUES (?,?,?,?,?)",
             [tuple(map(naive, t)) for t in token_rows],
         )
         db.executemany(
@@ -115,7 +116,9 @@ async def seed_postgres(url: str, vendors: int, per_vendor: int) -> list[str]:
             columns=["id", "email", "name", "role", "password_hash", "created_at"],
         )
         await conn.copy_records_to_table(
-            "api_tokens", records=token_rows, columns=["id", "user_id", "token_hash", "created_at"]
+            "api_tokens",
+            records=token_rows,
+            columns=["id", "user_id", "token_hash", "created_at", "last_used_at"],
         )
         await conn.copy_records_to_table(
             "notifications",
