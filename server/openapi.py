@@ -28,8 +28,16 @@ from fastapi.routing import APIRoute, iter_route_contexts
 from pydantic.json_schema import models_json_schema
 from starlette.routing import BaseRoute
 
-from server.deps import ROLE_CHECKS, SAFE_METHODS, dependency_calls, get_current_user
+from server.deps import (
+    ROLE_CHECKS,
+    SAFE_METHODS,
+    SESSION_COOKIE,
+    dependency_calls,
+    get_current_user,
+)
 from server.errors import ErrorOut, ValidationErrorOut
+from server.integrations import signature
+from server.integrations.schemas import EventIn as IntegrationEventIn
 
 REF = "#/components/schemas/{model}"
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -48,8 +56,46 @@ SERVICE_ANSWERS: dict[tuple[str, str], tuple[int, ...]] = {
     ("POST", "/api/orders/{order_id}/refunds"): (409,),  # refund_exceeds_paid
 }
 
+# How a caller signs in, for the operations that need one (either will do).
+SECURITY_SCHEMES = {
+    "bearer": {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "The `token` of /api/auth/register or /api/auth/login.",
+    },
+    "session": {
+        "type": "apiKey",
+        "in": "cookie",
+        "name": SESSION_COOKIE,
+        "description": "The cookie /api/auth/login sets; writes must come from our Origin.",
+    },
+}
+SIGNED_IN: list[dict[str, list[str]]] = [{"bearer": []}, {"session": []}]
+
+# Operations that read their body raw, to check an HMAC over its bytes: what they parse
+# and the headers that sign it (see the README), which FastAPI cannot see.
+SIGNED_BODIES: dict[tuple[str, str], tuple[type[IntegrationEventIn], str]] = {
+    ("POST", "/api/events"): (IntegrationEventIn, "IntegrationEventIn"),
+}
+SIGNATURE_HEADERS = [
+    {
+        "name": signature.KEY_HEADER,
+        "in": "header",
+        "required": True,
+        "description": "The integration key's public id.",
+        "schema": {"type": "string", "maxLength": 200},
+    },
+    {
+        "name": signature.SIGNATURE_HEADER,
+        "in": "header",
+        "required": True,
+        "description": "`t=<unix seconds>,v1=<hex HMAC-SHA256 of '<t>.<raw body>'>`.",
+        "schema": {"type": "string", "maxLength": 1000},
+    },
+]
+
 DESCRIPTIONS = {
-    401: "Not signed in, or the token is invalid or expired",
+    401: "Not authenticated: no valid token (for a signed event: no valid signature)",
     403: "Signed in, but not allowed: wrong role, or a cookie-signed write from another origin",
     404: "No such resource, or not the caller's",
     409: "Conflicts with the resource's current state",
@@ -64,6 +110,19 @@ def _error_schemas() -> dict[str, Any]:
         [(ErrorOut, "validation"), (ValidationErrorOut, "validation")], ref_template=REF
     )
     schemas: dict[str, Any] = top["$defs"]
+    return schemas
+
+
+def _declare_signed_body(operation: dict[str, Any], model: type[Any], name: str) -> dict[str, Any]:
+    """The operation's JSON body and signature headers; returns the schemas to add."""
+    _, top = models_json_schema([(model, "validation")], ref_template=REF)
+    schemas: dict[str, Any] = top["$defs"]
+    schemas[name] = schemas.pop(model.__name__)  # a name of its own (EventIn is taken)
+    operation["requestBody"] = {
+        "required": True,
+        "content": {"application/json": {"schema": {"$ref": REF.format(model=name)}}},
+    }
+    operation["parameters"] = [*operation.get("parameters", []), *SIGNATURE_HEADERS]
     return schemas
 
 
@@ -101,6 +160,7 @@ def error_statuses(route: Any, method: str) -> set[int]:
 def declare_errors(schema: dict[str, Any], routes: Iterable[BaseRoute]) -> None:
     """Add every operation's error answers to a document FastAPI generated."""
     paths: dict[str, Any] = schema.get("paths", {})
+    added: dict[str, Any] = _error_schemas()
     for route in iter_route_contexts(list(routes)):
         if not isinstance(route.original_route, APIRoute) or not route.include_in_schema:
             continue
@@ -108,6 +168,10 @@ def declare_errors(schema: dict[str, Any], routes: Iterable[BaseRoute]) -> None:
             operation = paths.get(route.path_format or "", {}).get(method.lower())
             if operation is None:
                 continue
+            if get_current_user in dependency_calls(route.dependant):
+                operation["security"] = SIGNED_IN
+            if signed := SIGNED_BODIES.get((method, route.path_format or "")):
+                added |= _declare_signed_body(operation, *signed)
             responses = operation.setdefault("responses", {})
             for status in sorted(error_statuses(route, method)):
                 if status == 422 or str(status) not in responses:
@@ -118,10 +182,11 @@ def declare_errors(schema: dict[str, Any], routes: Iterable[BaseRoute]) -> None:
             responses = operation.get("responses", {}) if isinstance(operation, dict) else {}
             if "HTTPValidationError" in str(responses.get("422", "")):
                 responses["422"] = _answer(422)
-    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    components = schema.setdefault("components", {})
     for fastapi_model in ("HTTPValidationError", "ValidationError"):
-        components.pop(fastapi_model, None)
-    components.update(_error_schemas())
+        components.get("schemas", {}).pop(fastapi_model, None)
+    components.setdefault("schemas", {}).update(added)
+    components["securitySchemes"] = SECURITY_SCHEMES
 
 
 def install_openapi(app: FastAPI) -> None:

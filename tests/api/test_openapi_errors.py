@@ -292,3 +292,29 @@ async def test_the_sign_up_limit_is_a_declared_429(tmp_path: Path, database_url:
             assert_conforms(document, "POST", "/api/auth/register", response)
     assert response.status_code == 429
     assert response.json()["code"] == "register_rate_limited"
+
+
+async def test_operations_needing_a_caller_declare_how_to_sign_in(
+    client: httpx.AsyncClient,
+) -> None:
+    document = await openapi(client)
+    assert set(document["components"]["securitySchemes"]) == {"bearer", "session"}
+    signed_otherwise = {("post", "/api/auth/login"), ("post", "/api/events")}
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            if "401" in operation["responses"] and (method, path) not in signed_otherwise:
+                assert operation["security"] == [{"bearer": []}, {"session": []}], (method, path)
+            else:
+                assert "security" not in operation, (method, path)
+
+
+async def test_the_event_api_declares_its_signed_body(client: httpx.AsyncClient) -> None:
+    document = await openapi(client)
+    operation = document["paths"]["/api/events"]["post"]
+    body = operation["requestBody"]["content"]["application/json"]["schema"]
+    assert body == {"$ref": "#/components/schemas/IntegrationEventIn"}
+    headers = {p["name"] for p in operation["parameters"] if p["in"] == "header"}
+    assert headers == {"Vendorbell-Key", "Vendorbell-Signature"}
+    schemas = document["components"]["schemas"]
+    assert set(schemas["IntegrationEventIn"]["required"]) == {"id", "type", "vendor"}
+    assert "event" in schemas["EventIn"]["properties"]  # the inbox's EventIn, untouched
