@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint format migrate worker bench bench-inbox bench-push bench-ws clean
+.PHONY: run test lint format migrate worker bench bench-inbox bench-push bench-ws clean fuzz
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "vendorbell needs Python 3.11+"'
@@ -21,6 +21,11 @@ run: $(STAMP)
 ## The whole test suite (PostgreSQL/Redis/browser tests skip unless their servers are there).
 test: $(STAMP)
 	$(BIN)/pytest
+
+## Schema fuzzing: schemathesis against /openapi.json as nobody, customer, vendor, admin
+## (~2 min; `make test` runs it too, as tests/fuzz/test_fuzz.py).
+fuzz: $(STAMP)
+	$(BIN)/python -m tests.fuzz.run
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
