@@ -266,10 +266,17 @@ def requests_served(url: str) -> int:
     return int(sum(float(line.rsplit(" ", 1)[1]) for line in lines))
 
 
-def fuzz(url: str, folder: Path, config: Path, identity: str, tokens: dict[str, str]) -> Outcome:
+def fuzz(
+    url: str,
+    folder: Path,
+    config: Path,
+    identity: str,
+    tokens: dict[str, str],
+    checks: tuple[str, ...] = CHECKS,
+) -> Outcome:
     report = folder / f"report-{identity}.json"
     command = [sys.executable, "-m", "schemathesis.cli", "--config-file", str(config), "run"]
-    command += [f"{url}/openapi.json", "--checks", ",".join(CHECKS), "--no-color"]
+    command += [f"{url}/openapi.json", "--checks", ",".join(checks), "--no-color"]
     command += ["--workers", str(WORKERS), "--report", "json", "--report-json-path", str(report)]
     command += ["--request-timeout", "30"]
     env = {**os.environ, "PYTHONPATH": str(ROOT), "SCHEMATHESIS_HOOKS": "tests.fuzz.hooks"}
@@ -313,11 +320,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-examples", type=int, default=MAX_EXAMPLES, metavar="N")
     parser.add_argument("--seed", type=int, help="random generation from this seed")
     parser.add_argument(
+        "--check", dest="checks", action="append", help=f"instead of {', '.join(CHECKS)}"
+    )
+    parser.add_argument(
         "--database-url", help="an empty, existing database instead of a new SQLite file"
     )
     parser.add_argument("--verbose", action="store_true", help="print schemathesis' output")
     args = parser.parse_args(argv)
     identities = args.identity or ["anonymous", "customer", "vendor", "admin"]
+    args.checks = args.checks or list(CHECKS)
     started = time.monotonic()
     outcomes: list[Outcome] = []
     with tempfile.TemporaryDirectory(prefix="vendorbell-fuzz-") as tmp:
@@ -326,7 +337,7 @@ def main(argv: list[str] | None = None) -> int:
             tokens, ids = seed(url, env, folder)
             config = write_config(folder, ids, args.max_examples, args.seed)
             for identity in identities:
-                outcome = fuzz(url, folder, config, identity, tokens)
+                outcome = fuzz(url, folder, config, identity, tokens, tuple(args.checks))
                 outcomes.append(outcome)
                 verdict = "ok" if outcome.ok else "FAILED"
                 print(
