@@ -112,7 +112,6 @@ async def seed(database_url: str, users: int) -> Seed:
 def bench_app() -> Any:
     """The real app plus POST /bench/publish: the live channel alone, without the database."""
     from server.app import create_app
-    from server.realtime.hub import get_hub
 
     app = create_app()
     extra = APIRouter()
@@ -120,7 +119,7 @@ def bench_app() -> Any:
     @extra.post("/bench/publish")
     async def publish(request: Request) -> dict[str, int]:
         users: list[int] = (await request.json())["users"]
-        hub = get_hub()
+        hub = request.app.state.hub
         for user_id in users:
             await hub.publish(user_id, channel_message(user_id))
         return {"published": len(users)}
@@ -502,7 +501,7 @@ async def run(args: argparse.Namespace, workdir: Path, database_url: str) -> Non
     env = {
         "DATABASE_URL": database_url,
         "SECRET_KEY": SECRET,
-        "RUN_WORKER": "false",
+        "ROLE": "all",  # broadcasts fan out in the serving processes (no separate worker)
         "DATA_DIR": str(workdir / "data"),
         "KEYS_DIR": str(workdir / "keys"),
         "LOG_LEVEL": "WARNING",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 from collections.abc import Sequence
 
 from server.admin.cli import add_commands as add_admin_commands
@@ -19,6 +20,9 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> None:
     from server.realtime.handshake import WebSocketProtocol
 
     upgrade(settings)
+    if args.role == "api":
+        os.environ["ROLE"] = "api"  # read by the app factory, in every --workers process
+        get_settings.cache_clear()
     uvicorn.run(
         "server.app:create_app",
         factory=True,
@@ -46,7 +50,14 @@ def build_parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="apply migrations and serve the API and the PWA")
     run.add_argument("--host")
     run.add_argument("--port", type=int)
-    run.add_argument("--workers", type=int, default=1)
+    run.add_argument("--workers", type=int, default=1, help="HTTP processes (SQLite: keep 1)")
+    run.add_argument(
+        "--role",
+        choices=("all", "api"),
+        default="all",
+        help="all: HTTP and every background loop (default); api: HTTP and WebSocket only, "
+        "with `python -m server worker` processes doing the rest",
+    )
     run.set_defaults(func=cmd_run)
     migrate = commands.add_parser("migrate", help="apply database migrations")
     migrate.add_argument("revision", nargs="?", default="head")

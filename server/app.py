@@ -1,4 +1,4 @@
-"""create_app(): routers, middleware, lifespan (database, hub, delivery worker), the PWA."""
+"""create_app(): one router list, one middleware stack, the runtime of its role, the PWA."""
 
 from __future__ import annotations
 
@@ -9,21 +9,37 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from server.accounts.routes import router as accounts_router
-from server.accounts.security import LoginLimiter
+from server.accounts.security import LoginLimiter, SlidingWindowLimiter
+from server.admin.routes import router as admin_router
+from server.analytics.routes import router as analytics_router
+from server.background import Runtime
 from server.config import Settings, get_settings
-from server.db import make_database
+from server.deps import check_caller
 from server.errors import install_error_handlers
-from server.extras import install_extras
 from server.http import BodyLimitMiddleware, SecurityHeadersMiddleware, TrailingSlashMiddleware
+from server.integrations.routes import router as integrations_router
 from server.notifications.routes import router as inbox_router
+from server.observability import RequestMetricsMiddleware
+from server.observability import router as metrics_router
 from server.openapi import install_openapi
 from server.orders.routes import router as orders_router
-from server.push.keys import KeyStore
+from server.preferences.routes import router as preferences_router
 from server.push.routes import router as push_router
-from server.push.worker import DeliveryWorker
 from server.pwa import mount_pwa
-from server.realtime.hub import make_hub, set_hub
 from server.realtime.routes import router as live_router
+
+ROUTERS = (
+    accounts_router,
+    orders_router,
+    inbox_router,
+    push_router,
+    live_router,
+    metrics_router,
+    preferences_router,
+    analytics_router,
+    admin_router,
+    integrations_router,
+)
 
 
 def settle_garbage_collector() -> None:
@@ -40,27 +56,26 @@ def settle_garbage_collector() -> None:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
+    role = settings.effective_role
+    if role == "worker":
+        raise ValueError("ROLE=worker serves no HTTP: run it with `python -m server worker`")
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        database = make_database(settings)
-        app.state.db = database
-        hub = make_hub(settings)
-        await hub.start()
-        set_hub(hub)
-        app.state.keys = KeyStore.load_or_create(settings)
-        worker = DeliveryWorker(database, settings, app.state.keys) if settings.run_worker else None
-        if worker is not None:
-            await worker.start()
+        runtime = Runtime(settings, role)
+        await runtime.start()
+        app.state.runtime = runtime
+        app.state.db = runtime.database
+        app.state.units = runtime.units
+        app.state.hub = runtime.hub
+        app.state.keys = runtime.keys
+        app.state.token_activity = runtime.token_activity
         if settings.gc_tuning:
             settle_garbage_collector()
         try:
             yield
         finally:
-            if worker is not None:
-                await worker.stop()
-            await hub.close()
-            await database.dispose()
+            await runtime.stop()
 
     app = FastAPI(
         title="vendorbell",
@@ -73,13 +88,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.login_limiter = LoginLimiter(
         settings.login_max_attempts, settings.login_window_seconds
     )
-    install_error_handlers(app)
-    install_extras(app)  # first: its metrics middleware must be the innermost
+    app.state.register_limiter = SlidingWindowLimiter(
+        settings.register_max_per_window, settings.register_window_seconds
+    )
+    install_error_handlers(app, check_caller)
+    # The middleware stack, innermost first (each add_middleware wraps the previous):
+    # metrics must see the matched route, so it sits inside everything else; the body
+    # limit refuses oversize bodies before any route reads them; security headers go on
+    # every answer, refusals included; the trailing-slash rewrite runs before routing.
+    app.add_middleware(RequestMetricsMiddleware)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(TrailingSlashMiddleware)
-    for router in (accounts_router, orders_router, inbox_router, push_router, live_router):
+    for router in ROUTERS:
         app.include_router(router)
-    mount_pwa(app, settings.pwa_dir)
+    mount_pwa(app, settings.pwa_dir)  # last: its catch-all serves the app shell
     install_openapi(app)
     return app

@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator
@@ -47,8 +47,17 @@ class Settings(BaseSettings):
     push_allowed_hosts: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: list(DEFAULT_PUSH_HOSTS)
     )
+    # What this process runs besides HTTP (server.background): "all" (the default: every
+    # background loop too), "api" (HTTP and WebSocket only) or "worker" (only the loops,
+    # as `python -m server worker`). RUN_WORKER=false is the older spelling of "api".
+    role: Literal["all", "api", "worker"] = "all"
     run_worker: bool = True
     worker_concurrency: int = 64
+    # How long a claimed delivery stays with its worker before another may retake it.
+    push_lease_seconds: float = Field(default=60.0, gt=0)
+    # How often a worker looks for deliveries committed by other processes (those of its
+    # own process wake it at once).
+    push_poll_seconds: float = Field(default=1.0, gt=0)
     per_origin_concurrency: int = 64
     # Processes that encrypt pushes of a large fan-out; None: one per core (≤ 4), 0 on one core.
     push_encrypt_processes: int | None = Field(default=None, ge=0)
@@ -92,6 +101,10 @@ class Settings(BaseSettings):
                 "use a mailto: address or https: URL you control"
             )
         return value
+
+    @property
+    def effective_role(self) -> Literal["all", "api", "worker"]:
+        return "api" if self.role == "all" and not self.run_worker else self.role
 
     @property
     def is_sqlite(self) -> bool:

@@ -10,7 +10,6 @@ upgrade a read lock that another writer is waiting on.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Awaitable, Callable, Hashable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -18,14 +17,12 @@ from typing import Any
 from sqlalchemy import DateTime, MetaData, event, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
-    AsyncSession,
     async_sessionmaker,
     create_async_engine,
 )
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 
-from server.cache import Caches, GenerationalCache
 from server.config import Settings
 from server.sqlite_checkpoint import AUTOCHECKPOINT_PAGES, Checkpointer
 from server.sqlite_gate import WriteGate, gated_creator
@@ -108,7 +105,7 @@ def _enable_wal(path: str) -> None:
 class Database:
     """The engine plus two session factories: reads, and writes (IMMEDIATE on SQLite)."""
 
-    def __init__(self, url: str, *, echo: bool = False, info: dict[str, Any] | None = None) -> None:
+    def __init__(self, url: str, *, echo: bool = False) -> None:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
         kwargs: dict[str, Any] = {"echo": echo}
@@ -139,65 +136,22 @@ class Database:
                     url, async_creator=inline_creator(path), pool_size=8, max_overflow=8
                 )
                 _setup_sqlite(read_engine, inline_reader=True)
-        self._read_engine = read_engine
-        # `info` travels with every session: services read settings from it.
-        self.reader = async_sessionmaker(read_engine, expire_on_commit=False, info=info)
-        self.writer = async_sessionmaker(write_engine, expire_on_commit=False, info=info)
+        self.read_engine = read_engine
+        self.write_engine = write_engine
+        # Plain sessions, for infrastructure (the worker's claims, migrations checks);
+        # services get theirs inside a unit of work (server.unit_of_work).
+        self.reader = async_sessionmaker(read_engine, expire_on_commit=False)
+        self.writer = async_sessionmaker(write_engine, expire_on_commit=False)
 
     async def dispose(self) -> None:
         if self._checkpointer is not None:
             self._checkpointer.stop()
-        if self._read_engine is not self.engine:
-            await self._read_engine.dispose()
+        if self.read_engine is not self.engine:
+            await self.read_engine.dispose()
         await self.engine.dispose()
 
 
 def make_database(settings: Settings) -> Database:
     if settings.is_sqlite:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-    # In-process caches only while one process serves (see server.cache).
-    caches = None if settings.redis_url else Caches()
-    return Database(settings.database_url, info={"settings": settings, "caches": caches})
-
-
-def session_caches(session: AsyncSession) -> Caches | None:
-    """The app's in-process caches, or None when several processes serve."""
-    caches: Caches | None = session.info.get("caches")
-    return caches
-
-
-def session_settings(session: AsyncSession) -> Settings:
-    """The settings of the app that opened this session."""
-    settings: Settings = session.info["settings"]
-    return settings
-
-
-AfterCommit = Callable[[], Awaitable[None]]
-
-
-def after_commit(session: AsyncSession, callback: AfterCommit) -> None:
-    """Run `callback` once the session's transaction has committed (never on rollback)."""
-    session.info.setdefault("after_commit", []).append(callback)
-
-
-async def commit(session: AsyncSession) -> None:
-    """Commit, then run the callbacks registered with `after_commit`."""
-    await session.commit()
-    callbacks: list[AfterCommit] = session.info.pop("after_commit", [])
-    for callback in callbacks:
-        await callback()
-
-
-def invalidate_after_commit(
-    session: AsyncSession, cache: GenerationalCache[Any], key: Hashable
-) -> None:
-    """Drop `key` from `cache` once this transaction's change is visible to readers."""
-
-    async def invalidate() -> None:
-        cache.invalidate(key)
-
-    after_commit(session, invalidate)
-
-
-def discard_after_commit(session: AsyncSession) -> None:
-    session.info.pop("after_commit", None)
+    return Database(settings.database_url)

@@ -1,4 +1,4 @@
-"""Dependencies every route uses: settings, a database session, the signed-in user."""
+"""Dependencies every route uses: settings, the unit of work (or its session), the caller."""
 
 from __future__ import annotations
 
@@ -10,10 +10,11 @@ from fastapi.dependencies.models import Dependant
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.accounts.models import User
-from server.accounts.service import user_for_token
+from server.accounts.service import authenticate_token
 from server.config import Settings
-from server.db import Database, commit, discard_after_commit
+from server.db import Database
 from server.errors import Forbidden, NotAuthenticated
+from server.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 SESSION_COOKIE = "vb_session"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -29,26 +30,36 @@ def get_database(request: Request) -> Database:
     return database
 
 
-async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
-    """One transaction per request, committed before the response is sent.
+def get_units(request: Request) -> UnitOfWorkFactory:
+    units: UnitOfWorkFactory = request.app.state.units
+    return units
 
-    Reads get a plain session; writes get one that starts with BEGIN IMMEDIATE on
+
+async def get_unit_of_work(request: Request) -> AsyncIterator[UnitOfWork]:
+    """One unit of work per request, committed before the response is sent.
+
+    Reads get a read unit; writes one whose transaction starts with BEGIN IMMEDIATE on
     SQLite (see server.db), so concurrent writers queue instead of failing.
     """
-    database = get_database(request)
-    factory = database.reader if request.method in SAFE_METHODS else database.writer
-    async with factory() as session:
+    async with get_units(request).for_method(request.method) as uow:
         try:
-            yield session
+            yield uow
         except BaseException:
-            discard_after_commit(session)
-            await session.rollback()
+            await uow.rollback()
             raise
-        await commit(session)
+        await uow.commit()
+
+
+UnitOfWorkDep = Annotated[UnitOfWork, Depends(get_unit_of_work, scope="function")]
+
+
+async def get_session(uow: UnitOfWorkDep) -> AsyncSession:
+    """The request's unit's session, for routes whose services need nothing else."""
+    return uow.session
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
-SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
+SessionDep = Annotated[AsyncSession, Depends(get_session)]
 
 
 def bearer_token(request: Request) -> str | None:
@@ -86,16 +97,15 @@ def _referer_origin(request: Request) -> str | None:
     return f"{scheme}://{rest.split('/', 1)[0]}" if rest else None
 
 
-async def get_current_user(request: Request, session: SessionDep, settings: SettingsDep) -> User:
+async def get_current_user(request: Request, uow: UnitOfWorkDep, settings: SettingsDep) -> User:
     token = bearer_token(request)
     from_cookie = token is None
     if token is None:
         token = request.cookies.get(SESSION_COOKIE)
     if not token:
         raise NotAuthenticated("Sign in first.")
-    user = await user_for_token(session, token, request.app.state.secret_key)
-    if user is None:
-        raise NotAuthenticated("Your session has expired or the token is invalid.")
+    state = request.app.state
+    user = await authenticate_token(uow, token, state.secret_key, state.token_activity)
     if from_cookie:
         check_csrf(request, settings)
     request.state.token = token
@@ -157,8 +167,8 @@ async def check_caller(request: Request) -> None:
     calls = dependency_calls(dependant)
     if get_current_user not in calls:
         return
-    async with get_database(request).reader() as session:
-        user = await get_current_user(request, session, request.app.state.settings)
+    async with get_units(request).reader() as uow:
+        user = await get_current_user(request, uow, request.app.state.settings)
     for check in ROLE_CHECKS:
         if check in calls:
             await check(user)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -155,13 +156,14 @@ def _malformed_body() -> RequestValidationError:
     )
 
 
-async def _refusal_before_body(request: Request) -> AppError | None:
+CallerCheck = Callable[[Request], Awaitable[None]]
+
+
+async def _refusal_before_body(request: Request, check_caller: CallerCheck) -> AppError | None:
     """A request whose body is not even JSON is still refused for who sent it first:
     FastAPI parses the body before it runs any dependency, so the authentication and role
     checks of the route are run here (server.deps), as they are before a body is
     validated."""
-    from server.deps import check_caller  # deps imports this module
-
     try:
         await check_caller(request)
     except AppError as exc:
@@ -180,8 +182,11 @@ def allowed_methods(request: Request) -> list[str]:
     return sorted(methods)
 
 
-def install_error_handlers(app: FastAPI) -> None:
-    """Every client mistake becomes `{"detail", "code"}`; anything else is logged once."""
+def install_error_handlers(app: FastAPI, check_caller: CallerCheck) -> None:
+    """Every client mistake becomes `{"detail", "code"}`; anything else is logged once.
+
+    `check_caller` runs a route's authentication and role checks on their own
+    (server.deps.check_caller), for a body refused before any dependency ran."""
 
     @app.exception_handler(AppError)
     async def _app_error(_: Request, exc: AppError) -> JSONResponse:
@@ -190,7 +195,9 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
         detail, code, errors = _describe_validation(exc)
-        if code == "malformed_json" and (refusal := await _refusal_before_body(request)):
+        if code == "malformed_json" and (
+            refusal := await _refusal_before_body(request, check_caller)
+        ):
             return await _app_error(request, refusal)
         response = error_response(422, detail, code)
         response.body = response.render({"detail": detail, "code": code, "errors": errors})

@@ -2,31 +2,16 @@
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import AsyncIterator
-
-from fastapi import APIRouter, FastAPI, Request, Response, status
+from fastapi import APIRouter, Request, Response, status
 
 from server.accounts import service
 from server.accounts.schemas import LoginIn, RegisterIn, SessionOut, UserOut, VendorOut
 from server.accounts.security import LoginLimiter, SlidingWindowLimiter, try_again_in
-from server.accounts.tokens import token_activity
-from server.deps import SESSION_COOKIE, CurrentUser, SessionDep, SettingsDep
+from server.accounts.tokens import Lifetime
+from server.deps import SESSION_COOKIE, CurrentUser, SessionDep, SettingsDep, UnitOfWorkDep
 from server.errors import TooMany
 
-
-@contextlib.asynccontextmanager
-async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """The registration limiter, and the writer of token `last_used_at` bumps."""
-    settings = app.state.settings
-    app.state.register_limiter = SlidingWindowLimiter(
-        settings.register_max_per_window, settings.register_window_seconds
-    )
-    async with token_activity(app):
-        yield
-
-
-router = APIRouter(tags=["accounts"], lifespan=lifespan)
+router = APIRouter(tags=["accounts"])
 
 
 def _client_address(request: Request) -> str:
@@ -80,7 +65,7 @@ async def login(
         limiter.failed(keys)
         raise
     limiter.succeeded(account)
-    await service.forget_expired_tokens(session, user)
+    await service.forget_expired_tokens(session, user, Lifetime.of(settings))
     token = await service.issue_token(session, user, request.app.state.secret_key)
     response.set_cookie(
         SESSION_COOKIE,
@@ -95,8 +80,8 @@ async def login(
 
 
 @router.post("/api/auth/logout", status_code=status.HTTP_204_NO_CONTENT)
-async def logout(request: Request, session: SessionDep, user: CurrentUser) -> Response:
-    await service.revoke_token(session, user, request.state.token, request.app.state.secret_key)
+async def logout(request: Request, uow: UnitOfWorkDep, user: CurrentUser) -> Response:
+    await service.revoke_token(uow, user, request.state.token, request.app.state.secret_key)
     response = Response(status_code=status.HTTP_204_NO_CONTENT)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response

@@ -13,9 +13,9 @@ from server.accounts import tokens
 from server.accounts.models import ApiToken, User
 from server.accounts.passwords import check_new_password
 from server.accounts.security import hash_password, new_token, token_digest, verify_password
-from server.db import after_commit, session_caches, utcnow
+from server.db import utcnow
 from server.errors import AppError, Conflict, NotAuthenticated
-from server.realtime.hub import get_hub
+from server.unit_of_work import UnitOfWork
 
 
 class InvalidCredentials(AppError):
@@ -61,39 +61,46 @@ async def issue_token(session: AsyncSession, user: User, secret_key: str) -> str
     return token
 
 
-async def forget_expired_tokens(session: AsyncSession, user: User) -> None:
+async def forget_expired_tokens(
+    session: AsyncSession, user: User, lifetime: tokens.Lifetime
+) -> None:
     """Delete the user's tokens that have expired (they could no longer sign anyone in)."""
-    expired = tokens.lifetime(session).expired(utcnow())
+    expired = lifetime.expired(utcnow())
     await session.execute(delete(ApiToken).where(ApiToken.user_id == user.id, expired))
 
 
-async def revoke_token(session: AsyncSession, user: User, token: str, secret_key: str) -> None:
+async def revoke_token(uow: UnitOfWork, user: User, token: str, secret_key: str) -> None:
     """Delete the token; once that is committed, its live sockets close in every process."""
     digest = token_digest(secret_key, token)
-    await session.execute(delete(ApiToken).where(ApiToken.token_hash == digest))
-    if caches := session_caches(session):
-        caches.tokens.invalidate(digest)
-    user_id = user.id
+    await uow.session.execute(delete(ApiToken).where(ApiToken.token_hash == digest))
+    if uow.caches is not None:
+        uow.caches.tokens.invalidate(digest)
+    user_id, hub = user.id, uow.hub
 
     async def end_sessions() -> None:
-        await get_hub().end_sessions(user_id, digest)
+        await hub.end_sessions(user_id, digest)
 
-    after_commit(session, end_sessions)
+    uow.after_commit(end_sessions)
 
 
-async def user_for_token(session: AsyncSession, token: str, secret_key: str) -> User | None:
+async def user_for_token(
+    uow: UnitOfWork, token: str, secret_key: str, activity: tokens.TokenActivity | None
+) -> User | None:
     """The user a live token belongs to, else None (unknown, revoked or expired token).
 
-    The lookup is by digest, so no timing leak of the token.
+    The lookup is by digest, so no timing leak of the token. A use is recorded through
+    `activity` (the process's batched `last_used_at` writer), when there is one.
     """
-    found = await _resolve_token(session, token, secret_key)
+    found = await _resolve_token(uow, token, secret_key, activity)
     return found if isinstance(found, User) else None
 
 
-async def authenticate_token(session: AsyncSession, token: str, secret_key: str) -> User:
+async def authenticate_token(
+    uow: UnitOfWork, token: str, secret_key: str, activity: tokens.TokenActivity | None
+) -> User:
     """The user a live token belongs to; a 401 `session_expired` for a token past its
     lifetime, a 401 `not_authenticated` for any other."""
-    found = await _resolve_token(session, token, secret_key)
+    found = await _resolve_token(uow, token, secret_key, activity)
     if found == "expired":
         raise SessionExpired("Your session has expired. Sign in again.")
     if not isinstance(found, User):
@@ -102,12 +109,12 @@ async def authenticate_token(session: AsyncSession, token: str, secret_key: str)
 
 
 async def _resolve_token(
-    session: AsyncSession, token: str, secret_key: str
+    uow: UnitOfWork, token: str, secret_key: str, activity: tokens.TokenActivity | None
 ) -> User | Literal["expired"] | None:
     if not token or len(token) > 200:
         return None
     digest = token_digest(secret_key, token)
-    caches = session_caches(session)
+    caches, session = uow.caches, uow.session
     if caches and (hit := caches.tokens.get(digest)):
         # A detached copy: callers read id/email/name/role, never persist it.
         user_id, email, name, role = hit
@@ -124,11 +131,11 @@ async def _resolve_token(
         return None
     user, token_id, created_at, last_used_at = row
     now = utcnow()
-    expires_at = tokens.lifetime(session).expires_at(created_at, last_used_at)
+    expires_at = tokens.Lifetime.of(uow.settings).expires_at(created_at, last_used_at)
     if now >= expires_at:
         return "expired"
-    if now - last_used_at >= tokens.TOUCH_EVERY:
-        tokens.touch(session, token_id)
+    if activity is not None and now - last_used_at >= tokens.TOUCH_EVERY:
+        activity.touch(token_id)
     # Cached only while the cache entry (60 s) cannot outlive the token.
     if caches and expires_at - now > tokens.CACHE_MARGIN:
         caches.tokens.put(digest, (user.id, user.email, user.name, user.role), generation)

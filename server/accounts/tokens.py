@@ -4,27 +4,24 @@ A token ends `token_idle_days` after it was last used or `token_absolute_days` a
 was issued, whichever comes first. Recording every use would add a write to every
 request, so `last_used_at` is bumped at most once per TOUCH_EVERY per token, and not by
 the request itself: a GET runs on a read-only session (SQLite), and a write there would
-queue behind the write lock. Instead the bump goes to this process's TokenActivity,
-which writes all pending bumps in one short transaction of its own.
+queue behind the write lock. Instead the bump goes to this process's TokenActivity
+(started and stopped by server.background), which writes all pending bumps in one
+short transaction of its own.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from fastapi import FastAPI
 from sqlalchemy import or_, update
-from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
 from server.accounts.models import ApiToken
 from server.config import Settings
-from server.db import Database, session_settings, utcnow
+from server.db import Database, utcnow
 
 log = logging.getLogger("vendorbell.accounts")
 
@@ -58,10 +55,6 @@ class Lifetime:
             ApiToken.created_at <= now - self.absolute,
             ApiToken.last_used_at <= now - self.idle,
         )
-
-
-def lifetime(session: AsyncSession) -> Lifetime:
-    return Lifetime.of(session_settings(session))
 
 
 class TokenActivity:
@@ -100,33 +93,3 @@ class TokenActivity:
         """Wait until every bump asked for so far is written."""
         while self._task is not None and not self._task.done():
             await asyncio.shield(self._task)
-
-
-# The running apps' activity, by their Settings object: a session carries its app's
-# settings (server.db), so the token lookup finds where to send a bump.
-_activity: dict[int, TokenActivity] = {}
-
-
-def activity(settings: Settings) -> TokenActivity | None:
-    """The activity of the running app with these settings, if any."""
-    return _activity.get(id(settings))
-
-
-def touch(session: AsyncSession, token_id: int) -> None:
-    if (found := activity(session_settings(session))) is not None:
-        found.touch(token_id)
-
-
-@contextlib.asynccontextmanager
-async def token_activity(app: FastAPI) -> AsyncIterator[TokenActivity]:
-    """For the app's lifespan: bumps are written while it runs, and the last on the way out."""
-    key = id(app.state.settings)
-    found = _activity[key] = TokenActivity(app.state.db)
-    try:
-        yield found
-    finally:
-        try:
-            await found.flush()
-        finally:
-            if _activity.get(key) is found:
-                del _activity[key]

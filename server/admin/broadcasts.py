@@ -1,13 +1,14 @@
 """Broadcasts: a system notification to every user in an audience, through notify().
 
-The fan-out runs after the request, in chunks of `CHUNK` users, one transaction per
-chunk (notifications, their push deliveries and the cursor commit together), so a
-restart resumes where it stopped and nobody is notified twice.
+The fan-out runs in the worker role (server.background), in chunks of `CHUNK` users,
+one transaction per chunk (notifications, their push deliveries and the cursor commit
+together), so a restart resumes where it stopped and nobody is notified twice.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 
 from sqlalchemy import func, select
@@ -16,69 +17,78 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.accounts.models import User
 from server.admin.models import Broadcast, BroadcastNotification
 from server.admin.schemas import BroadcastIn, BroadcastOut
-from server.db import Database, after_commit, commit, utcnow
+from server.db import utcnow
 from server.errors import NotFound
 from server.ids import parse_id
 from server.notifications.schemas import PushOutcome
 from server.notifications.service import notify
 from server.preferences import service as preferences
 from server.push.models import PushDelivery
+from server.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 log = logging.getLogger("vendorbell.admin")
 
 CHUNK = 250
+POLL_SECONDS = 2.0  # how soon a worker process notices a broadcast made elsewhere
 _ROLES = {"vendors": ("vendor",), "customers": ("customer",), "all": ("vendor", "customer")}
-_running: set[asyncio.Task[None]] = set()
 
 
-async def create(
-    session: AsyncSession, database: Database, admin: User, body: BroadcastIn
-) -> Broadcast:
-    """Record the broadcast; its fan-out starts once this transaction commits."""
+async def create(uow: UnitOfWork, admin: User, body: BroadcastIn) -> Broadcast:
+    """Record the broadcast; the worker role fans it out once this is committed."""
     broadcast = Broadcast(
         created_by=admin.id, status="queued", recipients=0, last_user_id=0, **body.model_dump()
     )
-    session.add(broadcast)
-    await session.flush()
-    broadcast_id = broadcast.id
+    uow.session.add(broadcast)
+    await uow.session.flush()
+    broadcast_id, signal = broadcast.id, uow.signals.broadcasts
 
-    async def start() -> None:
-        start_fan_out(database, broadcast_id)
+    async def committed() -> None:
+        signal.send(broadcast_id)
 
-    after_commit(session, start)
+    uow.after_commit(committed)
     return broadcast
 
 
-def start_fan_out(database: Database, broadcast_id: int) -> None:
-    task = asyncio.create_task(fan_out(database, broadcast_id))
-    _running.add(task)
-    task.add_done_callback(_running.discard)
+async def fan_out_pending(units: UnitOfWorkFactory) -> int:
+    """Send every unfinished broadcast to its end; how many were worked on."""
+    async with units.reader() as uow:
+        ids = (
+            await uow.session.scalars(
+                select(Broadcast.id).where(Broadcast.status != "done").order_by(Broadcast.id)
+            )
+        ).all()
+    for broadcast_id in ids:
+        try:
+            while await _send_chunk(units, broadcast_id):
+                pass
+        except Exception:
+            log.exception("admin.broadcast.failed", extra={"broadcast_id": broadcast_id})
+    return len(ids)
 
 
-async def wait_idle() -> None:
-    """Wait for running fan-outs to finish (tests, the CLI)."""
-    while _running:
-        await asyncio.gather(*list(_running), return_exceptions=True)
+async def run_fan_out_loop(units: UnitOfWorkFactory, poll_seconds: float = POLL_SECONDS) -> None:
+    """The worker role's broadcast loop: fan out what is unfinished (a restart resumes
+    where it stopped), then wait for a new broadcast in this process or the next poll."""
+    wake = asyncio.Event()
 
+    def committed(_: int) -> None:
+        wake.set()
 
-async def stop_all() -> None:
-    """Shutdown: stop fan-outs mid-way; the uncommitted chunk rolls back and resumes later."""
-    for task in list(_running):
-        task.cancel()
-    await asyncio.gather(*list(_running), return_exceptions=True)
-
-
-async def fan_out(database: Database, broadcast_id: int) -> None:
+    units.signals.broadcasts.connect(committed)
     try:
-        while await _send_chunk(database, broadcast_id):
-            pass
-    except Exception:
-        log.exception("admin.broadcast.failed", extra={"broadcast_id": broadcast_id})
+        while True:
+            wake.clear()
+            await fan_out_pending(units)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(wake.wait(), poll_seconds)
+    finally:
+        units.signals.broadcasts.disconnect(committed)
 
 
-async def _send_chunk(database: Database, broadcast_id: int) -> bool:
-    """Notify the next CHUNK users; False once everyone has been."""
-    async with database.writer() as session:
+async def _send_chunk(units: UnitOfWorkFactory, broadcast_id: int) -> bool:
+    """Notify the next CHUNK users in one transaction; False once everyone has been."""
+    async with units.writer() as uow:
+        session = uow.session
         # Row lock (PostgreSQL; SQLite writers are serial anyway): two processes
         # resuming the same broadcast take turns and never send a chunk twice.
         broadcast = await session.get(Broadcast, broadcast_id, with_for_update=True)
@@ -93,10 +103,10 @@ async def _send_chunk(database: Database, broadcast_id: int) -> bool:
             )
         ).all()
         links = []
-        await preferences.preload(session, user_ids)
+        await preferences.preload(uow, user_ids)
         for user_id in user_ids:
             notification = await notify(
-                session,
+                uow,
                 user_id,
                 type="system",
                 event="system.broadcast",
@@ -119,7 +129,7 @@ async def _send_chunk(database: Database, broadcast_id: int) -> bool:
         else:
             broadcast.status = "done"
             broadcast.finished_at = utcnow()
-        await commit(session)
+        await uow.commit()
         log.info(
             "admin.broadcast.chunk",
             extra={
@@ -129,14 +139,6 @@ async def _send_chunk(database: Database, broadcast_id: int) -> bool:
             },
         )
         return bool(user_ids)
-
-
-async def resume_unfinished(database: Database) -> None:
-    """After a restart: carry on with broadcasts that had not finished."""
-    async with database.reader() as session:
-        ids = (await session.scalars(select(Broadcast.id).where(Broadcast.status != "done"))).all()
-    for broadcast_id in ids:
-        start_fan_out(database, broadcast_id)
 
 
 async def recent(session: AsyncSession, limit: int = 50) -> list[BroadcastOut]:

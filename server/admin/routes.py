@@ -2,34 +2,20 @@
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import AsyncIterator
-
-from fastapi import APIRouter, FastAPI, Request, status
+from fastapi import APIRouter, status
 
 from server.admin import broadcasts
 from server.admin.schemas import BroadcastIn, BroadcastOut
-from server.deps import CurrentAdmin, SessionDep
+from server.deps import CurrentAdmin, SessionDep, UnitOfWorkDep
 
-
-@contextlib.asynccontextmanager
-async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    if app.state.settings.run_worker:
-        await broadcasts.resume_unfinished(app.state.db)
-    try:
-        yield
-    finally:
-        await broadcasts.stop_all()
-
-
-router = APIRouter(prefix="/api/admin", tags=["admin"], lifespan=lifespan)
+router = APIRouter(prefix="/api/admin", tags=["admin"])
 
 
 @router.post("/broadcasts", response_model=BroadcastOut, status_code=status.HTTP_202_ACCEPTED)
 async def create_broadcast(
-    body: BroadcastIn, request: Request, session: SessionDep, admin: CurrentAdmin
+    body: BroadcastIn, uow: UnitOfWorkDep, admin: CurrentAdmin
 ) -> BroadcastOut:
-    broadcast = await broadcasts.create(session, request.app.state.db, admin, body)
+    broadcast = await broadcasts.create(uow, admin, body)
     return BroadcastOut.model_validate(broadcast)
 
 

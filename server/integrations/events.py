@@ -22,6 +22,7 @@ from server.integrations.models import IntegrationEvent, IntegrationKey
 from server.integrations.schemas import EventData, EventIn, EventOut
 from server.integrations.sealing import UnsealError, unseal
 from server.notifications.service import notify
+from server.unit_of_work import UnitOfWork
 
 log = logging.getLogger("vendorbell.integrations")
 
@@ -102,8 +103,9 @@ def render(event: EventIn) -> tuple[str, str]:
     return d.title or "Notice", d.text or ""
 
 
-async def receive(session: AsyncSession, key: IntegrationKey, body: bytes) -> tuple[EventOut, bool]:
+async def receive(uow: UnitOfWork, key: IntegrationKey, body: bytes) -> tuple[EventOut, bool]:
     """Store and notify once per (key, event id); (answer, created?)."""
+    session = uow.session
     event = parse_event(body)
     digest = hashlib.sha256(body).hexdigest()
     seen = await session.scalar(
@@ -125,7 +127,7 @@ async def receive(session: AsyncSession, key: IntegrationKey, body: bytes) -> tu
         raise Conflict("This event is being processed.", code="event_in_progress") from exc
     title, text = render(event)
     notification = await notify(
-        session,
+        uow,
         vendor.id,
         type=_NOTIFICATION_TYPE[event.type],
         event=event.type,

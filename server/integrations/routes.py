@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response, status
 
-from server.deps import CurrentAdmin, SessionDep
+from server.deps import CurrentAdmin, SessionDep, UnitOfWorkDep
 from server.integrations import events, keys, signature
 from server.integrations.schemas import EventOut, KeyIn, KeyOut, NewKeyOut
 
@@ -17,17 +17,17 @@ router = APIRouter(tags=["integrations"])
     status_code=status.HTTP_201_CREATED,
     responses={200: {"model": EventOut, "description": "already received (same id and body)"}},
 )
-async def receive_event(request: Request, response: Response, session: SessionDep) -> EventOut:
+async def receive_event(request: Request, response: Response, uow: UnitOfWorkDep) -> EventOut:
     """Signed with the key's secret over `<timestamp>.<raw body>` (see README)."""
     body = await request.body()
     key = await events.authenticate(
-        session,
+        uow.session,
         request.app.state.secret_key,
         request.headers.get(signature.KEY_HEADER),
         request.headers.get(signature.SIGNATURE_HEADER),
         body,
     )
-    answer, created = await events.receive(session, key, body)
+    answer, created = await events.receive(uow, key, body)
     if not created:
         response.status_code = status.HTTP_200_OK
     return answer

@@ -8,11 +8,12 @@ from collections.abc import Sequence
 from sqlalchemy import CompoundSelect, Integer, bindparam, func, literal, select, union_all, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.db import invalidate_after_commit, session_caches, utcnow
+from server.db import utcnow
 from server.errors import Invalid, NotFound
 from server.ids import is_ascii_digits, parse_id
 from server.notifications.counts import Counts
 from server.notifications.models import TYPES, Notification
+from server.unit_of_work import UnitOfWork
 
 
 def encode_cursor(notification_id: int) -> str:
@@ -86,8 +87,13 @@ def _counts_statement() -> CompoundSelect[str, int]:
 _COUNTS = _counts_statement()
 
 
-async def counts(session: AsyncSession, user_id: int) -> Counts:
+async def counts(uow: UnitOfWork, user_id: int) -> Counts:
     """Unread by type and unseen, in one round trip served by two partial indexes."""
+    return await read_counts(uow.session, user_id)
+
+
+async def read_counts(session: AsyncSession, user_id: int) -> Counts:
+    """`counts` straight from the database (the live channel's replay has no unit)."""
     rows = (await session.execute(_COUNTS, {"user_id": user_id})).all()
     by_type = dict.fromkeys(TYPES, 0)
     unseen_count = 0
@@ -99,18 +105,17 @@ async def counts(session: AsyncSession, user_id: int) -> Counts:
     return Counts(unread=sum(by_type.values()), unseen=unseen_count, by_type=by_type)
 
 
-async def cached_counts(session: AsyncSession, user_id: int) -> Counts:
+async def cached_counts(uow: UnitOfWork, user_id: int) -> Counts:
     """`counts`, served from the in-process cache when it is on (see server.cache)."""
-    caches = session_caches(session)
-    if caches is None:
-        return await counts(session, user_id)
-    return await caches.counts.get_or_load(user_id, lambda: counts(session, user_id))
+    if uow.caches is None:
+        return await counts(uow, user_id)
+    return await uow.caches.counts.get_or_load(user_id, lambda: counts(uow, user_id))
 
 
-def invalidate_counts_after_commit(session: AsyncSession, user_id: int) -> None:
+def invalidate_counts_after_commit(uow: UnitOfWork, user_id: int) -> None:
     """Drop the cached counts once this transaction's change to them is visible."""
-    if caches := session_caches(session):
-        invalidate_after_commit(session, caches.counts, user_id)
+    if uow.caches is not None:
+        uow.invalidate_after_commit(uow.caches.counts, user_id)
 
 
 async def get_own(session: AsyncSession, user_id: int, raw_id: str) -> Notification:

@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Response, status
 
-from server.deps import CurrentUser, SessionDep
+from server.deps import CurrentUser, SessionDep, UnitOfWorkDep
 from server.notifications import inbox, service
 from server.notifications.models import Notification
 from server.notifications.schemas import (
@@ -54,34 +54,33 @@ _NOTIFICATION_FIELDS = tuple(f for f in NotificationOut.model_fields if f not in
 
 
 @router.get("/count", response_model=CountsOut)
-async def count(session: SessionDep, user: CurrentUser) -> CountsOut:
-    counts = await inbox.cached_counts(session, user.id)
+async def count(uow: UnitOfWorkDep, user: CurrentUser) -> CountsOut:
+    counts = await inbox.cached_counts(uow, user.id)
     return CountsOut(unread=counts.unread, unseen=counts.unseen, by_type=counts.by_type)
 
 
 @router.post("/mark-all-seen", response_model=UpdatedOut)
-async def mark_all_seen(session: SessionDep, user: CurrentUser) -> UpdatedOut:
-    updated = await inbox.mark_all_seen(session, user.id)
+async def mark_all_seen(uow: UnitOfWorkDep, user: CurrentUser) -> UpdatedOut:
+    updated = await inbox.mark_all_seen(uow.session, user.id)
     if updated:
-        await service.publish_counts(session, user.id)
+        await service.publish_counts(uow, user.id)
     return UpdatedOut(updated=updated)
 
 
 @router.post("/mark-all-read", response_model=UpdatedOut)
-async def mark_all_read(session: SessionDep, user: CurrentUser) -> UpdatedOut:
-    updated = await inbox.mark_all_read(session, user.id)
+async def mark_all_read(uow: UnitOfWorkDep, user: CurrentUser) -> UpdatedOut:
+    updated = await inbox.mark_all_read(uow.session, user.id)
     if updated:
-        await service.publish_counts(session, user.id)
+        await service.publish_counts(uow, user.id)
     return UpdatedOut(updated=updated)
 
 
 @router.post("/{notification_id}/read", response_model=NotificationOut)
-async def mark_read(
-    notification_id: str, session: SessionDep, user: CurrentUser
-) -> NotificationOut:
+async def mark_read(notification_id: str, uow: UnitOfWorkDep, user: CurrentUser) -> NotificationOut:
+    session = uow.session
     notification = await inbox.get_own(session, user.id, notification_id)
     if await inbox.mark_read(session, notification):
-        await service.publish_counts(session, user.id)
+        await service.publish_counts(uow, user.id)
     outcome = (await outcomes_for(session, [notification.id]))[notification.id]
     return NotificationOut.model_validate(notification).model_copy(
         update={"push": PushOutcome(**outcome)}
@@ -90,9 +89,9 @@ async def mark_read(
 
 @router.post("/{notification_id}/events", status_code=status.HTTP_204_NO_CONTENT)
 async def record_event(
-    notification_id: str, body: EventIn, session: SessionDep, user: CurrentUser
+    notification_id: str, body: EventIn, uow: UnitOfWorkDep, user: CurrentUser
 ) -> Response:
-    notification = await inbox.get_own(session, user.id, notification_id)
-    if await inbox.record_event(session, notification, body.event):
-        await service.publish_counts(session, user.id)
+    notification = await inbox.get_own(uow.session, user.id, notification_id)
+    if await inbox.record_event(uow.session, notification, body.event):
+        await service.publish_counts(uow, user.id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

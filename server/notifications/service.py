@@ -8,10 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from server.accounts.models import User
-from server.db import after_commit, session_settings, utcnow
+from server.db import utcnow
 from server.notifications import inbox, texts
 from server.notifications.counts import Counts
 from server.notifications.live import counts_message, notification_message
@@ -19,11 +17,11 @@ from server.notifications.models import Notification
 from server.orders.models import Order
 from server.preferences import service as preferences
 from server.push.outbox import enqueue_push
-from server.realtime.hub import get_hub
+from server.unit_of_work import UnitOfWork
 
 
 async def notify(
-    session: AsyncSession,
+    uow: UnitOfWork,
     user_id: int,
     *,
     type: str,
@@ -39,7 +37,7 @@ async def notify(
     written and whether the push goes now, waits for the quiet-hours digest, or not
     at all (server.preferences).
     """
-    decision = await preferences.decide_for(session, user_id, type=type, event=event)
+    decision = await preferences.decide_for(uow, user_id, type=type, event=event)
     notification = Notification(
         user_id=user_id,
         type=type,
@@ -53,23 +51,22 @@ async def notify(
         return notification  # neither inbox nor push wanted: nothing is written
     if not decision.inbox:  # push only: the row is the push's record, never unread
         notification.seen_at = notification.read_at = utcnow()
-    session.add(notification)
-    await session.flush()
-    inbox.invalidate_counts_after_commit(session, user_id)
-    counts = await inbox.counts(session, user_id)
-    public_url = session_settings(session).public_url
+    uow.session.add(notification)
+    await uow.session.flush()
+    inbox.invalidate_counts_after_commit(uow, user_id)
+    counts = await inbox.counts(uow, user_id)
     if decision.push == "now":
-        await enqueue_push(session, notification, app_badge=counts.unseen, public_url=public_url)
+        await enqueue_push(uow, notification, app_badge=counts.unseen)
     elif decision.push == "hold":
-        await preferences.hold(session, notification)
+        await preferences.hold(uow.session, notification)
     if not decision.inbox:
         return notification
     message = notification_message(notification, counts)
 
     async def publish() -> None:
-        await get_hub().publish(user_id, message)
+        await uow.hub.publish(user_id, message)
 
-    after_commit(session, publish)
+    uow.after_commit(publish)
     return notification
 
 
@@ -77,10 +74,10 @@ def _order_data(order: Order) -> dict[str, Any]:
     return {"order_id": str(order.id), "status": order.status}
 
 
-async def order_created(session: AsyncSession, order: Order) -> None:
+async def order_created(uow: UnitOfWork, order: Order) -> None:
     title, body = texts.order_created(order)
     await notify(
-        session,
+        uow,
         order.vendor_id,
         type="order",
         event="order.created",
@@ -91,11 +88,11 @@ async def order_created(session: AsyncSession, order: Order) -> None:
     )
 
 
-async def order_status_changed(session: AsyncSession, order: Order, *, by: str) -> None:
+async def order_status_changed(uow: UnitOfWork, order: Order, *, by: str) -> None:
     title, body = texts.status_changed(order, by)
     recipient = order.vendor_id if by == "customer" else order.customer_id
     await notify(
-        session,
+        uow,
         recipient,
         type="order",
         event=f"order.{order.status}",
@@ -106,11 +103,11 @@ async def order_status_changed(session: AsyncSession, order: Order, *, by: str) 
     )
 
 
-async def payment_received(session: AsyncSession, order: Order, amount_cents: int) -> None:
+async def payment_received(uow: UnitOfWork, order: Order, amount_cents: int) -> None:
     title, body = texts.payment_received(order, amount_cents)
     data = {**_order_data(order), "amount_cents": amount_cents}
     await notify(
-        session,
+        uow,
         order.vendor_id,
         type="payment",
         event="payment.received",
@@ -122,13 +119,13 @@ async def payment_received(session: AsyncSession, order: Order, amount_cents: in
 
 
 async def refund_issued(
-    session: AsyncSession, order: Order, amount_cents: int, reason: str | None
+    uow: UnitOfWork, order: Order, amount_cents: int, reason: str | None
 ) -> None:
     data = {**_order_data(order), "amount_cents": amount_cents}
     for recipient, to in ((order.customer_id, "customer"), (order.vendor_id, "vendor")):
         title, body = texts.refund_issued(order, amount_cents, reason, to=to)
         await notify(
-            session,
+            uow,
             recipient,
             type="payment",
             event="payment.refunded",
@@ -139,11 +136,11 @@ async def refund_issued(
         )
 
 
-async def message_posted(session: AsyncSession, order: Order, sender: User, text: str) -> None:
+async def message_posted(uow: UnitOfWork, order: Order, sender: User, text: str) -> None:
     recipient = order.customer_id if sender.id == order.vendor_id else order.vendor_id
     title, body = texts.message_posted(order, sender.name, text)
     await notify(
-        session,
+        uow,
         recipient,
         type="message",
         event="message.created",
@@ -155,7 +152,7 @@ async def message_posted(session: AsyncSession, order: Order, sender: User, text
 
 
 async def system_notice(
-    session: AsyncSession,
+    uow: UnitOfWork,
     user_id: int,
     *,
     title: str,
@@ -163,19 +160,17 @@ async def system_notice(
     url: str = "/notifications",
     event: str = "system.notice",
 ) -> Notification:
-    return await notify(
-        session, user_id, type="system", event=event, title=title, body=body, url=url
-    )
+    return await notify(uow, user_id, type="system", event=event, title=title, body=body, url=url)
 
 
-async def publish_counts(session: AsyncSession, user_id: int) -> Counts:
+async def publish_counts(uow: UnitOfWork, user_id: int) -> Counts:
     """After a read or seen change commits, tell every tab of the user the new counts."""
-    inbox.invalidate_counts_after_commit(session, user_id)
-    counts = await inbox.counts(session, user_id)
+    inbox.invalidate_counts_after_commit(uow, user_id)
+    counts = await inbox.counts(uow, user_id)
     message = counts_message(counts)
 
     async def publish() -> None:
-        await get_hub().publish(user_id, message)
+        await uow.hub.publish(user_id, message)
 
-    after_commit(session, publish)
+    uow.after_commit(publish)
     return counts

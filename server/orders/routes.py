@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Header, Query, Response, status
 
 from server.accounts.models import User
-from server.deps import CurrentCustomer, CurrentUser, SessionDep
+from server.deps import CurrentCustomer, CurrentUser, SessionDep, UnitOfWorkDep
 from server.errors import Forbidden
 from server.orders import service
 from server.orders.models import Order
@@ -81,11 +81,11 @@ CustomerOrder = Annotated[Order, Depends(customer_order)]
 async def place_order(
     body: OrderIn,
     response: Response,
-    session: SessionDep,
+    uow: UnitOfWorkDep,
     customer: CurrentCustomer,
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
 ) -> OrderOut:
-    order, created = await service.place_order(session, customer, body, idempotency_key)
+    order, created = await service.place_order(uow, customer, body, idempotency_key)
     if not created:
         response.headers["Idempotent-Replayed"] = "true"
     return order_out(order, customer)
@@ -110,41 +110,41 @@ async def get_order(order_id: str, session: SessionDep, user: CurrentUser) -> Or
 
 
 @router.post("/{order_id}/accept", response_model=OrderOut)
-async def accept(order: VendorOrder, session: SessionDep, user: CurrentUser) -> OrderOut:
-    return order_out(await service.change_status(session, order, user, "accepted"), user)
+async def accept(order: VendorOrder, uow: UnitOfWorkDep, user: CurrentUser) -> OrderOut:
+    return order_out(await service.change_status(uow, order, user, "accepted"), user)
 
 
 @router.post("/{order_id}/reject", response_model=OrderOut)
 async def reject(
-    order: VendorOrder, session: SessionDep, user: CurrentUser, body: RejectIn | None = None
+    order: VendorOrder, uow: UnitOfWorkDep, user: CurrentUser, body: RejectIn | None = None
 ) -> OrderOut:
     reason = body.reason if body else None
-    return order_out(await service.change_status(session, order, user, "rejected", reason), user)
+    return order_out(await service.change_status(uow, order, user, "rejected", reason), user)
 
 
 @router.post("/{order_id}/status", response_model=OrderOut)
 async def change_status(
-    body: StatusIn, order: PartyOrder, session: SessionDep, user: CurrentUser
+    body: StatusIn, order: PartyOrder, uow: UnitOfWorkDep, user: CurrentUser
 ) -> OrderOut:
-    return order_out(await service.change_status(session, order, user, body.status), user)
+    return order_out(await service.change_status(uow, order, user, body.status), user)
 
 
 @router.post("/{order_id}/payments", response_model=OrderOut, status_code=status.HTTP_201_CREATED)
 async def pay(
-    body: PaymentIn, order: CustomerOrder, session: SessionDep, user: CurrentUser
+    body: PaymentIn, order: CustomerOrder, uow: UnitOfWorkDep, user: CurrentUser
 ) -> OrderOut:
-    return order_out(await service.add_payment(session, order, body.amount_cents), user)
+    return order_out(await service.add_payment(uow, order, body.amount_cents), user)
 
 
 @router.post("/{order_id}/refunds", response_model=OrderOut, status_code=status.HTTP_201_CREATED)
 async def refund(
-    body: RefundIn, order: VendorOrder, session: SessionDep, user: CurrentUser
+    body: RefundIn, order: VendorOrder, uow: UnitOfWorkDep, user: CurrentUser
 ) -> OrderOut:
-    return order_out(await service.add_refund(session, order, body.amount_cents, body.reason), user)
+    return order_out(await service.add_refund(uow, order, body.amount_cents, body.reason), user)
 
 
 @router.post("/{order_id}/messages", response_model=OrderOut, status_code=status.HTTP_201_CREATED)
 async def post_message(
-    body: MessageIn, order: PartyOrder, session: SessionDep, user: CurrentUser
+    body: MessageIn, order: PartyOrder, uow: UnitOfWorkDep, user: CurrentUser
 ) -> OrderOut:
-    return order_out(await service.add_message(session, order, user, body.body), user)
+    return order_out(await service.add_message(uow, order, user, body.body), user)

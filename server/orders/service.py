@@ -17,6 +17,7 @@ from server.notifications import service as notify
 from server.orders.models import Order, OrderItem, OrderMessage, OrderPayment
 from server.orders.schemas import OrderIn
 from server.orders.transitions import CLOSED, allowed_next, can_move
+from server.unit_of_work import UnitOfWork
 
 _FULL = (
     selectinload(Order.items),
@@ -78,9 +79,10 @@ async def _replay(session: AsyncSession, customer: User, key: str, digest: str) 
 
 
 async def place_order(
-    session: AsyncSession, customer: User, body: OrderIn, idempotency_key: str | None
+    uow: UnitOfWork, customer: User, body: OrderIn, idempotency_key: str | None
 ) -> tuple[Order, bool]:
     """Create the order and notify the vendor; returns (order, created)."""
+    session = uow.session
     digest = _request_hash(body)
     if idempotency_key and (order := await _replay(session, customer, idempotency_key, digest)):
         return order, False
@@ -126,7 +128,7 @@ async def place_order(
             if order := await _replay(session, customer, idempotency_key, digest):
                 return order, False
             raise
-    await notify.order_created(session, order)
+    await notify.order_created(uow, order)
     return order, True
 
 
@@ -146,8 +148,9 @@ async def list_orders(
 
 
 async def change_status(
-    session: AsyncSession, order: Order, user: User, new_status: str, reason: str | None = None
+    uow: UnitOfWork, order: Order, user: User, new_status: str, reason: str | None = None
 ) -> Order:
+    session = uow.session
     party = party_of(order, user)
     assert party is not None
     if not can_move(order.status, new_status, party):
@@ -163,11 +166,12 @@ async def change_status(
         order.reject_reason = reason or None
     await session.flush()
     order = await load_order(session, order.id)
-    await notify.order_status_changed(session, order, by=party)
+    await notify.order_status_changed(uow, order, by=party)
     return order
 
 
-async def add_payment(session: AsyncSession, order: Order, amount_cents: int) -> Order:
+async def add_payment(uow: UnitOfWork, order: Order, amount_cents: int) -> Order:
+    session = uow.session
     if order.status in CLOSED:
         raise Conflict(f"An order that is {order.status} cannot be paid.", code="order_closed")
     outstanding = order.total_cents - (order.paid_cents - order.refunded_cents)
@@ -179,13 +183,12 @@ async def add_payment(session: AsyncSession, order: Order, amount_cents: int) ->
     order.payments.append(OrderPayment(kind="payment", amount_cents=amount_cents))
     await session.flush()
     order = await load_order(session, order.id)
-    await notify.payment_received(session, order, amount_cents)
+    await notify.payment_received(uow, order, amount_cents)
     return order
 
 
-async def add_refund(
-    session: AsyncSession, order: Order, amount_cents: int, reason: str | None
-) -> Order:
+async def add_refund(uow: UnitOfWork, order: Order, amount_cents: int, reason: str | None) -> Order:
+    session = uow.session
     refundable = order.paid_cents - order.refunded_cents
     if amount_cents > refundable:
         raise Conflict(
@@ -196,13 +199,14 @@ async def add_refund(
     order.payments.append(OrderPayment(kind="refund", amount_cents=amount_cents, reason=reason))
     await session.flush()
     order = await load_order(session, order.id)
-    await notify.refund_issued(session, order, amount_cents, reason)
+    await notify.refund_issued(uow, order, amount_cents, reason)
     return order
 
 
-async def add_message(session: AsyncSession, order: Order, sender: User, body: str) -> Order:
+async def add_message(uow: UnitOfWork, order: Order, sender: User, body: str) -> Order:
+    session = uow.session
     order.messages.append(OrderMessage(sender_id=sender.id, body=body))
     await session.flush()
     order = await load_order(session, order.id)
-    await notify.message_posted(session, order, sender, body)
+    await notify.message_posted(uow, order, sender, body)
     return order

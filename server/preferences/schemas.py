@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from server.ids import ID
 from server.notifications.schemas import NotificationType
 
 HHMM = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"  # ASCII digits: \d takes any script's
@@ -35,14 +34,3 @@ class PreferencesIO(BaseModel):
 
     types: dict[NotificationType, ChannelsIO] = Field(default_factory=dict)
     quiet_hours: QuietHoursIO = Field(default_factory=QuietHoursIO)
-
-
-class DeviceMuteIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    muted: bool
-
-
-class DeviceMuteOut(BaseModel):
-    id: ID
-    muted: bool

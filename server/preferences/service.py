@@ -6,17 +6,16 @@ from collections.abc import Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.db import invalidate_after_commit, session_caches, utcnow
-from server.errors import Invalid, NotFound
-from server.ids import parse_id
+from server.db import utcnow
+from server.errors import Invalid
 from server.notifications.models import Notification
 from server.preferences import rules
 from server.preferences.models import HeldPush, UserPreferences
 from server.preferences.schemas import ChannelsIO, PreferencesIO, QuietHoursIO
-from server.push.models import PushSubscription
+from server.unit_of_work import UnitOfWork
 
 
 def now() -> datetime:
@@ -52,34 +51,30 @@ def _to_rules(row: UserPreferences | None) -> rules.Preferences:
     return rules.Preferences(types=types, quiet=quiet)
 
 
-_PRELOADED = "preferences"
-_SAVED = "preferences_saved"  # users whose preferences this transaction changed
-
-
-async def preload(session: AsyncSession, user_ids: Sequence[int]) -> None:
-    """Load many users' preferences in one query for this session (broadcast fan-out)."""
-    rows = await session.scalars(
+async def preload(uow: UnitOfWork, user_ids: Sequence[int]) -> None:
+    """Load many users' preferences in one query into this unit (broadcast fan-out)."""
+    rows = await uow.session.scalars(
         select(UserPreferences).where(UserPreferences.user_id.in_(user_ids))
     )
     found = {row.user_id: _to_rules(row) for row in rows}
-    cache = session.info.setdefault(_PRELOADED, {})
-    cache.update({uid: found.get(uid) or _to_rules(None) for uid in user_ids})
+    uow.preferences.update({uid: found.get(uid) or _to_rules(None) for uid in user_ids})
 
 
-async def load(session: AsyncSession, user_id: int) -> rules.Preferences:
-    """The user's preferences; from the in-process cache when it is on (server.cache):
-    every notification asks, and they change only through `save`."""
-    cached: rules.Preferences | None = session.info.get(_PRELOADED, {}).get(user_id)
-    if cached is not None:
-        return cached
-    caches = session_caches(session)
-    if caches is None or user_id in session.info.get(_SAVED, ()):
-        return _to_rules(await session.get(UserPreferences, user_id))
+async def load(uow: UnitOfWork, user_id: int) -> rules.Preferences:
+    """The user's preferences: those this unit already read or wrote, else from the
+    in-process cache when it is on (server.cache), since every notification asks and
+    they change only through `save`."""
+    known = uow.preferences.get(user_id)
+    if known is not None:
+        return known
+    session = uow.session
 
     async def read() -> rules.Preferences:
         return _to_rules(await session.get(UserPreferences, user_id))
 
-    return await caches.preferences.get_or_load(user_id, read)
+    if uow.caches is None:
+        return await read()
+    return await uow.caches.preferences.get_or_load(user_id, read)
 
 
 def to_schema(prefs: rules.Preferences) -> PreferencesIO:
@@ -116,16 +111,14 @@ def _check(body: PreferencesIO) -> None:
         )
 
 
-async def save(session: AsyncSession, user_id: int, body: PreferencesIO) -> rules.Preferences:
+async def save(uow: UnitOfWork, user_id: int, body: PreferencesIO) -> rules.Preferences:
     """Replace the user's preferences (types left out go back to the defaults)."""
     _check(body)
-    session.info.get(_PRELOADED, {}).pop(user_id, None)
-    caches = session_caches(session)
-    if caches is not None and user_id not in session.info.get(_SAVED, ()):
-        # Until commit this transaction reads its own rows; after it, everyone reads anew.
-        session.info.setdefault(_SAVED, set()).add(user_id)
-        caches.preferences.invalidate(user_id)
-        invalidate_after_commit(session, caches.preferences, user_id)
+    session = uow.session
+    if uow.caches is not None:
+        # Until commit this unit reads what it saved (uow.preferences); after, all read anew.
+        uow.caches.preferences.invalidate(user_id)
+        uow.invalidate_after_commit(uow.caches.preferences, user_id)
     row = await session.get(UserPreferences, user_id)
     if row is None:
         row = UserPreferences(user_id=user_id)
@@ -137,14 +130,13 @@ async def save(session: AsyncSession, user_id: int, body: PreferencesIO) -> rule
     row.time_zone = body.quiet_hours.time_zone
     row.orders_ring = body.quiet_hours.orders_ring
     await session.flush()
-    return _to_rules(row)
+    saved = uow.preferences[user_id] = _to_rules(row)
+    return saved
 
 
-async def decide_for(
-    session: AsyncSession, user_id: int, *, type: str, event: str
-) -> rules.Decision:
+async def decide_for(uow: UnitOfWork, user_id: int, *, type: str, event: str) -> rules.Decision:
     """What the notification service does with a new notification for this user."""
-    prefs = await load(session, user_id)
+    prefs = await load(uow, user_id)
     return rules.decide(prefs, type=type, event=event, now=now())
 
 
@@ -158,21 +150,3 @@ async def hold(session: AsyncSession, notification: Notification) -> None:
             created_at=now(),
         )
     )
-
-
-async def set_device_muted(
-    session: AsyncSession, user_id: int, subscription_id: str, muted: bool
-) -> int:
-    """Mute or unmute one of the user's devices (404 for anyone else's)."""
-    key = parse_id(subscription_id)
-    found = await session.scalar(
-        select(PushSubscription.id).where(
-            PushSubscription.id == key, PushSubscription.user_id == user_id
-        )
-    )
-    if key is None or found is None:
-        raise NotFound("No such subscription.", code="subscription_not_found")
-    await session.execute(
-        update(PushSubscription).where(PushSubscription.id == key).values(muted=muted)
-    )
-    return key

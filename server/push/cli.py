@@ -55,34 +55,32 @@ def _safe_usage(settings: Settings) -> dict[str, int] | None:
         return None
 
 
-async def run_worker(settings: Settings, lease_seconds: float | None = None) -> None:
-    """Run one delivery worker until SIGTERM/SIGINT, then release what it holds."""
-    from server.push.worker import LEASE_SECONDS, DeliveryWorker
+async def run_worker(settings: Settings) -> None:
+    """Run the worker role (deliveries, digests, broadcasts, key retiring) until
+    SIGTERM/SIGINT, then stop it: what a delivery worker holds is released."""
+    from server.background import Runtime
 
-    database = make_database(settings)
-    keys = KeyStore.load_or_create(settings)
-    worker = DeliveryWorker(database, settings, keys, lease_seconds=lease_seconds or LEASE_SECONDS)
+    runtime = Runtime(settings, "worker")
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    await worker.start()
-    log.info("push.worker.started", extra={"worker": worker.name})
+    await runtime.start()
     try:
         await stop.wait()
     finally:
-        await worker.stop()
-        await database.dispose()
-        log.info("push.worker.stopped", extra={"worker": worker.name})
+        await runtime.stop()
 
 
 def cmd_worker(args: argparse.Namespace, settings: Settings) -> None:
+    if args.lease_seconds is not None:
+        settings = settings.model_copy(update={"push_lease_seconds": args.lease_seconds})
     try:  # uvloop, as `run` gets through uvicorn (installed with uvicorn[standard])
         import uvloop
     except ImportError:
-        asyncio.run(run_worker(settings, args.lease_seconds))
+        asyncio.run(run_worker(settings))
     else:
-        uvloop.run(run_worker(settings, args.lease_seconds))
+        uvloop.run(run_worker(settings))
 
 
 def add_commands(commands: Any) -> None:

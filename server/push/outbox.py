@@ -7,96 +7,58 @@ from datetime import timedelta
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.db import after_commit, session_settings, utcnow
+from server.db import utcnow
 from server.notifications.models import Notification
-from server.push import wakeup
 from server.push.models import DELIVERY_STATES, PushDelivery, PushSubscription
 from server.push.payload import build_message
-from server.push.sender import Job
+from server.unit_of_work import UnitOfWork
 
-# Rows one transaction may lease up front to the in-process worker; a bigger fan-out
-# (a broadcast) is claimed in batches as usual.
-HAND_OFF_PER_TRANSACTION = 64
-_HANDED = "push_handed_off"
 # Built once: it runs with every notification, and building it cost more than running it.
-_ACTIVE_SUBSCRIPTIONS = select(
-    PushSubscription.id,
-    PushSubscription.endpoint,
-    PushSubscription.p256dh,
-    PushSubscription.auth,
-    PushSubscription.vapid_key_id,
-).where(PushSubscription.user_id == bindparam("user_id"), PushSubscription.muted.is_(False))
+_ACTIVE_SUBSCRIPTIONS = select(PushSubscription.id).where(
+    PushSubscription.user_id == bindparam("user_id"), PushSubscription.muted.is_(False)
+)
 
 
-async def enqueue_push(
-    session: AsyncSession, notification: Notification, *, app_badge: int, public_url: str
-) -> int:
-    """Queue one delivery per active subscription of the recipient, in the caller's transaction.
+async def enqueue_push(uow: UnitOfWork, notification: Notification, *, app_badge: int) -> int:
+    """Queue one delivery per active subscription of the recipient, in the unit's transaction.
 
-    When a delivery worker runs in this process, the rows are written already leased
-    to it and handed to it after commit, so the push goes out without a claim;
-    otherwise they are queued and the worker (if any) is woken after commit.
+    After commit the unit signals "deliveries committed" with their ids; a delivery
+    worker in this process takes them at once, workers elsewhere on their next poll.
     """
-    subscriptions = (
-        await session.execute(_ACTIVE_SUBSCRIPTIONS, {"user_id": notification.user_id})
-    ).all()
-    if not subscriptions:
+    session = uow.session
+    subscription_ids = list(
+        await session.scalars(_ACTIVE_SUBSCRIPTIONS, {"user_id": notification.user_id})
+    )
+    if not subscription_ids:
         return 0
-    message = build_message(notification, app_badge=app_badge, public_url=public_url)
+    message = build_message(notification, app_badge=app_badge, public_url=uow.settings.public_url)
     now = utcnow()
     expires = now + timedelta(seconds=message.ttl)
-    handed = session.info.get(_HANDED, 0) + len(subscriptions)
-    worker = None
-    if handed <= HAND_OFF_PER_TRANSACTION:
-        worker = wakeup.local_worker(session_settings(session).database_url, len(subscriptions))
-    leased_by, due = worker.lease() if worker is not None else (None, now)
     rows = [
         PushDelivery(
             notification_id=notification.id,
-            subscription_id=sub.id,
+            subscription_id=subscription_id,
             status="queued",
             payload=message.payload,
             ttl=message.ttl,
             urgency=message.urgency,
             topic=message.topic,
-            attempts=0 if worker is None else 1,  # a claim counts the attempt as it leases
+            attempts=0,
             created_at=now,
-            due_at=due,
-            lease_until=None if worker is None else due,
-            leased_by=leased_by,
+            due_at=now,
             expires_at=expires,
         )
-        for sub in subscriptions
+        for subscription_id in subscription_ids
     ]
     session.add_all(rows)
-    if worker is None:
-        after_commit(session, wakeup.notify)
-        return len(rows)
-    session.info[_HANDED] = handed
-    leased = worker
+    await session.flush()
+    delivery_ids = [row.id for row in rows]
+    signal = uow.signals.deliveries
 
-    async def hand_off() -> None:
-        await leased.hand_off(
-            [
-                Job(
-                    row.id,
-                    row.payload,
-                    row.urgency,
-                    row.topic,
-                    row.created_at,
-                    row.expires_at,
-                    row.attempts,
-                    sub.id,
-                    sub.endpoint,
-                    sub.p256dh,
-                    sub.auth,
-                    sub.vapid_key_id,
-                )
-                for row, sub in zip(rows, subscriptions, strict=True)
-            ]
-        )
+    async def committed() -> None:
+        signal.send(delivery_ids)
 
-    after_commit(session, hand_off)
+    uow.after_commit(committed)
     return len(rows)
 
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response, status
 
-from server.deps import CurrentUser, SessionDep, SettingsDep
+from server.deps import CurrentUser, SessionDep, SettingsDep, UnitOfWorkDep
 from server.push import subscriptions
 from server.push.keys import KeyStore
 from server.push.schemas import (
+    DeviceMuteIn,
+    DeviceMuteOut,
     DeviceOut,
     PublicKeyOut,
     QueuedOut,
@@ -62,5 +64,14 @@ async def unsubscribe(subscription_id: str, session: SessionDep, user: CurrentUs
 
 
 @router.post("/test", response_model=QueuedOut, status_code=status.HTTP_202_ACCEPTED)
-async def test_push(session: SessionDep, user: CurrentUser) -> QueuedOut:
-    return QueuedOut(queued=await subscriptions.send_test(session, user.id))
+async def test_push(uow: UnitOfWorkDep, user: CurrentUser) -> QueuedOut:
+    return QueuedOut(queued=await subscriptions.send_test(uow, user.id))
+
+
+@router.patch("/subscriptions/{subscription_id}", response_model=DeviceMuteOut)
+async def mute_device(
+    subscription_id: str, body: DeviceMuteIn, session: SessionDep, user: CurrentUser
+) -> DeviceMuteOut:
+    """A muted device gets no pushes (the outbox skips it); the others still do."""
+    key = await subscriptions.set_device_muted(session, user.id, subscription_id, body.muted)
+    return DeviceMuteOut(id=str(key), muted=body.muted)

@@ -50,3 +50,14 @@ class PublicKeyOut(BaseModel):
 
 class QueuedOut(BaseModel):
     queued: int
+
+
+class DeviceMuteIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    muted: bool
+
+
+class DeviceMuteOut(BaseModel):
+    id: ID
+    muted: bool

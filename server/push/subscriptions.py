@@ -6,7 +6,7 @@ import binascii
 from datetime import UTC, datetime
 
 from cryptography.hazmat.primitives.asymmetric import ec
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -18,6 +18,7 @@ from server.push.crypto import b64url_decode
 from server.push.endpoints import UnsafeEndpoint, check_endpoint
 from server.push.models import PushDelivery, PushSubscription
 from server.push.schemas import SubscriptionIn
+from server.unit_of_work import UnitOfWork
 
 
 def check_keys(p256dh: str, auth: str) -> None:
@@ -129,17 +130,17 @@ async def remove(session: AsyncSession, user_id: int, subscription_id: str) -> N
         raise NotFound("No such subscription.", code="subscription_not_found")
 
 
-async def send_test(session: AsyncSession, user_id: int) -> int:
+async def send_test(uow: UnitOfWork, user_id: int) -> int:
     """Queue a test notification to each of the user's devices; how many were queued."""
     notification = await system_notice(
-        session,
+        uow,
         user_id,
         title="Test notification",
         body="Push notifications work on this device.",
         url="/notifications",
         event="system.push_test",
     )
-    count = await session.scalar(
+    count = await uow.session.scalar(
         select(func.count()).where(PushDelivery.notification_id == notification.id)
     )
     return int(count or 0)
@@ -148,3 +149,21 @@ async def send_test(session: AsyncSession, user_id: int) -> int:
 async def key_ids_in_use(session: AsyncSession) -> set[str]:
     rows = await session.scalars(select(PushSubscription.vapid_key_id).distinct())
     return set(rows)
+
+
+async def set_device_muted(
+    session: AsyncSession, user_id: int, subscription_id: str, muted: bool
+) -> int:
+    """Mute or unmute one of the user's devices (404 for anyone else's)."""
+    key = parse_id(subscription_id)
+    found = await session.scalar(
+        select(PushSubscription.id).where(
+            PushSubscription.id == key, PushSubscription.user_id == user_id
+        )
+    )
+    if key is None or found is None:
+        raise NotFound("No such subscription.", code="subscription_not_found")
+    await session.execute(
+        update(PushSubscription).where(PushSubscription.id == key).values(muted=muted)
+    )
+    return key

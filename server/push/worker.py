@@ -22,12 +22,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.config import Settings
 from server.db import Database, utcnow
-from server.push import wakeup
 from server.push.crypto_pool import EncryptionPool, auto_processes
 from server.push.keys import KeyStore
 from server.push.outcomes import DELIVERIES, SUBSCRIPTIONS, count_outcome, record_outcomes
 from server.push.sender import UNUSABLE_KEYS, Job, Outcome, Request, Sender
-from server.push.subscriptions import key_ids_in_use
+from server.signals import Signals
 
 log = logging.getLogger("vendorbell.push")
 
@@ -78,7 +77,6 @@ def _sqlite_job(row: tuple[Any, ...], subscription: tuple[Any, ...]) -> Job:
 LEASE_SECONDS = 60.0
 POLL_SECONDS = 1.0
 STOP_GRACE_SECONDS = 10.0
-RETIRE_EVERY = 3600.0
 FLUSH_DELAY = 0.05  # outcomes are recorded in batches; the push itself is already sent
 ENCRYPT_BATCH = 32  # claimed rows encrypted together (inline, or in one pooled process)
 
@@ -92,6 +90,7 @@ class DeliveryWorker:
         settings: Settings,
         keys: KeyStore,
         *,
+        signals: Signals | None = None,
         sender: Sender | None = None,
         lease_seconds: float = LEASE_SECONDS,
         poll_seconds: float = POLL_SECONDS,
@@ -99,6 +98,7 @@ class DeliveryWorker:
         self.database = database
         self.settings = settings
         self.keys = keys
+        self.signals = signals
         self.sender = sender or Sender(settings, keys)
         self.lease_seconds = lease_seconds
         self.poll_seconds = poll_seconds
@@ -109,7 +109,6 @@ class DeliveryWorker:
         # Claimed rows wait in `_queue` to be encrypted, then in `_ready` for a sender.
         # Claims come in batches of ≥ 1/4 of the capacity, deep enough that senders keep
         # busy while the next claim is on its way; `_backlog` counts rows in both queues.
-        # Rows handed over by the outbox (`hand_off`) are added even past the capacity.
         self._capacity = self.concurrency * 8
         self._queue: asyncio.Queue[Job] = asyncio.Queue()
         self._ready: asyncio.Queue[Request] = asyncio.Queue()
@@ -124,7 +123,7 @@ class DeliveryWorker:
         self._results_ready = asyncio.Event()
         self._flush_stop = False
         self._room = asyncio.Event()
-        self._next_retire = 0.0
+        self._wake = asyncio.Event()
         # On SQLite claims and outcome writes take turns (both need the write lock, and
         # an asyncio lock beats SQLite's sleeping busy handler); PostgreSQL overlaps them.
         self._db_turn: contextlib.AbstractAsyncContextManager[Any] = (
@@ -132,8 +131,8 @@ class DeliveryWorker:
         )
 
     async def start(self) -> None:
-        self._wake = wakeup.event()
-        wakeup.register(self)
+        if self.signals is not None:
+            self.signals.deliveries.connect(self._committed)
         self._main = asyncio.create_task(self._run(), name="push-worker")
         self._flusher = asyncio.create_task(self._flush_loop(), name="push-worker-flush")
         self._senders = [
@@ -148,7 +147,8 @@ class DeliveryWorker:
 
     async def stop(self) -> None:
         """Stop claiming, let in-flight sends finish (briefly), record them, release the rest."""
-        wakeup.unregister(self)
+        if self.signals is not None:
+            self.signals.deliveries.disconnect(self._committed)
         self._stopping = True
         self._wake.set()
         self._room.set()
@@ -187,7 +187,6 @@ class DeliveryWorker:
                 jobs = []
             self._enqueue(jobs)
             if len(jobs) < room and not self._stopping:
-                await self._maybe_retire()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
 
@@ -257,22 +256,9 @@ class DeliveryWorker:
             self._took(1)
             self._done(request.job, await self.sender.post(request))
 
-    def can_take(self, rows: int) -> bool:
-        """Whether rows written now may be leased to this worker up front (`lease`):
-        only while it runs and its queue is short, so that they are sent long before
-        the lease runs out; otherwise they are queued and claimed as usual."""
-        return not self._stopping and self._backlog + rows <= self._capacity // 4
-
-    def lease(self) -> tuple[str, datetime]:
-        """Who leases and until when: what a claim would write, for rows inserted leased."""
-        return self.name, utcnow() + timedelta(seconds=self.lease_seconds)
-
-    async def hand_off(self, jobs: list[Job]) -> None:
-        """Committed rows leased up front (`lease`): sent without a claim. Measured with
-        bench_push at 50 orders/s, the claim (a read, a write transaction, a read of the
-        subscriptions) was most of the time from commit to push, and on SQLite it queued
-        for the write lock behind requests."""
-        self._enqueue(jobs)
+    def _committed(self, delivery_ids: list[int]) -> None:
+        """Deliveries were committed in this process: claim soon (they are due now)."""
+        self._wake.set()
 
     async def claim(self, limit: int) -> list[Job]:
         """Lease up to `limit` due rows to this worker (expired leases are due again)."""
@@ -393,15 +379,3 @@ class DeliveryWorker:
         released = int(getattr(result, "rowcount", 0) or 0)
         if released:
             log.info("push.worker.released", extra={"worker": self.name, "rows": released})
-
-    async def _maybe_retire(self) -> None:
-        """Now and then, delete old VAPID keys that no subscription uses any more."""
-        if time.monotonic() < self._next_retire:
-            return
-        self._next_retire = time.monotonic() + RETIRE_EVERY
-        try:
-            async with self.database.reader() as session:
-                used = await key_ids_in_use(session)
-            self.keys.retire(used)
-        except Exception:
-            log.exception("push.keys.retire_failed")

@@ -19,8 +19,6 @@ from dataclasses import dataclass
 from types import FrameType
 from typing import Any, Protocol
 
-from server.config import Settings
-
 log = logging.getLogger("vendorbell.realtime")
 
 # WebSocket close codes (RFC 6455 §7.4.1) the hub uses.
@@ -181,27 +179,3 @@ class Hub:
 
 class MemoryHub(Hub):
     """One process: publish goes straight to the local sockets."""
-
-
-_hub: Hub | None = None
-
-
-def make_hub(settings: Settings) -> Hub:
-    interval = settings.ws_ping_interval or None
-    if settings.redis_url:
-        from server.realtime.redis_hub import RedisHub
-
-        return RedisHub(settings.redis_url, settings.redis_channel, ping_interval=interval)
-    return MemoryHub(ping_interval=interval)
-
-
-def set_hub(hub: Hub) -> None:
-    global _hub
-    _hub = hub
-
-
-def get_hub() -> Hub:
-    global _hub
-    if _hub is None:
-        _hub = MemoryHub()
-    return _hub

@@ -20,7 +20,8 @@ from server.notifications import inbox
 from server.notifications.counts import Counts
 from server.notifications.live import notification_message
 from server.realtime.connection import Connection
-from server.realtime.hub import SESSION_ENDED, encode, get_hub
+from server.realtime.hub import SESSION_ENDED, Hub, encode
+from server.unit_of_work import UnitOfWorkFactory
 
 router = APIRouter(tags=["live"])
 
@@ -60,7 +61,7 @@ async def live_notifications(
     if user_id is None or digest is None or refusal is not None:
         await websocket.close(refusal or NOT_AUTHENTICATED)
         return
-    hub = get_hub()
+    hub: Hub = websocket.app.state.hub
     if hub.local_count(user_id) >= settings.ws_max_per_user:
         await websocket.close(TOO_MANY_SOCKETS, "too many live connections for this account")
         return
@@ -98,10 +99,11 @@ async def authenticate(
             return None, None, NOT_AUTHENTICATED
         if not origin_allowed(websocket, settings):
             return None, None, FORBIDDEN_ORIGIN
-    database: Database = websocket.app.state.db
-    secret_key: str = websocket.app.state.secret_key
-    async with database.reader() as session:
-        user = await user_for_token(session, token, secret_key)
+    state = websocket.app.state
+    units: UnitOfWorkFactory = state.units
+    secret_key: str = state.secret_key
+    async with units.reader() as uow:
+        user = await user_for_token(uow, token, secret_key, state.token_activity)
     if user is None:
         return None, None, NOT_AUTHENTICATED
     return user.id, token_digest(secret_key, token), None
@@ -123,7 +125,7 @@ async def replay(connection: Connection, database: Database, user_id: int, since
     while True:
         async with database.reader() as session:
             rows = await inbox.notifications_since(session, user_id, since, limit=REPLAY_PAGE)
-            counts = await inbox.counts(session, user_id)
+            counts = await inbox.read_counts(session, user_id)
             texts = [_notification_text(row, counts) for row in rows]
         for row, text in zip(rows, texts, strict=True):
             await connection.send_now(text)

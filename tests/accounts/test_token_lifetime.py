@@ -60,7 +60,7 @@ async def test_using_a_token_extends_its_idle_lifetime_at_most_hourly(
     old = utcnow() - timedelta(days=29)
     await _set_token(app, account, last_used_at=old)
     assert (await client.get("/api/me", headers=account.headers)).status_code == 200
-    activity = tokens.activity(app.state.settings)
+    activity = app.state.token_activity
     assert activity is not None
     await activity.flush()
     row = await _token_row(app, account)
@@ -91,14 +91,24 @@ async def test_cached_token_never_outlives_its_expiry(
 async def test_expired_token_is_a_session_expired_error(accounts: Accounts, app: Any) -> None:
     account = await accounts.customer()
     await _set_token(app, account, last_used_at=utcnow() - timedelta(days=31))
-    async with app.state.db.reader() as session:
+    key = app.state.secret_key
+    async with app.state.units.reader() as uow:
         with pytest.raises(service.SessionExpired) as expired:
-            await service.authenticate_token(session, account.token, app.state.secret_key)
+            await service.authenticate_token(uow, account.token, key, None)
         assert expired.value.status == 401 and expired.value.code == "session_expired"
         with pytest.raises(service.NotAuthenticated) as unknown:
-            await service.authenticate_token(session, "not-a-token", app.state.secret_key)
+            await service.authenticate_token(uow, "not-a-token", key, None)
         assert unknown.value.code == "not_authenticated"
-        assert await service.user_for_token(session, account.token, app.state.secret_key) is None
+        assert await service.user_for_token(uow, account.token, key, None) is None
+
+
+async def test_an_expired_session_is_told_so(
+    client: httpx.AsyncClient, accounts: Accounts, app: Any
+) -> None:
+    account = await accounts.customer()
+    await _set_token(app, account, last_used_at=utcnow() - timedelta(days=31))
+    response = await client.get("/api/me", headers=account.headers)
+    assert (response.status_code, response.json()["code"]) == (401, "session_expired")
 
 
 async def test_session_cookie_lasts_the_absolute_lifetime(

@@ -8,7 +8,6 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from server.db import commit
 from server.notifications.service import system_notice
 from tests.browser.conftest import LiveServer, Session, screenshot
 
@@ -24,10 +23,10 @@ def test_filters_and_pages_through_the_inbox(
         live_server.place_order(customer, vendor)
 
     async def notices(app: Any) -> None:
-        async with app.state.db.writer() as db:
+        async with app.state.units.writer() as uow:
             for n in range(22):
-                await system_notice(db, int(vendor.id), title=f"Notice {n}", body="Scheduled")
-            await commit(db)
+                await system_notice(uow, int(vendor.id), title=f"Notice {n}", body="Scheduled")
+            await uow.commit()
 
     live_server.run(notices)
     page = sessions(vendor).page("/notifications")

@@ -8,7 +8,6 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from server.db import commit
 from server.notifications.service import system_notice
 from tests.browser.conftest import LiveServer, Session
 
@@ -26,9 +25,9 @@ def test_markup_in_titles_names_and_notes_renders_as_text(
     expect(page.get_by_test_id("conn-dot")).to_have_attribute("data-state", "live")
 
     async def notice(app: Any) -> None:
-        async with app.state.db.writer() as db:
-            await system_notice(db, int(vendor.id), title=f"Hello {XSS}", body=XSS)
-            await commit(db)  # publishes to the open tab, as a route would
+        async with app.state.units.writer() as uow:
+            await system_notice(uow, int(vendor.id), title=f"Hello {XSS}", body=XSS)
+            await uow.commit()  # publishes to the open tab, as a route would
 
     live_server.run(notice)
     live_server.place_order(customer, vendor, note=XSS)

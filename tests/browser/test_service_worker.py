@@ -43,9 +43,9 @@ def server_payload(server: LiveServer, user: User) -> str:
     newest = int(server.notifications(user)[0]["id"])
 
     async def build(app: Any) -> str:
-        async with app.state.db.reader() as session:
-            notification = await session.get(Notification, newest)
-            counts = await inbox.counts(session, int(user.id))
+        async with app.state.units.reader() as uow:
+            notification = await uow.session.get(Notification, newest)
+            counts = await inbox.counts(uow, int(user.id))
             message = build_message(notification, app_badge=counts.unseen, public_url=server.origin)
             return message.payload
 

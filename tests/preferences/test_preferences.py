@@ -171,9 +171,9 @@ async def test_quiet_hours_across_midnight_and_dst_hold_then_release_one_digest_
     assert len(await inbox(client, vendor)) == 4  # the inbox does not wait
 
     async def release(at: datetime) -> int:
-        async with app.state.db.writer() as session:
-            n = await release_held(session, at)
-            await session.commit()
+        async with app.state.units.writer() as uow:
+            n = await release_held(uow, at)
+            await uow.commit()
         return n
 
     # 06:59 CEST: still quiet. (05:59 at a fixed +1 offset would agree, 07:30 would not.)

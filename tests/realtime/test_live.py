@@ -9,9 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from server.db import discard_after_commit
 from server.notifications.service import notify
-from server.realtime.hub import get_hub
 from tests.conftest import Accounts, place_order
 from tests.realtime.conftest import close_code, next_message, open_socket
 
@@ -154,13 +152,13 @@ async def test_client_that_answers_pings_stays_and_a_silent_one_is_dropped(
 
 
 async def test_app_shutdown_closes_sockets_with_1001(
-    ws_url: str, client: httpx.AsyncClient, accounts: Accounts
+    app: Any, ws_url: str, client: httpx.AsyncClient, accounts: Accounts
 ) -> None:
     vendor, customer = await accounts.vendor(), await accounts.customer()
     async with open_socket(ws_url, token=vendor.token) as ws:
         await place_order(client, customer, vendor)
         await next_message(ws)  # subscribed
-        await get_hub().close()  # what the app's lifespan does on shutdown
+        await app.state.hub.close()  # what the app's lifespan does on shutdown
         assert await close_code(ws) == 1001
 
 
@@ -187,9 +185,9 @@ async def test_a_rolled_back_notification_never_reaches_the_tab(
 ) -> None:
     vendor, customer = await accounts.vendor(), await accounts.customer()
     async with open_socket(ws_url, token=vendor.token) as ws:
-        async with app.state.db.writer() as session:
+        async with app.state.units.writer() as uow:
             await notify(
-                session,
+                uow,
                 int(vendor.id),
                 type="system",
                 event="system.notice",
@@ -197,8 +195,7 @@ async def test_a_rolled_back_notification_never_reaches_the_tab(
                 body="Rolled back",
                 url="/notifications",
             )
-            discard_after_commit(session)  # what the request's session does on an error
-            await session.rollback()
+            await uow.rollback()  # what the request's unit does on an error
         order = await place_order(client, customer, vendor)
         message = await next_message(ws)
     assert message["notification"]["data"]["order_id"] == order["id"]

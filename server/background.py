@@ -1,0 +1,128 @@
+"""The one place that starts and stops what runs outside a request, by role.
+
+Every process has the same parts, made here in this order and stopped in the
+reverse one: the database, the VAPID keys, the hub (live events; Redis when
+REDIS_URL is set), the caches (in-process only while one process serves), the
+signals and the unit-of-work factory. Then the loops its role runs:
+
+| loop              | all | api | worker | what it does                                           |
+|-------------------|-----|-----|--------|--------------------------------------------------------|
+| token-activity    |  x  |  x  |        | writes batched `last_used_at` bumps of session tokens  |
+| delivery          |  x  |     |   x    | claims, encrypts, sends and records push deliveries    |
+| digests           |  x  |     |   x    | releases pushes held during quiet hours                |
+| broadcasts        |  x  |     |   x    | fans admin broadcasts out, chunk by chunk              |
+| key-retiring      |  x  |     |   x    | deletes VAPID keys no subscription uses any more       |
+
+`python -m server run` is role "all", `run --role api` serves HTTP and WebSocket only,
+and `python -m server worker` runs the worker role without HTTP.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any, Literal
+
+from server.accounts.tokens import TokenActivity
+from server.admin.broadcasts import run_fan_out_loop
+from server.cache import Caches
+from server.config import Settings
+from server.db import Database, make_database
+from server.preferences.digest import run_release_loop
+from server.push.keys import KeyStore
+from server.push.retiring import run_retire_loop
+from server.push.worker import DeliveryWorker
+from server.realtime.hub import Hub
+from server.realtime.hubs import make_hub
+from server.signals import Signals
+from server.unit_of_work import UnitOfWorkFactory
+
+log = logging.getLogger("vendorbell.background")
+
+Role = Literal["all", "api", "worker"]
+LOOPS: dict[str, tuple[Role, ...]] = {
+    "token-activity": ("all", "api"),
+    "delivery": ("all", "worker"),
+    "digests": ("all", "worker"),
+    "broadcasts": ("all", "worker"),
+    "key-retiring": ("all", "worker"),
+}
+
+
+class Runtime:
+    """The parts and loops of one process. `start()`, then `stop()` (reverse order)."""
+
+    def __init__(self, settings: Settings, role: Role) -> None:
+        self.settings = settings
+        self.role = role
+        self.running: list[str] = []  # the loops started, in order
+        self._stops: list[tuple[str, Callable[[], Awaitable[None]]]] = []
+
+    async def start(self) -> None:
+        settings = self.settings
+        self.database: Database = make_database(settings)
+        self._on_stop("database", self.database.dispose)
+        self.keys = KeyStore.load_or_create(settings)
+        self.hub: Hub = make_hub(settings)
+        await self.hub.start()
+        self._on_stop("hub", self.hub.close)
+        # In-process caches only while one process serves (server.cache).
+        self.caches = None if settings.redis_url else Caches()
+        self.signals = Signals()
+        self.units = UnitOfWorkFactory(
+            self.database, settings, caches=self.caches, hub=self.hub, signals=self.signals
+        )
+        self.token_activity: TokenActivity | None = None
+        if self._runs("token-activity"):
+            activity = self.token_activity = TokenActivity(self.database)
+            self._started("token-activity", activity.flush)
+        if self._runs("delivery"):
+            worker = DeliveryWorker(
+                self.database,
+                settings,
+                self.keys,
+                signals=self.signals,
+                lease_seconds=settings.push_lease_seconds,
+                poll_seconds=settings.push_poll_seconds,
+            )
+            await worker.start()
+            self._started("delivery", worker.stop)
+        if self._runs("digests"):
+            self._task("digests", run_release_loop(self.units))
+        if self._runs("broadcasts"):
+            self._task("broadcasts", run_fan_out_loop(self.units))
+        if self._runs("key-retiring"):
+            self._task("key-retiring", run_retire_loop(self.database, self.keys))
+        log.info("background.started", extra={"role": self.role, "loops": self.running})
+
+    async def stop(self) -> None:
+        """Stop loops first (the worker records and releases what it holds), then the
+        token writer's last batch, the hub, and the database last."""
+        while self._stops:
+            name, stop = self._stops.pop()
+            try:
+                await stop()
+            except Exception:
+                log.exception("background.stop_failed", extra={"part": name})
+
+    def _runs(self, loop: str) -> bool:
+        return self.role in LOOPS[loop]
+
+    def _on_stop(self, name: str, stop: Callable[[], Awaitable[None]]) -> None:
+        self._stops.append((name, stop))
+
+    def _started(self, name: str, stop: Callable[[], Awaitable[None]]) -> None:
+        self.running.append(name)
+        self._on_stop(name, stop)
+
+    def _task(self, name: str, loop: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(loop, name=name)
+
+        async def cancel() -> None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+        self._started(name, cancel)

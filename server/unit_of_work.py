@@ -1,0 +1,187 @@
+"""The unit of work: one transaction, and everything a service may need beside it.
+
+A request (server.deps), a background loop (server.background) or a CLI command opens
+one with `UnitOfWorkFactory.reader()` / `.writer()`, passes it to the services it
+calls, and ends it with `commit()`. Services take what they use from it, visibly:
+`uow.session`, `uow.settings`, `uow.caches`, `uow.hub`, `uow.signals`, and
+`uow.after_commit(hook)` for work that must only follow a committed change (a live
+event, a cache invalidation, a signal to this process's background loops).
+
+The hooks hang on SQLAlchemy's own `after_commit` session event, so no commit can
+skip them, whoever calls it; a rollback drops them. `commit()` waits for them to run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
+from contextlib import asynccontextmanager
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Session
+
+from server.cache import Caches, GenerationalCache
+from server.config import Settings
+from server.db import Database
+from server.preferences.rules import Preferences
+from server.realtime.hub import Hub
+from server.signals import Signals
+
+log = logging.getLogger("vendorbell.db")
+
+AfterCommit = Callable[[], Awaitable[None]]
+
+
+class _UnitSession(Session):
+    """The synchronous session under a unit of work's AsyncSession; knows its unit."""
+
+    unit: UnitOfWork | None = None
+
+
+class UnitOfWork:
+    """A session plus settings, caches, hub and signals, with after-commit hooks."""
+
+    __slots__ = (
+        "_pending",
+        "_running",
+        "caches",
+        "hub",
+        "preferences",
+        "session",
+        "settings",
+        "signals",
+    )
+
+    def __init__(
+        self,
+        session: AsyncSession,
+        *,
+        settings: Settings,
+        caches: Caches | None,
+        hub: Hub,
+        signals: Signals,
+    ) -> None:
+        self.session = session
+        self.settings = settings
+        self.caches = caches
+        self.hub = hub
+        self.signals = signals
+        # Preferences this unit read in bulk or wrote: its own view of them, which the
+        # shared cache cannot give before commit (server.preferences.service).
+        self.preferences: dict[int, Preferences] = {}
+        self._pending: list[AfterCommit] = []
+        self._running: list[asyncio.Task[None]] = []
+        sync = session.sync_session
+        assert isinstance(sync, _UnitSession), "open units through UnitOfWorkFactory"
+        sync.unit = self
+
+    def after_commit(self, hook: AfterCommit) -> None:
+        """Run `hook` once this unit's transaction has committed (never on rollback)."""
+        self._pending.append(hook)
+
+    def invalidate_after_commit(self, cache: GenerationalCache[Any], key: Hashable) -> None:
+        """Drop `key` from `cache` once this transaction's change is visible to readers."""
+
+        async def invalidate() -> None:
+            cache.invalidate(key)
+
+        self.after_commit(invalidate)
+
+    async def commit(self) -> None:
+        """Commit, then wait for the after-commit hooks to have run."""
+        await self.session.commit()
+        await self._drain()
+
+    async def rollback(self) -> None:
+        await self.session.rollback()
+
+    def _committed(self) -> None:
+        hooks, self._pending = self._pending, []
+        if hooks:
+            self._running.append(asyncio.get_running_loop().create_task(_run(hooks)))
+
+    def _rolled_back(self) -> None:
+        self._pending.clear()
+
+    async def _drain(self) -> None:
+        running, self._running = self._running, []
+        for task in running:
+            await task
+
+
+async def _run(hooks: list[AfterCommit]) -> None:
+    for hook in hooks:
+        try:
+            await hook()
+        except Exception:
+            # The change is committed whatever a follower does; the database stays the
+            # source of truth (clients resync, the worker polls).
+            log.exception("db.after_commit_failed")
+
+
+@event.listens_for(_UnitSession, "after_commit")
+def _after_commit(session: Session) -> None:
+    unit = getattr(session, "unit", None)
+    if unit is not None:
+        unit._committed()
+
+
+@event.listens_for(_UnitSession, "after_soft_rollback")
+def _after_rollback(session: Session, previous_transaction: Any) -> None:
+    unit = getattr(session, "unit", None)
+    if unit is not None and previous_transaction.parent is None:  # the outermost one
+        unit._rolled_back()
+
+
+class UnitOfWorkFactory:
+    """Opens units of work on one database, with the process's caches, hub and signals."""
+
+    def __init__(
+        self,
+        database: Database,
+        settings: Settings,
+        *,
+        caches: Caches | None,
+        hub: Hub,
+        signals: Signals,
+    ) -> None:
+        self.database = database
+        self.settings = settings
+        self.caches = caches
+        self.hub = hub
+        self.signals = signals
+        self._reader = async_sessionmaker(
+            database.read_engine, expire_on_commit=False, sync_session_class=_UnitSession
+        )
+        self._writer = async_sessionmaker(
+            database.write_engine, expire_on_commit=False, sync_session_class=_UnitSession
+        )
+
+    def _unit(self, session: AsyncSession) -> UnitOfWork:
+        return UnitOfWork(
+            session,
+            settings=self.settings,
+            caches=self.caches,
+            hub=self.hub,
+            signals=self.signals,
+        )
+
+    @asynccontextmanager
+    async def reader(self) -> AsyncIterator[UnitOfWork]:
+        """A unit for reads (on SQLite, the read-only connections)."""
+        async with self._reader() as session:
+            yield self._unit(session)
+
+    @asynccontextmanager
+    async def writer(self) -> AsyncIterator[UnitOfWork]:
+        """A unit for writes (on SQLite, BEGIN IMMEDIATE). Commit it explicitly; leaving
+        without a commit rolls back."""
+        async with self._writer() as session:
+            yield self._unit(session)
+
+    def for_method(self, method: str) -> Any:
+        """reader() for GET/HEAD/OPTIONS, writer() otherwise."""
+        return self.reader() if method in ("GET", "HEAD", "OPTIONS") else self.writer()
