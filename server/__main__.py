@@ -44,6 +44,15 @@ def cmd_migrate(args: argparse.Namespace, settings: Settings) -> None:
     logging.getLogger("vendorbell").info("migrate.done", extra={"revision": args.revision})
 
 
+def cmd_api_doc(args: argparse.Namespace, settings: Settings) -> None:
+    from server.apidoc import render
+    from server.app import create_app
+
+    # A throwaway secret: writing the document must not create one under data/.
+    app = create_app(settings.model_copy(update={"secret_key": "api-doc", "role": "api"}))
+    print(render(app.openapi()), end="")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m server", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -62,6 +71,8 @@ def build_parser() -> argparse.ArgumentParser:
     migrate = commands.add_parser("migrate", help="apply database migrations")
     migrate.add_argument("revision", nargs="?", default="head")
     migrate.set_defaults(func=cmd_migrate)
+    api_doc = commands.add_parser("api-doc", help="print docs/API.md from the OpenAPI document")
+    api_doc.set_defaults(func=cmd_api_doc)
     add_push_commands(commands)
     add_admin_commands(commands)  # create-admin, integration-key
     return parser
