@@ -45,6 +45,8 @@ worker: $(STAMP)
 bench: bench-inbox bench-push bench-ws
 
 bench-inbox: $(STAMP)
+	@command -v wrk >/dev/null || apt-get install -y -q wrk || \
+		(echo "bench-inbox needs wrk: apt-get install wrk" && false)
 	$(BIN)/python -m bench.bench_inbox
 
 bench-push: $(STAMP)
