@@ -34,9 +34,8 @@ def _refuse(kind: str, message: str) -> PydanticCustomError:
     return PydanticCustomError(kind, message)
 
 
-def check_line(value: str) -> str:
-    """One line: no control or direction-override character, something visible."""
-    if _REFUSED_LINE.search(value):
+def _plain(value: str, refused: re.Pattern[str]) -> str:
+    if refused.search(value):
         raise _refuse(
             "text_control_character",
             "must not contain control characters or text-direction overrides",
@@ -45,20 +44,16 @@ def check_line(value: str) -> str:
     if not _VISIBLE.search(value):
         raise _refuse("text_blank", "must not be blank")
     return value
+
+
+def check_line(value: str) -> str:
+    """One line: no control or direction-override character, something visible."""
+    return _plain(value, _REFUSED_LINE)
 
 
 def check_text(value: str) -> str:
     """Paragraphs: as a line, but tabs and line breaks (CRLF becomes LF) are fine."""
-    value = value.replace("\r\n", "\n")
-    if _REFUSED_TEXT.search(value):
-        raise _refuse(
-            "text_control_character",
-            "must not contain control characters or text-direction overrides",
-        )
-    value = value.strip()
-    if not _VISIBLE.search(value):
-        raise _refuse("text_blank", "must not be blank")
-    return value
+    return _plain(value.replace("\r\n", "\n"), _REFUSED_TEXT)
 
 
 def check_optional_text(value: str) -> str:

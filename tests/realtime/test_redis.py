@@ -171,9 +171,11 @@ async def test_order_placed_through_one_process_reaches_a_socket_on_the_other(
     assert message["unread"] == 1
 
 
-async def test_sigterm_closes_open_sockets_with_1001(
-    two_processes: tuple[Process, Process],
+@pytest.mark.parametrize(("action", "code"), [("sigterm", 1001), ("logout", 4401)])
+async def test_a_socket_held_by_one_process_closes_on_its_sigterm_or_a_logout_elsewhere(
+    two_processes: tuple[Process, Process], action: str, code: int
 ) -> None:
+    """SIGTERM: 1001 (going away). Logging out through the other process: 4401."""
     a, b = two_processes
     async with httpx.AsyncClient(base_url=a.http) as client:
         accounts = Accounts(client)
@@ -181,20 +183,9 @@ async def test_sigterm_closes_open_sockets_with_1001(
         async with open_socket(b.ws, token=vendor.token) as ws:
             await client.post("/api/orders", json=order_body(vendor.id), headers=customer.headers)
             await next_message(ws)  # connected and subscribed
-            b.popen.send_signal(signal.SIGTERM)
-            assert await close_code(ws) == 1001
-
-
-async def test_logging_out_in_one_process_closes_the_socket_held_by_another(
-    two_processes: tuple[Process, Process],
-) -> None:
-    a, b = two_processes
-    async with httpx.AsyncClient(base_url=a.http) as client:
-        accounts = Accounts(client)
-        vendor, customer = await accounts.vendor(), await accounts.customer()
-        async with open_socket(b.ws, token=vendor.token) as ws:
-            await client.post("/api/orders", json=order_body(vendor.id), headers=customer.headers)
-            await next_message(ws)  # connected and subscribed
-            response = await client.post("/api/auth/logout", headers=vendor.headers)
-            assert response.status_code == 204
-            assert await close_code(ws) == 4401
+            if action == "sigterm":
+                b.popen.send_signal(signal.SIGTERM)
+            else:
+                response = await client.post("/api/auth/logout", headers=vendor.headers)
+                assert response.status_code == 204
+            assert await close_code(ws) == code
