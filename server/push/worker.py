@@ -52,6 +52,12 @@ _SQLITE_CLAIM = (
     " ORDER BY due_at LIMIT ?)"
     " RETURNING id, payload, urgency, topic, created_at, expires_at, attempts, subscription_id"
 )
+_SQLITE_CLAIM_IDS = (
+    "UPDATE push_deliveries SET due_at = ?, lease_until = ?, leased_by = ?,"
+    " attempts = attempts + 1"
+    " WHERE id IN (SELECT value FROM json_each(?)) AND status = 'queued' AND due_at <= ?"
+    " RETURNING id, payload, urgency, topic, created_at, expires_at, attempts, subscription_id"
+)
 _SQLITE_SUBSCRIPTIONS = (
     "SELECT id, endpoint, p256dh, auth, vapid_key_id FROM push_subscriptions"
     " WHERE id IN (SELECT value FROM json_each(?))"
@@ -124,11 +130,7 @@ class DeliveryWorker:
         self._flush_stop = False
         self._room = asyncio.Event()
         self._wake = asyncio.Event()
-        # On SQLite claims and outcome writes take turns (both need the write lock, and
-        # an asyncio lock beats SQLite's sleeping busy handler); PostgreSQL overlaps them.
-        self._db_turn: contextlib.AbstractAsyncContextManager[Any] = (
-            asyncio.Lock() if database.is_sqlite else contextlib.nullcontext()
-        )
+        self._signalled: list[int] = []  # ids committed in this process, not yet claimed
 
     async def start(self) -> None:
         if self.signals is not None:
@@ -180,13 +182,18 @@ class DeliveryWorker:
                 await self._room.wait()
                 continue
             self._wake.clear()
+            signalled, self._signalled = self._signalled[:room], self._signalled[room:]
             try:
-                jobs = await self.claim(room)
+                # Rows this process just committed are claimed by id: no search for due
+                # rows first, so an order's push leaves within milliseconds.
+                jobs = await (self.claim(room, signalled) if signalled else self.claim(room))
             except Exception:
                 log.exception("push.worker.claim_failed")
                 jobs = []
             self._enqueue(jobs)
-            if len(jobs) < room and not self._stopping:
+            if signalled:
+                continue  # then a regular claim: other rows may be due too
+            if len(jobs) < room and not self._stopping and not self._signalled:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
 
@@ -257,17 +264,19 @@ class DeliveryWorker:
             self._done(request.job, await self.sender.post(request))
 
     def _committed(self, delivery_ids: list[int]) -> None:
-        """Deliveries were committed in this process: claim soon (they are due now)."""
+        """Deliveries were committed in this process: claim them now, by id."""
+        self._signalled.extend(delivery_ids)
         self._wake.set()
 
-    async def claim(self, limit: int) -> list[Job]:
-        """Lease up to `limit` due rows to this worker (expired leases are due again)."""
+    async def claim(self, limit: int, ids: list[int] | None = None) -> list[Job]:
+        """Lease up to `limit` due rows to this worker (expired leases are due again);
+        with `ids`, only those of them that are still due."""
         if self.database.is_sqlite:
-            return await self._claim_sqlite(limit)
+            return await self._claim_sqlite(limit, ids)
         async with self.database.writer() as session:
             now = utcnow()
             lease = now + timedelta(seconds=self.lease_seconds)
-            jobs = await self._claim_postgres(session, now, lease, limit)
+            jobs = await self._claim_postgres(session, now, lease, limit, ids)
             await session.commit()
         return jobs
 
@@ -281,14 +290,22 @@ class DeliveryWorker:
         }
 
     async def _claim_postgres(
-        self, session: AsyncSession, now: datetime, lease: datetime, limit: int
+        self,
+        session: AsyncSession,
+        now: datetime,
+        lease: datetime,
+        limit: int,
+        ids: list[int] | None = None,
     ) -> list[Job]:
         """One statement: lock due rows (skipping other workers' locks), lease them, and
         return them joined with their subscriptions."""
         t, s = DELIVERIES, SUBSCRIPTIONS
+        wanted = [t.c.status == "queued", t.c.due_at <= now]
+        if ids is not None:
+            wanted.append(t.c.id.in_(ids))
         due = (
             select(t.c.id)
-            .where(t.c.status == "queued", t.c.due_at <= now)
+            .where(*wanted)
             .order_by(t.c.due_at)
             .limit(limit)
             .with_for_update(skip_locked=True)
@@ -307,7 +324,7 @@ class DeliveryWorker:
         )  # fmt: skip
         return [Job(*row) for row in rows]
 
-    async def _claim_sqlite(self, limit: int) -> list[Job]:
+    async def _claim_sqlite(self, limit: int, ids: list[int] | None = None) -> list[Job]:
         """SQLite has one writer at a time, so the write lock is taken only when a read
         shows due rows, and held for a single UPDATE ... RETURNING.
 
@@ -315,18 +332,23 @@ class DeliveryWorker:
         a type processor per datetime) was 45 µs of the worker's CPU per claimed row,
         this is 18 (measured on 512-row claims)."""
         now = utcnow()
-        async with self.database.reader() as session:
-            probe = await (await session.connection()).exec_driver_sql(
-                _SQLITE_DUE, (_sqlite_time(now),)
-            )
-            if probe.first() is None:
-                return []
-        async with self._db_turn, self.database.writer() as session:
+        if ids is None:
+            async with self.database.reader() as session:
+                probe = await (await session.connection()).exec_driver_sql(
+                    _SQLITE_DUE, (_sqlite_time(now),)
+                )
+                if probe.first() is None:
+                    return []
+        async with self.database.writer() as session:
             now = utcnow()
             lease = _sqlite_time(now + timedelta(seconds=self.lease_seconds))
-            result = await (await session.connection()).exec_driver_sql(
-                _SQLITE_CLAIM, (lease, lease, self.name, _sqlite_time(now), limit)
-            )
+            if ids is None:
+                statement = _SQLITE_CLAIM
+                parameters: tuple[Any, ...] = (lease, lease, self.name, _sqlite_time(now), limit)
+            else:
+                statement = _SQLITE_CLAIM_IDS
+                parameters = (lease, lease, self.name, json.dumps(ids), _sqlite_time(now))
+            result = await (await session.connection()).exec_driver_sql(statement, parameters)
             rows = cast(list[tuple[Any, ...]], result.all())
             await session.commit()
         wanted = sorted({row[7] for row in rows if row[7] is not None})
@@ -359,7 +381,7 @@ class DeliveryWorker:
         if not results:
             return
         try:
-            async with self._db_turn, self.database.writer() as session:
+            async with self.database.writer() as session:
                 await record_outcomes(session, results)
                 await session.commit()
         except BaseException:

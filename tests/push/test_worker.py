@@ -123,8 +123,9 @@ async def test_postgres_workers_share_the_queue_without_double_sends(
 
 
 def test_the_sqlite_claim_sql_returns_the_job_columns_in_order() -> None:
-    returning = worker_module._SQLITE_CLAIM.split("RETURNING", 1)[1]
-    assert [c.strip() for c in returning.split(",")] == list(worker_module.JOB_COLUMNS)
+    for claim in (worker_module._SQLITE_CLAIM, worker_module._SQLITE_CLAIM_IDS):
+        returning = claim.split("RETURNING", 1)[1]
+        assert [c.strip() for c in returning.split(",")] == list(worker_module.JOB_COLUMNS)
     selected = worker_module._SQLITE_SUBSCRIPTIONS.split("SELECT", 1)[1].split(" FROM ")[0]
     expected = ["id", *worker_module.SUBSCRIPTION_COLUMNS]
     assert [c.strip() for c in selected.split(",")] == expected
