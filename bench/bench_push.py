@@ -288,10 +288,11 @@ async def seed_fanout(
 async def run_vendorbell(settings: Any, n: int, client: str = "http1") -> None:
     from sqlalchemy import select
 
+    from bench.aiohttp_client import AiohttpClient
     from server.db import make_database
     from server.push.keys import KeyStore
     from server.push.models import PushDelivery
-    from server.push.sender import AiohttpClient, Sender
+    from server.push.sender import Sender
     from server.push.worker import DeliveryWorker
 
     database = make_database(settings)

@@ -78,3 +78,22 @@ def test_the_graph_sees_the_modules_and_their_imports() -> None:
 
 def test_server_has_no_import_cycles() -> None:
     assert cycles(import_graph()) == []
+
+
+def test_the_service_imports_no_test_or_benchmark_package() -> None:
+    """httpx, aiohttp, pywebpush and http_ece are the tests' and benchmarks' (dev and
+    bench extras), not runtime dependencies."""
+    only_elsewhere = {"httpx", "aiohttp", "pywebpush", "http_ece", "respx", "pytest"}
+    found = set()
+    for path in SERVER.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                names = [node.module]
+            else:
+                continue
+            found |= {(path.name, n.split(".")[0]) for n in names} & {
+                (path.name, p) for p in only_elsewhere
+            }
+    assert found == set()

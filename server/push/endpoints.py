@@ -4,7 +4,7 @@ network (SSRF), never raw bytes on a push-service connection (request smuggling)
 An endpoint is parsed strictly (`parse_push_url`: printable ASCII in the RFC 3986
 grammar, nothing else) when a subscription is saved and again before every send, and
 the request line is built from the parsed parts; the send connects to the very
-addresses the check resolved (`CheckedResolver`), so a DNS answer that changes in
+addresses the check resolved (`Address`), so a DNS answer that changes in
 between (rebinding) cannot reach a private host.
 
 Trust: only an allow-list entry that is an IP literal or a `localhost` name (a push
@@ -20,8 +20,7 @@ import ipaddress
 import re
 import socket
 from dataclasses import dataclass
-
-from aiohttp.abc import AbstractResolver, ResolveResult
+from typing import NamedTuple
 
 from server.config import Settings
 
@@ -159,7 +158,16 @@ def is_public_address(address: str) -> bool:
     )
 
 
-async def resolve_checked(host: str, port: int, settings: Settings) -> list[ResolveResult]:
+class Address(NamedTuple):
+    """An address a push service's name resolved to, checked: connect to this one."""
+
+    host: str  # numeric
+    port: int
+    family: int
+    proto: int
+
+
+async def resolve_checked(host: str, port: int, settings: Settings) -> list[Address]:
     """Resolve `host`; refuse if any address is private, unless the host is trusted."""
     rule = host_rule(host.lower(), [h.lower() for h in settings.push_allowed_hosts])
     if rule is None:
@@ -171,23 +179,14 @@ async def resolve_checked(host: str, port: int, settings: Settings) -> list[Reso
         raise UnsafeEndpoint("The push endpoint's host is malformed.", "endpoint_invalid") from exc
     except OSError as exc:
         raise UnsafeEndpoint(f"{host} does not resolve.", "endpoint_unresolvable") from exc
-    results: list[ResolveResult] = []
+    results: list[Address] = []
     for family, _, proto, _, sockaddr in infos:
         address = str(sockaddr[0])
         if rule != "trusted" and not is_public_address(address):
             raise UnsafeEndpoint(
                 f"{host} resolves to a private address.", "endpoint_private_address"
             )
-        results.append(
-            ResolveResult(
-                hostname=host,
-                host=address,
-                port=int(sockaddr[1]),
-                family=family,
-                proto=proto,
-                flags=socket.AI_NUMERICHOST,
-            )
-        )
+        results.append(Address(address, int(sockaddr[1]), family, proto))
     if not results:
         raise UnsafeEndpoint(f"{host} does not resolve.", "endpoint_unresolvable")
     return results
@@ -207,23 +206,3 @@ class RefusedAddress(OSError):
     def __init__(self, unsafe: UnsafeEndpoint) -> None:
         super().__init__(unsafe.detail)
         self.code = unsafe.code
-
-
-class CheckedResolver(AbstractResolver):
-    """aiohttp resolver that only ever hands the connector checked addresses."""
-
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-
-    async def resolve(
-        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
-    ) -> list[ResolveResult]:
-        try:
-            return await resolve_checked(host, port, self.settings)
-        except UnsafeEndpoint as exc:
-            if exc.code == "endpoint_unresolvable":
-                raise OSError(exc.detail) from exc  # may be transient: retried
-            raise RefusedAddress(exc) from exc
-
-    async def close(self) -> None:
-        return None

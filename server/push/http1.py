@@ -17,11 +17,11 @@ from collections.abc import Mapping
 from typing import cast
 
 import httptools
-from aiohttp.abc import ResolveResult
 from multidict import CIMultiDict
 
 from server.config import Settings
 from server.push.endpoints import (
+    Address,
     PushURL,
     RefusedAddress,
     UnsafeEndpoint,
@@ -147,7 +147,7 @@ class Http1Client:
         self._idle: dict[tuple[str, str], list[_Connection]] = {}
         self._busy: set[_Connection] = set()
         self._sweeper: asyncio.Task[None] | None = None
-        self._dns: dict[tuple[str, int], tuple[list[ResolveResult], float]] = {}
+        self._dns: dict[tuple[str, int], tuple[list[Address], float]] = {}
         self._tls = tls  # the system's trust store unless given
 
     async def post(
@@ -229,7 +229,7 @@ class Http1Client:
             connection.waiter = None
             self._busy.discard(connection)
 
-    async def _addresses(self, host: str, port: int) -> list[ResolveResult]:
+    async def _addresses(self, host: str, port: int) -> list[Address]:
         cached = self._dns.get((host, port))
         if cached is not None and cached[1] > time.monotonic():
             return cached[0]
@@ -256,8 +256,8 @@ class Http1Client:
             try:
                 _, protocol = await loop.create_connection(
                     _Connection,
-                    host=address["host"],
-                    port=address["port"],
+                    host=address.host,
+                    port=address.port,
                     ssl=tls,
                     server_hostname=host if tls else None,
                 )

@@ -11,13 +11,9 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import NamedTuple, Protocol
 
-import aiohttp
-import httpx
-
 from server.config import Settings
 from server.push.crypto import encrypt_batch
 from server.push.endpoints import (
-    CheckedResolver,
     EndpointTarget,
     RefusedAddress,
     UnsafeEndpoint,
@@ -67,69 +63,16 @@ class Outcome:
 
 
 class PushClient(Protocol):
+    """POSTs one push. Raises RefusedAddress (the address is refused: failed),
+    UnsafeRequest (a header that is not one plain line: failed), or TimeoutError /
+    OSError for anything on the way (retried). The service uses Http1Client; the tests
+    and benchmarks bring their own clients to compare with."""
+
     async def post(
         self, url: str, headers: Mapping[str, str], body: bytes
     ) -> tuple[int, Mapping[str, str], str]: ...
 
     async def close(self) -> None: ...
-
-
-class AiohttpClient:
-    """One pooled aiohttp session whose connector resolves through CheckedResolver
-    and never follows redirects (the fastest general client measured; the default
-    Http1Client is faster still: see bench/bench_push.py)."""
-
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self._session: aiohttp.ClientSession | None = None
-
-    def _open(self) -> aiohttp.ClientSession:
-        if self._session is None:
-            connector = aiohttp.TCPConnector(
-                limit=max(self.settings.worker_concurrency, 1) * 2,
-                limit_per_host=self.settings.per_origin_concurrency,
-                resolver=CheckedResolver(self.settings),
-                ttl_dns_cache=60,
-            )
-            self._session = aiohttp.ClientSession(
-                connector=connector,
-                timeout=aiohttp.ClientTimeout(total=SEND_TIMEOUT),
-                skip_auto_headers=("User-Agent",),
-            )
-        return self._session
-
-    async def post(
-        self, url: str, headers: Mapping[str, str], body: bytes
-    ) -> tuple[int, Mapping[str, str], str]:
-        async with self._open().post(
-            url, data=body, headers=dict(headers), allow_redirects=False
-        ) as response:
-            text = "" if response.status < 300 else (await response.text(errors="replace"))[:200]
-            return response.status, response.headers, text
-
-    async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
-
-
-class HttpxClient:
-    """An httpx client (used by the respx unit tests; no redirects followed)."""
-
-    def __init__(self, client: httpx.AsyncClient) -> None:
-        self.client = client
-
-    async def post(
-        self, url: str, headers: Mapping[str, str], body: bytes
-    ) -> tuple[int, Mapping[str, str], str]:
-        response = await self.client.post(
-            url, content=body, headers=dict(headers), follow_redirects=False
-        )
-        text = "" if response.status_code < 300 else response.text[:200]
-        return response.status_code, response.headers, text
-
-    async def close(self) -> None:
-        await self.client.aclose()
 
 
 class VapidSigner:
@@ -302,11 +245,7 @@ class Sender:
             return Outcome("failed", reason=f"endpoint refused: {exc.code}")
         except UnsafeRequest as exc:
             return Outcome("failed", reason=f"request refused: {exc}")
-        except aiohttp.ClientConnectorError as exc:
-            if isinstance(exc.os_error, RefusedAddress):
-                return Outcome("failed", reason=f"endpoint refused: {exc.os_error.code}")
-            return Outcome("retry", reason=f"connection failed: {exc.os_error}", service=service)
-        except (TimeoutError, aiohttp.ClientError, httpx.HTTPError, OSError) as exc:
+        except (TimeoutError, OSError) as exc:
             return Outcome("retry", reason=f"network error: {type(exc).__name__}", service=service)
         except Exception:
             # A sender task must outlive any answer: an unforeseen error is retried.

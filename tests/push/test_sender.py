@@ -12,8 +12,9 @@ import respx
 
 from server.config import Settings
 from server.push.keys import KeyStore
-from server.push.sender import JWT_LIFETIME, HttpxClient, Job, Sender
+from server.push.sender import JWT_LIFETIME, Job, Sender
 from tests.conftest import make_settings
+from tests.push.httpx_client import HttpxClient
 from tests.pushservice import BrowserSubscription, make_browser_subscription, verify_vapid
 
 FCM = "https://fcm.googleapis.com"
