@@ -10,10 +10,12 @@ import sys
 from sqlalchemy import select
 
 from server.accounts.models import User
+from server.accounts.passwords import check_new_password
 from server.accounts.security import hash_password
 from server.accounts.service import normalize_email, register
 from server.config import Settings
 from server.db import make_database
+from server.errors import AppError
 
 
 async def create_admin(settings: Settings, *, email: str, name: str, password: str) -> str:
@@ -28,6 +30,7 @@ async def create_admin(settings: Settings, *, email: str, name: str, password: s
                 )
                 verb = "created"
             else:
+                check_new_password(password, email=user.email, name=user.name)
                 user.role = "admin"
                 user.password_hash = await hash_password(password)
                 verb = "promoted"
@@ -50,7 +53,12 @@ def cmd_create_admin(args: argparse.Namespace, settings: Settings) -> None:
     password = _read_password(args)
     if len(password) < 8:
         raise SystemExit("The password needs at least 8 characters.")
-    print(asyncio.run(create_admin(settings, email=args.email, name=args.name, password=password)))
+    try:
+        print(
+            asyncio.run(create_admin(settings, email=args.email, name=args.name, password=password))
+        )
+    except AppError as exc:  # the same password rules as signing up (server.accounts)
+        raise SystemExit(exc.detail) from exc
 
 
 def add_commands(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

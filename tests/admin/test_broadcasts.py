@@ -6,9 +6,11 @@ import time
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import func, insert, select
 
 from server.accounts.models import User
+from server.accounts.passwords import PasswordLikeAccount, PasswordTooCommon
 from server.admin import broadcasts
 from server.admin.cli import create_admin
 from server.config import Settings
@@ -145,3 +147,15 @@ async def test_unknown_broadcast_is_404(client: httpx.AsyncClient, settings: Set
     admin = await admin_account(client, settings)
     r = await client.get("/api/admin/broadcasts/999999", headers=admin.headers)
     assert (r.status_code, r.json()["code"]) == (404, "broadcast_not_found")
+
+
+async def test_create_admin_refuses_the_passwords_sign_up_refuses(
+    client: httpx.AsyncClient, accounts: Accounts, settings: Settings
+) -> None:
+    with pytest.raises(PasswordTooCommon):
+        await create_admin(settings, email="boss@example.com", name="Boss", password="password1")
+    vendor = await accounts.vendor()
+    with pytest.raises(PasswordLikeAccount):  # promoting keeps the rules too
+        await create_admin(settings, email=vendor.email, name="X", password=vendor.email)
+    me = await client.get("/api/me", headers=vendor.headers)
+    assert me.json()["role"] == "vendor"
