@@ -7,7 +7,7 @@ import logging
 import re
 from typing import Any
 
-from fastapi import APIRouter, WebSocket
+from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from server.accounts.security import token_digest
 from server.accounts.service import user_for_token
@@ -53,17 +53,20 @@ async def live_notifications(
     websocket: WebSocket, token: str | None = None, since: str | None = None
 ) -> None:
     settings: Settings = websocket.app.state.settings
-    await websocket.accept()
     user_id, digest, refusal = await authenticate(websocket, token, settings)
     since_id = parse_id(since) if since is not None else None
     if refusal is None and since is not None and since_id is None:
         refusal = BAD_SINCE
-    if user_id is None or digest is None or refusal is not None:
-        await websocket.close(refusal or NOT_AUTHENTICATED)
-        return
     hub: Hub = websocket.app.state.hub
-    if hub.local_count(user_id) >= settings.ws_max_per_user:
-        await websocket.close(TOO_MANY_SOCKETS, "too many live connections for this account")
+    if (
+        refusal is None
+        and user_id is not None
+        and hub.local_count(user_id) >= (settings.ws_max_per_user)
+    ):
+        refusal = TOO_MANY_SOCKETS
+    if user_id is None or digest is None or refusal is not None:
+        await websocket.accept()  # a close code can only be sent on an open socket
+        await websocket.close(refusal or NOT_AUTHENTICATED)
         return
     connection = Connection(
         websocket,
@@ -72,13 +75,15 @@ async def live_notifications(
         max_queue=settings.ws_send_queue,
         ping_interval=settings.ws_ping_interval,
     )
-    # Subscribe before reading the database, so nothing committed meanwhile is missed;
-    # the connection drops live copies of what the replay already sent.
+    # Subscribed before the handshake completes, so a client that sees the socket open
+    # misses nothing published after that; and before reading the database, so nothing
+    # committed meanwhile is missed (the connection drops live copies the replay sent).
     await hub.subscribe(connection)
     WS_CONNECTIONS.inc()
     try:
-        # The client may go away during the replay: nothing to do but clean up.
-        with contextlib.suppress(OSError, RuntimeError, TimeoutError):
+        # The client may go away during the handshake or the replay: only clean up.
+        with contextlib.suppress(OSError, RuntimeError, TimeoutError, WebSocketDisconnect):
+            await websocket.accept()
             if since_id is not None:
                 database: Database = websocket.app.state.db
                 connection.skip(await replay(connection, database, user_id, since_id))
