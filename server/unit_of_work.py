@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
 from sqlalchemy import event
@@ -182,6 +182,6 @@ class UnitOfWorkFactory:
         async with self._writer() as session:
             yield self._unit(session)
 
-    def for_method(self, method: str) -> Any:
+    def for_method(self, method: str) -> AbstractAsyncContextManager[UnitOfWork]:
         """reader() for GET/HEAD/OPTIONS, writer() otherwise."""
         return self.reader() if method in ("GET", "HEAD", "OPTIONS") else self.writer()
