@@ -175,6 +175,9 @@ class PushService:
         self._count = 0
         # When set to an unset Event, every push waits for it before being answered.
         self.gate: asyncio.Event | None = None
+        # Seconds each push waits before its answer: real push services answer in tens
+        # of milliseconds, which is what bounds a worker's throughput in production.
+        self.delay = 0.0
 
     @property
     def origin(self) -> str:
@@ -239,6 +242,8 @@ class PushService:
         self.requests[token] += 1
         if self.gate is not None:
             await self.gate.wait()
+        if self.delay:
+            await asyncio.sleep(self.delay)
         try:
             status, headers = self._reply_for(token)
             if status != 201:
