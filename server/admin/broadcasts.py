@@ -1,4 +1,4 @@
-"""Broadcasts: a system notification to every user in an audience, through notify().
+"""Broadcasts: a system notification to every user in an audience, through notify_many().
 
 The fan-out runs in the worker role (server.background), in chunks of `CHUNK` users,
 one transaction per chunk (notifications, their push deliveries and the cursor commit
@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import logging
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.accounts.models import User
@@ -20,9 +20,8 @@ from server.admin.schemas import BroadcastIn, BroadcastOut
 from server.db import utcnow
 from server.errors import NotFound
 from server.ids import parse_id
+from server.notifications.fanout import notify_many
 from server.notifications.schemas import PushOutcome
-from server.notifications.service import notify
-from server.preferences import service as preferences
 from server.push.models import PushDelivery
 from server.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
@@ -102,27 +101,22 @@ async def _send_chunk(units: UnitOfWorkFactory, broadcast_id: int) -> bool:
                 .limit(CHUNK)
             )
         ).all()
-        links = []
-        await preferences.preload(uow, user_ids)
-        for user_id in user_ids:
-            notification = await notify(
-                uow,
-                user_id,
-                type="system",
-                event="system.broadcast",
-                title=broadcast.title,
-                body=broadcast.body,
-                url=broadcast.url,
-                data={"broadcast_id": str(broadcast.id)},
+        sent = await notify_many(
+            uow,
+            user_ids,
+            type="system",
+            event="system.broadcast",
+            title=broadcast.title,
+            body=broadcast.body,
+            url=broadcast.url,
+            data={"broadcast_id": str(broadcast.id)},
+        )
+        if sent:  # users who switched system notices off get no row, hence no link
+            await session.execute(
+                insert(BroadcastNotification),
+                [{"broadcast_id": broadcast.id, "notification_id": n} for n in sent.values()],
             )
-            if notification.id is not None:  # None: the user switched system notices off
-                links.append(
-                    BroadcastNotification(
-                        broadcast_id=broadcast.id, notification_id=notification.id
-                    )
-                )
-        session.add_all(links)
-        broadcast.recipients += len(links)
+        broadcast.recipients += len(sent)
         if user_ids:
             broadcast.last_user_id = user_ids[-1]
             broadcast.status = "sending"
