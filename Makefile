@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint format migrate worker bench bench-inbox bench-push bench-ws clean fuzz
+.PHONY: run test lint format migrate worker bench bench-inbox bench-push bench-ws bench-scale clean fuzz
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "vendorbell needs Python 3.11+"'
@@ -54,6 +54,13 @@ bench-push: $(STAMP)
 
 bench-ws: $(STAMP)
 	$(BIN)/python -m bench.bench_ws
+
+## Several API and worker processes on PostgreSQL + Redis (BENCH_DATABASE_URL, BENCH_REDIS_URL;
+## defaults: the local servers). ~15 min; `--only drain,tabs` etc. for one part.
+bench-scale: $(STAMP)
+	@command -v wrk >/dev/null || apt-get install -y -q wrk || \
+		(echo "bench-scale needs wrk: apt-get install wrk" && false)
+	$(BIN)/python -m bench.bench_scale $(ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache test-output
