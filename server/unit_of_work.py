@@ -45,6 +45,7 @@ class UnitOfWork:
     """A session plus settings, caches, hub and signals, with after-commit hooks."""
 
     __slots__ = (
+        "_invalidations",
         "_pending",
         "_running",
         "caches",
@@ -73,6 +74,7 @@ class UnitOfWork:
         # shared cache cannot give before commit (server.preferences.service).
         self.preferences: dict[int, Preferences] = {}
         self._pending: list[AfterCommit] = []
+        self._invalidations: list[tuple[GenerationalCache[Any], Hashable]] | None = None
         self._running: list[asyncio.Task[None]] = []
         sync = session.sync_session
         assert isinstance(sync, _UnitSession), "open units through UnitOfWorkFactory"
@@ -82,13 +84,21 @@ class UnitOfWork:
         """Run `hook` once this unit's transaction has committed (never on rollback)."""
         self._pending.append(hook)
 
-    def invalidate_after_commit(self, cache: GenerationalCache[Any], key: Hashable) -> None:
-        """Drop `key` from `cache` once this transaction's change is visible to readers."""
+    def invalidate_after_commit(self, cache: GenerationalCache[Any], *keys: Hashable) -> None:
+        """Drop `keys` from `cache` once this transaction's change is visible to readers,
+        in every process (server.cache_sync); a transaction's keys go out as one message."""
+        caches = self.caches
+        if caches is None or not keys:
+            return
+        if self._invalidations is None:
+            batch: list[tuple[GenerationalCache[Any], Hashable]] = []
+            self._invalidations = batch
 
-        async def invalidate() -> None:
-            cache.invalidate(key)
+            async def invalidate() -> None:
+                await caches.invalidate_committed(batch)
 
-        self.after_commit(invalidate)
+            self.after_commit(invalidate)
+        self._invalidations.extend((cache, key) for key in keys)
 
     async def commit(self) -> None:
         """Commit, then wait for the after-commit hooks to have run."""
@@ -99,12 +109,13 @@ class UnitOfWork:
         await self.session.rollback()
 
     def _committed(self) -> None:
-        hooks, self._pending = self._pending, []
+        hooks, self._pending, self._invalidations = self._pending, [], None
         if hooks:
             self._running.append(asyncio.get_running_loop().create_task(_run(hooks)))
 
     def _rolled_back(self) -> None:
         self._pending.clear()
+        self._invalidations = None
 
     async def _drain(self) -> None:
         running, self._running = self._running, []

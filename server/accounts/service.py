@@ -74,7 +74,9 @@ async def revoke_token(uow: UnitOfWork, user: User, token: str, secret_key: str)
     digest = token_digest(secret_key, token)
     await uow.session.execute(delete(ApiToken).where(ApiToken.token_hash == digest))
     if uow.caches is not None:
+        # Until commit no lookup here may keep the token; after it, none anywhere.
         uow.caches.tokens.invalidate(digest)
+        uow.invalidate_after_commit(uow.caches.tokens, digest)
     user_id, hub = user.id, uow.hub
 
     async def end_sessions() -> None:

@@ -131,7 +131,7 @@ async def read_counts_of(session: AsyncSession, user_ids: Sequence[int]) -> dict
 
 
 async def cached_counts(uow: UnitOfWork, user_id: int) -> Counts:
-    """`counts`, served from the in-process cache when it is on (see server.cache)."""
+    """`counts`, served from this process's cache when it is on (see server.cache)."""
     if uow.caches is None:
         return await counts(uow, user_id)
     return await uow.caches.counts.get_or_load(user_id, lambda: counts(uow, user_id))
@@ -144,17 +144,9 @@ def invalidate_counts_after_commit(uow: UnitOfWork, user_id: int) -> None:
 
 
 def invalidate_many_counts_after_commit(uow: UnitOfWork, user_ids: Sequence[int]) -> None:
-    """`invalidate_counts_after_commit` for many users, as one hook."""
-    caches = uow.caches
-    if caches is None or not user_ids:
-        return
-    keys = list(user_ids)
-
-    async def invalidate() -> None:
-        for user_id in keys:
-            caches.counts.invalidate(user_id)
-
-    uow.after_commit(invalidate)
+    """`invalidate_counts_after_commit` for many users (one message to the others)."""
+    if uow.caches is not None:
+        uow.invalidate_after_commit(uow.caches.counts, *user_ids)
 
 
 async def get_own(session: AsyncSession, user_id: int, raw_id: str) -> Notification:
