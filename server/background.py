@@ -2,7 +2,7 @@
 
 Every process has the same parts, made here in this order and stopped in the
 reverse one: the database, the VAPID keys, the hub (live events; Redis when
-REDIS_URL is set), the caches (in-process only while one process serves), the
+REDIS_URL is set), the caches (kept in step across processes through Redis), the
 signals and the unit-of-work factory. Then the loops its role runs:
 
 | loop              | all | api | worker | what it does                                           |
@@ -28,6 +28,7 @@ from typing import Any, Literal
 from server.accounts.tokens import TokenActivity
 from server.admin.broadcasts import run_fan_out_loop
 from server.cache import Caches
+from server.cache_sync import RedisCacheSync
 from server.config import Settings
 from server.db import Database, make_database
 from server.preferences.digest import run_release_loop
@@ -68,8 +69,13 @@ class Runtime:
         self.hub: Hub = make_hub(settings)
         await self.hub.start()
         self._on_stop("hub", self.hub.close)
-        # In-process caches only while one process serves (server.cache).
-        self.caches = None if settings.redis_url else Caches()
+        # Each process's own caches; with REDIS_URL, every process hears the others'
+        # invalidations, and the caches stay closed while it cannot (server.cache_sync).
+        self.caches = Caches(shared=bool(settings.redis_url))
+        if settings.redis_url:
+            sync = RedisCacheSync(settings.redis_url, settings.redis_channel, self.caches)
+            await sync.start()
+            self._on_stop("cache-sync", sync.close)
         self.signals = Signals()
         self.units = UnitOfWorkFactory(
             self.database, settings, caches=self.caches, hub=self.hub, signals=self.signals

@@ -33,3 +33,7 @@ QUEUE_OLDEST_DUE_AGE = Gauge(
     "vendorbell_push_queue_oldest_due_age_seconds",
     "How long the oldest due queued push delivery has been waiting (0 when none is due)",
 )
+CACHE_INVALIDATIONS = Counter(
+    "vendorbell_cache_invalidations_received_total",
+    "Cache invalidations this process applied from Redis (its own writes included)",
+)
