@@ -3,7 +3,8 @@
 The outbox sends `deliveries` with the ids of the delivery rows it committed, and a new
 broadcast sends `broadcasts`; the background loops of this process (if its role runs
 them) listen and decide what to do. Nothing here reaches into a loop: without a
-listener a signal is a no-op, and loops in other processes find the rows by polling.
+listener a signal is a no-op. With REDIS_URL, server.signal_relay forwards every signal
+to the other processes too; without it, loops elsewhere find the rows by polling.
 """
 
 from __future__ import annotations
@@ -16,10 +17,12 @@ T = TypeVar("T")
 
 
 class Signal(Generic[T]):
-    """Sent after a commit, heard in this process only. Listeners must not block."""
+    """Sent after a commit to this process's listeners (and forwarded, if a relay is set).
+    Listeners must not block."""
 
     def __init__(self) -> None:
         self._listeners: list[Callable[[T], None]] = []
+        self._forward: Callable[[T], None] | None = None
 
     def connect(self, listener: Callable[[T], None]) -> None:
         self._listeners.append(listener)
@@ -28,7 +31,17 @@ class Signal(Generic[T]):
         if listener in self._listeners:
             self._listeners.remove(listener)
 
+    def forward(self, to: Callable[[T], None] | None) -> None:
+        """Also hand every value sent here to `to` (the relay to other processes)."""
+        self._forward = to
+
     def send(self, value: T) -> None:
+        self.send_local(value)
+        if self._forward is not None:
+            self._forward(value)
+
+    def send_local(self, value: T) -> None:
+        """Tell this process's listeners only (a value relayed from another process)."""
         for listener in list(self._listeners):
             listener(value)
 

@@ -16,16 +16,14 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import func, select, text
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy import func, select
 
 from server.db import make_database
 from server.push.keys import KeyStore
 from server.push.models import PushDelivery
 from tests.cluster import Cluster, Seeded, seed_subscriptions, seed_users
-from tests.conftest import TABLES, order_body
+from tests.conftest import order_body
 from tests.pushservice import BrowserSubscription, PushService
-from tests.realtime.test_redis import redis_url  # noqa: F401 - the fixture
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.slow]
 
@@ -34,13 +32,9 @@ DEVICES_PER_VENDOR = 2  # 2,000 devices
 
 
 @pytest.fixture
-async def cluster(pg_database: str, redis_url: str, tmp_path: Path) -> AsyncIterator[Cluster]:  # noqa: F811
-    engine = create_async_engine(pg_database)
-    async with engine.begin() as conn:
-        await conn.execute(text(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE"))
-    await engine.dispose()
+async def cluster(pg_url: str, redis_url: str, tmp_path: Path) -> AsyncIterator[Cluster]:
     cluster = Cluster(
-        pg_database,
+        pg_url,
         redis_url,
         tmp_path,
         extra_env={
