@@ -37,6 +37,7 @@ from server.push.retiring import run_retire_loop
 from server.push.worker import DeliveryWorker
 from server.realtime.hub import Hub
 from server.realtime.hubs import make_hub
+from server.signal_relay import RedisSignalRelay
 from server.signals import Signals
 from server.unit_of_work import UnitOfWorkFactory
 
@@ -77,6 +78,15 @@ class Runtime:
             await sync.start()
             self._on_stop("cache-sync", sync.close)
         self.signals = Signals()
+        if settings.redis_url:  # wake the workers of other processes at once (not a poll)
+            relay = RedisSignalRelay(
+                settings.redis_url,
+                settings.redis_channel,
+                self.signals,
+                listen=self._runs("delivery") or self._runs("broadcasts"),
+            )
+            await relay.start()
+            self._on_stop("signal-relay", relay.close)
         self.units = UnitOfWorkFactory(
             self.database, settings, caches=self.caches, hub=self.hub, signals=self.signals
         )
