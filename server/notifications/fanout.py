@@ -20,6 +20,8 @@ delivery id once, and one hook publishes every live event.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import insert
@@ -90,6 +92,23 @@ async def notify_many(
     return {n.user_id: n.id for n in notifications}
 
 
+@dataclass(frozen=True, slots=True)
+class Written:
+    """A notification row as inserted: what its push and live event are built from."""
+
+    id: int
+    user_id: int
+    type: str
+    event: str
+    title: str
+    body: str
+    url: str
+    data: dict[str, Any]
+    created_at: datetime
+    seen_at: datetime | None
+    read_at: datetime | None
+
+
 async def _insert_notifications(
     uow: UnitOfWork,
     user_ids: Sequence[int],
@@ -101,25 +120,28 @@ async def _insert_notifications(
     body: str,
     url: str,
     data: dict[str, Any] | None,
-) -> list[Notification]:
-    """The rows, inserted at once; returned as detached objects carrying their ids."""
+) -> list[Written]:
+    """The rows, inserted at once; returned as plain records carrying their ids (an ORM
+    object apiece cost a quarter of the whole batch)."""
     now = utcnow()
+    # Push only: the row is the push's record, never unread (as in `notify`).
+    read = {user_id: None if decisions[user_id].inbox else now for user_id in user_ids}
+    title, data = title[:200], dict(data or {})  # one dict for all: nothing changes it
+    common = {"type": type, "event": event, "title": title, "body": body, "url": url}
     rows = [
         {
             "user_id": user_id,
-            "type": type,
-            "event": event,
-            "title": title[:200],
-            "body": body,
-            "url": url,
-            "data": dict(data or {}),
+            **common,
+            "data": data,
             "created_at": now,
-            # Push only: the row is the push's record, never unread (as in `notify`).
-            "seen_at": None if decisions[user_id].inbox else now,
-            "read_at": None if decisions[user_id].inbox else now,
+            "seen_at": read[user_id],
+            "read_at": read[user_id],
         }
         for user_id in user_ids
     ]
     statement = insert(Notification).returning(Notification.id, sort_by_parameter_order=True)
-    ids = list(await uow.session.scalars(statement, rows))
-    return [Notification(id=i, **row) for i, row in zip(ids, rows, strict=True)]
+    ids = await uow.session.scalars(statement, rows)
+    return [
+        Written(i, u, type, event, title, body, url, data, now, read[u], read[u])
+        for i, u in zip(ids, user_ids, strict=True)
+    ]

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
-
-from server.notifications.models import Notification
+from typing import Any, Protocol
 
 # RFC 8030 §5.2 TTL in seconds: a new order is worth ringing for a day later,
 # a system notice is stale within the hour.
@@ -19,6 +17,26 @@ URGENT_EVENTS = {"order.created"}
 MAX_PLAINTEXT = 4096 - 86 - 16 - 1
 
 
+class PushSource(Protocol):
+    """What a push is rendered from: a notification row, or a fan-out's plain record of
+    one (server.notifications.fanout), which costs a fraction of an ORM object."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def type(self) -> str: ...
+    @property
+    def event(self) -> str: ...
+    @property
+    def title(self) -> str: ...
+    @property
+    def body(self) -> str: ...
+    @property
+    def url(self) -> str: ...
+    @property
+    def data(self) -> dict[str, Any]: ...
+
+
 @dataclass(frozen=True)
 class PushMessage:
     payload: str
@@ -27,13 +45,13 @@ class PushMessage:
     topic: str | None
 
 
-def _urgency(notification: Notification) -> str:
+def _urgency(notification: PushSource) -> str:
     if notification.event in URGENT_EVENTS:
         return "high"
     return "low" if notification.type == "system" else "normal"
 
 
-def _document(notification: Notification, body: str, app_badge: int, public_url: str) -> str:
+def _document(notification: PushSource, body: str, app_badge: int, public_url: str) -> str:
     message: dict[str, Any] = {
         "web_push": 8030,
         "notification": {
@@ -54,7 +72,7 @@ def _document(notification: Notification, body: str, app_badge: int, public_url:
     return json.dumps(message, ensure_ascii=False, separators=(",", ":"))
 
 
-def build_message(notification: Notification, *, app_badge: int, public_url: str) -> PushMessage:
+def build_message(notification: PushSource, *, app_badge: int, public_url: str) -> PushMessage:
     """Render the push; the body text is shortened (never the JSON) to fit one record."""
     body = notification.body
     doc = _document(notification, body, app_badge, public_url)
