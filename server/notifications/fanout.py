@@ -139,9 +139,11 @@ async def _insert_notifications(
         }
         for user_id in user_ids
     ]
-    statement = insert(Notification).returning(Notification.id, sort_by_parameter_order=True)
-    ids = await uow.session.scalars(statement, rows)
+    # Ids come back paired with their user (one row each here), in whatever order: asking
+    # SQLAlchemy to keep the parameters' order makes it insert row by row on SQLite.
+    statement = insert(Notification).returning(Notification.id, Notification.user_id)
+    ids = dict((u, i) for i, u in await uow.session.execute(statement, rows))
     return [
-        Written(i, u, type, event, title, body, url, data, now, read[u], read[u])
-        for i, u in zip(ids, user_ids, strict=True)
+        Written(ids[u], u, type, event, title, body, url, data, now, read[u], read[u])
+        for u in user_ids
     ]
