@@ -143,6 +143,28 @@ async def test_broadcast_to_1000_vendors_reaches_each_once_on_every_device(
     print(f"broadcast to 1000 vendors (1334 devices): {elapsed:.2f} s")
 
 
+async def test_broadcast_progress_moves_as_each_chunk_commits(
+    app: Any, client: httpx.AsyncClient, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(broadcasts, "CHUNK", 10)
+    admin = await admin_account(client, settings)
+    await add_users(app, "vendor", 25, devices=lambda i: 1)
+    r = await client.post(
+        "/api/admin/broadcasts",
+        json={"title": "New fees", "body": "From July.", "audience": "vendors"},
+        headers=admin.headers,
+    )
+    broadcast_id = r.json()["id"]
+    seen = []
+    while await broadcasts._send_chunk(app.state.units, int(broadcast_id)):
+        progress = await client.get(f"/api/admin/broadcasts/{broadcast_id}", headers=admin.headers)
+        body = progress.json()
+        seen.append((body["status"], body["recipients"], body["push"]["queued"]))
+    assert seen == [("sending", 10, 10), ("sending", 20, 20), ("sending", 25, 25)]
+    done = await client.get(f"/api/admin/broadcasts/{broadcast_id}", headers=admin.headers)
+    assert (done.json()["status"], done.json()["recipients"]) == ("done", 25)
+
+
 async def test_unknown_broadcast_is_404(client: httpx.AsyncClient, settings: Settings) -> None:
     admin = await admin_account(client, settings)
     r = await client.get("/api/admin/broadcasts/999999", headers=admin.headers)
