@@ -76,20 +76,28 @@ async def notify_many(
     )
     held = [(n.user_id, n.id) for n in notifications if decisions[n.user_id].push == "hold"]
     await preferences.hold_many(uow.session, type, held)
-    messages = [
-        (n.user_id, notification_message(n, counts[n.user_id]))
-        for n in notifications
-        if decisions[n.user_id].inbox  # push only: no inbox row to show, as in `notify`
-    ]
-    if messages:
-        hub = uow.hub
-
-        async def publish() -> None:
-            for user_id, message in messages:
-                await hub.publish(user_id, message)
-
-        uow.after_commit(publish)
+    _publish_after_commit(
+        uow,
+        [
+            (n.user_id, notification_message(n, counts[n.user_id]))
+            for n in notifications
+            if decisions[n.user_id].inbox  # push only: no inbox row to show, as in `notify`
+        ],
+    )
     return {n.user_id: n.id for n in notifications}
+
+
+def _publish_after_commit(uow: UnitOfWork, messages: list[tuple[int, dict[str, Any]]]) -> None:
+    """Every live event of the batch, from one after-commit hook."""
+    if not messages:
+        return
+    hub = uow.hub
+
+    async def publish() -> None:
+        for user_id, message in messages:
+            await hub.publish(user_id, message)
+
+    uow.after_commit(publish)
 
 
 @dataclass(frozen=True, slots=True)
