@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 from itertools import pairwise
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
     BigInteger,
     ColumnElement,
     Date,
-    Integer,
     case,
     cast,
     extract,
@@ -27,6 +27,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import InstrumentedAttribute
 
+T = TypeVar("T")
 Column = InstrumentedAttribute[datetime] | InstrumentedAttribute[datetime | None]
 
 # In the tz database two changes of a zone's UTC offset are never less than ~4 days
@@ -67,17 +68,22 @@ def local_date(
     column: Column, spans: list[tuple[datetime, int]], dialect: str
 ) -> ColumnElement[date]:
     """The local date of a UTC column: its date once the offset in force then is added."""
-    offset: ColumnElement[int] = literal(spans[-1][1], Integer)
-    if len(spans) > 1:
-        whens = [(column < since, off) for (_, off), (since, _) in pairwise(spans)]
-        offset = case(*whens, else_=spans[-1][1])
     if dialect == "sqlite":
         # SQLite keeps "YYYY-MM-DD HH:MM:SS.ffffff" and rounds fractions to milliseconds
         # (23:59:59.9996 would become the next day): count in whole seconds.
-        modifier = func.printf("%+d seconds", offset)
-        return type_coerce(func.date(func.substr(column, 1, 19), modifier), Date())
-    utc = func.timezone("UTC", column)
-    return cast(utc + offset * literal_column("INTERVAL '1 second'"), Date)
+        modifiers = [(since, f"{offset:+d} seconds") for since, offset in spans]
+        day = func.date(func.substr(column, 1, 19), _in_force(column, modifiers))
+        return type_coerce(day, Date())
+    seconds = _in_force(column, spans) * literal_column("INTERVAL '1 second'")
+    return cast(func.timezone("UTC", column) + seconds, Date)
+
+
+def _in_force(column: Column, spans: list[tuple[datetime, T]]) -> ColumnElement[T]:
+    """The value of the span the column's instant falls in (spans in order, from the start)."""
+    if len(spans) == 1:
+        return literal(spans[0][1])
+    whens = [(column < since, value) for (_, value), (since, _) in pairwise(spans)]
+    return case(*whens, else_=spans[-1][1])
 
 
 def micros_between(later: Column, earlier: Column, dialect: str) -> ColumnElement[int]:
