@@ -51,7 +51,7 @@ def offset_spans(zone: ZoneInfo, start: datetime, end: datetime) -> list[tuple[d
     spans = [(start, _utc_offset(zone, start))]
     before, last = start, end - _MICROSECOND  # the offset at `before` is spans[-1]'s
     while before < last:
-        after = min(before + _OFFSET_SAMPLE, last)
+        after = before + min(_OFFSET_SAMPLE, last - before)  # no overflow near year 9999
         if _utc_offset(zone, after) != spans[-1][1]:
             while after - before > _MICROSECOND:  # bisect to the first instant of the change
                 middle = before + (after - before) // 2

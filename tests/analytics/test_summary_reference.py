@@ -7,6 +7,8 @@ from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import httpx
+
 from server.analytics.service import summary
 from server.notifications.models import TYPES, Notification
 from server.push.models import PushDelivery
@@ -113,3 +115,15 @@ async def test_sql_summary_equals_the_row_by_row_reference(app: Any, accounts: A
                 got = await summary(session, int(vendor.id), start, end, name)
                 assert got.model_dump() == expected.model_dump(), (name, start, end)
                 assert list(got.by_type) == list(expected.by_type)
+
+
+async def test_ranges_at_the_ends_of_the_calendar_are_answered(
+    client: httpx.AsyncClient, accounts: Accounts
+) -> None:
+    vendor = await accounts.vendor()
+    for query in (
+        "from=9999-12-30T00:00:00Z&to=9999-12-31T23:00:00Z&tz=Pacific/Kiritimati",
+        "from=0001-01-01T00:00:00Z&to=0001-01-05T00:00:00Z&tz=America/New_York",
+    ):
+        r = await client.get(f"/api/analytics/summary?{query}", headers=vendor.headers)
+        assert (r.status_code, r.json()["totals"]["notifications"]) == (200, 0), query

@@ -34,6 +34,12 @@ def test_a_change_at_either_end_of_the_range() -> None:
     assert offset_spans(berlin, BERLIN_SPRING - US, BERLIN_SPRING) == [(BERLIN_SPRING - US, 3600)]
 
 
+def test_a_range_at_the_end_of_the_calendar_has_spans() -> None:
+    start, end = datetime(9999, 12, 30, tzinfo=UTC), datetime(9999, 12, 31, 23, tzinfo=UTC)
+    # Past 9999-12-31T10:00Z, +14:00 has no local date: the spans go on (as UTC), no error.
+    assert offset_spans(ZoneInfo("Pacific/Kiritimati"), start, end)[0] == (start, 14 * 3600)
+
+
 def test_offset_spans_agree_with_zoneinfo_hour_by_hour() -> None:
     for name in ("America/St_Johns", "Australia/Lord_Howe", "Pacific/Chatham", "Africa/Casablanca"):
         zone = ZoneInfo(name)
