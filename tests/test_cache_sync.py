@@ -189,7 +189,7 @@ async def test_a_write_through_one_process_is_read_at_once_in_another(
     prefs["types"]["payment"] = {"push": False, "inbox": True}
     assert (await a.put("/api/preferences", json=prefs, headers=vendor.headers)).is_success
     again = (await b.get("/api/preferences", headers=vendor.headers)).json()
-    assert again["types"]["payment"] == {"push": False, "inbox": True}
+    assert again["types"]["payment"] == {"push": False, "inbox": True, "email": False}
 
     assert (await b.get("/api/me", headers=vendor.headers)).status_code == 200
     assert (await a.post("/api/auth/logout", headers=vendor.headers)).status_code == 204

@@ -1,5 +1,6 @@
-// Settings: which notification types ring (push) and stay in the inbox, and quiet hours in
-// the vendor's own time zone. One Save sends the whole set (`PUT /api/preferences`).
+// Settings: which notification types ring (push), stay in the inbox and fall back to email,
+// and quiet hours in the vendor's own time zone. One Save sends the whole set
+// (`PUT /api/preferences`).
 
 import { api, get } from '../api.js';
 import { h, mount } from '../dom.js';
@@ -51,7 +52,7 @@ export function render(main, ctx) {
   function form(prefs) {
     const switches = {};
     const rows = TYPES.map((type) => {
-      const channels = prefs.types?.[type] || { push: true, inbox: true };
+      const channels = prefs.types?.[type] || { push: true, inbox: true, email: type === 'order' };
       const label = TYPE_LABELS[type];
       const push = switchInput(`Push for ${label}`, channels.push, { 'data-testid': `push-${type}` });
       const alwaysInbox = type === 'order';
@@ -60,12 +61,15 @@ export function render(main, ctx) {
         disabled: alwaysInbox,
         'aria-describedby': alwaysInbox ? 'order-inbox-note' : null,
       });
-      switches[type] = { push, inbox };
+      // Email is the fallback: sent when no device rang for an order, or it went unanswered.
+      const email = switchInput(`Email for ${label}`, channels.email ?? type === 'order', { 'data-testid': `email-${type}` });
+      switches[type] = { push, inbox, email };
       return h('tr', { dataset: { type } },
         h('th', { scope: 'row' }, h('span', { class: 'pref-type' }, label), h('span', { class: 'muted small' }, HINTS[type]),
           alwaysInbox ? h('span', { class: 'muted small', id: 'order-inbox-note' }, 'Orders always stay in the inbox, so none is ever lost.') : null),
         h('td', {}, push),
-        h('td', {}, inbox));
+        h('td', {}, inbox),
+        h('td', {}, email));
     });
 
     const quiet = prefs.quiet_hours || {};
@@ -101,7 +105,11 @@ export function render(main, ctx) {
         return;
       }
       const payload = {
-        types: Object.fromEntries(TYPES.map((type) => [type, { push: switches[type].push.checked, inbox: switches[type].inbox.checked }])),
+        types: Object.fromEntries(TYPES.map((type) => [type, {
+          push: switches[type].push.checked,
+          inbox: switches[type].inbox.checked,
+          email: switches[type].email.checked,
+        }])),
         quiet_hours: {
           enabled: enabled.checked,
           start: start.value,
@@ -133,9 +141,9 @@ export function render(main, ctx) {
     return h('form', { class: 'form', novalidate: true, onsubmit: submit, 'data-testid': 'preferences-form' },
       h('section', { class: 'card' },
         h('h2', {}, 'Notifications by type'),
-        h('p', { class: 'muted small' }, 'Push rings your phones and computers (see Devices to mute one); the inbox keeps a list in the bell.'),
+        h('p', { class: 'muted small' }, 'Push rings your phones and computers (see Devices to mute one); the inbox keeps a list in the bell; email reaches your account address when an order found no device to ring, or is still waiting.'),
         h('table', { class: 'pref-table' },
-          h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Type'), h('th', { scope: 'col' }, 'Push'), h('th', { scope: 'col' }, 'Inbox'))),
+          h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Type'), h('th', { scope: 'col' }, 'Push'), h('th', { scope: 'col' }, 'Inbox'), h('th', { scope: 'col' }, 'Email'))),
           h('tbody', {}, rows))),
       h('section', { class: 'card' },
         h('h2', {}, 'Quiet hours'),

@@ -18,6 +18,13 @@ PushAction = Literal["now", "hold", "skip"]
 class Channels:
     push: bool = True
     inbox: bool = True
+    email: bool = False  # the fallback email (server.mail): see default_channels
+
+
+def default_channels(type: str) -> Channels:
+    """What a type does until the user says otherwise: push and inbox on, and email on
+    only for orders, the one kind a vendor must not miss."""
+    return Channels(email=type == "order")
 
 
 @dataclass(frozen=True)
@@ -50,7 +57,7 @@ class Preferences:
     quiet: QuietHours
 
     def channels(self, type: str) -> Channels:
-        return self.types.get(type, Channels())
+        return self.types.get(type) or default_channels(type)
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from server.notifications.schemas import NotificationType
 
@@ -14,6 +14,8 @@ class ChannelsIO(BaseModel):
 
     push: bool = True
     inbox: bool = True
+    # Left out or null: the type's default (on for orders, off for the others).
+    email: bool | None = None
 
 
 class QuietHoursIO(BaseModel):
@@ -34,3 +36,10 @@ class PreferencesIO(BaseModel):
 
     types: dict[NotificationType, ChannelsIO] = Field(default_factory=dict)
     quiet_hours: QuietHoursIO = Field(default_factory=QuietHoursIO)
+
+    @model_validator(mode="after")
+    def _email_defaults(self) -> PreferencesIO:
+        for name, channels in self.types.items():
+            if channels.email is None:
+                channels.email = name == "order"
+        return self

@@ -37,7 +37,9 @@ def _to_rules(row: UserPreferences | None) -> rules.Preferences:
         return rules.Preferences(types={}, quiet=rules.QuietHours())
     types = {
         name: rules.Channels(
-            push=bool(value.get("push", True)), inbox=bool(value.get("inbox", True))
+            push=bool(value.get("push", True)),
+            inbox=bool(value.get("inbox", True)),
+            email=bool(value.get("email", rules.default_channels(name).email)),
         )
         for name, value in (row.types or {}).items()
     }
@@ -81,7 +83,11 @@ def to_schema(prefs: rules.Preferences) -> PreferencesIO:
     quiet = prefs.quiet
     return PreferencesIO(
         types={
-            name: ChannelsIO(push=prefs.channels(name).push, inbox=prefs.channels(name).inbox)
+            name: ChannelsIO(
+                push=prefs.channels(name).push,
+                inbox=prefs.channels(name).inbox,
+                email=prefs.channels(name).email,
+            )
             for name in rules.TYPES
         },
         quiet_hours=QuietHoursIO(

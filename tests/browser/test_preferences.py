@@ -61,7 +61,11 @@ def test_settings_are_saved_and_shown_again_after_a_reload(
     )
     expect(page.get_by_test_id("quiet-start")).to_be_disabled()  # until quiet hours are on
 
+    expect(page.get_by_role("switch", name="Email for Orders")).to_be_checked()
+    expect(page.get_by_role("switch", name="Email for Payments")).not_to_be_checked()
     page.get_by_role("switch", name="Push for Messages").uncheck()
+    page.get_by_role("switch", name="Email for Orders").uncheck()
+    page.get_by_role("switch", name="Email for Messages").check()
     page.get_by_role("switch", name="Quiet hours").check()
     page.get_by_test_id("quiet-start").fill("23:30")
     page.get_by_test_id("quiet-end").fill("06:15")
@@ -71,10 +75,10 @@ def test_settings_are_saved_and_shown_again_after_a_reload(
 
     saved = api_get(live_server, vendor, "/api/preferences")
     assert saved["types"] == {
-        "order": {"push": True, "inbox": True},
-        "payment": {"push": True, "inbox": True},
-        "message": {"push": False, "inbox": True},
-        "system": {"push": True, "inbox": True},
+        "order": {"push": True, "inbox": True, "email": False},
+        "payment": {"push": True, "inbox": True, "email": False},
+        "message": {"push": False, "inbox": True, "email": True},
+        "system": {"push": True, "inbox": True, "email": False},
     }
     assert saved["quiet_hours"] == {
         "enabled": True,
@@ -87,6 +91,8 @@ def test_settings_are_saved_and_shown_again_after_a_reload(
     page.reload()
     expect(page.get_by_role("switch", name="Push for Messages")).not_to_be_checked()
     expect(page.get_by_role("switch", name="Push for Payments")).to_be_checked()
+    expect(page.get_by_role("switch", name="Email for Orders")).not_to_be_checked()
+    expect(page.get_by_role("switch", name="Email for Messages")).to_be_checked()
     expect(page.get_by_role("switch", name="Quiet hours")).to_be_checked()
     expect(page.get_by_test_id("quiet-start")).to_have_value("23:30")
     expect(page.get_by_test_id("quiet-end")).to_have_value("06:15")

@@ -51,8 +51,10 @@ async def test_defaults_push_and_keep_everything(
 ) -> None:
     vendor = await accounts.vendor()
     body = (await client.get("/api/preferences", headers=vendor.headers)).json()
+    # Email, the fallback channel, is on for orders only.
     assert body["types"] == {
-        t: {"push": True, "inbox": True} for t in ("order", "payment", "message", "system")
+        t: {"push": True, "inbox": True, "email": t == "order"}
+        for t in ("order", "payment", "message", "system")
     }
     assert body["quiet_hours"] == {
         "enabled": False,
@@ -79,9 +81,34 @@ async def test_saved_preferences_come_back(client: httpx.AsyncClient, accounts: 
     assert saved.status_code == 200, saved.text
     again = (await client.get("/api/preferences", headers=vendor.headers)).json()
     assert again == saved.json()
-    assert again["types"]["payment"] == {"push": False, "inbox": True}
-    assert again["types"]["order"] == {"push": True, "inbox": True}
+    assert again["types"]["payment"] == {"push": False, "inbox": True, "email": False}
+    assert again["types"]["order"] == {"push": True, "inbox": True, "email": True}
     assert again["quiet_hours"]["time_zone"] == "America/New_York"
+
+
+async def test_email_is_saved_per_type_and_left_out_means_the_default(
+    client: httpx.AsyncClient, accounts: Accounts
+) -> None:
+    vendor = await accounts.vendor()
+    body = {
+        "types": {
+            "order": {"push": True, "inbox": True, "email": False},
+            "message": {"push": True, "inbox": True, "email": True},
+            "payment": {"push": False, "inbox": True},
+        }
+    }
+    saved = await put(client, vendor, body)
+    assert saved.status_code == 200, saved.text
+    again = (await client.get("/api/preferences", headers=vendor.headers)).json()
+    assert {t: c["email"] for t, c in again["types"].items()} == {
+        "order": False,
+        "payment": False,
+        "message": True,
+        "system": False,
+    }
+    await put(client, vendor, {"types": {"order": {"push": True, "inbox": True}}})
+    again = (await client.get("/api/preferences", headers=vendor.headers)).json()
+    assert again["types"]["order"]["email"] is True  # left out: back to the default
 
 
 @pytest.mark.parametrize(
