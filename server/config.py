@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import secrets
+from email.utils import parseaddr
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -20,6 +21,7 @@ DEFAULT_PUSH_HOSTS = (
     "*.push.apple.com",  # Safari (macOS, iOS)
     "*.notify.windows.com",  # Edge on Windows (WNS)
 )
+SMTP_SCHEMES = ("smtp", "smtp+starttls", "smtps")
 
 
 def _csv(value: object) -> object:
@@ -31,7 +33,8 @@ def _csv(value: object) -> object:
 class Settings(BaseSettings):
     """Everything an operator can set; see the README's table."""
 
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+    # Errors never echo a value: SMTP_URL, DATABASE_URL and REDIS_URL may hold passwords.
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", hide_input_in_errors=True)
 
     database_url: str = f"sqlite+aiosqlite:///{ROOT / 'data' / 'vendorbell.db'}"
     redis_url: str | None = None
@@ -73,6 +76,13 @@ class Settings(BaseSettings):
     max_body_bytes: int = 64 * 1024
     log_level: str = "INFO"
     cookie_secure: bool = False
+    # Email fallback (server.mail): smtp://host:25, smtp+starttls://user:pass@host:587 or
+    # smtps://user:pass@host:465 (user and password URL-encoded). Unset: messages are
+    # written as .eml files under DATA_DIR/mail/ instead. A secret: never logged or shown.
+    smtp_url: SecretStr | None = None
+    # The From of those emails; unset: "vendorbell <no-reply@PUBLIC_URL's host>".
+    mail_from: str | None = None
+    smtp_timeout: float = Field(default=30.0, gt=0)  # seconds for connecting and each reply
     redis_channel: str = "vendorbell:live"  # pub/sub channel carrying live events (REDIS_URL)
     ws_ping_interval: float = 25.0  # seconds between WebSocket pings; 0 disables; 2 missed = dead
     ws_send_queue: int = 256  # events buffered per socket before a slow client is closed (1013)
@@ -102,9 +112,49 @@ class Settings(BaseSettings):
             )
         return value
 
+    @field_validator("smtp_url")
+    @classmethod
+    def _check_smtp_url(cls, value: SecretStr | None) -> SecretStr | None:
+        # The messages name the part at fault and never repeat the URL: it may hold a password.
+        if value is None or not value.get_secret_value():
+            return None
+        parts = urlsplit(value.get_secret_value())
+        if parts.scheme not in SMTP_SCHEMES:
+            raise ValueError(
+                "SMTP_URL must start with smtp://, smtp+starttls:// or smtps:// "
+                "(e.g. smtp+starttls://user:password@mail.example.com:587)"
+            )
+        try:
+            parts.port  # noqa: B018 - raises on a port that is not a number
+        except ValueError:
+            raise ValueError("SMTP_URL has a port that is not a number") from None
+        if not parts.hostname:
+            raise ValueError("SMTP_URL names no host (e.g. smtp://mail.example.com:25)")
+        return value
+
+    @field_validator("mail_from")
+    @classmethod
+    def _check_mail_from(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        _, address = parseaddr(value)
+        if "@" not in address or any(c in value for c in "\r\n"):
+            raise ValueError('MAIL_FROM must be an address, e.g. "Shop <alerts@example.com>"')
+        return value.strip()
+
     @property
     def effective_role(self) -> Literal["all", "api", "worker"]:
         return "api" if self.role == "all" and not self.run_worker else self.role
+
+    @property
+    def mail_sender(self) -> str:
+        """MAIL_FROM, or a no-reply address at PUBLIC_URL's host (localhost for an IP)."""
+        if self.mail_from:
+            return self.mail_from
+        host = urlsplit(self.public_url).hostname or "localhost"
+        if host.replace(".", "").isdigit() or ":" in host:
+            host = "localhost"
+        return f"vendorbell <no-reply@{host}>"
 
     @property
     def is_sqlite(self) -> bool:

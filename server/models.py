@@ -12,6 +12,7 @@ MODEL_MODULES = (
     "server.preferences.models",
     "server.admin.models",
     "server.integrations.models",
+    "server.mail.models",
 )
 
 

@@ -6,7 +6,7 @@ only after a worker's next poll (PUSH_POLL_SECONDS, 1 s), and a broadcast starte
 after the broadcast loop's (2 s): bench/bench_scale.py measured a 500-user broadcast
 reaching open tabs at p50 2.1 s. Each process forwards what its signals send
 (server.signals) over one Redis pub/sub channel; processes whose role runs the loops
-that listen (delivery, broadcasts) subscribe and send them on locally. Several workers
+that listen (delivery, broadcasts, mail) subscribe and send them on locally. Several workers
 hearing the same delivery ids is safe: claiming is atomic, each row goes to one of them.
 
 Best effort by design: polling stays the safety net, so a lost message or a Redis
@@ -46,6 +46,7 @@ class RedisSignalRelay:
         self._redis = Redis.from_url(self._url, socket_connect_timeout=5)
         self._signals.deliveries.forward(self._forward_deliveries)
         self._signals.broadcasts.forward(self._forward_broadcast)
+        self._signals.emails.forward(self._forward_emails)
         loop = asyncio.get_running_loop()
         self._tasks.append(loop.create_task(self._publish_loop(), name="signal-relay-out"))
         if self._listen:
@@ -54,6 +55,7 @@ class RedisSignalRelay:
     async def close(self) -> None:
         self._signals.deliveries.forward(None)
         self._signals.broadcasts.forward(None)
+        self._signals.emails.forward(None)
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -67,6 +69,9 @@ class RedisSignalRelay:
 
     def _forward_broadcast(self, broadcast_id: int) -> None:
         self._queue({"o": self._origin, "b": broadcast_id})
+
+    def _forward_emails(self, ids: list[int]) -> None:
+        self._queue({"o": self._origin, "e": ids})
 
     def _queue(self, message: dict[str, Any]) -> None:
         # Full only when Redis has been away for long: the workers' polls find the rows.
@@ -113,6 +118,9 @@ class RedisSignalRelay:
             ids = message.get("d")
             if isinstance(ids, list) and all(type(i) is int for i in ids):
                 self._signals.deliveries.send_local(ids)
+            email_ids = message.get("e")
+            if isinstance(email_ids, list) and all(type(i) is int for i in email_ids):
+                self._signals.emails.send_local(email_ids)
             broadcast_id = message.get("b")
             if type(broadcast_id) is int:
                 self._signals.broadcasts.send_local(broadcast_id)

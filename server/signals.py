@@ -1,10 +1,11 @@
 """In-process signals: a committed change tells whoever listens in this process.
 
-The outbox sends `deliveries` with the ids of the delivery rows it committed, and a new
-broadcast sends `broadcasts`; the background loops of this process (if its role runs
-them) listen and decide what to do. Nothing here reaches into a loop: without a
-listener a signal is a no-op. With REDIS_URL, server.signal_relay forwards every signal
-to the other processes too; without it, loops elsewhere find the rows by polling.
+The outbox sends `deliveries` with the ids of the delivery rows it committed, a new
+broadcast sends `broadcasts`, a queued email `emails` (server.mail); the background
+loops of this process (if its role runs them) listen and decide what to do. Nothing
+here reaches into a loop: without a listener a signal is a no-op. With REDIS_URL,
+server.signal_relay forwards every signal to the other processes too; without it,
+loops elsewhere find the rows by polling.
 """
 
 from __future__ import annotations
@@ -50,3 +51,4 @@ class Signal(Generic[T]):
 class Signals:
     deliveries: Signal[list[int]] = field(default_factory=Signal)  # delivery ids committed
     broadcasts: Signal[int] = field(default_factory=Signal)  # a broadcast id committed
+    emails: Signal[list[int]] = field(default_factory=Signal)  # email outbox ids committed

@@ -28,6 +28,7 @@ PG_REASON = (
     "postgresql+asyncpg://postgres@127.0.0.1:5432/test (.ci/run sets it)"
 )
 TABLES = (
+    "email_outbox",
     "integration_events",
     "integration_keys",
     "broadcast_notifications",

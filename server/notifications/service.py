@@ -10,6 +10,7 @@ from typing import Any
 
 from server.accounts.models import User
 from server.db import utcnow
+from server.mail.orders import queue_if_no_device
 from server.notifications import inbox, texts
 from server.notifications.counts import Counts
 from server.notifications.live import counts_message, notification_message
@@ -86,6 +87,8 @@ async def order_created(uow: UnitOfWork, order: Order) -> None:
         url=f"/orders/{order.id}",
         data=_order_data(order),
     )
+    # No device will ring: the order reaches the vendor by email (if they keep it on).
+    await queue_if_no_device(uow, order)
 
 
 async def order_status_changed(uow: UnitOfWork, order: Order, *, by: str) -> None:

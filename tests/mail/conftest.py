@@ -1,0 +1,34 @@
+"""Mail tests run against a real local SMTP server; the app's settings point at it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from server.config import Settings
+from tests.conftest import make_settings
+from tests.mail.smtpserver import Mailbox, smtp_server
+
+
+@pytest.fixture
+def smtp() -> Iterator[tuple[Mailbox, int]]:
+    with smtp_server() as server:
+        yield server
+
+
+@pytest.fixture
+def mailbox(smtp: tuple[Mailbox, int]) -> Mailbox:
+    return smtp[0]
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str, smtp: tuple[Mailbox, int]) -> Settings:
+    return make_settings(
+        tmp_path,
+        database_url,
+        smtp_url=f"smtp://127.0.0.1:{smtp[1]}",
+        mail_from="Corner Market <alerts@market.example>",
+        smtp_timeout=5,
+    )
