@@ -12,6 +12,7 @@ signals and the unit-of-work factory. Then the loops its role runs:
 | digests           |  x  |     |   x    | releases pushes held during quiet hours                |
 | broadcasts        |  x  |     |   x    | fans admin broadcasts out, chunk by chunk              |
 | key-retiring      |  x  |     |   x    | deletes VAPID keys no subscription uses any more       |
+| mail              |  x  |     |   x    | claims, sends and records fallback emails (SMTP/.eml)  |
 
 `python -m server run` is role "all", `run --role api` serves HTTP and WebSocket only,
 and `python -m server worker` runs the worker role without HTTP.
@@ -31,6 +32,8 @@ from server.cache import Caches
 from server.cache_sync import RedisCacheSync
 from server.config import Settings
 from server.db import Database, make_database
+from server.mail.outbox import MailWorker
+from server.mail.transport import make_transport
 from server.preferences.digest import run_release_loop
 from server.push.keys import KeyStore
 from server.push.retiring import run_retire_loop
@@ -50,6 +53,7 @@ LOOPS: dict[str, tuple[Role, ...]] = {
     "digests": ("all", "worker"),
     "broadcasts": ("all", "worker"),
     "key-retiring": ("all", "worker"),
+    "mail": ("all", "worker"),
 }
 
 
@@ -83,7 +87,7 @@ class Runtime:
                 settings.redis_url,
                 settings.redis_channel,
                 self.signals,
-                listen=self._runs("delivery") or self._runs("broadcasts"),
+                listen=self._runs("delivery") or self._runs("broadcasts") or self._runs("mail"),
             )
             await relay.start()
             self._on_stop("signal-relay", relay.close)
@@ -111,6 +115,10 @@ class Runtime:
             self._task("broadcasts", run_fan_out_loop(self.units))
         if self._runs("key-retiring"):
             self._task("key-retiring", run_retire_loop(self.database, self.keys))
+        if self._runs("mail"):
+            mail = MailWorker(self.units, make_transport(settings))
+            await mail.start()
+            self._started("mail", mail.stop)
         log.info("background.started", extra={"role": self.role, "loops": self.running})
 
     async def stop(self) -> None:
