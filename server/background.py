@@ -12,6 +12,7 @@ signals and the unit-of-work factory. Then the loops its role runs:
 | digests           |  x  |     |   x    | releases pushes held during quiet hours                |
 | broadcasts        |  x  |     |   x    | fans admin broadcasts out, chunk by chunk              |
 | key-retiring      |  x  |     |   x    | deletes VAPID keys no subscription uses any more       |
+| reminders         |  x  |     |   x    | rings pending orders again; emails unanswered ones     |
 | mail              |  x  |     |   x    | claims, sends and records fallback emails (SMTP/.eml)  |
 
 `python -m server run` is role "all", `run --role api` serves HTTP and WebSocket only,
@@ -34,6 +35,7 @@ from server.config import Settings
 from server.db import Database, make_database
 from server.mail.outbox import MailWorker
 from server.mail.transport import make_transport
+from server.order_alerts.reminders import run_reminder_loop
 from server.preferences.digest import run_release_loop
 from server.push.keys import KeyStore
 from server.push.retiring import run_retire_loop
@@ -53,6 +55,7 @@ LOOPS: dict[str, tuple[Role, ...]] = {
     "digests": ("all", "worker"),
     "broadcasts": ("all", "worker"),
     "key-retiring": ("all", "worker"),
+    "reminders": ("all", "worker"),
     "mail": ("all", "worker"),
 }
 
@@ -115,6 +118,8 @@ class Runtime:
             self._task("broadcasts", run_fan_out_loop(self.units))
         if self._runs("key-retiring"):
             self._task("key-retiring", run_retire_loop(self.database, self.keys))
+        if self._runs("reminders"):
+            self._task("reminders", run_reminder_loop(self.units))
         if self._runs("mail"):
             mail = MailWorker(self.units, make_transport(settings))
             await mail.start()

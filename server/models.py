@@ -12,6 +12,7 @@ MODEL_MODULES = (
     "server.preferences.models",
     "server.admin.models",
     "server.integrations.models",
+    "server.order_alerts.models",
     "server.mail.models",
 )
 

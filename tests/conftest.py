@@ -33,6 +33,7 @@ TABLES = (
     "integration_keys",
     "broadcast_notifications",
     "broadcasts",
+    "order_reminders",
     "held_pushes",
     "user_preferences",
     "push_deliveries",

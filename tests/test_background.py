@@ -11,7 +11,7 @@ from server.app import create_app
 from server.background import LOOPS, Runtime
 from tests.conftest import make_settings
 
-WORKER_LOOPS = ["delivery", "digests", "broadcasts", "key-retiring", "mail"]
+WORKER_LOOPS = ["delivery", "digests", "broadcasts", "key-retiring", "reminders", "mail"]
 
 
 def background_tasks() -> set[str]:

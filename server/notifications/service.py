@@ -15,6 +15,7 @@ from server.notifications import inbox, texts
 from server.notifications.counts import Counts
 from server.notifications.live import counts_message, notification_message
 from server.notifications.models import Notification
+from server.order_alerts import service as order_alerts
 from server.orders.models import Order
 from server.preferences import service as preferences
 from server.push.outbox import enqueue_push
@@ -77,7 +78,7 @@ def _order_data(order: Order) -> dict[str, Any]:
 
 async def order_created(uow: UnitOfWork, order: Order) -> None:
     title, body = texts.order_created(order)
-    await notify(
+    notification = await notify(
         uow,
         order.vendor_id,
         type="order",
@@ -87,6 +88,8 @@ async def order_created(uow: UnitOfWork, order: Order) -> None:
         url=f"/orders/{order.id}",
         data=_order_data(order),
     )
+    # It rings again while pending, and its vendor hears if it stays unanswered.
+    await order_alerts.schedule(uow, order, notification)
     # No device will ring: the order reaches the vendor by email (if they keep it on).
     await queue_if_no_device(uow, order)
 

@@ -38,6 +38,30 @@ def order_created(order: Order) -> tuple[str, str]:
     return title, body
 
 
+def waited(seconds: float) -> str:
+    """How long an order has waited, as a lock screen can say it: 45 s, 4 min, 1 h 5 min."""
+    seconds = max(0, int(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    hours, minutes = divmod(seconds // 60, 60)
+    if not hours:
+        return f"{minutes} min"
+    return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+
+
+def order_reminder(order_id: int, waited_seconds: float) -> str:
+    """The title of a pending order's reminder: "Still waiting: order #12 · 4 min"."""
+    return f"Still waiting: order #{order_id} · {waited(waited_seconds)}"
+
+
+_ANSWERED = {"accepted": "accepted", "rejected": "rejected", "cancelled": "cancelled"}
+
+
+def order_answered(order: Order) -> str:
+    """The vendor's own lock screens once the order left `pending`: "Order #12 accepted"."""
+    return f"Order {number(order)} {_ANSWERED.get(order.status, order.status)}"
+
+
 def status_changed(order: Order, by: str) -> tuple[str, str]:
     word = _STATUS_WORDS.get(order.status, order.status)
     if by == "customer":

@@ -14,6 +14,7 @@ from server.accounts.models import User
 from server.errors import Conflict, Forbidden, Invalid, NotFound
 from server.ids import parse_id
 from server.notifications import service as notify
+from server.order_alerts import service as order_alerts
 from server.orders.models import Order, OrderItem, OrderMessage, OrderPayment
 from server.orders.schemas import OrderIn
 from server.orders.transitions import CLOSED, allowed_next, can_move
@@ -161,11 +162,14 @@ async def change_status(
             + (f" by the {party}." if allowed_next(order.status, "vendor") else "."),
             code="illegal_transition",
         )
+    answered = order.status == "pending"
     order.status = new_status
     if new_status == "rejected":
         order.reject_reason = reason or None
     await session.flush()
     order = await load_order(session, order.id)
+    if answered:  # reminders stop in this very transaction; lock screens follow
+        await order_alerts.order_answered(uow, order, by=party)
     await notify.order_status_changed(uow, order, by=party)
     return order
 

@@ -52,9 +52,24 @@ class QuietHours:
 
 
 @dataclass(frozen=True)
+class OrderAlerts:
+    """How a pending order rings again (server.order_alerts): every `repeat_every_seconds`
+    (0: never), at most `max_repeats` times."""
+
+    repeat_every_seconds: int = 120
+    max_repeats: int = 3
+
+    @property
+    def repeats(self) -> int:
+        """The reminders a new order gets: none when repeating is off."""
+        return self.max_repeats if self.repeat_every_seconds else 0
+
+
+@dataclass(frozen=True)
 class Preferences:
     types: dict[str, Channels]
     quiet: QuietHours
+    alerts: OrderAlerts = OrderAlerts()
 
     def channels(self, type: str) -> Channels:
         return self.types.get(type) or default_channels(type)

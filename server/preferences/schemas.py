@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator, model_validator
 
 from server.notifications.schemas import NotificationType
 
@@ -29,6 +31,24 @@ class QuietHoursIO(BaseModel):
     orders_ring: bool = True
 
 
+class OrderAlertsIO(BaseModel):
+    """A pending order rings again every `repeat_every_seconds` (0: off, else 30-3600),
+    at most `max_repeats` times (0-10). Whole JSON numbers only: no strings, no NaN."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    repeat_every_seconds: Annotated[StrictInt, Field(ge=0, le=3600)] = 120
+    max_repeats: Annotated[StrictInt, Field(ge=0, le=10)] = 3
+
+    @field_validator("repeat_every_seconds")
+    @classmethod
+    def _off_or_at_least_30(cls, value: int) -> int:
+        # Under 30 s a phone would ring on and on; 0 is how to say "never".
+        if 0 < value < 30:
+            raise ValueError("must be 0 (off) or between 30 and 3600 seconds")
+        return value
+
+
 class PreferencesIO(BaseModel):
     """GET answers every type; PUT may leave types out (they get the defaults)."""
 
@@ -36,6 +56,7 @@ class PreferencesIO(BaseModel):
 
     types: dict[NotificationType, ChannelsIO] = Field(default_factory=dict)
     quiet_hours: QuietHoursIO = Field(default_factory=QuietHoursIO)
+    order_alerts: OrderAlertsIO = Field(default_factory=OrderAlertsIO)
 
     @model_validator(mode="after")
     def _email_defaults(self) -> PreferencesIO:

@@ -14,7 +14,7 @@ from server.errors import Invalid
 from server.notifications.models import Notification
 from server.preferences import rules
 from server.preferences.models import HeldPush, UserPreferences
-from server.preferences.schemas import ChannelsIO, PreferencesIO, QuietHoursIO
+from server.preferences.schemas import ChannelsIO, OrderAlertsIO, PreferencesIO, QuietHoursIO
 from server.unit_of_work import UnitOfWork
 
 
@@ -50,7 +50,10 @@ def _to_rules(row: UserPreferences | None) -> rules.Preferences:
         time_zone=row.time_zone,
         orders_ring=row.orders_ring,
     )
-    return rules.Preferences(types=types, quiet=quiet)
+    alerts = rules.OrderAlerts(
+        repeat_every_seconds=row.order_repeat_seconds, max_repeats=row.order_max_repeats
+    )
+    return rules.Preferences(types=types, quiet=quiet, alerts=alerts)
 
 
 async def preload(uow: UnitOfWork, user_ids: Sequence[int]) -> None:
@@ -97,6 +100,10 @@ def to_schema(prefs: rules.Preferences) -> PreferencesIO:
             time_zone=quiet.time_zone,
             orders_ring=quiet.orders_ring,
         ),
+        order_alerts=OrderAlertsIO(
+            repeat_every_seconds=prefs.alerts.repeat_every_seconds,
+            max_repeats=prefs.alerts.max_repeats,
+        ),
     )
 
 
@@ -135,6 +142,8 @@ async def save(uow: UnitOfWork, user_id: int, body: PreferencesIO) -> rules.Pref
     row.quiet_end = _minutes(body.quiet_hours.end)
     row.time_zone = body.quiet_hours.time_zone
     row.orders_ring = body.quiet_hours.orders_ring
+    row.order_repeat_seconds = body.order_alerts.repeat_every_seconds
+    row.order_max_repeats = body.order_alerts.max_repeats
     await session.flush()
     saved = uow.preferences[user_id] = _to_rules(row)
     return saved

@@ -9,9 +9,12 @@ from typing import Any, Protocol
 # RFC 8030 §5.2 TTL in seconds: a new order is worth ringing for a day later,
 # a system notice is stale within the hour.
 TTL_BY_TYPE = {"order": 24 * 3600, "payment": 24 * 3600, "message": 6 * 3600, "system": 3600}
-# RFC 8030 §5.3. `high` for new orders: mobile push services (and iOS in
-# particular) delay or batch normal-urgency messages on devices in power saving.
-URGENT_EVENTS = {"order.created"}
+# RFC 8030 §5.3. `high` for new orders and their reminders: mobile push services (and
+# iOS in particular) delay or batch normal-urgency messages on devices in power saving.
+URGENT_EVENTS = {"order.created", "order.reminder"}
+# The one push that shows again over the order's notification with sound (`renotify`);
+# any other push of an order replaces it quietly (server.order_alerts).
+RENOTIFY_EVENTS = {"order.reminder"}
 # RFC 8030 §5.4 limit: a record size of 4096 bytes, including the 86-byte header
 # (salt 16 + rs 4 + idlen 1 + key 65), the 16-byte AEAD tag and the padding delimiter.
 MAX_PLAINTEXT = 4096 - 86 - 16 - 1
@@ -51,24 +54,50 @@ def _urgency(notification: PushSource) -> str:
     return "low" if notification.type == "system" else "normal"
 
 
+def _tag(notification: PushSource) -> str:
+    """One per order (`order-12`): every push about an order shows in its one place. A
+    quiet-hours digest (server.preferences.digest) has its own (`order-digest`), never
+    one that an order's id could also give."""
+    if "digest" in notification.data:
+        return f"{notification.type}-digest"
+    return f"{notification.type}-{notification.data.get('order_id', notification.id)}"
+
+
+def _topic(notification: PushSource) -> str | None:
+    """Topic (RFC 8030 §5.4, ≤32 base64url chars): a push service keeps only the newest
+    undelivered message of a topic. A newer system notice replaces an older one; each
+    order is its own topic (`order-12`, the tag), so every order still arrives, and a
+    phone that was offline gets only the order's latest state or reminder."""
+    if notification.type == "system":
+        return "system-notice"
+    if notification.type == "order":
+        return _tag(notification)[:32]
+    return None
+
+
 def _document(notification: PushSource, body: str, app_badge: int, public_url: str) -> str:
+    data: dict[str, Any] = {
+        "id": str(notification.id),
+        "type": notification.type,
+        "event": notification.event,
+    }
+    if "reminders" in notification.data:  # how many reminders this one makes (1, 2, …)
+        data["reminders"] = notification.data["reminders"]
     message: dict[str, Any] = {
         "web_push": 8030,
         "notification": {
             "title": notification.title,
             "body": body,
             "navigate": public_url.rstrip("/") + notification.url,
-            "tag": f"{notification.type}-{notification.data.get('order_id', notification.id)}",
+            "tag": _tag(notification),
             "lang": "en",
-            "data": {
-                "id": str(notification.id),
-                "type": notification.type,
-                "event": notification.event,
-            },
+            "data": data,
         },
         "app_badge": app_badge,
         "mutable": True,
     }
+    if notification.type == "order":  # always with a tag, as `renotify` must be
+        message["notification"]["renotify"] = notification.event in RENOTIFY_EVENTS
     return json.dumps(message, ensure_ascii=False, separators=(",", ":"))
 
 
@@ -85,7 +114,5 @@ def build_message(notification: PushSource, *, app_badge: int, public_url: str) 
         payload=doc,
         ttl=TTL_BY_TYPE.get(notification.type, 3600),
         urgency=_urgency(notification),
-        # Topic (RFC 8030 §5.4, ≤32 base64url chars): a newer system notice replaces
-        # an undelivered older one; orders must each arrive, so they get none.
-        topic="system-notice" if notification.type == "system" else None,
+        topic=_topic(notification),
     )

@@ -1,0 +1,147 @@
+"""The reminder loop: rings pending orders again, and emails about unanswered ones.
+
+A loop of the worker role (server.background) looks once a second for due rows: the
+spacing of reminders is 30 s at least, so a second late is well inside it, and the
+look is one indexed read of the pending orders' rows (a signal to wake it early would
+save nothing). Tests call `send_due` with the time they want.
+
+Claiming is a row lock taken inside the transaction that writes the reminder's pushes
+and moves the row on (PostgreSQL: `FOR UPDATE SKIP LOCKED`, so workers share the rows;
+SQLite has one writer at a time). The pushes, the count and the next due time commit
+together or not at all: a worker killed mid-way leaves the row as it was, due, and the
+next worker sends that reminder once. No lease column is needed, since nothing here
+waits on the network while holding the row.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import datetime, timedelta
+
+from sqlalchemy import ColumnElement, or_, select
+
+from server.db import utcnow
+from server.mail.orders import queue_order_email
+from server.notifications import texts
+from server.notifications.models import Notification
+from server.order_alerts.models import OrderReminder
+from server.order_alerts.service import OrderPush, enqueue_order_push
+from server.orders.models import Order
+from server.preferences import rules
+from server.preferences import service as preferences
+from server.unit_of_work import UnitOfWork, UnitOfWorkFactory
+
+log = logging.getLogger("vendorbell.order_alerts")
+
+POLL_SECONDS = 1.0
+BATCH = 100  # rows per transaction: a burst of orders is written in a few commits
+
+_ACTIVE = OrderReminder.status == "active"
+
+
+def _due(now: datetime) -> ColumnElement[bool]:
+    return _ACTIVE & or_(OrderReminder.next_due_at <= now, OrderReminder.push_failed.is_(True))
+
+
+async def any_due(uow: UnitOfWork, now: datetime) -> bool:
+    """Whether a row is due: a read, so an idle loop never takes SQLite's write lock."""
+    found = await uow.session.scalar(select(OrderReminder.id).where(_due(now)).limit(1))
+    return found is not None
+
+
+async def send_due(uow: UnitOfWork, now: datetime, *, limit: int = BATCH) -> int:
+    """Act on up to `limit` due rows in the unit's transaction; how many reminders were
+    rung. The caller commits."""
+    session = uow.session
+    rows = list(
+        await session.scalars(
+            select(OrderReminder)
+            .where(_due(now))
+            .order_by(OrderReminder.next_due_at)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+    )
+    if not rows:
+        return 0
+    await preferences.preload(uow, sorted({row.vendor_id for row in rows}))
+    rung = 0
+    for row in rows:
+        rung += await _advance(uow, row, now)
+    return rung
+
+
+async def _advance(uow: UnitOfWork, row: OrderReminder, now: datetime) -> int:
+    """One row: the owed "push_failed" email, then the reminder or the "unanswered"
+    email that is due; 1 if a reminder rang."""
+    order = await uow.session.get(Order, row.order_id, populate_existing=True)
+    if order is None or order.status != "pending":  # answered: the change closes it too
+        row.status, row.push_failed, row.finished_at = "done", False, now
+        return 0
+    if row.push_failed:
+        row.push_failed = False
+        await queue_order_email(uow, order, "push_failed")
+    if row.next_due_at > now:
+        return 0
+    if row.sent >= row.max_repeats:
+        # One spacing after the last reminder (or after the order, with none) and still
+        # pending: the vendor hears of it by email, if they keep order emails on.
+        await queue_order_email(uow, order, "unanswered")
+        row.status, row.finished_at = "done", now
+        return 0
+    every = timedelta(seconds=row.every_seconds)
+    prefs = uow.preferences[row.vendor_id]
+    action = rules.decide(prefs, type="order", event="order.created", now=now).push
+    if action == "hold":
+        # Quiet hours that hold new orders hold their reminders too: none is sent, none
+        # is counted, and the next look is one spacing later.
+        row.next_due_at = now + every
+        return 0
+    row.sent += 1
+    # From the planned time, not from now, so a late look does not stretch the spacing;
+    # but after a long stop, from now, so the missed reminders do not come in a burst.
+    planned = row.next_due_at + every
+    row.next_due_at = planned if planned > now else now + every
+    if action == "skip":  # order pushes are off: the round passes without a push
+        return 0
+    await _ring(uow, row, order, now)
+    return 1
+
+
+async def _ring(uow: UnitOfWork, row: OrderReminder, order: Order, now: datetime) -> None:
+    notification = await uow.session.get(Notification, row.notification_id)
+    if notification is None:
+        return
+    # The inbox item says how many reminders it had; it stays one item, its unread state
+    # and the counts unchanged.
+    notification.data = {**notification.data, "reminders": row.sent}
+    push = OrderPush(
+        id=notification.id,
+        type="order",
+        event="order.reminder",
+        title=texts.order_reminder(order.id, (now - order.created_at).total_seconds()),
+        body=notification.body,
+        url=notification.url,
+        data={"order_id": str(order.id), "status": order.status, "reminders": row.sent},
+    )
+    await enqueue_order_push(uow, row.vendor_id, push)
+    log.info("order_alerts.reminder.queued", extra={"order": order.id, "n": row.sent})
+
+
+async def run_reminder_loop(units: UnitOfWorkFactory, poll_seconds: float | None = None) -> None:
+    """Forever: look for due rows, act on them. Errors are logged, never fatal."""
+    while True:
+        await asyncio.sleep(POLL_SECONDS if poll_seconds is None else poll_seconds)
+        try:
+            now = utcnow()
+            async with units.reader() as uow:
+                if not await any_due(uow, now):
+                    continue
+            async with units.writer() as uow:
+                await send_due(uow, utcnow())
+                await uow.commit()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("order_alerts.reminders.failed")
