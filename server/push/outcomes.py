@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.db import utcnow
 from server.metrics import PUSH_LATENCY, PUSHES
+from server.order_alerts.failures import note_failed_pushes
 from server.push.models import PushDelivery, PushSubscription
 from server.push.sender import Job, Outcome
 
@@ -126,3 +127,5 @@ async def record_outcomes(session: AsyncSession, results: Sequence[tuple[Job, Ou
         )
     if gone:
         await session.execute(delete(s).where(s.c.id.in_(gone)))
+    # A new order none of whose pushes arrived: its vendor is owed an email.
+    await note_failed_pushes(session, [r["b_id"] for r in rows if r["b_status"] != "queued"])
