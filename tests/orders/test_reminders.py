@@ -71,9 +71,7 @@ async def email_reasons(app: Any, order_id: str) -> list[str]:
 async def set_alerts(
     client: httpx.AsyncClient, user: Account, every: int, repeats: int, **quiet: Any
 ) -> None:
-    body: dict[str, Any] = {
-        "order_alerts": {"repeat_every_seconds": every, "max_repeats": repeats}
-    }
+    body: dict[str, Any] = {"order_alerts": {"repeat_every_seconds": every, "max_repeats": repeats}}
     if quiet:
         body["quiet_hours"] = quiet
     response = await client.put("/api/preferences", json=body, headers=user.headers)
