@@ -83,6 +83,19 @@ function parseMessage(data) {
   }
 }
 
+// An order's notification (tag `order-<id>`) is replaced by each push about it: its
+// reminders, which show again with sound (`renotify`), and its answer, which does not.
+const ANSWERED = ['order.accepted', 'order.rejected', 'order.cancelled'];
+// Stays on screen until the vendor acts on it.
+const WAITING = ['order.created', 'order.reminder'];
+
+/** The notification now shown under `tag`, if any. */
+async function shownWithTag(tag) {
+  if (!tag) return null;
+  const [current] = await self.registration.getNotifications({ tag });
+  return current || null;
+}
+
 async function handlePush(event) {
   const message = parseMessage(event.data);
   if (!message) {
@@ -98,15 +111,27 @@ async function handlePush(event) {
   }
   const n = message.notification;
   const data = { ...(n.data || {}), navigate: n.navigate || '/notifications' };
+  const tag = n.tag || undefined;
+  const current = data.event === 'order.reminder' ? await shownWithTag(tag) : null;
+  if (current && ANSWERED.includes((current.data || {}).event)) {
+    // A reminder sent just before the answer, arriving after it, must not bring the
+    // order back: the answer is shown again, quietly (every push must show something).
+    await self.registration.showNotification(current.title, {
+      body: current.body, tag, lang: current.lang || undefined, icon: ICON, badge: BADGE,
+      data: current.data, renotify: false, timestamp: current.timestamp,
+    });
+    return;
+  }
   await self.registration.showNotification(n.title, {
     body: n.body || '',
-    tag: n.tag || undefined,
+    tag,
     lang: n.lang || undefined,
     icon: ICON,
     badge: BADGE,
     data,
-    // A new order should stay on screen until the vendor acts on it.
-    requireInteraction: data.event === 'order.created',
+    // Only a reminder alerts again over the notification it replaces; renotify needs a tag.
+    renotify: Boolean(tag && n.renotify === true),
+    requireInteraction: WAITING.includes(data.event),
     timestamp: Date.now(),
   });
   await Promise.all([setBadge(message.app_badge), data.id ? report(data.id, 'shown') : null]);

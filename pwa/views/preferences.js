@@ -1,6 +1,6 @@
 // Settings: which notification types ring (push), stay in the inbox and fall back to email,
-// and quiet hours in the vendor's own time zone. One Save sends the whole set
-// (`PUT /api/preferences`).
+// how a waiting order rings again, and quiet hours in the vendor's own time zone. One Save
+// sends the whole set (`PUT /api/preferences`).
 
 import { api, get } from '../api.js';
 import { h, mount } from '../dom.js';
@@ -13,6 +13,36 @@ const HINTS = {
   message: 'Messages from customers or vendors',
   system: 'Notices from the marketplace',
 };
+
+// Ring-again spacings offered (seconds; 0 = off). The server accepts 0 or 30-3600.
+const REPEAT_CHOICES = [0, 30, 60, 120, 300, 600, 900, 1800, 3600];
+
+function spacingLabel(seconds) {
+  if (!seconds) return 'Never';
+  if (seconds < 60) return `Every ${seconds} seconds`;
+  const minutes = Math.round(seconds / 60);
+  return minutes === 1 ? 'Every minute' : `Every ${minutes} minutes`;
+}
+
+/** How a pending order rings again: the spacing (a select) and how many times. */
+function orderAlertFields(alerts) {
+  const every = alerts.repeat_every_seconds ?? 120;
+  const choices = REPEAT_CHOICES.includes(every) ? REPEAT_CHOICES : [...REPEAT_CHOICES, every].sort((a, b) => a - b);
+  const repeat = h('select', { 'data-testid': 'alerts-every' },
+    choices.map((seconds) => h('option', { value: String(seconds), selected: seconds === every }, spacingLabel(seconds))));
+  const repeats = h('input', {
+    type: 'number', min: '0', max: '10', step: '1', inputmode: 'numeric', required: true,
+    value: String(alerts.max_repeats ?? 3), 'data-testid': 'alerts-repeats',
+  });
+  const section = h('section', { class: 'card' },
+    h('h2', {}, 'Orders waiting for you'),
+    h('p', { class: 'muted small' }, 'A new order rings your devices again until you accept or reject it, replacing its notification (never adding one). If it is still waiting after that, you get an email.'),
+    h('div', { class: 'alert-fields' },
+      h('label', { class: 'field' }, 'Ring again', repeat),
+      h('label', { class: 'field' }, 'At most (times)', repeats)));
+  const read = () => ({ repeat_every_seconds: Number(repeat.value), max_repeats: repeats.valueAsNumber });
+  return { section, read };
+}
 
 export function browserTimeZone() {
   try {
@@ -90,8 +120,10 @@ export function render(main, ctx) {
         h('label', { class: 'field zone-field' }, 'Time zone', timeZone, zones)),
       h('label', { class: 'switch-row' }, ordersRing,
         h('span', {}, h('span', { class: 'switch-text' }, 'New orders ring anyway'),
-          h('span', { class: 'muted small' }, 'Other pushes wait and arrive as one summary per type when quiet hours end.'))));
+          h('span', { class: 'muted small' }, 'So do their reminders. Other pushes wait and arrive as one summary per type when quiet hours end.'))));
     enabled.addEventListener('change', () => { quietFields.disabled = !enabled.checked; });
+
+    const alerts = orderAlertFields(prefs.order_alerts || {});
 
     const error = h('p', { class: 'form-error', role: 'alert', hidden: true, 'data-testid': 'preferences-error' });
     const save = h('button', { class: 'button primary', type: 'submit' }, 'Save settings');
@@ -117,6 +149,8 @@ export function render(main, ctx) {
           time_zone: timeZone.value.trim(),
           orders_ring: ordersRing.checked,
         },
+        // Sent as typed: the server checks the range and answers 422 with the reason.
+        order_alerts: alerts.read(),
       };
       save.disabled = true;
       try {
@@ -145,6 +179,7 @@ export function render(main, ctx) {
         h('table', { class: 'pref-table' },
           h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Type'), h('th', { scope: 'col' }, 'Push'), h('th', { scope: 'col' }, 'Inbox'), h('th', { scope: 'col' }, 'Email'))),
           h('tbody', {}, rows))),
+      alerts.section,
       h('section', { class: 'card' },
         h('h2', {}, 'Quiet hours'),
         h('label', { class: 'switch-row' }, enabled,
