@@ -21,6 +21,7 @@ from server.mail.orders import emails_for_order
 from server.notifications.models import Notification
 from server.order_alerts.models import OrderReminder
 from server.order_alerts.reminders import send_due
+from server.preferences.models import HeldPush
 from server.push.models import PushDelivery
 from tests.conftest import Account, Accounts, place_order
 from tests.preferences.factories import add_device
@@ -331,3 +332,22 @@ async def test_nan_and_infinity_are_refused(client: httpx.AsyncClient, accounts:
         )
         assert response.status_code == 422, response.text
         assert "code" in response.json()
+
+
+async def test_an_order_answered_in_quiet_hours_leaves_the_digest_and_rings_nothing(
+    app: Any, client: httpx.AsyncClient, accounts: Accounts
+) -> None:
+    vendor, customer = await shop(app, accounts)
+    await set_alerts(client, vendor, 60, 2, **quiet_window(utcnow()))
+    kept = await place_order(client, customer, vendor)
+    answered = await place_order(client, customer, vendor)
+
+    await client.post(f"/api/orders/{answered['id']}/accept", headers=vendor.headers)
+
+    async with app.state.units.reader() as uow:
+        held = await uow.session.scalars(select(HeldPush.notification_id))
+        orders = await uow.session.scalars(
+            select(Notification.data).where(Notification.id.in_(list(held)))
+        )
+        assert [data["order_id"] for data in orders] == [kept["id"]]
+    assert await pushes(app, vendor) == []  # quiet: not even the answer rings
