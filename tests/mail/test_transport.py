@@ -9,9 +9,15 @@ import pytest
 from pydantic import ValidationError
 
 from server.config import Settings
-from server.mail.transport import EmlWriter, SmtpTarget, SmtpTransport, make_transport
+from server.mail.transport import (
+    EmlWriter,
+    MailFailure,
+    SmtpTarget,
+    SmtpTransport,
+    make_transport,
+)
 from tests.conftest import make_settings
-from tests.mail.smtpserver import smtp_server
+from tests.mail.smtpserver import self_signed, server_tls, smtp_server
 
 
 def message() -> EmailMessage:
@@ -81,3 +87,37 @@ async def test_the_eml_writer_writes_one_file_per_message(tmp_path: Path) -> Non
     [path] = (tmp_path / "mail").glob("*.eml")
     assert path.name == "1.order1.no_device_shop.example.eml"
     assert b"Subject: New order #1" in path.read_bytes()
+
+
+async def test_starttls_upgrades_before_logging_in(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cert, key = self_signed(tmp_path)
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))  # trusted like a CA's certificate
+    with smtp_server(tls_context=server_tls(cert, key), require_starttls=True) as (box, port):
+        url = f"smtp+starttls://shop:secret@127.0.0.1:{port}"
+        await SmtpTransport(url, timeout=5).send(message())
+    assert box.logins == [("shop", "secret")]  # AUTH is only offered once TLS is on
+    assert len(box.messages) == 1
+
+
+async def test_smtps_speaks_tls_from_the_first_byte(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cert, key = self_signed(tmp_path)
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))
+    with smtp_server(ssl_context=server_tls(cert, key)) as (box, port):
+        await SmtpTransport(f"smtps://127.0.0.1:{port}", timeout=5).send(message())
+    assert len(box.messages) == 1
+
+
+async def test_an_untrusted_certificate_is_refused_and_retried_later(tmp_path: Path) -> None:
+    cert, key = self_signed(tmp_path)
+    with (
+        smtp_server(ssl_context=server_tls(cert, key)) as (box, port),
+        pytest.raises(MailFailure) as caught,
+    ):
+        await SmtpTransport(f"smtps://u:hunter2@127.0.0.1:{port}", timeout=5).send(message())
+    assert not caught.value.permanent
+    assert "hunter2" not in caught.value.reason
+    assert box.messages == []
