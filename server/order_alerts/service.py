@@ -35,9 +35,9 @@ UNANSWERED_SECONDS = 120
 
 @dataclass(frozen=True, slots=True)
 class OrderPush:
-    """A push about an order that is not an inbox row of its own (a reminder, a state):
-    carries the id of the order's notification, so the push service worker reports its
-    clicks against that one."""
+    """A push about an order that is not an inbox row of its own (a reminder, the answer):
+    it carries the id of the order's notification, so the service worker reports its
+    clicks (and a click marks read) against that one."""
 
     id: int
     type: str
