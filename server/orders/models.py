@@ -38,6 +38,10 @@ class Order(Base):
     request_hash: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+    # When the order left `pending` (accepted, rejected or cancelled), and when it was
+    # accepted: a later cancellation keeps that. NULL for orders older than these columns.
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     customer: Mapped[User] = relationship(foreign_keys=[customer_id], lazy="raise")
     vendor: Mapped[User] = relationship(foreign_keys=[vendor_id], lazy="raise")

@@ -5,10 +5,13 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query, Response, status
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.accounts.models import User
 from server.deps import CurrentCustomer, CurrentUser, SessionDep, UnitOfWorkDep
 from server.errors import Forbidden
+from server.order_alerts.history import order_alerts
+from server.order_alerts.schemas import OrderAlertsOut
 from server.orders import service
 from server.orders.models import Order
 from server.orders.schemas import (
@@ -25,7 +28,7 @@ from server.orders.transitions import STATUSES, allowed_next
 router = APIRouter(prefix="/api/orders", tags=["orders"])
 
 
-def order_out(order: Order, viewer: User) -> OrderOut:
+def order_out(order: Order, viewer: User, alerts: OrderAlertsOut | None = None) -> OrderOut:
     party = service.party_of(order, viewer) or "customer"
     return OrderOut.model_validate(
         {
@@ -51,8 +54,15 @@ def order_out(order: Order, viewer: User) -> OrderOut:
             "messages": order.messages,
             "payments": order.payments,
             "allowed_transitions": allowed_next(order.status, party),
+            "alerts": alerts,
         }
     )
+
+
+async def order_page(session: AsyncSession, order: Order, viewer: User) -> OrderOut:
+    """One order as its page shows it: the vendor also sees how it rang them."""
+    vendor = service.party_of(order, viewer) == "vendor"
+    return order_out(order, viewer, await order_alerts(session, order) if vendor else None)
 
 
 async def party_order(order_id: str, session: SessionDep, user: CurrentUser) -> Order:
@@ -106,12 +116,15 @@ async def list_orders(
 
 @router.get("/{order_id}", response_model=OrderOut)
 async def get_order(order_id: str, session: SessionDep, user: CurrentUser) -> OrderOut:
-    return order_out(await service.get_for_party(session, order_id, user), user)
+    """The order, for either party; its vendor also gets `alerts`: the devices it rang and
+    reached, the reminders, the fallback emails and when it was answered."""
+    return await order_page(session, await service.get_for_party(session, order_id, user), user)
 
 
 @router.post("/{order_id}/accept", response_model=OrderOut)
 async def accept(order: VendorOrder, uow: UnitOfWorkDep, user: CurrentUser) -> OrderOut:
-    return order_out(await service.change_status(uow, order, user, "accepted"), user)
+    order = await service.change_status(uow, order, user, "accepted")
+    return await order_page(uow.session, order, user)
 
 
 @router.post("/{order_id}/reject", response_model=OrderOut)
@@ -119,14 +132,16 @@ async def reject(
     order: VendorOrder, uow: UnitOfWorkDep, user: CurrentUser, body: RejectIn | None = None
 ) -> OrderOut:
     reason = body.reason if body else None
-    return order_out(await service.change_status(uow, order, user, "rejected", reason), user)
+    order = await service.change_status(uow, order, user, "rejected", reason)
+    return await order_page(uow.session, order, user)
 
 
 @router.post("/{order_id}/status", response_model=OrderOut)
 async def change_status(
     body: StatusIn, order: PartyOrder, uow: UnitOfWorkDep, user: CurrentUser
 ) -> OrderOut:
-    return order_out(await service.change_status(uow, order, user, body.status), user)
+    order = await service.change_status(uow, order, user, body.status)
+    return await order_page(uow.session, order, user)
 
 
 @router.post("/{order_id}/payments", response_model=OrderOut, status_code=status.HTTP_201_CREATED)
@@ -140,11 +155,13 @@ async def pay(
 async def refund(
     body: RefundIn, order: VendorOrder, uow: UnitOfWorkDep, user: CurrentUser
 ) -> OrderOut:
-    return order_out(await service.add_refund(uow, order, body.amount_cents, body.reason), user)
+    order = await service.add_refund(uow, order, body.amount_cents, body.reason)
+    return await order_page(uow.session, order, user)
 
 
 @router.post("/{order_id}/messages", response_model=OrderOut, status_code=status.HTTP_201_CREATED)
 async def post_message(
     body: MessageIn, order: PartyOrder, uow: UnitOfWorkDep, user: CurrentUser
 ) -> OrderOut:
-    return order_out(await service.add_message(uow, order, user, body.body), user)
+    order = await service.add_message(uow, order, user, body.body)
+    return await order_page(uow.session, order, user)

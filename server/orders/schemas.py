@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints
 
 from server.ids import ID
+from server.order_alerts.schemas import OrderAlertsOut
 from server.text import Line200, Note1000, Text2000
 
 MAX_CENTS = 100_000_000  # one million in any currency: beyond that, a typo
@@ -111,3 +112,8 @@ class OrderOut(BaseModel):
     allowed_transitions: list[str]
     messages: list[MessageOut]
     payments: list[PaymentOut]
+    alerts: OrderAlertsOut | None = Field(
+        default=None,
+        description="For the order's vendor, in the answers about this one order (not in "
+        "lists): how it rang them. Null for the customer.",
+    )

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from server.accounts.models import User
+from server.db import utcnow
 from server.errors import Conflict, Forbidden, Invalid, NotFound
 from server.ids import parse_id
 from server.notifications import service as notify
@@ -111,6 +112,8 @@ async def place_order(
         note=body.note or None,
         idempotency_key=idempotency_key,
         request_hash=digest,
+        answered_at=None,
+        accepted_at=None,
         items=[OrderItem(**item.model_dump()) for item in body.items],
         payments=[],
         messages=[],
@@ -164,6 +167,10 @@ async def change_status(
         )
     answered = order.status == "pending"
     order.status = new_status
+    if answered:
+        order.answered_at = utcnow()
+        if new_status == "accepted":
+            order.accepted_at = order.answered_at
     if new_status == "rejected":
         order.reject_reason = reason or None
     await session.flush()
