@@ -14,9 +14,12 @@ signals and the unit-of-work factory. Then the loops its role runs:
 | key-retiring      |  x  |     |   x    | deletes VAPID keys no subscription uses any more       |
 | reminders         |  x  |     |   x    | rings pending orders again; emails unanswered ones     |
 | mail              |  x  |     |   x    | claims, sends and records fallback emails (SMTP/.eml)  |
+| heartbeat         |  x  |     |   x    | records that this process is alive (/metrics reads it) |
 
 `python -m server run` is role "all", `run --role api` serves HTTP and WebSocket only,
-and `python -m server worker` runs the worker role without HTTP.
+and `python -m server worker` runs the worker role without HTTP. The heartbeat starts
+last and stops first: a process that is draining takes no new work, so it no longer
+counts as an alive worker.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from server.cache import Caches
 from server.cache_sync import RedisCacheSync
 from server.config import Settings
 from server.db import Database, make_database
+from server.heartbeat import Heartbeat
 from server.mail.outbox import MailWorker
 from server.mail.transport import make_transport
 from server.order_alerts.reminders import run_reminder_loop
@@ -57,6 +61,7 @@ LOOPS: dict[str, tuple[Role, ...]] = {
     "key-retiring": ("all", "worker"),
     "reminders": ("all", "worker"),
     "mail": ("all", "worker"),
+    "heartbeat": ("all", "worker"),
 }
 
 
@@ -124,6 +129,12 @@ class Runtime:
             mail = MailWorker(self.units, make_transport(settings))
             await mail.start()
             self._started("mail", mail.stop)
+        if self._runs("heartbeat"):
+            heartbeat = Heartbeat(
+                self.database, self.role, list(self.running), settings.heartbeat_seconds
+            )
+            await heartbeat.start()
+            self._started("heartbeat", heartbeat.stop)
         log.info("background.started", extra={"role": self.role, "loops": self.running})
 
     async def stop(self) -> None:

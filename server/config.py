@@ -91,6 +91,8 @@ class Settings(BaseSettings):
     # Push devices per user; a new one beyond this replaces the least recently used.
     max_devices_per_user: int = Field(default=20, ge=1)
     gc_tuning: bool = True  # freeze start-up objects, collect less often (server.app)
+    # How often a worker process (role all or worker) records that it is alive.
+    heartbeat_seconds: float = Field(default=10.0, gt=0)
 
     @field_validator("allowed_origins", "push_allowed_hosts", mode="before")
     @classmethod

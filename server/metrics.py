@@ -33,6 +33,16 @@ QUEUE_OLDEST_DUE_AGE = Gauge(
     "vendorbell_push_queue_oldest_due_age_seconds",
     "How long the oldest due queued push delivery has been waiting (0 when none is due)",
 )
+WORKER_HEARTBEAT_AGE = Gauge(
+    "vendorbell_worker_heartbeat_age_seconds",
+    "Seconds since each worker process (role all or worker, `host:pid`) last recorded that "
+    "it is alive; read from the database when scraped, so any process reports every worker",
+    ["worker"],
+)
+WORKERS_ALIVE = Gauge(
+    "vendorbell_workers_alive",
+    "Worker processes whose last heartbeat is recent (within 3 heartbeat intervals)",
+)
 CACHE_INVALIDATIONS = Counter(
     "vendorbell_cache_invalidations_received_total",
     "Cache invalidations this process applied from Redis (its own writes included)",

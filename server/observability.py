@@ -20,8 +20,16 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from server.config import Settings
 from server.db import Database, utcnow
-from server.metrics import HTTP_REQUESTS, QUEUE_DEPTH, QUEUE_OLDEST_DUE_AGE
+from server.heartbeat import ALIVE_WITHIN_BEATS, read_beats
+from server.metrics import (
+    HTTP_REQUESTS,
+    QUEUE_DEPTH,
+    QUEUE_OLDEST_DUE_AGE,
+    WORKER_HEARTBEAT_AGE,
+    WORKERS_ALIVE,
+)
 from server.push.models import PushDelivery
 
 REQUEST_ID_HEADER = "X-Request-ID"
@@ -116,11 +124,26 @@ async def sample_queue(session: AsyncSession, now: datetime) -> tuple[int, float
     return int(depth), max(0.0, (now - oldest_due).total_seconds())
 
 
+async def sample_workers(session: AsyncSession, now: datetime, interval: float) -> None:
+    """Set the heartbeat gauges from the table: every worker's age, and how many are alive."""
+    beats = await read_beats(session)
+    WORKER_HEARTBEAT_AGE.clear()  # a worker that stopped cleanly has no row, and no series
+    alive = 0
+    for name, beat_at in beats:
+        age = max(0.0, (now - beat_at).total_seconds())
+        WORKER_HEARTBEAT_AGE.labels(worker=name).set(age)
+        alive += age <= interval * ALIVE_WITHIN_BEATS
+    WORKERS_ALIVE.set(alive)
+
+
 @router.get("/metrics", include_in_schema=False)
 async def metrics(request: Request) -> Response:
     database: Database = request.app.state.db
+    settings: Settings = request.app.state.settings
     async with database.reader() as session:
-        depth, age = await sample_queue(session, utcnow())
+        now = utcnow()
+        depth, age = await sample_queue(session, now)
+        await sample_workers(session, now, settings.heartbeat_seconds)
     QUEUE_DEPTH.set(depth)
     QUEUE_OLDEST_DUE_AGE.set(age)
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

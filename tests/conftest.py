@@ -45,6 +45,7 @@ TABLES = (
     "orders",
     "api_tokens",
     "users",
+    "worker_heartbeats",
 )
 
 

@@ -11,7 +11,15 @@ from server.app import create_app
 from server.background import LOOPS, Runtime
 from tests.conftest import make_settings
 
-WORKER_LOOPS = ["delivery", "digests", "broadcasts", "key-retiring", "reminders", "mail"]
+WORKER_LOOPS = [
+    "delivery",
+    "digests",
+    "broadcasts",
+    "key-retiring",
+    "reminders",
+    "mail",
+    "heartbeat",
+]
 
 
 def background_tasks() -> set[str]:
