@@ -26,7 +26,32 @@ class DayFigures(Figures):
     date: date
 
 
-class SummaryOut(BaseModel):
+class OrderFigures(BaseModel):
+    """How the caller's orders as a vendor, created in the range, were answered."""
+
+    orders_received: int = Field(default=0, description="Orders created in the range.")
+    orders_accepted: int = Field(
+        default=0, description="Of those, orders accepted (whatever became of them since)."
+    )
+    median_seconds_to_accept: float | None = Field(
+        default=None,
+        description="Median seconds from an order's creation to its acceptance, over the "
+        "accepted orders; null when none was accepted.",
+    )
+    orders_reminded: int = Field(default=0, description="Orders rung again at least once.")
+    orders_emailed: int = Field(
+        default=0, description="Orders with at least one fallback email sent to the vendor."
+    )
+    orders_never_accepted: int = Field(
+        default=0,
+        description="Orders never accepted: still pending, rejected, or cancelled before "
+        "acceptance (orders accepted and later cancelled are not counted).",
+    )
+
+
+class SummaryOut(OrderFigures):
+    """Notification figures in total, per type and per day; order figures (at the top)."""
+
     model_config = ConfigDict(populate_by_name=True)
 
     from_: datetime = Field(alias="from")

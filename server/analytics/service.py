@@ -37,6 +37,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from server.analytics.orders import order_figures
 from server.analytics.schemas import DayFigures, Figures, SummaryOut
 from server.analytics.timestamps import local_date, micros_between, offset_spans
 from server.errors import Invalid
@@ -220,7 +221,8 @@ def _fold(
 async def summary(
     session: AsyncSession, user_id: int, start: datetime, end: datetime, tz: str = "UTC"
 ) -> SummaryOut:
-    """Figures for notifications created in [start, end): in total, per type, per day in `tz`."""
+    """Figures for notifications created in [start, end): in total, per type, per day in
+    `tz`; and for the orders the user received as a vendor in that range."""
     check_range(start, end)
     zone = time_zone(tz)
     dialect = session.get_bind().dialect.name
@@ -242,4 +244,5 @@ async def summary(
         totals=totals.figures(),
         by_type={t: tally.figures() for t, tally in by_type.items()},
         by_day=[DayFigures(date=d, **tally.figures().model_dump()) for d, tally in by_day.items()],
+        **(await order_figures(session, user_id, start, end)).model_dump(),
     )
