@@ -3,12 +3,12 @@
 
 importScripts('/device-label.js');  // self.deviceLabel(), shared with the page
 
-const CACHE = 'vendorbell-shell-v2';
+const CACHE = 'vendorbell-shell-v3';
 const SHELL = [
   '/index.html', '/styles.css', '/manifest.webmanifest',
   '/app.js', '/api.js', '/bell.js', '/device-label.js', '/dom.js', '/format.js', '/inbox.js', '/live.js', '/push.js', '/sound.js', '/state.js',
   '/views/auth.js', '/views/checkout.js', '/views/devices.js', '/views/home.js', '/views/notifications.js',
-  '/views/order.js', '/views/order-list.js', '/views/orders.js', '/views/push-card.js',
+  '/views/order.js', '/views/order-alerts.js', '/views/order-list.js', '/views/orders.js', '/views/push-card.js',
   '/views/analytics.js', '/views/preferences.js',
   '/icons/icon-192.png', '/icons/icon-512.png', '/icons/maskable-512.png', '/icons/badge-96.png',
 ];

@@ -4,6 +4,7 @@ import { get, post } from '../api.js';
 import { h, mount } from '../dom.js';
 import { ACTION_LABELS, dateTime, money, toCents } from '../format.js';
 import { on, state } from '../state.js';
+import { alertsLine } from './order-alerts.js';
 import { statusPill } from './order-list.js';
 
 export function render(main, { params, toast }) {
@@ -106,7 +107,8 @@ export function render(main, { params, toast }) {
       h('div', { class: 'page-head' },
         h('div', {}, h('a', { href: '/orders', class: 'back' }, '← Orders'),
           h('h1', { 'data-testid': 'order-title' }, `Order ${order.number}`),
-          h('p', { class: 'muted' }, `${vendor ? `From ${order.customer.name}` : `At ${order.vendor.name}`} · ${dateTime(order.created_at)}`)),
+          h('p', { class: 'muted' }, `${vendor ? `From ${order.customer.name}` : `At ${order.vendor.name}`} · ${dateTime(order.created_at)}`),
+          vendor ? alertsLine(order) : null),
         statusPill(order.status)),
       order.reject_reason ? h('p', { class: 'banner banner-warn' }, `Declined: ${order.reject_reason}`) : null,
       actions(vendor),
