@@ -1,5 +1,6 @@
 // Engagement on the dashboard: pushes sent, delivered and clicked per day for the last
-// 14 days (a dependency-free SVG chart) and the figures the server computed.
+// 14 days (a dependency-free SVG chart), the figures the server computed, and how the
+// vendor's orders were answered.
 
 import { get, query } from '../api.js';
 import { h, mount } from '../dom.js';
@@ -130,6 +131,16 @@ function figure(label, value, testid, hint) {
     hint ? h('span', { class: 'muted small' }, hint) : null);
 }
 
+/** The vendor's orders in the range, in one line: how fast and how surely they were answered. */
+function orderFigures(s) {
+  if (!s.orders_received) return null;
+  const n = (count, one, many = `${one}s`) => `${count} ${count === 1 ? one : many}`;
+  return h('p', { class: 'muted small order-figures', 'data-testid': 'order-figures' },
+    h('strong', {}, n(s.orders_received, 'order')),
+    ` · median ${duration(s.median_seconds_to_accept)} to accept · ${s.orders_reminded} reminded · `
+      + `${s.orders_emailed} emailed · ${s.orders_never_accepted} never accepted`);
+}
+
 /** The card; it loads itself. */
 export function engagementCard() {
   const body = h('div', {}, h('p', { class: 'muted' }, 'Loading engagement…'));
@@ -155,6 +166,7 @@ export function engagementCard() {
         figure('Median time to read', duration(t.median_seconds_to_read), 'figure-read', `${t.read} read`),
         figure('Delivered', `${t.delivered} / ${t.sent}`, 'figure-delivered', 'pushes accepted by push services'),
         figure('Failed / expired', `${t.failed} / ${t.expired}`, 'figure-failed', t.queued ? `${t.queued} still queued` : null)),
+      orderFigures(summary),
       chart(days, byDay, t),
       table(days, byDay),
       h('ul', { class: 'legend', 'aria-hidden': 'true' }, SERIES.map(([key, name]) => h('li', {}, h('span', { class: `swatch bar-${key}` }), name))),
