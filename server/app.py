@@ -15,7 +15,9 @@ from server.analytics.routes import router as analytics_router
 from server.background import Runtime
 from server.config import Settings, get_settings
 from server.deps import check_caller
+from server.drain import Drain
 from server.errors import install_error_handlers
+from server.health import router as health_router
 from server.http import BodyLimitMiddleware, SecurityHeadersMiddleware, TrailingSlashMiddleware
 from server.integrations.routes import router as integrations_router
 from server.notifications.routes import router as inbox_router
@@ -39,6 +41,7 @@ ROUTERS = (
     analytics_router,
     admin_router,
     integrations_router,
+    health_router,
 )
 
 
@@ -62,8 +65,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        drain: Drain = app.state.drain
         runtime = Runtime(settings, role)
         await runtime.start()
+        drain.install()  # after the hub's signal hook: ours runs first (server.drain)
         app.state.runtime = runtime
         app.state.db = runtime.database
         app.state.units = runtime.units
@@ -75,6 +80,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             yield
         finally:
+            drain.uninstall()
             await runtime.stop()
 
     app = FastAPI(
@@ -84,6 +90,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.drain = Drain(settings.drain_notice_seconds)
     app.state.secret_key = settings.resolved_secret_key()
     app.state.login_limiter = LoginLimiter(
         settings.login_max_attempts, settings.login_window_seconds

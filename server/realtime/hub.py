@@ -78,6 +78,9 @@ class Hub:
         """Close the sockets of `user_id` opened with this token (in any process)."""
         self._end_local_sessions(user_id, token_digest)
 
+    async def ping(self) -> None:
+        """Raise if the hub cannot carry events now (/readyz); in memory it always can."""
+
     def local_count(self, user_id: int) -> int:
         """How many sockets of `user_id` this process holds."""
         return len(self._local.get(user_id, ()))

@@ -49,6 +49,9 @@ class RedisHub(Hub):
         except asyncio.QueueFull:
             log.error("realtime.redis.outbox_full", extra={"target": target})
 
+    async def ping(self) -> None:
+        await self._redis.ping()
+
     async def start(self) -> None:
         from redis.asyncio import Redis
         from redis.exceptions import RedisError
