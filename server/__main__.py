@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import argparse
 import logging
+import math
 import os
+import signal
 from collections.abc import Sequence
+from types import FrameType
 
 from server.admin.cli import add_commands as add_admin_commands
 from server.config import Settings, get_settings
@@ -20,6 +23,9 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> None:
     from server.realtime.handshake import WebSocketProtocol
 
     upgrade(settings)
+    # uvicorn drains on SIGTERM, then raises it again with the handler it found: this
+    # one, so that a drained process exits with status 0 instead of dying by the signal.
+    signal.signal(signal.SIGTERM, _exit_drained)
     if args.role == "api":
         os.environ["ROLE"] = "api"  # read by the app factory, in every --workers process
         get_settings.cache_clear()
@@ -31,12 +37,19 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> None:
         workers=args.workers,
         log_config=None,
         proxy_headers=True,
+        # In-flight requests get this long after SIGTERM; the lifespan shutdown (the
+        # worker's own drain, server.background) follows.
+        timeout_graceful_shutdown=math.ceil(settings.drain_seconds),
         ws_ping_interval=None,  # the app pings its sockets itself
         # Per-socket compression state cost ~230 MB per 5,000 sockets (bench/bench_ws.py);
         # our events are a few hundred bytes.
         ws_per_message_deflate=False,
         ws=WebSocketProtocol,  # answers an oversize handshake instead of hanging
     )
+
+
+def _exit_drained(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(0)
 
 
 def cmd_migrate(args: argparse.Namespace, settings: Settings) -> None:

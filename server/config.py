@@ -91,6 +91,9 @@ class Settings(BaseSettings):
     # Push devices per user; a new one beyond this replaces the least recently used.
     max_devices_per_user: int = Field(default=20, ge=1)
     gc_tuning: bool = True  # freeze start-up objects, collect less often (server.app)
+    # After SIGTERM: how long in-flight requests, and separately in-flight push sends, may
+    # take to finish before they are cut off (and unsent deliveries released).
+    drain_seconds: float = Field(default=10.0, ge=0)
     # After SIGTERM, an HTTP process first answers /readyz with 503 for this long while
     # still serving, so a load balancer polling it stops sending before the port closes.
     drain_notice_seconds: float = Field(default=0.0, ge=0)

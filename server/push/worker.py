@@ -82,7 +82,6 @@ def _sqlite_job(row: tuple[Any, ...], subscription: tuple[Any, ...]) -> Job:
 
 LEASE_SECONDS = 60.0
 POLL_SECONDS = 1.0
-STOP_GRACE_SECONDS = 10.0
 FLUSH_DELAY = 0.05  # outcomes are recorded in batches; the push itself is already sent
 ENCRYPT_BATCH = 32  # claimed rows encrypted together (inline, or in one pooled process)
 
@@ -148,7 +147,8 @@ class DeliveryWorker:
         ]
 
     async def stop(self) -> None:
-        """Stop claiming, let in-flight sends finish (briefly), record them, release the rest."""
+        """Stop claiming, let in-flight sends finish (up to DRAIN_SECONDS), record them,
+        release the rest."""
         if self.signals is not None:
             self.signals.deliveries.disconnect(self._committed)
         self._stopping = True
@@ -159,7 +159,7 @@ class DeliveryWorker:
         for task in [*self._idle, *self._encrypters]:  # unsent rows are released below
             task.cancel()
         await asyncio.gather(*self._encrypters, return_exceptions=True)
-        _, pending = await asyncio.wait(self._senders, timeout=STOP_GRACE_SECONDS)
+        _, pending = await asyncio.wait(self._senders, timeout=self.settings.drain_seconds)
         for task in pending:
             task.cancel()
         await asyncio.gather(*self._senders, return_exceptions=True)

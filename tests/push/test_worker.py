@@ -62,13 +62,12 @@ async def _is(settings: Settings, expected: dict[str, int]) -> bool:
 
 
 async def test_stopped_worker_releases_the_rows_it_holds(
-    tmp_path: Path, database_url: str, push_service: PushService, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, database_url: str, push_service: PushService
 ) -> None:
-    settings = make_settings(tmp_path, database_url, worker_concurrency=2)
+    settings = make_settings(tmp_path, database_url, worker_concurrency=2, drain_seconds=0.2)
     keys = KeyStore.load_or_create(settings)
     await queue_deliveries(settings, push_service, keys.current.kid, total=10, devices=2)
     push_service.gate = asyncio.Event()  # the push service hangs: sends stay in flight
-    monkeypatch.setattr(worker_module, "STOP_GRACE_SECONDS", 0.2)
     database = make_database(settings)
     worker = DeliveryWorker(database, settings, keys)
     await worker.start()

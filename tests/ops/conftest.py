@@ -1,0 +1,3 @@
+"""The loopback push service, for the worker drain test."""
+
+from tests.push.conftest import push_service  # noqa: F401
