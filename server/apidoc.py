@@ -14,7 +14,8 @@ Generated from `/openapi.json` by `python -m server api-doc` (a test keeps this 
 equal to it); the live document, with every schema, is at `/openapi.json` and `/docs`.
 
 Sign in with `Authorization: Bearer <token>` (REST clients) or the session cookie set
-by `POST /api/auth/login` (the PWA, its service worker, the WebSocket). Every error is
+by `POST /api/auth/register` and `POST /api/auth/login` (the PWA, its service worker,
+the WebSocket). Every error is
 `{"detail": "...", "code": "..."}` (`ErrorOut`); a refused body adds
 `errors: [{loc, msg, type}]` (`ValidationErrorOut`). IDs are strings of ASCII digits;
 times are ISO 8601 UTC; money is integer cents with a `currency`.

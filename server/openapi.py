@@ -53,6 +53,7 @@ SERVICE_ANSWERS: dict[tuple[str, str], tuple[int, ...]] = {
     ("POST", "/api/orders/{order_id}/reject"): (409,),
     ("POST", "/api/orders/{order_id}/status"): (409,),
     ("POST", "/api/orders/{order_id}/payments"): (409,),  # order_closed, overpayment
+    ("POST", "/api/orders/{order_id}/cash-payments"): (409,),
     ("POST", "/api/orders/{order_id}/refunds"): (409,),  # refund_exceeds_paid
 }
 
@@ -67,7 +68,8 @@ SECURITY_SCHEMES = {
         "type": "apiKey",
         "in": "cookie",
         "name": SESSION_COOKIE,
-        "description": "The cookie /api/auth/login sets; writes must come from our Origin.",
+        "description": "The cookie /api/auth/register and /api/auth/login set; writes must come from "
+        "our Origin.",
     },
 }
 SIGNED_IN: list[dict[str, list[str]]] = [{"bearer": []}, {"session": []}]

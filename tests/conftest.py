@@ -183,6 +183,9 @@ class Accounts:
         }
         response = await self.client.post("/api/auth/register", json=body)
         assert response.status_code == 201, response.text
+        # The answer's session cookie would make the shared client this user: tests say
+        # who is asking with each account's bearer token.
+        self.client.cookies.clear()
         data = response.json()
         return Account(
             id=data["user"]["id"], email=body["email"], name=name, role=role, token=data["token"]

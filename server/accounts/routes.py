@@ -8,6 +8,7 @@ from server.accounts import service
 from server.accounts.schemas import LoginIn, RegisterIn, SessionOut, UserOut, VendorOut
 from server.accounts.security import LoginLimiter, SlidingWindowLimiter, try_again_in
 from server.accounts.tokens import Lifetime
+from server.config import Settings
 from server.deps import SESSION_COOKIE, CurrentUser, SessionDep, SettingsDep, UnitOfWorkDep
 from server.errors import TooMany
 
@@ -22,8 +23,29 @@ def _account_key(email: str) -> str:
     return f"account:{service.normalize_email(email)}"
 
 
+def _start_session(response: Response, token: str, settings: Settings) -> None:
+    """The HttpOnly cookie the PWA signs in with (it never sees the token itself)."""
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        httponly=True,
+        samesite="lax",
+        secure=settings.cookie_secure,
+        max_age=settings.token_absolute_days * 24 * 3600,
+        path="/",
+    )
+
+
 @router.post("/api/auth/register", status_code=status.HTTP_201_CREATED, response_model=SessionOut)
-async def register(body: RegisterIn, request: Request, session: SessionDep) -> SessionOut:
+async def register(
+    body: RegisterIn,
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    settings: SettingsDep,
+) -> SessionOut:
+    """Create the account and sign it in (token and cookie): no second call that a
+    sign-in limit could refuse halfway through a sign-up."""
     # Every attempt counts, refused ones too: each costs an argon2 hash or tells
     # whether an email has an account.
     limiter: SlidingWindowLimiter = request.app.state.register_limiter
@@ -41,6 +63,7 @@ async def register(body: RegisterIn, request: Request, session: SessionDep) -> S
     token = await service.issue_token(session, user, request.app.state.secret_key)
     login_limiter: LoginLimiter = request.app.state.login_limiter
     login_limiter.registered(_account_key(user.email))
+    _start_session(response, token, settings)
     return SessionOut(user=UserOut.model_validate(user), token=token)
 
 
@@ -67,15 +90,7 @@ async def login(
     limiter.succeeded(account)
     await service.forget_expired_tokens(session, user, Lifetime.of(settings))
     token = await service.issue_token(session, user, request.app.state.secret_key)
-    response.set_cookie(
-        SESSION_COOKIE,
-        token,
-        httponly=True,
-        samesite="lax",
-        secure=settings.cookie_secure,
-        max_age=settings.token_absolute_days * 24 * 3600,
-        path="/",
-    )
+    _start_session(response, token, settings)
     return SessionOut(user=UserOut.model_validate(user), token=token)
 
 

@@ -124,6 +124,25 @@ async def payment_received(uow: UnitOfWork, order: Order, amount_cents: int) -> 
     )
 
 
+async def cash_payment_recorded(uow: UnitOfWork, order: Order, amount_cents: int) -> None:
+    """The vendor took cash (at pickup): the customer's record of it."""
+    paid = texts.money(amount_cents, order.currency)
+    outstanding = order.total_cents - (order.paid_cents - order.refunded_cents)
+    rest = (
+        "paid in full" if outstanding <= 0 else f"{texts.money(outstanding, order.currency)} to go"
+    )
+    await notify(
+        uow,
+        order.customer_id,
+        type="payment",
+        event="payment.recorded",
+        title=f"{order.vendor.name} received {paid} for {texts.number(order)}",
+        body=f"Paid in cash, recorded by {order.vendor.name} — {rest}.",
+        url=f"/orders/{order.id}",
+        data={**_order_data(order), "amount_cents": amount_cents},
+    )
+
+
 async def refund_issued(
     uow: UnitOfWork, order: Order, amount_cents: int, reason: str | None
 ) -> None:

@@ -151,6 +151,16 @@ async def pay(
     return order_out(await service.add_payment(uow, order, body.amount_cents), user)
 
 
+@router.post(
+    "/{order_id}/cash-payments", response_model=OrderOut, status_code=status.HTTP_201_CREATED
+)
+async def record_cash_payment(
+    body: PaymentIn, order: VendorOrder, uow: UnitOfWorkDep, user: CurrentUser
+) -> OrderOut:
+    """The vendor records money taken in person (cash at pickup); the customer is told."""
+    return order_out(await service.add_payment(uow, order, body.amount_cents, by="vendor"), user)
+
+
 @router.post("/{order_id}/refunds", response_model=OrderOut, status_code=status.HTTP_201_CREATED)
 async def refund(
     body: RefundIn, order: VendorOrder, uow: UnitOfWorkDep, user: CurrentUser

@@ -15,6 +15,7 @@ from server.db import utcnow
 from server.errors import Conflict, Forbidden, Invalid, NotFound
 from server.ids import parse_id
 from server.notifications import service as notify
+from server.notifications.texts import money
 from server.order_alerts import service as order_alerts
 from server.orders.models import Order, OrderItem, OrderMessage, OrderPayment
 from server.orders.schemas import OrderIn
@@ -181,20 +182,26 @@ async def change_status(
     return order
 
 
-async def add_payment(uow: UnitOfWork, order: Order, amount_cents: int) -> Order:
+async def add_payment(
+    uow: UnitOfWork, order: Order, amount_cents: int, *, by: str = "customer"
+) -> Order:
+    """Money in: paid by the customer, or cash the vendor took (`by="vendor"`, at pickup).
+    The other party is told."""
     session = uow.session
     if order.status in CLOSED:
         raise Conflict(f"An order that is {order.status} cannot be paid.", code="order_closed")
     outstanding = order.total_cents - (order.paid_cents - order.refunded_cents)
     if amount_cents > outstanding:
-        raise Conflict(
-            f"Only {outstanding} cents are outstanding on this order.", code="overpayment"
-        )
+        left = money(max(0, outstanding), order.currency)
+        raise Conflict(f"Only {left} is still to pay on this order.", code="overpayment")
     order.paid_cents += amount_cents
     order.payments.append(OrderPayment(kind="payment", amount_cents=amount_cents))
     await session.flush()
     order = await load_order(session, order.id)
-    await notify.payment_received(uow, order, amount_cents)
+    if by == "vendor":
+        await notify.cash_payment_recorded(uow, order, amount_cents)
+    else:
+        await notify.payment_received(uow, order, amount_cents)
     return order
 
 
@@ -203,7 +210,7 @@ async def add_refund(uow: UnitOfWork, order: Order, amount_cents: int, reason: s
     refundable = order.paid_cents - order.refunded_cents
     if amount_cents > refundable:
         raise Conflict(
-            f"Only {refundable} cents can be refunded: never more than was paid.",
+            f"Only {money(refundable, order.currency)} can be refunded: never more than was paid.",
             code="refund_exceeds_paid",
         )
     order.refunded_cents += amount_cents

@@ -127,6 +127,22 @@ async def test_new_account_signs_in_whatever_its_address_did(
     assert again.status_code == 429
 
 
+async def test_sign_up_from_a_locked_out_address_is_signed_in_by_its_answer(
+    client: httpx.AsyncClient,
+) -> None:
+    for n in range(5):
+        wrong = {"email": f"nobody{n}@example.com", "password": "wrong pass"}
+        assert (await client.post("/api/auth/login", json=wrong)).status_code == 401
+    created = await client.post("/api/auth/register", json=_body(8))
+    assert created.status_code == 201, created.text
+    # The answer's cookie is the session: no sign-in call that the address's lock refuses.
+    cookie = created.cookies.get("vb_session")
+    assert cookie, created.headers
+    me = await client.get("/api/me")
+    assert me.status_code == 200
+    assert me.json()["email"] == "user8@example.com"
+
+
 @pytest.mark.parametrize(
     ("seconds", "words"),
     [

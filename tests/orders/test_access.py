@@ -37,6 +37,7 @@ ORDER_ENDPOINTS = [
     ("POST", "/api/orders/{o}/reject", {}, (401, 409, 404, 403, 404)),
     ("POST", "/api/orders/{o}/status", {"status": "preparing"}, (401, 200, 404, 403, 404)),
     ("POST", "/api/orders/{o}/payments", {"amount_cents": 100}, (401, 403, 404, 201, 404)),
+    ("POST", "/api/orders/{o}/cash-payments", {"amount_cents": 100}, (401, 201, 404, 403, 404)),
     ("POST", "/api/orders/{o}/refunds", {"amount_cents": 1}, (401, 409, 404, 403, 404)),
     ("POST", "/api/orders/{o}/messages", {"body": "hi"}, (401, 201, 404, 201, 404)),
     ("GET", "/api/orders", None, (401, 200, 200, 200, 200)),

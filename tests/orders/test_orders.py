@@ -188,6 +188,7 @@ async def test_payments_and_refunds_never_exceed_what_is_owed_or_paid(
         f"/api/orders/{oid}/payments", json={"amount_cents": 1}, headers=customer.headers
     )
     assert over.status_code == 409 and over.json()["code"] == "overpayment"
+    assert over.json()["detail"] == "Only €0.00 is still to pay on this order."
     refund = await client.post(
         f"/api/orders/{oid}/refunds",
         json={"amount_cents": 500, "reason": "Cold coffee"},
@@ -198,6 +199,7 @@ async def test_payments_and_refunds_never_exceed_what_is_owed_or_paid(
         f"/api/orders/{oid}/refunds", json={"amount_cents": 421}, headers=vendor.headers
     )
     assert too_much.status_code == 409 and too_much.json()["code"] == "refund_exceeds_paid"
+    assert too_much.json()["detail"] == "Only €4.20 can be refunded: never more than was paid."
     order = (await client.get(f"/api/orders/{oid}", headers=customer.headers)).json()
     assert order["refunded_cents"] == 500
     assert [p["kind"] for p in order["payments"]] == ["payment", "refund"]
@@ -247,3 +249,29 @@ async def test_list_orders_shows_only_the_callers(
         o2["id"],
         o1["id"],
     ]
+
+
+async def test_vendor_records_cash_at_pickup_and_the_customer_is_told(
+    client: httpx.AsyncClient, accounts: Accounts
+) -> None:
+    vendor, customer = await accounts.vendor("Bea's Bakery"), await accounts.customer("Cleo")
+    oid = (await place_order(client, customer, vendor))["id"]  # 920 cents
+    cash = await client.post(
+        f"/api/orders/{oid}/cash-payments", json={"amount_cents": 500}, headers=vendor.headers
+    )
+    assert cash.status_code == 201, cash.text
+    assert cash.json()["paid_cents"] == 500
+    assert [p["kind"] for p in cash.json()["payments"]] == ["payment"]
+    inbox = (await client.get("/api/notifications", headers=customer.headers)).json()["items"]
+    [note] = [n for n in inbox if n["type"] == "payment"]
+    assert note["event"] == "payment.recorded"
+    assert note["title"] == f"Bea's Bakery received €5.00 for #{oid}"
+    assert note["body"] == "Paid in cash, recorded by Bea's Bakery — €4.20 to go."
+    vendor_inbox = (await client.get("/api/notifications", headers=vendor.headers)).json()
+    assert not [n for n in vendor_inbox["items"] if n["type"] == "payment"]
+    # Never more than is owed, said in money.
+    over = await client.post(
+        f"/api/orders/{oid}/cash-payments", json={"amount_cents": 421}, headers=vendor.headers
+    )
+    assert over.status_code == 409 and over.json()["code"] == "overpayment"
+    assert over.json()["detail"] == "Only €4.20 is still to pay on this order."
