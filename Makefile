@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint format migrate worker bench bench-inbox bench-push bench-ws bench-scale clean fuzz
+.PHONY: run test lint format messages migrate worker bench bench-inbox bench-push bench-ws bench-scale clean fuzz
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "vendorbell needs Python 3.11+"'
@@ -35,6 +35,13 @@ lint: $(STAMP)
 format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+## Collect the server's texts into server/locale/messages.pot and merge them into every
+## language's messages.po (translators then fill in the new msgstr lines).
+messages: $(STAMP)
+	$(BIN)/pybabel extract --no-wrap --sort-by-file --project vendorbell \
+		--copyright-holder "vendorbell contributors" -o server/locale/messages.pot server
+	$(BIN)/pybabel update --no-wrap --ignore-obsolete -i server/locale/messages.pot -d server/locale
 
 migrate: $(STAMP)
 	$(BIN)/python -m server migrate

@@ -138,8 +138,9 @@ class Caches:
     def __init__(self, *, shared: bool = False) -> None:
         self.state = CacheState(shared=shared)
         self.peers: Peers | None = None
-        # Token digest → the signed-in user's public fields. Logout invalidates.
-        self.tokens: GenerationalCache[tuple[int, str, str, str]] = GenerationalCache(
+        # Token digest → the signed-in user's public fields (and locale). Logout and
+        # PATCH /api/me invalidate.
+        self.tokens: GenerationalCache[tuple[int, str, str, str, str]] = GenerationalCache(
             "tokens", self.state, ttl_seconds=60.0
         )
         # User id → inbox counts. Every committed read/seen change or new notification

@@ -5,12 +5,13 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response, status
 
 from server.accounts import service
-from server.accounts.schemas import LoginIn, RegisterIn, SessionOut, UserOut, VendorOut
+from server.accounts.schemas import LoginIn, MeIn, RegisterIn, SessionOut, UserOut, VendorOut
 from server.accounts.security import LoginLimiter, SlidingWindowLimiter, try_again_in
 from server.accounts.tokens import Lifetime
 from server.config import Settings
 from server.deps import SESSION_COOKIE, CurrentUser, SessionDep, SettingsDep, UnitOfWorkDep
 from server.errors import TooMany
+from server.languages import negotiate
 
 router = APIRouter(tags=["accounts"])
 
@@ -57,8 +58,14 @@ async def register(
             headers={"Retry-After": str(wait)},
         )
     limiter.hit(address)
+    locale = body.locale or negotiate(request.headers.get("accept-language"))
     user = await service.register(
-        session, email=body.email, password=body.password, name=body.name, role=body.role
+        session,
+        email=body.email,
+        password=body.password,
+        name=body.name,
+        role=body.role,
+        locale=locale,
     )
     token = await service.issue_token(session, user, request.app.state.secret_key)
     login_limiter: LoginLimiter = request.app.state.login_limiter
@@ -105,6 +112,12 @@ async def logout(request: Request, uow: UnitOfWorkDep, user: CurrentUser) -> Res
 @router.get("/api/me", response_model=UserOut)
 async def me(user: CurrentUser) -> UserOut:
     return UserOut.model_validate(user)
+
+
+@router.patch("/api/me", response_model=UserOut)
+async def update_me(body: MeIn, uow: UnitOfWorkDep, user: CurrentUser) -> UserOut:
+    updated = await service.update_account(uow, user.id, locale=body.locale, name=body.name)
+    return UserOut.model_validate(updated)
 
 
 @router.get("/api/vendors", response_model=list[VendorOut])

@@ -31,13 +31,20 @@ def normalize_email(email: str) -> str:
 
 
 async def register(
-    session: AsyncSession, *, email: str, password: str, name: str, role: str
+    session: AsyncSession,
+    *,
+    email: str,
+    password: str,
+    name: str,
+    role: str,
+    locale: str = "en",
 ) -> User:
     email = normalize_email(email)
     check_new_password(password, email=email, name=name)
     if await session.scalar(select(User.id).where(User.email == email)):
         raise Conflict("An account with this email already exists.", code="email_taken")
-    user = User(email=email, name=name, role=role, password_hash=await hash_password(password))
+    password_hash = await hash_password(password)
+    user = User(email=email, name=name, role=role, locale=locale, password_hash=password_hash)
     session.add(user)
     try:
         async with session.begin_nested():
@@ -85,6 +92,38 @@ async def revoke_token(uow: UnitOfWork, user: User, token: str, secret_key: str)
     uow.after_commit(end_sessions)
 
 
+async def update_account(
+    uow: UnitOfWork, user_id: int, *, locale: str | None, name: str | None
+) -> User:
+    """Change what the user gave (locale, name); the rest stays."""
+    session = uow.session
+    user = await session.get(User, user_id)
+    if user is None:  # deleted since the token was read
+        raise NotAuthenticated("Your session has expired or the token is invalid.")
+    if locale is not None:
+        user.locale = locale
+    if name is not None:
+        user.name = name
+    await session.flush()
+    if uow.caches is not None:
+        # Every signed-in session of the user caches both (token → user), here and in
+        # the other processes: until commit none is served, after it all are read anew.
+        digests = list(
+            await session.scalars(select(ApiToken.token_hash).where(ApiToken.user_id == user_id))
+        )
+        for digest in digests:
+            uow.caches.tokens.invalidate(digest)
+        uow.invalidate_after_commit(uow.caches.tokens, *digests)
+    return user
+
+
+async def locale_of(session: AsyncSession, user_id: int) -> str:
+    """The language the user reads: from the session when their row is loaded already
+    (an order's vendor and customer are), else one primary-key read."""
+    user = await session.get(User, user_id)
+    return user.locale if user is not None else "en"
+
+
 async def user_for_token(
     uow: UnitOfWork, token: str, secret_key: str, activity: tokens.TokenActivity | None
 ) -> User | None:
@@ -118,9 +157,9 @@ async def _resolve_token(
     digest = token_digest(secret_key, token)
     caches, session = uow.caches, uow.session
     if caches and (hit := caches.tokens.get(digest)):
-        # A detached copy: callers read id/email/name/role, never persist it.
-        user_id, email, name, role = hit
-        return User(id=user_id, email=email, name=name, role=role)
+        # A detached copy: callers read id/email/name/role/locale, never persist it.
+        user_id, email, name, role, locale = hit
+        return User(id=user_id, email=email, name=name, role=role, locale=locale)
     generation = caches.tokens.generation(digest) if caches else 0
     row = (
         await session.execute(
@@ -140,7 +179,9 @@ async def _resolve_token(
         activity.touch(token_id)
     # Cached only while the cache entry (60 s) cannot outlive the token.
     if caches and expires_at - now > tokens.CACHE_MARGIN:
-        caches.tokens.put(digest, (user.id, user.email, user.name, user.role), generation)
+        caches.tokens.put(
+            digest, (user.id, user.email, user.name, user.role, user.locale), generation
+        )
     return user
 
 

@@ -40,7 +40,13 @@ _ROLES = {"vendors": ("vendor",), "customers": ("customer",), "all": ("vendor", 
 async def create(uow: UnitOfWork, admin: User, body: BroadcastIn) -> Broadcast:
     """Record the broadcast; the worker role fans it out once this is committed."""
     broadcast = Broadcast(
-        created_by=admin.id, status="queued", recipients=0, last_user_id=0, **body.model_dump()
+        created_by=admin.id,
+        status="queued",
+        recipients=0,
+        last_user_id=0,
+        # Typed by the admin, in their language: each push says so, whatever its reader's.
+        lang=admin.locale,
+        **body.model_dump(),
     )
     uow.session.add(broadcast)
     await uow.session.flush()
@@ -115,6 +121,7 @@ async def _send_chunk(units: UnitOfWorkFactory, broadcast_id: int) -> bool:
             body=broadcast.body,
             url=broadcast.url,
             data={"broadcast_id": str(broadcast.id)},
+            lang=broadcast.lang,
         )
         if sent:  # users who switched system notices off get no row, hence no link
             await session.execute(

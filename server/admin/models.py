@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Integer, String, Text
+from sqlalchemy import ForeignKey, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from server.db import Base, UTCDateTime, utcnow
@@ -22,6 +22,8 @@ class Broadcast(Base):
     body: Mapped[str] = mapped_column(Text)
     url: Mapped[str] = mapped_column(String(500))
     audience: Mapped[str] = mapped_column(String(16))
+    # The language the admin wrote it in (theirs): every recipient's push says so.
+    lang: Mapped[str] = mapped_column(String(16), default="en", server_default=text("'en'"))
     status: Mapped[str] = mapped_column(String(16), default="queued")
     recipients: Mapped[int] = mapped_column(Integer, default=0)
     # Fan-out resumes after this user id (chunks commit with it: none sent twice).

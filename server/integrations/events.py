@@ -21,12 +21,13 @@ from server.integrations import keys, signature
 from server.integrations.models import IntegrationEvent, IntegrationKey
 from server.integrations.schemas import EventData, EventIn, EventOut
 from server.integrations.sealing import UnsealError, unseal
+from server.languages import Language, language
 from server.notifications.service import notify
 from server.unit_of_work import UnitOfWork
 
 log = logging.getLogger("vendorbell.integrations")
 
-# type → (notification type, title, body) templates
+# event type → notification type
 _NOTIFICATION_TYPE = {
     "order.created": "order",
     "order.cancelled": "order",
@@ -81,26 +82,41 @@ async def find_vendor(session: AsyncSession, ref: str) -> User:
     return vendor
 
 
-def _money(data: EventData) -> str:
+def _money(data: EventData, lang: Language) -> str:
     if data.total_cents is None:
         return ""
-    return f"{data.total_cents / 100:.2f} {data.currency or ''}".strip()
+    if data.currency is None:  # an amount without its currency: as a plain number
+        return lang.decimal(data.total_cents)
+    return lang.money(data.total_cents, data.currency)
 
 
-def render(event: EventIn) -> tuple[str, str]:
-    """Title and body for the vendor, from what the shop sent."""
+def render(event: EventIn, lang: Language) -> tuple[str, str]:
+    """Title and body for the vendor, from what the shop sent, in the vendor's language."""
     d = event.data
-    ref = f" {d.order_ref}" if d.order_ref else ""
-    parts = [p for p in (d.customer, _money(d)) if p]
+    ref = {"ref": d.order_ref}
+    parts = [p for p in (d.customer, _money(d, lang)) if p]
     if event.type == "order.created":
-        return f"New order{ref}", " · ".join(parts) or "A new order has arrived."
+        title = lang.gettext("New order {ref}") if d.order_ref else lang.gettext("New order")
+        return title.format(**ref), " · ".join(parts) or lang.gettext("A new order has arrived.")
     if event.type == "order.cancelled":
-        return f"Order{ref} cancelled", d.text or "The customer cancelled the order."
+        title = (
+            lang.gettext("Order {ref} cancelled")
+            if d.order_ref
+            else lang.gettext("Order cancelled")
+        )
+        return title.format(**ref), d.text or lang.gettext("The customer cancelled the order.")
     if event.type == "payment.received":
-        return "Payment received", " · ".join([*parts, f"order{ref}".strip()])
+        if d.order_ref:
+            parts.append(lang.gettext("order {ref}").format(**ref))
+        return lang.gettext("Payment received"), " · ".join(parts)
     if event.type == "message.created":
-        return f"New message{' from ' + d.customer if d.customer else ''}", d.text or ""
-    return d.title or "Notice", d.text or ""
+        title = (
+            lang.gettext("New message from {customer}")
+            if d.customer
+            else lang.gettext("New message")
+        )
+        return title.format(customer=d.customer), d.text or ""
+    return d.title or lang.gettext("Notice"), d.text or ""
 
 
 async def receive(uow: UnitOfWork, key: IntegrationKey, body: bytes) -> tuple[EventOut, bool]:
@@ -125,7 +141,8 @@ async def receive(uow: UnitOfWork, key: IntegrationKey, body: bytes) -> tuple[Ev
             await session.flush()
     except IntegrityError as exc:  # the same event raced in on another connection
         raise Conflict("This event is being processed.", code="event_in_progress") from exc
-    title, text = render(event)
+    lang = language(vendor.locale)
+    title, text = render(event, lang)
     notification = await notify(
         uow,
         vendor.id,
@@ -135,6 +152,7 @@ async def receive(uow: UnitOfWork, key: IntegrationKey, body: bytes) -> tuple[Ev
         body=text,
         url=event.data.url or "/notifications",
         data={"source": "integration", "event_id": event.id, "order_ref": event.data.order_ref},
+        lang=lang.code,
     )
     row.notification_id = notification.id
     key.last_used_at = utcnow()

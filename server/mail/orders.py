@@ -12,6 +12,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.accounts.models import User
+from server.languages import language
 from server.mail import texts
 from server.mail.message import SETTINGS_PATH, absolute, new_message_id
 from server.mail.models import OutgoingEmail
@@ -53,7 +54,7 @@ async def queue_order_email(uow: UnitOfWork, order: Order, reason: EmailReason) 
         link=absolute(public_url, f"/orders/{order.id}"),
         settings_link=absolute(public_url, SETTINGS_PATH),
     )
-    content = texts.render(facts, reason)
+    content = texts.render(facts, reason, language(vendor.locale))
     values = {
         "user_id": vendor.id,
         "order_id": order.id,

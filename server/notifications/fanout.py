@@ -27,6 +27,7 @@ from typing import Any
 from sqlalchemy import insert
 
 from server.db import utcnow
+from server.languages import DEFAULT
 from server.notifications import inbox
 from server.notifications.live import notification_message
 from server.notifications.models import Notification
@@ -47,9 +48,11 @@ async def notify_many(
     body: str,
     url: str,
     data: dict[str, Any] | None = None,
+    lang: str = DEFAULT,
 ) -> dict[int, int]:
     """`notify` for each of `user_ids`, set-based; user id → notification id written
-    (users whose preferences want neither inbox nor push get none)."""
+    (users whose preferences want neither inbox nor push get none). One text for all,
+    in `lang` (a broadcast: the language its admin wrote it in)."""
     if not user_ids:
         return {}
     decisions = await preferences.decide_many(uow, user_ids, type=type, event=event)
@@ -57,7 +60,16 @@ async def notify_many(
     if not stored:
         return {}
     notifications = await _insert_notifications(
-        uow, stored, decisions, type=type, event=event, title=title, body=body, url=url, data=data
+        uow,
+        stored,
+        decisions,
+        type=type,
+        event=event,
+        title=title,
+        body=body,
+        url=url,
+        data=data,
+        lang=lang,
     )
     inbox.invalidate_many_counts_after_commit(uow, stored)
     counts = await inbox.read_counts_of(uow.session, stored)
@@ -112,6 +124,7 @@ class Written:
     body: str
     url: str
     data: dict[str, Any]
+    lang: str
     created_at: datetime
     seen_at: datetime | None
     read_at: datetime | None
@@ -128,6 +141,7 @@ async def _insert_notifications(
     body: str,
     url: str,
     data: dict[str, Any] | None,
+    lang: str,
 ) -> list[Written]:
     """The rows, inserted at once; returned as plain records carrying their ids (an ORM
     object apiece cost a quarter of the whole batch)."""
@@ -135,7 +149,7 @@ async def _insert_notifications(
     # Push only: the row is the push's record, never unread (as in `notify`).
     read = {user_id: None if decisions[user_id].inbox else now for user_id in user_ids}
     title, data = title[:200], dict(data or {})  # one dict for all: nothing changes it
-    common = {"type": type, "event": event, "title": title, "body": body, "url": url}
+    common = {"type": type, "event": event, "title": title, "body": body, "url": url, "lang": lang}
     rows = [
         {
             "user_id": user_id,
@@ -152,6 +166,6 @@ async def _insert_notifications(
     statement = insert(Notification).returning(Notification.id, Notification.user_id)
     ids = dict((u, i) for i, u in await uow.session.execute(statement, rows))
     return [
-        Written(ids[u], u, type, event, title, body, url, data, now, read[u], read[u])
+        Written(ids[u], u, type, event, title, body, url, data, lang, now, read[u], read[u])
         for u in user_ids
     ]

@@ -45,6 +45,8 @@ class Notification(Base):
     body: Mapped[str] = mapped_column(Text)
     url: Mapped[str] = mapped_column(String(500))
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # The language title and body are written in (the push's `lang`).
+    lang: Mapped[str] = mapped_column(String(16), default="en", server_default=text("'en'"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -29,6 +29,7 @@ class NotificationOut(BaseModel):
     body: str
     url: str
     data: dict[str, Any]
+    lang: str = Field(description="The language title and body are written in (`de`).")
     created_at: datetime
     seen_at: datetime | None
     read_at: datetime | None

@@ -9,7 +9,9 @@ from __future__ import annotations
 from typing import Any
 
 from server.accounts.models import User
+from server.accounts.service import locale_of
 from server.db import utcnow
+from server.languages import DEFAULT, Language, language
 from server.mail.orders import queue_if_no_device
 from server.notifications import inbox, texts
 from server.notifications.counts import Counts
@@ -32,9 +34,12 @@ async def notify(
     body: str,
     url: str,
     data: dict[str, Any] | None = None,
+    lang: str = DEFAULT,
 ) -> Notification:
     """Write one notification for `user_id`, queue its pushes, publish it after commit.
 
+    `title` and `body` are in `lang` (the push says so): the recipient's language
+    (`recipient_language`) for texts written here, English for texts not translated.
     The user's preferences decide here, and only here, whether the inbox row is
     written and whether the push goes now, waits for the quiet-hours digest, or not
     at all (server.preferences).
@@ -48,6 +53,7 @@ async def notify(
         body=body,
         url=url,
         data=data or {},
+        lang=lang,
     )
     if not decision.stored:
         return notification  # neither inbox nor push wanted: nothing is written
@@ -72,12 +78,19 @@ async def notify(
     return notification
 
 
+async def recipient_language(uow: UnitOfWork, user_id: int) -> Language:
+    """The language `user_id` reads; their row is usually in the session already (an
+    order's vendor and customer are loaded with it), so this costs no query."""
+    return language(await locale_of(uow.session, user_id))
+
+
 def _order_data(order: Order) -> dict[str, Any]:
     return {"order_id": str(order.id), "status": order.status}
 
 
 async def order_created(uow: UnitOfWork, order: Order) -> None:
-    title, body = texts.order_created(order)
+    lang = await recipient_language(uow, order.vendor_id)
+    title, body = texts.order_created(order, lang)
     notification = await notify(
         uow,
         order.vendor_id,
@@ -87,6 +100,7 @@ async def order_created(uow: UnitOfWork, order: Order) -> None:
         body=body,
         url=f"/orders/{order.id}",
         data=_order_data(order),
+        lang=lang.code,
     )
     # It rings again while pending, and its vendor hears if it stays unanswered.
     await order_alerts.schedule(uow, order, notification)
@@ -95,8 +109,9 @@ async def order_created(uow: UnitOfWork, order: Order) -> None:
 
 
 async def order_status_changed(uow: UnitOfWork, order: Order, *, by: str) -> None:
-    title, body = texts.status_changed(order, by)
     recipient = order.vendor_id if by == "customer" else order.customer_id
+    lang = await recipient_language(uow, recipient)
+    title, body = texts.status_changed(order, by, lang)
     await notify(
         uow,
         recipient,
@@ -106,11 +121,13 @@ async def order_status_changed(uow: UnitOfWork, order: Order, *, by: str) -> Non
         body=body,
         url=f"/orders/{order.id}",
         data=_order_data(order),
+        lang=lang.code,
     )
 
 
 async def payment_received(uow: UnitOfWork, order: Order, amount_cents: int) -> None:
-    title, body = texts.payment_received(order, amount_cents)
+    lang = await recipient_language(uow, order.vendor_id)
+    title, body = texts.payment_received(order, amount_cents, lang)
     data = {**_order_data(order), "amount_cents": amount_cents}
     await notify(
         uow,
@@ -121,25 +138,24 @@ async def payment_received(uow: UnitOfWork, order: Order, amount_cents: int) -> 
         body=body,
         url=f"/orders/{order.id}",
         data=data,
+        lang=lang.code,
     )
 
 
 async def cash_payment_recorded(uow: UnitOfWork, order: Order, amount_cents: int) -> None:
     """The vendor took cash (at pickup): the customer's record of it."""
-    paid = texts.money(amount_cents, order.currency)
-    outstanding = order.total_cents - (order.paid_cents - order.refunded_cents)
-    rest = (
-        "paid in full" if outstanding <= 0 else f"{texts.money(outstanding, order.currency)} to go"
-    )
+    lang = await recipient_language(uow, order.customer_id)
+    title, body = texts.cash_payment_recorded(order, amount_cents, lang)
     await notify(
         uow,
         order.customer_id,
         type="payment",
         event="payment.recorded",
-        title=f"{order.vendor.name} received {paid} for {texts.number(order)}",
-        body=f"Paid in cash, recorded by {order.vendor.name} — {rest}.",
+        title=title,
+        body=body,
         url=f"/orders/{order.id}",
         data={**_order_data(order), "amount_cents": amount_cents},
+        lang=lang.code,
     )
 
 
@@ -148,7 +164,8 @@ async def refund_issued(
 ) -> None:
     data = {**_order_data(order), "amount_cents": amount_cents}
     for recipient, to in ((order.customer_id, "customer"), (order.vendor_id, "vendor")):
-        title, body = texts.refund_issued(order, amount_cents, reason, to=to)
+        lang = await recipient_language(uow, recipient)
+        title, body = texts.refund_issued(order, amount_cents, reason, to=to, lang=lang)
         await notify(
             uow,
             recipient,
@@ -158,12 +175,14 @@ async def refund_issued(
             body=body,
             url=f"/orders/{order.id}",
             data=data,
+            lang=lang.code,
         )
 
 
 async def message_posted(uow: UnitOfWork, order: Order, sender: User, text: str) -> None:
     recipient = order.customer_id if sender.id == order.vendor_id else order.vendor_id
-    title, body = texts.message_posted(order, sender.name, text)
+    lang = await recipient_language(uow, recipient)
+    title, body = texts.message_posted(order, sender.name, text, lang)
     await notify(
         uow,
         recipient,
@@ -173,6 +192,7 @@ async def message_posted(uow: UnitOfWork, order: Order, sender: User, text: str)
         body=body,
         url=f"/orders/{order.id}",
         data=_order_data(order),
+        lang=lang.code,
     )
 
 
@@ -184,8 +204,11 @@ async def system_notice(
     body: str,
     url: str = "/notifications",
     event: str = "system.notice",
+    lang: str = DEFAULT,
 ) -> Notification:
-    return await notify(uow, user_id, type="system", event=event, title=title, body=body, url=url)
+    return await notify(
+        uow, user_id, type="system", event=event, title=title, body=body, url=url, lang=lang
+    )
 
 
 async def publish_counts(uow: UnitOfWork, user_id: int) -> Counts:

@@ -1,108 +1,155 @@
-"""What each notification says: titles and bodies a vendor or customer would want to read."""
+"""What each notification says: titles and bodies a vendor or customer would want to read,
+in the recipient's language (server.languages; the words are in server/locale)."""
 
 from __future__ import annotations
 
+from server.languages import DEFAULT, Language, language
 from server.orders.models import Order
-
-_SYMBOLS = {"EUR": "€", "USD": "$", "GBP": "£", "JPY": "¥", "INR": "₹"}
-_ZERO_DECIMAL = {"JPY", "KRW", "VND", "CLP", "ISK"}
-_STATUS_WORDS = {
-    "accepted": "accepted",
-    "rejected": "declined",
-    "preparing": "being prepared",
-    "shipped": "on its way",
-    "delivered": "delivered",
-    "cancelled": "cancelled",
-}
 
 
 def money(cents: int, currency: str) -> str:
-    """€57.20, $3.00, ¥500, 12.50 CHF."""
-    zero_decimal = currency in _ZERO_DECIMAL
-    amount = f"{cents:,}" if zero_decimal else f"{cents // 100:,}.{cents % 100:02d}"
-    symbol = _SYMBOLS.get(currency)
-    return f"{symbol}{amount}" if symbol else f"{amount} {currency}"
+    """In English (€57.20): for the API's error details, which stay English (server.errors)."""
+    return language(DEFAULT).money(cents, currency)
 
 
 def number(order: Order) -> str:
     return f"#{order.id}"
 
 
-def order_created(order: Order) -> tuple[str, str]:
+def items(lang: Language, count: int) -> str:
+    """1 item · 2 Artikel · 2 articles."""
+    return lang.ngettext("{count} item", "{count} items", count).format(count=lang.number(count))
+
+
+def order_created(order: Order, lang: Language) -> tuple[str, str]:
     count = sum(item.quantity for item in order.items)
-    items = "1 item" if count == 1 else f"{count} items"
-    title = f"New order {number(order)}"
-    body = f"{items}, {money(order.total_cents, order.currency)} from {order.customer.name}"
-    if order.note:
-        body += f" — “{order.note}”"
-    return title, body
-
-
-def waited(seconds: float) -> str:
-    """How long an order has waited, as a lock screen can say it: 45 s, 4 min, 1 h 5 min."""
-    seconds = max(0, int(seconds))
-    if seconds < 60:
-        return f"{seconds} s"
-    hours, minutes = divmod(seconds // 60, 60)
-    if not hours:
-        return f"{minutes} min"
-    return f"{hours} h {minutes} min" if minutes else f"{hours} h"
-
-
-def order_reminder(order_id: int, waited_seconds: float) -> str:
-    """The title of a pending order's reminder: "Still waiting: order #12 · 4 min"."""
-    return f"Still waiting: order #{order_id} · {waited(waited_seconds)}"
-
-
-_ANSWERED = {"accepted": "accepted", "rejected": "rejected", "cancelled": "cancelled"}
-
-
-def order_answered(order: Order) -> str:
-    """The vendor's own lock screens once the order left `pending`: "Order #12 accepted"."""
-    return f"Order {number(order)} {_ANSWERED.get(order.status, order.status)}"
-
-
-def status_changed(order: Order, by: str) -> tuple[str, str]:
-    word = _STATUS_WORDS.get(order.status, order.status)
-    if by == "customer":
-        return (
-            f"Order {number(order)} cancelled",
-            f"{order.customer.name} cancelled their order "
-            f"({money(order.total_cents, order.currency)}).",
-        )
-    title = f"Order {number(order)} {word}"
-    body = f"{order.vendor.name}: your order is {word}."
-    if order.status == "rejected" and order.reject_reason:
-        body += f" Reason: {order.reject_reason}"
-    return title, body
-
-
-def payment_received(order: Order, amount_cents: int) -> tuple[str, str]:
-    paid = money(amount_cents, order.currency)
-    outstanding = order.total_cents - (order.paid_cents - order.refunded_cents)
-    rest = "paid in full" if outstanding <= 0 else f"{money(outstanding, order.currency)} to go"
-    return (
-        f"Payment received for {number(order)}",
-        f"{paid} from {order.customer.name} — {rest}.",
+    title = lang.gettext("New order #{number}").format(number=order.id)
+    body = lang.gettext("{items}, {total} from {customer}").format(
+        items=items(lang, count),
+        total=lang.money(order.total_cents, order.currency),
+        customer=order.customer.name,
     )
+    if order.note:
+        body = lang.gettext("{text} — “{note}”").format(text=body, note=order.note)
+    return title, body
+
+
+def order_reminder(order_id: int, waited_seconds: float, lang: Language) -> str:
+    """The title of a pending order's reminder: "Still waiting: order #12 · 4 min"."""
+    return lang.gettext("Still waiting: order #{number} · {waited}").format(
+        number=order_id, waited=lang.duration(waited_seconds)
+    )
+
+
+def _status_title(lang: Language, status: str) -> str:
+    titles = {
+        "accepted": lang.gettext("Order #{number} accepted"),
+        "rejected": lang.gettext("Order #{number} declined"),
+        "preparing": lang.gettext("Order #{number} is being prepared"),
+        "shipped": lang.gettext("Order #{number} shipped"),
+        "delivered": lang.gettext("Order #{number} delivered"),
+        "cancelled": lang.gettext("Order #{number} cancelled"),
+    }
+    return titles.get(status) or lang.gettext("Order #{number}: {status}")
+
+
+def _status_body(lang: Language, status: str) -> str:
+    bodies = {
+        "accepted": lang.gettext("{vendor}: your order has been accepted."),
+        "rejected": lang.gettext("{vendor}: your order has been declined."),
+        "preparing": lang.gettext("{vendor}: your order is being prepared."),
+        "shipped": lang.gettext("{vendor}: your order is on its way."),
+        "delivered": lang.gettext("{vendor}: your order has been delivered."),
+        "cancelled": lang.gettext("{vendor}: your order has been cancelled."),
+    }
+    return bodies.get(status) or lang.gettext("{vendor}: your order is now “{status}”.")
+
+
+def order_answered(order: Order, lang: Language) -> str:
+    """The vendor's own lock screens once the order left `pending`: "Order #12 accepted"."""
+    titles = {
+        "accepted": lang.gettext("Order #{number} accepted"),
+        "rejected": lang.gettext("Order #{number} rejected"),
+        "cancelled": lang.gettext("Order #{number} cancelled"),
+    }
+    title = titles.get(order.status) or lang.gettext("Order #{number}: {status}")
+    return title.format(number=order.id, status=order.status)
+
+
+def with_reason(lang: Language, text: str, reason: str | None) -> str:
+    if not reason:
+        return text
+    return lang.gettext("{text} Reason: {reason}").format(text=text, reason=reason)
+
+
+def status_changed(order: Order, by: str, lang: Language) -> tuple[str, str]:
+    if by == "customer":
+        title = lang.gettext("Order #{number} cancelled").format(number=order.id)
+        body = lang.gettext("{customer} cancelled their order ({total}).").format(
+            customer=order.customer.name, total=lang.money(order.total_cents, order.currency)
+        )
+        return title, body
+    title = _status_title(lang, order.status).format(number=order.id, status=order.status)
+    body = _status_body(lang, order.status).format(vendor=order.vendor.name, status=order.status)
+    if order.status == "rejected":
+        body = with_reason(lang, body, order.reject_reason)
+    return title, body
+
+
+def payment_received(order: Order, amount_cents: int, lang: Language) -> tuple[str, str]:
+    outstanding = order.total_cents - (order.paid_cents - order.refunded_cents)
+    title = lang.gettext("Payment received for #{number}").format(number=order.id)
+    if outstanding <= 0:
+        body = lang.gettext("{customer} paid {amount} — paid in full.")
+    else:
+        body = lang.gettext("{customer} paid {amount} — {outstanding} to go.")
+    return title, body.format(
+        customer=order.customer.name,
+        amount=lang.money(amount_cents, order.currency),
+        outstanding=lang.money(outstanding, order.currency),
+    )
+
+
+def cash_payment_recorded(order: Order, amount_cents: int, lang: Language) -> tuple[str, str]:
+    """The customer's record of cash the vendor took (at pickup)."""
+    outstanding = order.total_cents - (order.paid_cents - order.refunded_cents)
+    title = lang.gettext("{vendor} received {amount} for #{number}")
+    if outstanding <= 0:
+        body = lang.gettext("Paid in cash, recorded by {vendor} — paid in full.")
+    else:
+        body = lang.gettext("Paid in cash, recorded by {vendor} — {outstanding} to go.")
+    values = {
+        "vendor": order.vendor.name,
+        "amount": lang.money(amount_cents, order.currency),
+        "outstanding": lang.money(outstanding, order.currency),
+        "number": order.id,
+    }
+    return title.format(**values), body.format(**values)
 
 
 def refund_issued(
-    order: Order, amount_cents: int, reason: str | None, *, to: str
+    order: Order, amount_cents: int, reason: str | None, *, to: str, lang: Language
 ) -> tuple[str, str]:
-    amount = money(amount_cents, order.currency)
-    suffix = f" Reason: {reason}" if reason else ""
+    amount = lang.money(amount_cents, order.currency)
     if to == "customer":
-        return (
-            f"Refund for order {number(order)}",
-            f"{order.vendor.name} refunded {amount}.{suffix}",
-        )
-    return (
-        f"Refund sent for {number(order)}",
-        f"You refunded {amount} to {order.customer.name}.{suffix}",
-    )
+        title = lang.gettext("Refund for order #{number}")
+        body = lang.gettext("{vendor} refunded {amount}.")
+    else:
+        title = lang.gettext("Refund sent for #{number}")
+        body = lang.gettext("You refunded {amount} to {customer}.")
+    body = body.format(vendor=order.vendor.name, customer=order.customer.name, amount=amount)
+    return title.format(number=order.id), with_reason(lang, body, reason)
 
 
-def message_posted(order: Order, sender_name: str, body: str) -> tuple[str, str]:
+def message_posted(order: Order, sender_name: str, body: str, lang: Language) -> tuple[str, str]:
     preview = body if len(body) <= 200 else body[:199].rstrip() + "…"
-    return f"New message on order {number(order)}", f"{sender_name}: {preview}"
+    title = lang.gettext("New message on order #{number}").format(number=order.id)
+    return title, lang.gettext("{sender}: {message}").format(sender=sender_name, message=preview)
+
+
+def push_test(lang: Language) -> tuple[str, str]:
+    """The notification POST /api/push/test sends to each of the caller's devices."""
+    return (
+        lang.gettext("Test notification"),
+        lang.gettext("Push notifications work on this device."),
+    )

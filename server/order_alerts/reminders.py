@@ -22,6 +22,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import ColumnElement, or_, select
 
 from server.db import utcnow
+from server.languages import language
 from server.mail.orders import queue_order_email
 from server.notifications import texts
 from server.notifications.models import Notification
@@ -116,14 +117,19 @@ async def _ring(uow: UnitOfWork, row: OrderReminder, order: Order, now: datetime
     # The inbox item says how many reminders it had; it stays one item, its unread state
     # and the counts unchanged.
     notification.data = {**notification.data, "reminders": row.sent}
+    # In the order notification's language: the reminder shows its body again, and
+    # replaces it on the lock screen.
+    lang = language(notification.lang)
+    waited = (now - order.created_at).total_seconds()
     push = OrderPush(
         id=notification.id,
         type="order",
         event="order.reminder",
-        title=texts.order_reminder(order.id, (now - order.created_at).total_seconds()),
+        title=texts.order_reminder(order.id, waited, lang),
         body=notification.body,
         url=notification.url,
         data={"order_id": str(order.id), "status": order.status, "reminders": row.sent},
+        lang=lang.code,
     )
     await enqueue_order_push(uow, row.vendor_id, push)
     log.info("order_alerts.reminder.queued", extra={"order": order.id, "n": row.sent})

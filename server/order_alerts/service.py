@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import delete, update
 
 from server.db import utcnow
+from server.languages import language
 from server.notifications import inbox, texts
 from server.notifications.models import Notification
 from server.order_alerts.models import OrderReminder
@@ -46,6 +47,7 @@ class OrderPush:
     body: str
     url: str
     data: dict[str, Any]
+    lang: str
 
 
 def first_due(alerts: rules.OrderAlerts, now: datetime) -> tuple[int, int, datetime]:
@@ -111,14 +113,17 @@ async def order_answered(uow: UnitOfWork, order: Order, *, by: str) -> None:
         return
     original = await session.get(Notification, notification_id)
     body = original.body if original is not None else ""
+    # In the language of the notification it replaces, whose body it shows again.
+    lang = language(original.lang if original is not None else None)
     push = OrderPush(
         id=notification_id,
         type="order",
         event=f"order.{order.status}",
-        title=texts.order_answered(order),
+        title=texts.order_answered(order, lang),
         body=body,
         url=f"/orders/{order.id}",
         data={"order_id": str(order.id), "status": order.status},
+        lang=lang.code,
     )
     await enqueue_order_push(uow, order.vendor_id, push)
 

@@ -13,6 +13,8 @@ from datetime import datetime
 
 from sqlalchemy import delete, select
 
+from server.accounts.service import locale_of
+from server.languages import Language, language
 from server.notifications import inbox
 from server.notifications.models import Notification
 from server.preferences import service
@@ -25,18 +27,34 @@ log = logging.getLogger("vendorbell.preferences")
 INTERVAL = 30.0  # seconds: quiet hours end at most this late
 USERS_PER_TICK = 500
 
-_NOUNS = {
-    "order": ("new order", "new orders"),
-    "payment": ("payment", "payments"),
-    "message": ("new message", "new messages"),
-    "system": ("notice", "notices"),
-}
 
-
-def digest_title(type: str, count: int) -> str:
+def digest_title(type: str, count: int, lang: Language) -> str:
     """'7 new orders while you were away'."""
-    one, many = _NOUNS.get(type, ("notification", "notifications"))
-    return f"{count} {one if count == 1 else many} while you were away"
+    if type == "order":
+        title = lang.ngettext(
+            "{count} new order while you were away", "{count} new orders while you were away", count
+        )
+    elif type == "payment":
+        title = lang.ngettext(
+            "{count} payment while you were away", "{count} payments while you were away", count
+        )
+    elif type == "message":
+        title = lang.ngettext(
+            "{count} new message while you were away",
+            "{count} new messages while you were away",
+            count,
+        )
+    elif type == "system":
+        title = lang.ngettext(
+            "{count} notice while you were away", "{count} notices while you were away", count
+        )
+    else:
+        title = lang.ngettext(
+            "{count} notification while you were away",
+            "{count} notifications while you were away",
+            count,
+        )
+    return title.format(count=lang.number(count))
 
 
 async def release_held(uow: UnitOfWork, now: datetime) -> int:
@@ -77,16 +95,19 @@ async def _queue_digest(uow: UnitOfWork, user_id: int, type: str, ids: list[int]
         await enqueue_push(uow, latest, app_badge=counts.unseen)
         return
     # A push-only stand-in: the inbox already lists every held notification, so
-    # the digest is not another row; its deliveries point at the latest one.
+    # the digest is not another row; its deliveries point at the latest one. Written
+    # now, so in the language the user reads now.
+    lang = language(await locale_of(uow.session, user_id))
     digest = Notification(
         id=latest.id,
         user_id=user_id,
         type=type,
         event=f"{type}.digest",
-        title=digest_title(type, len(ids)),
-        body=f"Latest: {latest.title}",
+        title=digest_title(type, len(ids), lang),
+        body=lang.gettext("Latest: {title}").format(title=latest.title),
         url=f"/notifications?type={type}",
         data={"digest": len(ids)},
+        lang=lang.code,
     )
     await enqueue_push(uow, digest, app_badge=counts.unseen)
     log.info("preferences.digest.queued", extra={"user_id": user_id, "type": type, "n": len(ids)})

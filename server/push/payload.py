@@ -38,6 +38,8 @@ class PushSource(Protocol):
     def url(self) -> str: ...
     @property
     def data(self) -> dict[str, Any]: ...
+    @property
+    def lang(self) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -90,7 +92,7 @@ def _document(notification: PushSource, body: str, app_badge: int, public_url: s
             "body": body,
             "navigate": public_url.rstrip("/") + notification.url,
             "tag": _tag(notification),
-            "lang": "en",
+            "lang": notification.lang,  # what title and body are written in
             "data": data,
         },
         "app_badge": app_badge,

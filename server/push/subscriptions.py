@@ -13,7 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.config import Settings
 from server.errors import Invalid, NotFound
 from server.ids import parse_id
-from server.notifications.service import system_notice
+from server.notifications.service import recipient_language, system_notice
+from server.notifications.texts import push_test
 from server.push.crypto import b64url_decode
 from server.push.endpoints import UnsafeEndpoint, check_endpoint
 from server.push.models import PushDelivery, PushSubscription
@@ -132,13 +133,16 @@ async def remove(session: AsyncSession, user_id: int, subscription_id: str) -> N
 
 async def send_test(uow: UnitOfWork, user_id: int) -> int:
     """Queue a test notification to each of the user's devices; how many were queued."""
+    lang = await recipient_language(uow, user_id)
+    title, body = push_test(lang)
     notification = await system_notice(
         uow,
         user_id,
-        title="Test notification",
-        body="Push notifications work on this device.",
+        title=title,
+        body=body,
         url="/notifications",
         event="system.push_test",
+        lang=lang.code,
     )
     count = await uow.session.scalar(
         select(func.count()).where(PushDelivery.notification_id == notification.id)

@@ -62,7 +62,7 @@ async def test_a_known_path_asked_with_another_method_is_405_with_allow(
 ) -> None:
     for method, path, allow in [
         ("GET", "/api/auth/login", "POST"),
-        ("PUT", "/api/me", "GET"),
+        ("PUT", "/api/me", "GET, PATCH"),
         ("DELETE", "/api/preferences", "GET, PUT"),  # every method of the path
         ("GET", "/api/orders/1/accept", "POST"),
         ("POST", "/api/push/subscriptions/1", "DELETE, PATCH"),

@@ -77,7 +77,7 @@ async def test_valid_event_notifies_the_vendor_and_queues_pushes(
         "order.created",
         "New order A-1001",
     )
-    assert item["body"] == "Ada · 12.50 EUR"
+    assert item["body"] == "Ada · €12.50"  # Babel, CLDR
     assert item["id"] == r.json()["notification_id"]
     assert [d["data"]["event"] for d in await deliveries(app, vendor.id)] == ["order.created"]
 

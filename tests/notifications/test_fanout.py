@@ -150,6 +150,7 @@ def broadcast(body: str) -> dict[str, Any]:
         "body": body,
         "url": "/notifications?tab=system",
         "data": {"broadcast_id": "42"},
+        "lang": "de",  # the admin's language, whatever the recipients read
     }
 
 
@@ -197,7 +198,7 @@ async def run(app: Any, users: dict[str, int], path: Path, body: str) -> dict[st
     return {
         "notifications": {
             names[n.user_id]: (
-                (n.type, n.event, n.title, n.body, n.url, n.data),
+                (n.type, n.event, n.title, n.body, n.url, n.data, n.lang),
                 (n.seen_at is None, n.read_at is None, n.seen_at == n.read_at),
             )
             for n in rows
@@ -242,6 +243,8 @@ async def test_set_based_fan_out_writes_what_notify_writes(app: Any, body: str) 
     assert set(before["live"]) == set(PROFILES) and not before["live"]["push only"]
     badges = {name: json.loads(payload)["app_badge"] for name, *_, payload in before["deliveries"]}
     assert (badges["defaults"], badges["push only"], badges["unread before"]) == (1, 1, 5)
+    langs = {json.loads(payload)["notification"]["lang"] for *_, payload in before["deliveries"]}
+    assert langs == {"de"}
     shown = {json.loads(payload)["notification"]["body"] for *_, payload in before["deliveries"]}
     if body == LONG:  # cut to one record the same way, whatever the badge's digits
         assert all(b.endswith("…") for b in shown)
