@@ -1,12 +1,17 @@
 // The one fetch wrapper: same-origin cookie auth, JSON in and out, errors as ApiError.
 
+import { keepsAnswer, save, saved } from './saved.js';
+import { emit } from './state.js';
+
 export class ApiError extends Error {
-  constructor(status, detail, code, retryAfter = null) {
+  constructor(status, detail, code, retryAfter = null, errors = null) {
     super(detail);
     this.status = status;
     this.code = code;
     /** Seconds to wait before trying again (a 429's Retry-After), or null. */
     this.retryAfter = retryAfter;
+    /** A refused body's parts ({loc, msg, type}), for messages.js to word; or null. */
+    this.errors = errors;
   }
 }
 
@@ -34,12 +39,29 @@ export async function api(path, { method = 'GET', body, headers = {} } = {}) {
   if (!response.ok) {
     const detail = (data && typeof data.detail === 'string') ? data.detail : `Request failed (${response.status}).`;
     const wait = Number.parseInt(response.headers.get('Retry-After') ?? '', 10);
-    throw new ApiError(response.status, detail, data && data.code, wait > 0 ? wait : null);
+    const errors = data && Array.isArray(data.errors) ? data.errors : null;
+    throw new ApiError(response.status, detail, data && data.code, wait > 0 ? wait : null, errors);
   }
   return data;
 }
 
-export const get = (path) => api(path);
+/**
+ * GET; the inbox, orders and counts are also saved on this device, and given back from
+ * there when the network is gone (the app is told, so it can say it shows saved data).
+ */
+export async function get(path) {
+  try {
+    const data = await api(path);
+    if (keepsAnswer(path)) save(path, data);
+    return data;
+  } catch (error) {
+    const copy = error instanceof OfflineError && keepsAnswer(path) ? saved(path) : null;
+    if (!copy) throw error;
+    emit('showing-saved', copy.at);
+    return copy.data;
+  }
+}
+
 export const post = (path, body, headers) => api(path, { method: 'POST', body, headers });
 export const del = (path) => api(path, { method: 'DELETE' });
 

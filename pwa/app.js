@@ -5,6 +5,8 @@ import { createBell } from './bell.js';
 import { h, mount } from './dom.js';
 import { Live } from './live.js';
 import { syncSubscription } from './push.js';
+import { errorMessage } from './messages.js';
+import { forgetAll, save } from './saved.js';
 import { chime } from './sound.js';
 import { emit, on, rememberedUser, rememberUser, setCounts, state } from './state.js';
 import * as authView from './views/auth.js';
@@ -43,14 +45,36 @@ export function navigate(path, { replace = false } = {}) {
 }
 
 export function toast(text, kind = 'info') {
-  const el = h('div', { class: `toast toast-${kind}`, role: 'status' }, text);
+  // A failure stays until it is dismissed: it may take longer to read than any timeout.
+  const error = kind === 'error';
+  const el = h('div', { class: `toast toast-${kind}`, role: error ? 'alert' : 'status' }, h('span', {}, text),
+    error ? h('button', { type: 'button', class: 'toast-close', 'aria-label': 'Dismiss', onclick: () => el.remove() }, '×') : null);
   shell.toasts.append(el);
   while (shell.toasts.children.length > 2) shell.toasts.firstElementChild.remove();
+  if (error) return;
   setTimeout(() => el.classList.add('leaving'), 3200);
   setTimeout(() => el.remove(), 3600);
 }
 
-function route() {
+/** After a page change, keyboard and screen-reader users start at the new page's heading
+ * (views may draw it only when their data arrives), unless they already moved on in it. */
+function focusHeading(view) {
+  const focus = (heading) => {
+    if (view.contains(document.activeElement) && document.activeElement !== view) return;
+    heading.setAttribute('tabindex', '-1');
+    heading.focus({ preventScroll: true });
+  };
+  const heading = view.querySelector('h1');
+  if (heading) return focus(heading);
+  const observer = new MutationObserver(() => {
+    const drawn = view.querySelector('h1');
+    if (drawn) { observer.disconnect(); focus(drawn); }
+  });
+  observer.observe(view, { childList: true, subtree: true });
+  setTimeout(() => observer.disconnect(), 15_000);
+}
+
+function route({ focus = true } = {}) {
   if (cleanup) cleanup();
   cleanup = null;
   const path = location.pathname;
@@ -62,12 +86,14 @@ function route() {
   window.scrollTo(0, 0);
   if (!match) {
     mount(shell.main, h('section', { class: 'card empty-state' }, h('h1', {}, 'Page not found'), h('a', { href: '/' }, 'Back to the dashboard')));
+    if (focus) focusHeading(shell.main);
     return;
   }
   // A fresh container per visit: a slow request of the page we left draws into a
   // detached element instead of over the page we are on.
   const view = h('div', { class: 'view' });
   mount(shell.main, view);
+  if (focus) focusHeading(view);
   const result = match[1].render(view, ctx);
   cleanup = typeof result === 'function' ? result : null;
   Promise.resolve(result).then((fn) => { if (typeof fn === 'function') cleanup = fn; }).catch(showError);
@@ -76,7 +102,7 @@ function route() {
 function showError(error) {
   if (error instanceof ApiError && error.status === 401) return signedOut();
   if (error instanceof OfflineError) return setOffline(true);
-  toast(error.message || 'Something went wrong.', 'error');
+  toast(errorMessage(error), 'error');
 }
 
 // ---------------------------------------------------------------- header
@@ -126,15 +152,28 @@ function renderHeader() {
   renderNav();
 }
 
+let savedAt = null; // the oldest saved answer shown while offline (ms), or null
+
 function setOffline(offline) {
   state.offline = offline;
+  if (!offline) savedAt = null;
   document.body.classList.toggle('is-offline', offline);
+  const when = savedAt ? new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' }).format(savedAt) : null;
   mount(shell.banner, offline
     ? h('div', { class: 'banner banner-offline', role: 'alert', 'data-testid': 'offline-banner' },
-      h('strong', {}, 'You are offline. '), 'Showing the saved app; live updates resume when the connection is back.')
+      h('strong', {}, 'You are offline. '),
+      when
+        ? `Showing what was saved on this device at ${when}; new orders and changes appear when the connection is back.`
+        : 'Showing the saved app; live updates resume when the connection is back.')
     : null);
   if (offline) setDot('offline');
 }
+
+// api.get answered from this device's saved copy: say so, with the copy's age.
+on('showing-saved', (at) => {
+  if (savedAt === null || at < savedAt) savedAt = at;
+  setOffline(true);
+});
 
 // ---------------------------------------------------------------- session
 
@@ -160,7 +199,7 @@ function startLive() {
     if (e.detail === 'live' && state.offline) {
       // Back from an outage: drop the banner and redraw the page with fresh data.
       setOffline(false);
-      route();
+      route({ focus: false });
     }
   });
   // After any (re)connect the counts may have changed without a new notification.
@@ -187,6 +226,8 @@ function syncAppBadge({ unseen }) {
 }
 
 export async function signedIn(user) {
+  const before = rememberedUser();
+  if (before && before.id !== user.id) forgetAll(); // another account's saved inbox
   state.user = user;
   rememberUser(user);
   renderHeader();
@@ -204,6 +245,7 @@ function signedOut() {
   state.live = null;
   state.user = null;
   rememberUser(null);
+  forgetAll();
   renderHeader();
   navigate('/signin', { replace: true });
 }
@@ -232,6 +274,12 @@ async function registerServiceWorker() {
 async function start() {
   registerServiceWorker();
   window.addEventListener('popstate', route);
+  document.querySelector('.skip-link')?.addEventListener('click', (event) => {
+    event.preventDefault(); // a #fragment would be a history entry, and a re-route
+    const target = shell.main.querySelector('h1') || shell.main;
+    target.setAttribute('tabindex', '-1');
+    target.focus();
+  });
   document.addEventListener('click', (event) => {
     const link = event.target.closest('a[href]');
     if (!link || event.defaultPrevented || event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey) return;
@@ -244,6 +292,7 @@ async function start() {
   on('counts', (counts) => {
     syncAppBadge(counts);
     document.title = counts.unread ? `(${counts.unread}) vendorbell` : 'vendorbell';
+    if (state.user && !state.offline) save('/api/notifications/count', counts); // the badge of an offline start
   });
 
   try {
@@ -254,6 +303,7 @@ async function start() {
       state.user = rememberedUser();
       renderHeader();
       setOffline(true);
+      refreshCounts(); // the saved counts: the badge as it was
       startLive(); // keeps trying; when it connects the page redraws with fresh data
     } else if (error instanceof OfflineError) {
       renderHeader();

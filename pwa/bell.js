@@ -12,7 +12,7 @@ export function createBell(navigate) {
   const badge = h('span', { class: 'bell-badge', 'data-testid': 'bell-badge', hidden: true });
   const button = h(
     'button',
-    { class: 'icon-button bell-button', type: 'button', 'aria-haspopup': 'true', 'aria-expanded': 'false', 'data-testid': 'bell' },
+    { class: 'icon-button bell-button', type: 'button', 'aria-haspopup': 'dialog', 'aria-expanded': 'false', 'aria-controls': 'bell-dropdown', 'data-testid': 'bell' },
     icon('bell', 22),
     badge,
   );
@@ -20,7 +20,7 @@ export function createBell(navigate) {
   const markAll = h('button', { class: 'link-button', type: 'button', onclick: () => markAllRead() }, 'Mark all read');
   const panel = h(
     'div',
-    { class: 'dropdown', role: 'dialog', 'aria-label': 'Latest notifications', 'data-testid': 'dropdown', hidden: true },
+    { class: 'dropdown', id: 'bell-dropdown', role: 'dialog', 'aria-label': 'Latest notifications', 'data-testid': 'dropdown', hidden: true },
     h('div', { class: 'dropdown-head' }, h('strong', {}, 'Notifications'), markAll),
     list,
     h('a', { href: '/notifications', class: 'dropdown-foot', onclick: (e) => { e.preventDefault(); close(); navigate('/notifications'); } }, 'See all notifications'),
@@ -56,8 +56,23 @@ export function createBell(navigate) {
     renderList();
   }
 
+  /** Below the bell, as far right as it goes, but always whole inside the viewport: on a
+   * phone the bell is not at the screen's right edge ("Sign out" is), so a panel aligned
+   * with the bell would start left of the screen. */
+  function place() {
+    const margin = 8;
+    const viewport = document.documentElement.clientWidth;
+    const bell = button.getBoundingClientRect();
+    const width = Math.min(380, viewport - 2 * margin);
+    const left = Math.min(Math.max(margin, bell.right + margin - width), viewport - margin - width);
+    panel.style.width = `${width}px`;
+    panel.style.left = `${left}px`;
+    panel.style.top = `${bell.bottom + margin}px`;
+  }
+
   async function open() {
     panel.hidden = false;
+    place();
     button.setAttribute('aria-expanded', 'true');
     renderList();
     await load();
@@ -65,9 +80,13 @@ export function createBell(navigate) {
     if (state.counts.unseen) post('/api/notifications/mark-all-seen').catch(() => null);
   }
 
-  function close() {
+  function close({ refocus = false } = {}) {
+    if (panel.hidden) return;
+    const inside = panel.contains(document.activeElement);
     panel.hidden = true;
     button.setAttribute('aria-expanded', 'false');
+    // Focus inside the panel would fall to the page's body when it hides.
+    if (refocus || inside) button.focus();
   }
 
   async function markAllRead() {
@@ -81,7 +100,8 @@ export function createBell(navigate) {
 
   button.addEventListener('click', () => (panel.hidden ? open() : close()));
   document.addEventListener('click', (event) => { if (!root.contains(event.target)) close(); });
-  document.addEventListener('keydown', (event) => { if (event.key === 'Escape') close(); });
+  document.addEventListener('keydown', (event) => { if (event.key === 'Escape' && !panel.hidden) close({ refocus: true }); });
+  window.addEventListener('resize', () => { if (!panel.hidden) place(); });
 
   on('counts', renderBadge);
   on('notification', (notification) => {

@@ -3,10 +3,10 @@
 
 importScripts('/device-label.js');  // self.deviceLabel(), shared with the page
 
-const CACHE = 'vendorbell-shell-v3';
+const CACHE = 'vendorbell-shell-v4';
 const SHELL = [
   '/index.html', '/styles.css', '/manifest.webmanifest',
-  '/app.js', '/api.js', '/bell.js', '/device-label.js', '/dom.js', '/format.js', '/inbox.js', '/live.js', '/push.js', '/sound.js', '/state.js',
+  '/app.js', '/api.js', '/bell.js', '/device-label.js', '/dom.js', '/format.js', '/inbox.js', '/live.js', '/messages.js', '/push.js', '/saved.js', '/sound.js', '/state.js',
   '/views/auth.js', '/views/checkout.js', '/views/devices.js', '/views/home.js', '/views/notifications.js',
   '/views/order.js', '/views/order-alerts.js', '/views/order-list.js', '/views/orders.js', '/views/push-card.js',
   '/views/analytics.js', '/views/preferences.js',

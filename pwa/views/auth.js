@@ -1,28 +1,13 @@
-// Sign in and sign up (vendors and customers). Register returns a token but no cookie,
-// so sign-up signs in right after: the PWA only ever uses the HttpOnly session cookie.
+// Sign in and sign up (vendors and customers). Both answers set the HttpOnly session
+// cookie, so sign-up needs no second call that a sign-in limit could refuse.
 
-import { ApiError, get, post } from '../api.js';
+import { get, post } from '../api.js';
 import { signedIn } from '../app.js';
 import { h, mount } from '../dom.js';
+import { errorMessage } from '../messages.js';
 
 function field(label, attrs) {
   return h('label', { class: 'field' }, h('span', {}, label), h('input', attrs));
-}
-
-/** "Try again in 4 minutes." for a wait in seconds, rounded up as the server words it. */
-export function tryAgainIn(seconds) {
-  let amount = Math.max(1, seconds);
-  let unit = 'second';
-  if (seconds >= 2 * 3600) [amount, unit] = [Math.ceil(seconds / 3600), 'hour'];
-  else if (seconds >= 60) [amount, unit] = [Math.ceil(seconds / 60), 'minute'];
-  return `Try again in ${amount} ${unit}${amount === 1 ? '' : 's'}.`;
-}
-
-function errorText(e) {
-  if (e instanceof ApiError && e.status === 429 && e.retryAfter) {
-    return `Too many attempts. ${tryAgainIn(e.retryAfter)}`;
-  }
-  return e.message;
 }
 
 export function render(main, { navigate }) {
@@ -30,7 +15,7 @@ export function render(main, { navigate }) {
   const error = h('p', { class: 'form-error', role: 'alert', hidden: true });
   const card = h('section', { class: 'card auth-card' });
 
-  function show(nextMode) {
+  function show(nextMode, { focus = false } = {}) {
     mode = nextMode;
     error.hidden = true;
     const signup = mode === 'signup';
@@ -56,8 +41,14 @@ export function render(main, { navigate }) {
       h('p', { class: 'muted' }, 'Every new order rings your phone, even with the app closed.'),
       form,
       h('p', { class: 'switch' }, signup ? 'Already have an account? ' : 'New here? ',
-        h('button', { type: 'button', class: 'link-button', onclick: () => show(signup ? 'signin' : 'signup') }, signup ? 'Sign in' : 'Create an account')),
+        h('button', { type: 'button', class: 'link-button', onclick: () => show(signup ? 'signin' : 'signup', { focus: true }) }, signup ? 'Sign in' : 'Create an account')),
     );
+    // The button pressed is gone with the old form: start the new one at its heading.
+    if (focus) {
+      const heading = card.querySelector('h1');
+      heading.setAttribute('tabindex', '-1');
+      heading.focus();
+    }
   }
 
   async function submit(event) {
@@ -68,11 +59,11 @@ export function render(main, { navigate }) {
     error.hidden = true;
     try {
       if (mode === 'signup') await post('/api/auth/register', data);
-      await post('/api/auth/login', { email: data.email, password: data.password });
+      else await post('/api/auth/login', { email: data.email, password: data.password });
       await signedIn(await get('/api/me'));
       navigate('/', { replace: true });
     } catch (e) {
-      error.textContent = errorText(e);
+      error.textContent = errorMessage(e);
       error.hidden = false;
       button.disabled = false;
     }

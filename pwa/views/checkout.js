@@ -2,6 +2,7 @@
 
 import { get, post } from '../api.js';
 import { h, mount } from '../dom.js';
+import { errorMessage } from '../messages.js';
 import { money, toCents } from '../format.js';
 import { state } from '../state.js';
 
@@ -28,7 +29,7 @@ export function render(main, { navigate, toast }) {
       h('td', {}, h('input', { name: 'name', value: name, placeholder: 'Item', required: true, maxlength: 200, 'aria-label': 'Item name' })),
       h('td', {}, h('input', { name: 'quantity', type: 'number', min: 1, max: 10000, value: quantity, required: true, class: 'qty', 'aria-label': 'Quantity' })),
       h('td', {}, h('input', { name: 'price', inputmode: 'decimal', value: price, placeholder: '0.00', required: true, class: 'amount', 'aria-label': 'Unit price' })),
-      h('td', {}, h('button', { type: 'button', class: 'icon-button remove', 'aria-label': 'Remove item', onclick: () => { row.remove(); updateTotal(); } }, '×')));
+      h('td', {}, h('button', { type: 'button', class: 'icon-button remove', 'aria-label': 'Remove item', onclick: () => { row.remove(); changed(); } }, '×')));
     rows.append(row);
     updateTotal();
   }
@@ -61,9 +62,15 @@ export function render(main, { navigate, toast }) {
       toast(`Order ${order.number} placed. ${order.vendor.name} has been notified.`, 'success');
       navigate(`/orders/${order.id}`);
     } catch (e) {
-      showError(e.message);
+      showError(errorMessage(e));
       submit.disabled = false;
     }
+  }
+
+  // A refusal is about the form as it was sent: once it changes, the message is stale.
+  function changed() {
+    updateTotal();
+    error.hidden = true;
   }
 
   function showError(text) {
@@ -73,7 +80,7 @@ export function render(main, { navigate, toast }) {
 
   mount(main,
     h('div', { class: 'page-head' }, h('h1', {}, 'New order')),
-    h('form', { class: 'card form checkout', 'data-testid': 'checkout-form', onsubmit: place, oninput: updateTotal },
+    h('form', { class: 'card form checkout', 'data-testid': 'checkout-form', onsubmit: place, oninput: changed },
       h('label', { class: 'field' }, h('span', {}, 'Vendor'), vendorSelect),
       h('table', { class: 'item-editor' },
         h('thead', {}, h('tr', {}, h('th', {}, 'Item'), h('th', {}, 'Qty'), h('th', {}, 'Price'), h('th', {}))),
@@ -94,5 +101,5 @@ export function render(main, { navigate, toast }) {
   get('/api/vendors').then((vendors) => {
     mount(vendorSelect, h('option', { value: '' }, vendors.length ? 'Choose a vendor…' : 'No vendors yet'),
       vendors.map((v) => h('option', { value: v.id }, v.name)));
-  }).catch((e) => showError(e.message));
+  }).catch((e) => showError(errorMessage(e)));
 }

@@ -4,6 +4,7 @@
 import { api, del, get } from '../api.js';
 import { h, mount } from '../dom.js';
 import { ago, dateTime } from '../format.js';
+import { errorMessage } from '../messages.js';
 import { currentSubscription, disableNotifications } from '../push.js';
 import { pushCard } from './push-card.js';
 
@@ -32,12 +33,12 @@ export function render(main, ctx) {
     try {
       [devices, mine] = await Promise.all([get('/api/push/subscriptions'), currentSubscription().catch(() => null)]);
     } catch (error) {
-      return mount(list, h('p', { class: 'muted' }, error.message));
+      return mount(list, h('p', { class: 'muted' }, errorMessage(error)));
     }
     const items = Array.isArray(devices) ? devices : devices.items || [];
     const isMine = (d) => mine && d.endpoint === mine.endpoint;
     items.sort((a, b) => Number(isMine(b)) - Number(isMine(a)));
-    if (!items.length) return mount(list, h('p', { class: 'empty' }, 'No device receives notifications yet. Enable them above on each phone or computer you use.'));
+    if (!items.length) return mount(list, h('p', { class: 'empty' }, 'No device receives push notifications yet. Each phone or computer is added when notifications are turned on in vendorbell on it.'));
     mount(list, h('ul', { class: 'devices', 'data-testid': 'device-list' }, items.map((device) =>
       h('li', { class: `device${isMine(device) ? ' this-device' : ''}`, dataset: { id: device.id } },
         h('div', { class: 'device-main' },
@@ -64,7 +65,7 @@ export function render(main, ctx) {
         ctx.toast(result.muted ? `${name} is muted.` : `${name} rings again.`, 'success');
       } catch (error) {
         input.checked = !muted;
-        ctx.toast(error.message, 'error');
+        ctx.toast(errorMessage(error), 'error');
       } finally {
         input.disabled = false;
       }
@@ -78,7 +79,7 @@ export function render(main, ctx) {
       else await del(`/api/push/subscriptions/${encodeURIComponent(device.id)}`);
       ctx.toast('Device removed.', 'success');
     } catch (error) {
-      ctx.toast(error.message, 'error');
+      ctx.toast(errorMessage(error), 'error');
     }
     render(main, ctx);
   }

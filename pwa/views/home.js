@@ -3,6 +3,7 @@
 import { get } from '../api.js';
 import { h, mount } from '../dom.js';
 import { money } from '../format.js';
+import { errorMessage } from '../messages.js';
 import { on, state } from '../state.js';
 import { engagementCard } from './analytics.js';
 import { orderList } from './order-list.js';
@@ -27,17 +28,20 @@ export function render(main, ctx) {
       orders = await get('/api/orders?limit=50');
       if (mine !== generation) return;
     } catch (error) {
-      mount(recent, h('p', { class: 'muted' }, error.message));
+      mount(recent, h('p', { class: 'muted' }, errorMessage(error)));
       return;
     }
+    // Money that came in today (payments less refunds, whatever day the order is from):
+    // an unpaid order is not a sale yet.
     const today = new Date().toDateString();
-    const todays = orders.filter((o) => new Date(o.created_at).toDateString() === today && o.status !== 'rejected' && o.status !== 'cancelled');
-    const currency = todays[0]?.currency || orders[0]?.currency || 'EUR';
-    const revenue = todays.filter((o) => o.currency === currency).reduce((sum, o) => sum + o.total_cents - o.refunded_cents, 0);
+    const currency = orders[0]?.currency || 'EUR';
+    const paidToday = orders.filter((o) => o.currency === currency).flatMap((o) => o.payments)
+      .filter((p) => new Date(p.created_at).toDateString() === today)
+      .reduce((sum, p) => sum + (p.kind === 'refund' ? -p.amount_cents : p.amount_cents), 0);
     mount(stats,
       stat('New orders waiting', String(orders.filter((o) => o.status === 'pending').length), 'stat-pending'),
       stat('Orders in progress', String(orders.filter((o) => OPEN.has(o.status) && o.status !== 'pending').length), 'stat-open'),
-      stat('Sales today', money(revenue, currency), 'stat-sales'),
+      stat('Paid today', money(paidToday, currency), 'stat-sales'),
       stat('Unread notifications', String(state.counts.unread), 'stat-unread'));
     const attention = orders.filter((o) => OPEN.has(o.status)).slice(0, 10);
     mount(recent, orderList(attention, 'vendor', 'No open orders right now. New ones appear here the moment they are placed.'));

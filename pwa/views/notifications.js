@@ -2,6 +2,7 @@
 
 import { get, post, query } from '../api.js';
 import { h, mount } from '../dom.js';
+import { errorMessage } from '../messages.js';
 import { TYPE_LABELS } from '../format.js';
 import { notificationRow, openNotification } from '../inbox.js';
 import { on, setCounts } from '../state.js';
@@ -35,7 +36,7 @@ export function render(main, { query: params, navigate, toast }) {
       more.hidden = !cursor;
       draw();
     } catch (error) {
-      mount(list, h('li', { class: 'empty' }, error.message));
+      mount(list, h('li', { class: 'empty' }, errorMessage(error)));
     }
   }
 
@@ -46,7 +47,7 @@ export function render(main, { query: params, navigate, toast }) {
       load(true);
       toast('All notifications marked read.', 'success');
     } catch (error) {
-      toast(error.message, 'error');
+      toast(errorMessage(error), 'error');
     }
   }
 

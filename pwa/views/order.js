@@ -3,14 +3,18 @@
 import { get, post } from '../api.js';
 import { h, mount } from '../dom.js';
 import { ACTION_LABELS, dateTime, money, toCents } from '../format.js';
+import { errorMessage } from '../messages.js';
+import { permission } from '../push.js';
 import { on, state } from '../state.js';
 import { alertsLine } from './order-alerts.js';
 import { statusPill } from './order-list.js';
+import { pushCard } from './push-card.js';
 
 export function render(main, { params, toast }) {
   const id = params[0];
   const base = `/api/orders/${encodeURIComponent(id)}`;
   let order = null;
+  let offer = null; // the customer's "Follow your orders" card, kept across redraws
 
   let generation = 0; // only the newest answer may draw (live reloads and actions overlap)
   async function load() {
@@ -21,7 +25,7 @@ export function render(main, { params, toast }) {
       order = fresh;
       draw();
     } catch (error) {
-      mount(main, h('section', { class: 'card empty-state' }, h('h1', {}, 'Order not available'), h('p', { class: 'muted' }, error.message), h('a', { href: '/orders' }, 'Back to orders')));
+      mount(main, h('section', { class: 'card empty-state' }, h('h1', {}, 'Order not available'), h('p', { class: 'muted' }, errorMessage(error)), h('a', { href: '/orders' }, 'Back to orders')));
     }
   }
 
@@ -34,7 +38,9 @@ export function render(main, { params, toast }) {
       draw();
       if (done) toast(done, 'success');
     } catch (error) {
-      toast(error.message, 'error');
+      // What the page knows words the API's codes: "only €3.50 is still open", not cents.
+      const owed = order ? { currency: order.currency, outstanding: Math.max(0, order.total_cents - order.paid_cents + order.refunded_cents), refundable: order.paid_cents - order.refunded_cents } : {};
+      toast(errorMessage(error, owed), 'error');
     }
   }
 
@@ -46,7 +52,7 @@ export function render(main, { params, toast }) {
 
   const rejectBox = h('div');
   function showReject() {
-    const input = h('input', { name: 'reason', placeholder: 'Reason (optional, shown to the customer)', maxlength: 1000 });
+    const input = h('input', { name: 'reason', placeholder: 'Reason (optional, shown to the customer)', 'aria-label': 'Reason for declining (optional, shown to the customer)', maxlength: 1000 });
     mount(rejectBox, h('form', { class: 'inline-form', onsubmit: (e) => { e.preventDefault(); act('/reject', { reason: input.value.trim() || null }, 'Order declined.'); } },
       input, h('button', { class: 'button danger', type: 'submit' }, 'Decline order')));
     input.focus();
@@ -64,9 +70,9 @@ export function render(main, { params, toast }) {
     return h('section', { class: 'card' }, h('h2', {}, vendor ? 'Next step' : 'Change your order'), h('div', { class: 'row' }, buttons), rejectBox);
   }
 
-  function moneyForm(label, withReason, path, done) {
-    const amount = h('input', { name: 'amount', inputmode: 'decimal', placeholder: '0.00', required: true, class: 'amount' });
-    const reason = withReason ? h('input', { name: 'reason', placeholder: 'Reason (optional)', maxlength: 1000 }) : null;
+  function moneyForm(label, withReason, path, done, amountLabel = `${label}: amount`) {
+    const amount = h('input', { name: 'amount', inputmode: 'decimal', placeholder: '0.00', required: true, class: 'amount', 'aria-label': amountLabel });
+    const reason = withReason ? h('input', { name: 'reason', placeholder: 'Reason (optional)', 'aria-label': `${label}: reason (optional)`, maxlength: 1000 }) : null;
     return h('form', {
       class: 'inline-form',
       onsubmit: (e) => {
@@ -80,7 +86,7 @@ export function render(main, { params, toast }) {
   }
 
   function messages() {
-    const input = h('textarea', { name: 'body', rows: 2, maxlength: 2000, required: true, placeholder: 'Write a message…' });
+    const input = h('textarea', { name: 'body', rows: 2, maxlength: 2000, required: true, placeholder: 'Write a message…', 'aria-label': 'Message' });
     const thread = order.messages.length
       ? h('ul', { class: 'messages' }, order.messages.map((m) => {
         const mine = m.sender_id === state.user.id;
@@ -103,6 +109,7 @@ export function render(main, { params, toast }) {
           h('span', { class: 'muted small' }, dateTime(p.created_at)),
           h('strong', {}, `${p.kind === 'refund' ? '−' : ''}${money(p.amount_cents, order.currency)}`))))
       : null;
+    const payable = outstanding > 0 && order.status !== 'rejected' && order.status !== 'cancelled';
     mount(main,
       h('div', { class: 'page-head' },
         h('div', {}, h('a', { href: '/orders', class: 'back' }, '← Orders'),
@@ -111,6 +118,9 @@ export function render(main, { params, toast }) {
           vendor ? alertsLine(order) : null),
         statusPill(order.status)),
       order.reject_reason ? h('p', { class: 'banner banner-warn' }, `Declined: ${order.reject_reason}`) : null,
+      // A customer hears of this order's progress only while the tab is open, unless
+      // they turn notifications on: offered here, after ordering, not on a settings page.
+      !vendor && permission() === 'default' ? (offer ||= pushCard({ toast, compact: true })) : null,
       actions(vendor),
       h('div', { class: 'grid-2' },
         h('section', { class: 'card' }, h('h2', {}, 'Items'),
@@ -127,8 +137,9 @@ export function render(main, { params, toast }) {
             h('dt', {}, 'Outstanding'), h('dd', {}, money(Math.max(0, outstanding), order.currency))),
           ledger,
           vendor && refundable > 0 ? moneyForm('Refund', true, '/refunds', 'Refund issued.') : null,
-          !vendor && outstanding > 0 && order.status !== 'rejected' && order.status !== 'cancelled'
-            ? moneyForm('Pay', false, '/payments', 'Payment sent.') : null)),
+          // Cash taken at pickup: the vendor records it, the customer is told.
+          vendor && payable ? moneyForm('Record cash payment', false, '/cash-payments', 'Cash payment recorded. The customer has been told.', 'Cash received') : null,
+          !vendor && payable ? moneyForm('Pay', false, '/payments', 'Payment sent.', 'Amount to pay') : null)),
       messages());
   }
 

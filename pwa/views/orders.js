@@ -2,6 +2,7 @@
 
 import { get, query } from '../api.js';
 import { h, mount } from '../dom.js';
+import { errorMessage } from '../messages.js';
 import { STATUS_LABELS } from '../format.js';
 import { on, state } from '../state.js';
 import { orderList } from './order-list.js';
@@ -22,7 +23,7 @@ export function render(main, { query: params, navigate }) {
       const empty = vendor ? 'No orders here yet.' : 'You have not ordered anything yet.';
       mount(list, orderList(orders, state.user.role, empty));
     } catch (error) {
-      mount(list, h('p', { class: 'muted' }, error.message));
+      mount(list, h('p', { class: 'muted' }, errorMessage(error)));
     }
   }
 

@@ -4,6 +4,7 @@
 
 import { api, get } from '../api.js';
 import { h, mount } from '../dom.js';
+import { errorMessage } from '../messages.js';
 import { TYPE_LABELS } from '../format.js';
 
 const TYPES = ['order', 'payment', 'message', 'system'];
@@ -76,7 +77,7 @@ export function render(main, ctx) {
 
   let alive = true;
   get('/api/preferences').then((prefs) => { if (alive) mount(body, form(prefs)); }).catch((error) => {
-    if (alive) mount(body, h('section', { class: 'card' }, h('p', { class: 'form-error', role: 'alert' }, error.message)));
+    if (alive) mount(body, h('section', { class: 'card' }, h('p', { class: 'form-error', role: 'alert' }, errorMessage(error))));
   });
 
   function form(prefs) {
@@ -161,11 +162,11 @@ export function render(main, ctx) {
       } catch (failure) {
         if (!alive) return;
         if (failure.status === 422) {
-          error.textContent = failure.message;
+          error.textContent = errorMessage(failure);
           error.hidden = false;
           error.scrollIntoView({ block: 'nearest' });
         } else {
-          ctx.toast(failure.message, 'error');
+          ctx.toast(errorMessage(failure), 'error');
         }
       } finally {
         save.disabled = false;

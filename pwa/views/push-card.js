@@ -1,11 +1,37 @@
 // "Enable notifications": explains what the vendor gets, asks only on a click, shows the
 // state, and tells how to undo a "Block".
 
-import { post } from '../api.js';
+import { ApiError, OfflineError, post } from '../api.js';
 import { h, icon, mount } from '../dom.js';
+import { errorMessage } from '../messages.js';
 import { currentSubscription, enableNotifications, permission, subscribe } from '../push.js';
 import { setSoundEnabled, soundEnabled } from '../sound.js';
 import { state } from '../state.js';
+
+// Why turning notifications on failed, kept for this tab's session: the dashboard's and
+// the Devices page's cards both show it, with a retry, until it works.
+const FAILURE_KEY = 'vb.push-failure';
+
+/** What failed, in words: the browser's own message ("Registration failed - permission
+ * denied") means nothing to a vendor whose browser did allow notifications. */
+const FAILURES = {
+  offline: 'You are offline, so this browser could not be registered for notifications.',
+  server: 'vendorbell could not save this browser’s notification address.',
+  push_service: 'Your browser allowed notifications, but it could not reach its push service to set them up. '
+    + 'The browser makes that connection, not vendorbell: a network, a VPN, a privacy setting or a private window can block it.',
+};
+
+function failureKind(error) {
+  if (error instanceof OfflineError) return 'offline';
+  if (error instanceof ApiError) return 'server';
+  return 'push_service';
+}
+
+function stillWorks(vendor) {
+  return vendor
+    ? 'Until then, nothing is lost: while vendorbell is open in a tab, every new order appears at once and the bell rings; and an order that reaches none of your devices is emailed to you (Settings, Email column: on by default).'
+    : 'Until then, nothing is lost: while vendorbell is open in a tab, your orders update live, and every update waits for you under Notifications.';
+}
 
 export function pushCard({ toast, compact = false } = {}) {
   const card = h('section', { class: 'card push-card', 'data-testid': 'push-card' });
@@ -31,6 +57,19 @@ export function pushCard({ toast, compact = false } = {}) {
           h('li', {}, 'Click the lock or site-settings icon left of the address.'),
           h('li', {}, 'Set “Notifications” to “Allow”.'),
           h('li', {}, 'Reload this page.')),
+        soundToggle());
+    }
+    const failed = allowed === 'granted' && !subscription ? sessionStorage.getItem(FAILURE_KEY) : null;
+    if (failed) {
+      card.dataset.state = 'failed';
+      return mount(card,
+        h('h2', {}, 'Notifications could not be turned on'),
+        h('div', { role: 'alert', 'data-testid': 'push-failure' },
+          h('p', {}, FAILURES[failed] || FAILURES.push_service),
+          h('p', {}, stillWorks(vendor))),
+        h('div', { class: 'row' },
+          h('button', { class: 'button primary', type: 'button', 'data-testid': 'enable-push', onclick: enable }, 'Try again'),
+          vendor ? h('a', { class: 'button ghost', href: '/preferences' }, 'Email settings') : null),
         soundToggle());
     }
     if (allowed === 'granted' && subscription) {
@@ -59,11 +98,16 @@ export function pushCard({ toast, compact = false } = {}) {
     event.target.disabled = true;
     try {
       const result = permission() === 'granted' ? { state: 'subscribed', device: await subscribe() } : await enableNotifications();
+      sessionStorage.removeItem(FAILURE_KEY);
       if (result.state === 'subscribed') toast('Notifications are on for this browser.', 'success');
     } catch (error) {
-      toast(`Could not turn on notifications: ${error.message}`, 'error');
+      console.warn('vendorbell: push subscription failed', error); // the browser's words, for support
+      sessionStorage.setItem(FAILURE_KEY, failureKind(error));
     }
-    render();
+    await render();
+    // The pressed button was redrawn away: keep the keyboard in the card, at its news.
+    const heading = card.querySelector('h2');
+    if (heading) { heading.tabIndex = -1; heading.focus(); }
   }
 
   async function sendTest() {
@@ -71,7 +115,7 @@ export function pushCard({ toast, compact = false } = {}) {
       const result = await post('/api/push/test');
       toast(`Test notification sent to ${result.queued} device${result.queued === 1 ? '' : 's'}.`, 'success');
     } catch (error) {
-      toast(error.message, 'error');
+      toast(errorMessage(error), 'error');
     }
   }
 

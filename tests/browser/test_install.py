@@ -72,7 +72,7 @@ def test_pages_have_a_strict_csp_and_no_inline_script(live_server: LiveServer) -
         assert "innerHTML" not in text and "insertAdjacentHTML" not in text, source
 
 
-def test_offline_reload_shows_the_app_shell_and_says_it_is_offline(
+def test_offline_reload_shows_the_saved_inbox_orders_and_counts(
     live_server: LiveServer, sessions: Callable[..., Session]
 ) -> None:
     vendor = live_server.register("vendor", "Corner Bakery")
@@ -82,18 +82,45 @@ def test_offline_reload_shows_the_app_shell_and_says_it_is_offline(
     page = session.page("/orders")
     wait_for_service_worker(page)
     expect(page.get_by_test_id("conn-dot")).to_have_attribute("data-state", "live")
+    expect(page.get_by_test_id("order-list")).to_contain_text("Ada Lovelace")
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Notifications").click()
+    expect(page.get_by_test_id("notification-list")).to_contain_text("New order #")
+    expect(page.get_by_test_id("bell-badge")).to_have_text("1")
 
-    # The browser is offline: everything the page gets comes from the worker's cache.
+    # The browser is offline: the shell comes from the worker's cache, the inbox, the
+    # orders and the counts from what this device saved, marked as such.
     session.context.set_offline(True)
     page.reload()
-    expect(page.get_by_test_id("offline-banner")).to_contain_text("You are offline")
-    expect(page.locator(".brand")).to_contain_text("vendorbell")
+    banner = page.get_by_test_id("offline-banner")
+    expect(banner).to_contain_text("You are offline")
+    expect(banner).to_contain_text("saved on this device")
     expect(page.locator(".who-name")).to_have_text("Corner Bakery")
     expect(page.get_by_test_id("conn-dot")).to_have_attribute("data-state", "offline")
-    expect(page.locator("main")).to_contain_text("You are offline")
-    screenshot(page, "offline")
-    session.context.set_offline(False)  # the page hears `online` and reloads itself
+    expect(page.get_by_test_id("notification-list")).to_contain_text("New order #")
+    expect(page.get_by_test_id("bell-badge")).to_have_text("1")
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Orders").click()
     expect(page.get_by_test_id("order-list")).to_contain_text("Ada Lovelace")
+    screenshot(page, "offline")
+    # What was never saved says it needs the connection.
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Devices").click()
+    expect(page.locator("main")).to_contain_text("You are offline")
+    session.context.set_offline(False)  # the page hears `online` and reloads itself
+    expect(page.get_by_test_id("offline-banner")).to_have_count(0)
+    expect(page.get_by_test_id("device-list").or_(page.locator("main .empty"))).to_be_visible()
+
+
+def test_signing_out_forgets_the_saved_inbox(
+    live_server: LiveServer, sessions: Callable[..., Session]
+) -> None:
+    vendor = live_server.register("vendor", "Corner Bakery")
+    customer = live_server.register("customer", "Ada Lovelace")
+    live_server.place_order(customer, vendor)
+    page = sessions(vendor).page("/notifications")
+    expect(page.get_by_test_id("notification-list")).to_contain_text("New order #")
+    assert page.evaluate("Object.keys(localStorage).some((k) => k.startsWith('vb.saved:'))")
+    page.get_by_role("button", name="Sign out").click()
+    expect(page.get_by_test_id("signin-form")).to_be_visible()
+    assert not page.evaluate("Object.keys(localStorage).some((k) => k.startsWith('vb.saved:'))")
 
 
 def test_server_outage_shows_the_cached_shell_and_recovers_by_itself(

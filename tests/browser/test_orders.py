@@ -71,3 +71,42 @@ def test_vendor_declines_with_a_reason_the_customer_sees(
     expect(buyer.get_by_test_id("order-list")).to_contain_text("Declined", timeout=LIVE)
     buyer.get_by_test_id("order-list").locator("a").first.click()
     expect(buyer.locator("main")).to_contain_text("Declined: Closed for a holiday")
+
+
+def test_vendor_records_cash_at_pickup_and_the_customer_sees_it(
+    live_server: LiveServer, sessions: Callable[..., Session]
+) -> None:
+    vendor = live_server.register("vendor", "Corner Bakery")
+    customer = live_server.register("customer", "Ada Lovelace")
+    live_server.place_order(customer, vendor)  # unpaid: not counted as paid today
+    order = live_server.place_order(customer, vendor)  # €9.20
+    shop = sessions(vendor).page(f"/orders/{order['id']}")
+    buyer = sessions(customer).page(f"/orders/{order['id']}")
+    expect(buyer.get_by_test_id("status")).to_have_text("New")
+
+    shop.get_by_label("Cash received").fill("9.20")
+    shop.get_by_role("button", name="Record cash payment").click()
+    expect(shop.locator(".totals")).to_contain_text("Paid€9.20")
+    expect(shop.get_by_label("Cash received")).to_have_count(0)  # nothing left to pay
+    expect(buyer.locator(".totals")).to_contain_text("Paid€9.20", timeout=LIVE)
+    expect(buyer.get_by_role("button", name="Pay", exact=True)).to_have_count(0)
+    [note] = [n for n in live_server.notifications(customer) if n["type"] == "payment"]
+    assert note["title"] == f"Corner Bakery received €9.20 for #{order['id']}"
+    # The dashboard counts money in, not orders placed.
+    shop.get_by_role("navigation", name="Main").get_by_role("link", name="Dashboard").click()
+    expect(shop.get_by_test_id("stat-sales")).to_contain_text("€9.20")
+    expect(shop.get_by_test_id("stat-sales")).to_contain_text("Paid today")
+
+
+def test_a_customer_is_offered_notifications_on_the_page_of_their_order(
+    live_server: LiveServer, sessions: Callable[..., Session]
+) -> None:
+    live_server.register("vendor", "Corner Bakery")
+    customer = live_server.register("customer", "Ada Lovelace")
+    page = sessions(customer).page("/checkout")
+    page.get_by_test_id("vendor-select").select_option(label="Corner Bakery")
+    page.get_by_test_id("place-order").click()
+    expect(page.get_by_test_id("order-title")).to_be_visible()
+    card = page.get_by_test_id("push-card")
+    expect(card).to_contain_text("Follow your orders")
+    expect(card.get_by_test_id("enable-push")).to_be_visible()
