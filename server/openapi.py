@@ -68,8 +68,8 @@ SECURITY_SCHEMES = {
         "type": "apiKey",
         "in": "cookie",
         "name": SESSION_COOKIE,
-        "description": "The cookie /api/auth/register and /api/auth/login set; writes must come from "
-        "our Origin.",
+        "description": "The cookie /api/auth/register and /api/auth/login set; writes must "
+        "come from our Origin.",
     },
 }
 SIGNED_IN: list[dict[str, list[str]]] = [{"bearer": []}, {"session": []}]
