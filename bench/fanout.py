@@ -121,7 +121,9 @@ async def _run(
         batches.append(time.perf_counter() - began)
     seconds = time.perf_counter() - started
     async with database.reader() as session:
-        mine = Notification.user_id.in_(cohort)
+        # A cohort's ids are one contiguous run (seeded together): a range, not an IN
+        # list, which PostgreSQL caps at 32,767 parameters.
+        mine = Notification.user_id.between(cohort[0], cohort[-1])
         notifications = await session.scalar(select(func.count()).where(mine))
         deliveries = await session.scalar(
             select(func.count()).select_from(PushDelivery).join(Notification).where(mine)
