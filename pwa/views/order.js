@@ -36,6 +36,12 @@ export function render(main, { params, toast }) {
       if (mine !== generation) return load();
       order = fresh;
       draw();
+      // The pressed button was redrawn away: keyboard and screen reader restart at the title.
+      if (!main.contains(document.activeElement)) {
+        const title = main.querySelector('h1');
+        title.setAttribute('tabindex', '-1');
+        title.focus({ preventScroll: true });
+      }
       if (done) toast(done, 'success');
     } catch (error) {
       // What the page knows words the API's codes: "only €3.50 is still open", not cents.

@@ -88,6 +88,7 @@ def test_vendor_records_cash_at_pickup_and_the_customer_sees_it(
     shop.get_by_role("button", name="Record cash payment").click()
     expect(shop.locator(".totals")).to_contain_text("Paid€9.20")
     expect(shop.get_by_label("Cash received")).to_have_count(0)  # nothing left to pay
+    expect(shop.get_by_test_id("order-title")).to_be_focused()  # not lost with the form
     expect(buyer.locator(".totals")).to_contain_text("Paid€9.20", timeout=LIVE)
     expect(buyer.get_by_role("button", name="Pay", exact=True)).to_have_count(0)
     [note] = [n for n in live_server.notifications(customer) if n["type"] == "payment"]
