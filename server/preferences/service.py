@@ -62,7 +62,10 @@ async def preload(uow: UnitOfWork, user_ids: Sequence[int]) -> None:
         select(UserPreferences).where(UserPreferences.user_id.in_(user_ids))
     )
     found = {row.user_id: _to_rules(row) for row in rows}
-    uow.preferences.update({uid: found.get(uid) or _to_rules(None) for uid in user_ids})
+    # One defaults object for every user without a row (frozen, never changed in place):
+    # building one apiece was half of a 500-user broadcast chunk's Python time.
+    default = _to_rules(None)
+    uow.preferences.update({uid: found.get(uid, default) for uid in user_ids})
 
 
 async def load(uow: UnitOfWork, user_id: int) -> rules.Preferences:
