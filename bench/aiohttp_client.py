@@ -9,7 +9,7 @@ from collections.abc import Mapping
 import aiohttp
 from aiohttp.abc import AbstractResolver, ResolveResult
 
-from server.config import Settings
+from server.core.config import Settings
 from server.push.endpoints import RefusedAddress, UnsafeEndpoint, resolve_checked
 from server.push.sender import SEND_TIMEOUT
 

@@ -30,7 +30,7 @@ import httpx
 
 from bench import loadgen
 from server.accounts.security import token_digest
-from server.config import Settings
+from server.core.config import Settings
 from server.migrate import upgrade
 
 SECRET = "bench-secret-" + "k" * 40

@@ -189,7 +189,7 @@ async def seed_fanout(
     from sqlalchemy import insert
 
     from server.accounts.models import User
-    from server.db import make_database, utcnow
+    from server.core.db import make_database, utcnow
     from server.notifications.models import Notification
     from server.push.models import PushDelivery, PushSubscription
     from server.push.payload import build_message
@@ -289,7 +289,7 @@ async def run_vendorbell(settings: Any, n: int, client: str = "http1") -> None:
     from sqlalchemy import select
 
     from bench.aiohttp_client import AiohttpClient
-    from server.db import make_database
+    from server.core.db import make_database
     from server.push.keys import KeyStore
     from server.push.models import PushDelivery
     from server.push.sender import Sender
@@ -418,7 +418,7 @@ async def run_latency(
 
     from server.accounts.models import User
     from server.accounts.service import issue_token
-    from server.db import make_database
+    from server.core.db import make_database
     from server.push.models import PushDelivery, PushSubscription
 
     vendors = 50
@@ -561,7 +561,7 @@ def percentile(values: list[float], p: float) -> float:
 
 def prepare(args: argparse.Namespace) -> Any:
     """Settings on a fresh database (migrated here: Alembic runs its own event loop)."""
-    from server.config import Settings
+    from server.core.config import Settings
     from server.migrate import upgrade
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-push-"))

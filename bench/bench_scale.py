@@ -189,7 +189,7 @@ class Bench:
         self, cluster: Cluster, n: int, *, admin: bool = True
     ) -> tuple[Seeded, Seeded | None]:
         """n vendors with one device each on the sink (real P-256 keys), and an admin."""
-        from server.db import make_database
+        from server.core.db import make_database
         from server.push.keys import KeyStore
 
         kid = KeyStore.load_or_create(cluster.settings).current.kid
@@ -252,7 +252,7 @@ async def queue_deliveries(cluster: Cluster, user_ids: list[int]) -> None:
     """One notice to each user, queued as the outbox queues it (for the drain runs)."""
     from sqlalchemy import insert, select
 
-    from server.db import make_database
+    from server.core.db import make_database
     from server.notifications.models import Notification
     from server.push.models import PushDelivery, PushSubscription
     from server.push.payload import build_message
@@ -486,7 +486,7 @@ async def section_mixed(bench: Bench) -> None:
     vendors_n, tabs_n = 2000, 2000
     async with bench.cluster() as cluster:
         vendors, _ = await bench.vendors_with_devices(cluster, vendors_n, admin=False)
-        from server.db import make_database
+        from server.core.db import make_database
 
         database = make_database(cluster.settings)
         async with database.writer() as session:

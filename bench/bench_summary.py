@@ -31,8 +31,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 from server.accounts.models import User
 from server.analytics.schemas import SummaryOut
 from server.analytics.service import summary
-from server.config import Settings
-from server.db import Database
+from server.core.config import Settings
+from server.core.db import Database
 from server.migrate import upgrade
 from server.notifications.models import TYPES, Notification
 from server.push.models import PushDelivery, PushSubscription

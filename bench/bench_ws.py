@@ -80,7 +80,7 @@ class Seed:
 async def seed(database_url: str, users: int) -> Seed:
     from server.accounts.models import User
     from server.accounts.service import issue_token
-    from server.db import Database
+    from server.core.db import Database
 
     database = Database(database_url)
     async with database.writer() as session:
@@ -577,7 +577,7 @@ def main() -> None:
     elif args.serve_peer:
         serve_peer(args.serve_peer, args.deflate)
     else:
-        from server.config import Settings
+        from server.core.config import Settings
         from server.migrate import upgrade
 
         workdir = Path(tempfile.mkdtemp(prefix="bench-ws-"))

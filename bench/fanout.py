@@ -37,8 +37,8 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from server.accounts.models import User
 from server.admin.broadcasts import CHUNK
 from server.cache import Caches
-from server.config import Settings
-from server.db import Database
+from server.core.config import Settings
+from server.core.db import Database
 from server.migrate import upgrade
 from server.notifications.fanout import notify_many
 from server.notifications.models import Notification

@@ -11,8 +11,8 @@ from collections.abc import Sequence
 from types import FrameType
 
 from server.admin.cli import add_commands as add_admin_commands
-from server.config import Settings, get_settings
-from server.logs import configure_logging
+from server.core.config import Settings, get_settings
+from server.core.logs import configure_logging
 from server.migrate import upgrade
 from server.push.cli import add_commands as add_push_commands
 

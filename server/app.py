@@ -13,17 +13,17 @@ from server.accounts.security import LoginLimiter, SlidingWindowLimiter
 from server.admin.routes import router as admin_router
 from server.analytics.routes import router as analytics_router
 from server.background import Runtime
-from server.config import Settings, get_settings
+from server.core.config import Settings, get_settings
+from server.core.errors import install_error_handlers
+from server.core.http import BodyLimitMiddleware, SecurityHeadersMiddleware, TrailingSlashMiddleware
 from server.deps import check_caller
-from server.drain import Drain
-from server.errors import install_error_handlers
-from server.health import router as health_router
-from server.http import BodyLimitMiddleware, SecurityHeadersMiddleware, TrailingSlashMiddleware
 from server.integrations.routes import router as integrations_router
 from server.notifications.routes import router as inbox_router
-from server.observability import RequestMetricsMiddleware
-from server.observability import router as metrics_router
 from server.openapi import install_openapi
+from server.ops.drain import Drain
+from server.ops.health import router as health_router
+from server.ops.observability import RequestMetricsMiddleware
+from server.ops.observability import router as metrics_router
 from server.orders.routes import router as orders_router
 from server.preferences.routes import router as preferences_router
 from server.push.routes import router as push_router
@@ -68,7 +68,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         drain: Drain = app.state.drain
         runtime = Runtime(settings, role)
         await runtime.start()
-        drain.install()  # after the hub's signal hook: ours runs first (server.drain)
+        drain.install()  # after the hub's signal hook: ours runs first (server.ops.drain)
         app.state.runtime = runtime
         app.state.db = runtime.database
         app.state.units = runtime.units

@@ -34,11 +34,11 @@ from server.accounts.tokens import TokenActivity
 from server.admin.broadcasts import run_fan_out_loop
 from server.cache import Caches
 from server.cache_sync import RedisCacheSync
-from server.config import Settings
-from server.db import Database, make_database
-from server.heartbeat import Heartbeat
+from server.core.config import Settings
+from server.core.db import Database, make_database
 from server.mail.outbox import MailWorker
 from server.mail.transport import make_transport
+from server.ops.heartbeat import Heartbeat
 from server.order_alerts.reminders import run_reminder_loop
 from server.preferences.digest import run_release_loop
 from server.push.keys import KeyStore

@@ -45,7 +45,7 @@ from collections.abc import Hashable, Sequence
 from typing import Any
 
 from server.cache import Caches
-from server.metrics import CACHE_INVALIDATIONS
+from server.ops.metrics import CACHE_INVALIDATIONS
 
 log = logging.getLogger("vendorbell.cache")
 

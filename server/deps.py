@@ -11,9 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.accounts.models import User
 from server.accounts.service import authenticate_token
-from server.config import Settings
-from server.db import Database
-from server.errors import Forbidden, NotAuthenticated
+from server.core.config import Settings
+from server.core.db import Database
+from server.core.errors import Forbidden, NotAuthenticated
 from server.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 SESSION_COOKIE = "vb_session"
@@ -39,7 +39,7 @@ async def get_unit_of_work(request: Request) -> AsyncIterator[UnitOfWork]:
     """One unit of work per request, committed before the response is sent.
 
     Reads get a read unit; writes one whose transaction starts with BEGIN IMMEDIATE on
-    SQLite (see server.db), so concurrent writers queue instead of failing.
+    SQLite (see server.core.db), so concurrent writers queue instead of failing.
     """
     async with get_units(request).for_method(request.method) as uow:
         try:
@@ -158,7 +158,7 @@ async def check_caller(request: Request) -> None:
     """Run the matched route's authentication and role checks on their own.
 
     FastAPI parses a JSON body before it runs any dependency, so a body that is not JSON
-    would be refused (422) before an anonymous caller (401); server.errors calls this
+    would be refused (422) before an anonymous caller (401); server.core.errors calls this
     first, so the order is the same as for any other refused body: who, then what.
     """
     dependant = getattr(request.scope.get("route"), "dependant", None)

@@ -7,7 +7,7 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 
-from server.config import Settings
+from server.core.config import Settings
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 

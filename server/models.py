@@ -14,7 +14,7 @@ MODEL_MODULES = (
     "server.integrations.models",
     "server.order_alerts.models",
     "server.mail.models",
-    "server.heartbeat",
+    "server.ops.heartbeat",
 )
 
 

@@ -8,7 +8,7 @@ what they depend on, so they are derived here rather than repeated in each route
   another origin (any method but GET/HEAD/OPTIONS).
 - 404: the path names something (`/api/orders/{order_id}`) that may not exist, or
   not be the caller's.
-- 413: a method that carries a body; the body-size limit (server.http) comes first.
+- 413: a method that carries a body; the body-size limit (server.core.http) comes first.
 - 422 (`ValidationErrorOut`, replacing FastAPI's `HTTPValidationError`): the route
   takes a body or parameters.
 - Answers that only a service knows of (a 409 for a conflicting change, the 429s of the
@@ -28,6 +28,7 @@ from fastapi.routing import APIRoute, iter_route_contexts
 from pydantic.json_schema import models_json_schema
 from starlette.routing import BaseRoute
 
+from server.core.errors import ErrorOut, ValidationErrorOut
 from server.deps import (
     ROLE_CHECKS,
     SAFE_METHODS,
@@ -35,7 +36,6 @@ from server.deps import (
     dependency_calls,
     get_current_user,
 )
-from server.errors import ErrorOut, ValidationErrorOut
 from server.integrations import signature
 from server.integrations.schemas import EventIn as IntegrationEventIn
 

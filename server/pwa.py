@@ -10,7 +10,7 @@ from fastapi.routing import APIRoute
 from starlette.routing import Match
 from starlette.types import Scope
 
-from server.errors import NotFound
+from server.core.errors import NotFound
 
 RESERVED = ("/api/", "/ws/", "/docs", "/redoc", "/openapi.json", "/metrics")
 CONTENT_TYPES = {".webmanifest": "application/manifest+json", ".js": "text/javascript"}

@@ -24,8 +24,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 
 from server.cache import Caches, GenerationalCache
-from server.config import Settings
-from server.db import Database
+from server.core.config import Settings
+from server.core.db import Database
 from server.preferences.rules import Preferences
 from server.realtime.hub import Hub
 from server.signals import Signals

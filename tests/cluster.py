@@ -25,7 +25,7 @@ from sqlalchemy import insert
 
 from server.accounts.models import ApiToken, User
 from server.accounts.security import token_digest
-from server.config import Settings
+from server.core.config import Settings
 from server.push.models import PushSubscription
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -19,7 +19,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from server.app import create_app
-from server.config import Settings
+from server.core.config import Settings
 from server.migrate import upgrade
 
 PG_URL = os.environ.get("TEST_DATABASE_URL")

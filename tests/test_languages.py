@@ -11,7 +11,7 @@ from babel.messages.catalog import Catalog
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
-from server.languages import LANGUAGES, LOCALE_DIR, language, negotiate
+from server.core.languages import LANGUAGES, LOCALE_DIR, language, negotiate
 
 SERVER = Path(__file__).resolve().parent.parent / "server"
 TRANSLATED = [code for code in LANGUAGES if code != "en"]

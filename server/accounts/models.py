@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from server.db import Base, UTCDateTime, utcnow
+from server.core.db import Base, UTCDateTime, utcnow
 
 ROLES = ("vendor", "customer", "admin")
 
@@ -20,7 +20,7 @@ class User(Base):
     name: Mapped[str] = mapped_column(String(120))
     role: Mapped[str] = mapped_column(String(16), index=True)
     password_hash: Mapped[str] = mapped_column(String(255))
-    # What the user reads (server.languages): their notifications and emails are written in it.
+    # What the user reads (server.core.languages): their notifications and emails are written in it.
     locale: Mapped[str] = mapped_column(String(16), default="en", server_default=text("'en'"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 

@@ -12,7 +12,7 @@ from functools import cache
 
 from zxcvbn.frequency_lists import FREQUENCY_LISTS
 
-from server.errors import Invalid
+from server.core.errors import Invalid
 
 
 class PasswordTooCommon(Invalid):

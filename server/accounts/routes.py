@@ -8,10 +8,10 @@ from server.accounts import service
 from server.accounts.schemas import LoginIn, MeIn, RegisterIn, SessionOut, UserOut, VendorOut
 from server.accounts.security import LoginLimiter, SlidingWindowLimiter, try_again_in
 from server.accounts.tokens import Lifetime
-from server.config import Settings
+from server.core.config import Settings
+from server.core.errors import TooMany
+from server.core.languages import negotiate
 from server.deps import SESSION_COOKIE, CurrentUser, SessionDep, SettingsDep, UnitOfWorkDep
-from server.errors import TooMany
-from server.languages import negotiate
 
 router = APIRouter(tags=["accounts"])
 

@@ -7,9 +7,9 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field
 from pydantic_core import PydanticCustomError
 
-from server.ids import ID
-from server.languages import LANGUAGES
-from server.text import Name
+from server.core.ids import ID
+from server.core.languages import LANGUAGES
+from server.core.text import Name
 
 
 def _offered(code: str) -> str:
@@ -22,7 +22,7 @@ def _offered(code: str) -> str:
     return code
 
 
-# One of the languages with a catalogue (server.languages): "en", "de", "fr".
+# One of the languages with a catalogue (server.core.languages): "en", "de", "fr".
 LocaleCode = Annotated[
     str,
     Field(max_length=16, json_schema_extra={"enum": list(LANGUAGES)}),

@@ -13,8 +13,8 @@ from server.accounts import tokens
 from server.accounts.models import ApiToken, User
 from server.accounts.passwords import check_new_password
 from server.accounts.security import hash_password, new_token, token_digest, verify_password
-from server.db import utcnow
-from server.errors import AppError, Conflict, NotAuthenticated
+from server.core.db import utcnow
+from server.core.errors import AppError, Conflict, NotAuthenticated
 from server.unit_of_work import UnitOfWork
 
 

@@ -20,8 +20,8 @@ from sqlalchemy import or_, update
 from sqlalchemy.sql.elements import ColumnElement
 
 from server.accounts.models import ApiToken
-from server.config import Settings
-from server.db import Database, utcnow
+from server.core.config import Settings
+from server.core.db import Database, utcnow
 
 log = logging.getLogger("vendorbell.accounts")
 

@@ -17,9 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.accounts.models import User
 from server.admin.models import Broadcast, BroadcastNotification
 from server.admin.schemas import BroadcastIn, BroadcastOut
-from server.db import utcnow
-from server.errors import NotFound
-from server.ids import parse_id
+from server.core.db import utcnow
+from server.core.errors import NotFound
+from server.core.ids import parse_id
 from server.notifications.fanout import notify_many
 from server.notifications.schemas import PushOutcome
 from server.push.models import PushDelivery

@@ -13,9 +13,9 @@ from server.accounts.models import User
 from server.accounts.passwords import check_new_password
 from server.accounts.security import hash_password
 from server.accounts.service import normalize_email, register
-from server.config import Settings
-from server.db import make_database
-from server.errors import AppError
+from server.core.config import Settings
+from server.core.db import make_database
+from server.core.errors import AppError
 
 
 async def create_admin(settings: Settings, *, email: str, name: str, password: str) -> str:

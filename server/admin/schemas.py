@@ -7,10 +7,10 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from server.ids import ID
+from server.core.ids import ID
+from server.core.text import Line200, Text2000
 from server.notifications.links import AppPath
 from server.notifications.schemas import PushOutcome
-from server.text import Line200, Text2000
 
 
 class BroadcastIn(BaseModel):

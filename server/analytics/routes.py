@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 
 from server.analytics import service
 from server.analytics.schemas import SummaryOut
-from server.db import utcnow
+from server.core.db import utcnow
 from server.deps import CurrentUser, SessionDep
 
 router = APIRouter(prefix="/api/analytics", tags=["analytics"])

@@ -40,7 +40,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.analytics.orders import order_figures
 from server.analytics.schemas import DayFigures, Figures, SummaryOut
 from server.analytics.timestamps import local_date, micros_between, offset_spans
-from server.errors import Invalid
+from server.core.errors import Invalid
 from server.notifications.models import TYPES, Notification
 from server.push.models import PushDelivery
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 
-from server.config import Settings
-from server.db import make_database
+from server.core.config import Settings
+from server.core.db import make_database
 from server.integrations import keys
 
 

@@ -14,14 +14,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.accounts.models import User
 from server.accounts.service import normalize_email
-from server.db import utcnow
-from server.errors import AppError, Conflict, Invalid, NotAuthenticated
-from server.ids import parse_id
+from server.core.db import utcnow
+from server.core.errors import AppError, Conflict, Invalid, NotAuthenticated
+from server.core.ids import parse_id
+from server.core.languages import Language, language
 from server.integrations import keys, signature
 from server.integrations.models import IntegrationEvent, IntegrationKey
 from server.integrations.schemas import EventData, EventIn, EventOut
 from server.integrations.sealing import UnsealError, unseal
-from server.languages import Language, language
 from server.notifications.service import notify
 from server.unit_of_work import UnitOfWork
 

@@ -8,9 +8,9 @@ from collections.abc import Sequence
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.db import utcnow
-from server.errors import NotFound
-from server.ids import parse_id
+from server.core.db import utcnow
+from server.core.errors import NotFound
+from server.core.ids import parse_id
 from server.integrations.models import IntegrationKey
 from server.integrations.sealing import seal
 

@@ -7,9 +7,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from server.ids import ID
+from server.core.ids import ID
+from server.core.text import Line64, Line200, Name, Text1000
 from server.notifications.links import AppPath
-from server.text import Line64, Line200, Name, Text1000
 
 EventType = Literal[
     "order.created", "order.cancelled", "payment.received", "message.created", "system.notice"

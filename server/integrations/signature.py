@@ -10,8 +10,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 
-from server.errors import AppError
-from server.ids import is_ascii_digits
+from server.core.errors import AppError
+from server.core.ids import is_ascii_digits
 
 SIGNATURE_HEADER = "Vendorbell-Signature"
 KEY_HEADER = "Vendorbell-Key"

@@ -12,7 +12,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.accounts.models import User
-from server.languages import language
+from server.core.languages import language
 from server.mail import texts
 from server.mail.message import SETTINGS_PATH, absolute, new_message_id
 from server.mail.models import OutgoingEmail

@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 
-from server.db import utcnow
+from server.core.db import utcnow
 from server.mail.message import build_message
 from server.mail.models import OutgoingEmail
 from server.mail.transport import MailFailure, Transport

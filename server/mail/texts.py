@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from html import escape
 
-from server.languages import Language
+from server.core.languages import Language
 from server.mail.schemas import EmailReason
 from server.notifications.texts import items
 

@@ -20,7 +20,7 @@ from urllib.parse import unquote, urlsplit
 
 import aiosmtplib
 
-from server.config import Settings
+from server.core.config import Settings
 
 log = logging.getLogger("vendorbell.mail")
 

@@ -7,8 +7,8 @@ import asyncio
 from alembic import context
 from sqlalchemy.engine import Connection
 
-from server.config import get_settings
-from server.db import Base, make_database
+from server.core.config import get_settings
+from server.core.db import Base, make_database
 from server.models import load_all_models
 
 load_all_models()

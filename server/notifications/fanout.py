@@ -26,8 +26,8 @@ from typing import Any
 
 from sqlalchemy import insert
 
-from server.db import utcnow
-from server.languages import DEFAULT
+from server.core.db import utcnow
+from server.core.languages import DEFAULT
 from server.notifications import inbox
 from server.notifications.live import notification_message
 from server.notifications.models import Notification

@@ -8,9 +8,9 @@ from collections.abc import Sequence
 from sqlalchemy import CompoundSelect, Integer, bindparam, func, literal, select, union_all, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.db import utcnow
-from server.errors import Invalid, NotFound
-from server.ids import is_ascii_digits, parse_id
+from server.core.db import utcnow
+from server.core.errors import Invalid, NotFound
+from server.core.ids import is_ascii_digits, parse_id
 from server.notifications.counts import Counts
 from server.notifications.models import TYPES, Notification
 from server.unit_of_work import UnitOfWork

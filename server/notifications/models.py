@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from server.db import Base, UTCDateTime, utcnow
+from server.core.db import Base, UTCDateTime, utcnow
 
 TYPES = ("order", "payment", "message", "system")
 

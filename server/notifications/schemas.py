@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from server.ids import ID
+from server.core.ids import ID
 
 NotificationType = Literal["order", "payment", "message", "system"]
 

@@ -10,8 +10,8 @@ from typing import Any
 
 from server.accounts.models import User
 from server.accounts.service import locale_of
-from server.db import utcnow
-from server.languages import DEFAULT, Language, language
+from server.core.db import utcnow
+from server.core.languages import DEFAULT, Language, language
 from server.mail.orders import queue_if_no_device
 from server.notifications import inbox, texts
 from server.notifications.counts import Counts

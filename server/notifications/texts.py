@@ -1,14 +1,14 @@
 """What each notification says: titles and bodies a vendor or customer would want to read,
-in the recipient's language (server.languages; the words are in server/locale)."""
+in the recipient's language (server.core.languages; the words are in server/locale)."""
 
 from __future__ import annotations
 
-from server.languages import DEFAULT, Language, language
+from server.core.languages import DEFAULT, Language, language
 from server.orders.models import Order
 
 
 def money(cents: int, currency: str) -> str:
-    """In English (€57.20): for the API's error details, which stay English (server.errors)."""
+    """In English (€57.20): for the API's error details, which stay English (server.core.errors)."""
     return language(DEFAULT).money(cents, currency)
 
 

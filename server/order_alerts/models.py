@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from server.db import Base, UTCDateTime, utcnow
+from server.core.db import Base, UTCDateTime, utcnow
 
 
 class OrderReminder(Base):

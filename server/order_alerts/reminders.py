@@ -21,8 +21,8 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, or_, select
 
-from server.db import utcnow
-from server.languages import language
+from server.core.db import utcnow
+from server.core.languages import language
 from server.mail.orders import queue_order_email
 from server.notifications import texts
 from server.notifications.models import Notification

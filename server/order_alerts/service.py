@@ -15,8 +15,8 @@ from typing import Any
 
 from sqlalchemy import delete, update
 
-from server.db import utcnow
-from server.languages import language
+from server.core.db import utcnow
+from server.core.languages import language
 from server.notifications import inbox, texts
 from server.notifications.models import Notification
 from server.order_alerts.models import OrderReminder

@@ -8,7 +8,7 @@ from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, Uni
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from server.accounts.models import User
-from server.db import Base, UTCDateTime, utcnow
+from server.core.db import Base, UTCDateTime, utcnow
 
 # Money in cents is 64-bit: an order may total up to 10^14 cents (100 items of 10,000 at
 # 10^8), far past PostgreSQL's 32-bit INTEGER. SQLite's INTEGER is already 64-bit.

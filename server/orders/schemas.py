@@ -7,9 +7,9 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints
 
-from server.ids import ID
+from server.core.ids import ID
+from server.core.text import Line200, Note1000, Text2000
 from server.order_alerts.schemas import OrderAlertsOut
-from server.text import Line200, Note1000, Text2000
 
 MAX_CENTS = 100_000_000  # one million in any currency: beyond that, a typo
 

@@ -11,9 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from server.accounts.models import User
-from server.db import utcnow
-from server.errors import Conflict, Forbidden, Invalid, NotFound
-from server.ids import parse_id
+from server.core.db import utcnow
+from server.core.errors import Conflict, Forbidden, Invalid, NotFound
+from server.core.ids import parse_id
 from server.notifications import service as notify
 from server.notifications.texts import money
 from server.order_alerts import service as order_alerts

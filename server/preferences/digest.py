@@ -14,7 +14,7 @@ from datetime import datetime
 from sqlalchemy import delete, select
 
 from server.accounts.service import locale_of
-from server.languages import Language, language
+from server.core.languages import Language, language
 from server.notifications import inbox
 from server.notifications.models import Notification
 from server.preferences import service

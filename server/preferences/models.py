@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from server.db import Base, UTCDateTime, utcnow
+from server.core.db import Base, UTCDateTime, utcnow
 
 
 class UserPreferences(Base):

@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.db import utcnow
-from server.errors import Invalid
+from server.core.db import utcnow
+from server.core.errors import Invalid
 from server.notifications.models import Notification
 from server.preferences import rules
 from server.preferences.models import HeldPush, UserPreferences

@@ -10,8 +10,8 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from server.config import Settings
-from server.db import make_database
+from server.core.config import Settings
+from server.core.db import make_database
 from server.push.keys import KeyStore
 from server.push.models import PushSubscription
 

@@ -22,7 +22,7 @@ import socket
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from server.config import Settings
+from server.core.config import Settings
 
 # RFC 3986 §3 for http(s) with a registered name or an IP literal, no userinfo and no
 # fragment. pchar = unreserved / pct-encoded / sub-delims / ":" / "@". Explicit ASCII

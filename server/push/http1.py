@@ -19,7 +19,7 @@ from typing import cast
 import httptools
 from multidict import CIMultiDict
 
-from server.config import Settings
+from server.core.config import Settings
 from server.push.endpoints import (
     Address,
     PushURL,

@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from py_vapid import Vapid02
 
-from server.config import Settings
+from server.core.config import Settings
 
 log = logging.getLogger("vendorbell.push")
 

@@ -22,7 +22,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.dml import ReturningInsert
 
-from server.db import UTCDateTime, utcnow
+from server.core.db import UTCDateTime, utcnow
 from server.notifications.models import Notification
 from server.push.models import DELIVERY_STATES, PushDelivery, PushSubscription
 from server.push.payload import PushMessage, build_message

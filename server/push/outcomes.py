@@ -17,8 +17,8 @@ from typing import Any
 from sqlalchemy import Table, bindparam, delete, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.db import utcnow
-from server.metrics import PUSH_LATENCY, PUSHES
+from server.core.db import utcnow
+from server.ops.metrics import PUSH_LATENCY, PUSHES
 from server.order_alerts.failures import note_failed_pushes
 from server.push.models import PushDelivery, PushSubscription
 from server.push.sender import Job, Outcome

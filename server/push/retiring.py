@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from server.db import Database
+from server.core.db import Database
 from server.push.keys import KeyStore
 from server.push.subscriptions import key_ids_in_use
 

@@ -6,8 +6,8 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from server.ids import ID
-from server.text import Name
+from server.core.ids import ID
+from server.core.text import Name
 
 
 class SubscriptionKeys(BaseModel):

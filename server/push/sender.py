@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import NamedTuple, Protocol
 
-from server.config import Settings
+from server.core.config import Settings
 from server.push.crypto import encrypt_batch
 from server.push.endpoints import (
     EndpointTarget,

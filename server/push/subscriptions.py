@@ -10,9 +10,9 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.config import Settings
-from server.errors import Invalid, NotFound
-from server.ids import parse_id
+from server.core.config import Settings
+from server.core.errors import Invalid, NotFound
+from server.core.ids import parse_id
 from server.notifications.service import recipient_language, system_notice
 from server.notifications.texts import push_test
 from server.push.crypto import b64url_decode

@@ -20,8 +20,8 @@ from typing import Any, cast
 from sqlalchemy import Table, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.config import Settings
-from server.db import Database, utcnow
+from server.core.config import Settings
+from server.core.db import Database, utcnow
 from server.push.crypto_pool import EncryptionPool, auto_processes
 from server.push.keys import KeyStore
 from server.push.outcomes import DELIVERIES, SUBSCRIPTIONS, count_outcome, record_outcomes

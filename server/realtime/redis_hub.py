@@ -7,7 +7,7 @@ import logging
 from typing import Any
 from urllib.parse import urlsplit
 
-from server.ids import is_ascii_digits
+from server.core.ids import is_ascii_digits
 from server.realtime.hub import SERVICE_RESTART, Event, Hub, encode
 
 log = logging.getLogger("vendorbell.realtime")

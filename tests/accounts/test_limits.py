@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from server.accounts import service
 from server.accounts.models import User
 from server.accounts.security import LoginLimiter, SlidingWindowLimiter, try_again_in
-from server.config import Settings
+from server.core.config import Settings
 from tests.conftest import Accounts, make_settings
 
 PASSWORD = "correct horse battery"

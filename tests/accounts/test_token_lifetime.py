@@ -13,7 +13,7 @@ from server.accounts import service, tokens
 from server.accounts.models import ApiToken
 from server.accounts.security import token_digest
 from server.cache import Caches
-from server.db import utcnow
+from server.core.db import utcnow
 from tests.conftest import Account, Accounts
 
 

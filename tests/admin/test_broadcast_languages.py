@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 
 from server.admin import broadcasts
-from server.config import Settings
+from server.core.config import Settings
 from tests.admin.test_broadcasts import admin_account
 from tests.conftest import Accounts
 

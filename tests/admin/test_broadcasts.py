@@ -13,7 +13,7 @@ from server.accounts.models import User
 from server.accounts.passwords import PasswordLikeAccount, PasswordTooCommon
 from server.admin import broadcasts
 from server.admin.cli import create_admin
-from server.config import Settings
+from server.core.config import Settings
 from server.notifications.models import Notification
 from server.push.models import PushDelivery, PushSubscription
 from tests.conftest import Account, Accounts

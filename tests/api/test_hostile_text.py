@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 
-from server.config import Settings
+from server.core.config import Settings
 from tests.admin.test_broadcasts import admin_account
 from tests.conftest import Accounts, order_body, place_order
 from tests.integrations.test_events import event, issue_key, send, stored

@@ -20,7 +20,7 @@ import pytest
 import uvicorn
 
 from server.app import create_app
-from server.config import Settings
+from server.core.config import Settings
 from tests.conftest import make_settings, order_body
 
 CHROMIUM = Path("/usr/bin/chromium")

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from server import sqlite_checkpoint
-from server.db import Database
+from server.core.db import Database
+from server.sqlite import checkpoint as sqlite_checkpoint
 
 
 def wal_frames(path: Path) -> int:

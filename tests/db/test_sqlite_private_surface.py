@@ -1,4 +1,4 @@
-"""The SQLite fast paths (server/sqlite_inline.py, server/sqlite_gate.py) stand in for,
+"""The SQLite fast paths (server/sqlite/inline.py, server/sqlite/gate.py) stand in for,
 or wrap, aiosqlite connections as SQLAlchemy's aiosqlite adapter drives them, which
 reaches into private attributes. These tests name each one, so an upgrade of either
 library that moves them fails here, by name, instead of somewhere deep in a request."""
@@ -12,7 +12,7 @@ import aiosqlite
 import pytest
 from sqlalchemy.dialects.sqlite import aiosqlite as adapter
 
-from server.sqlite_inline import InlineConnection
+from server.sqlite.inline import InlineConnection
 
 # What the adapter reads of the aiosqlite connection it wraps (and InlineConnection mimics).
 ADAPTER_USES = ("_connection._conn", "_connection._tx", "_connection._connection")
@@ -23,7 +23,7 @@ def test_sqlalchemys_adapter_still_reaches_for(attribute: str) -> None:
     source = inspect.getsource(adapter)
     assert re.search(rf"self\.{re.escape(attribute)}\b", source), (
         f"sqlalchemy's aiosqlite adapter no longer uses {attribute}: "
-        "server/sqlite_inline.py must follow what it uses now"
+        "server/sqlite/inline.py must follow what it uses now"
     )
 
 
@@ -38,7 +38,7 @@ def test_the_inline_connection_offers_what_the_adapter_reaches_for(name: str) ->
 
 @pytest.mark.parametrize("name", ["_conn", "_tx", "_connection", "_thread"])
 async def test_aiosqlite_still_has(name: str) -> None:
-    """_thread: the gate marks it daemon, as SQLAlchemy does (server.sqlite_gate)."""
+    """_thread: the gate marks it daemon, as SQLAlchemy does (server.sqlite.gate)."""
     connection = aiosqlite.connect(":memory:")
     assert hasattr(connection, "_thread"), "aiosqlite.Connection._thread is gone"
     opened = await connection

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from sqlalchemy import text
 
-from server.db import Database
+from server.core.db import Database
 
 
 async def test_writers_take_turns_and_every_ending_hands_over(tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from server.config import Settings
+from server.core.config import Settings
 from server.integrations import cli, keys
 from server.integrations.models import IntegrationEvent, IntegrationKey
 from server.integrations.sealing import UnsealError, unseal

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from server.config import Settings
+from server.core.config import Settings
 from tests.conftest import make_settings
 from tests.mail.smtpserver import Mailbox, smtp_server
 

@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from server.db import utcnow
+from server.core.db import utcnow
 from server.mail.orders import emails_for_order, queue_order_email
 from server.mail.outbox import MAX_ATTEMPTS, MailWorker
 from server.mail.schemas import EmailOut, EmailReason

@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from server.app import create_app
-from server.config import Settings
+from server.core.config import Settings
 from server.mail.orders import emails_for_order
 from server.signal_relay import RedisSignalRelay
 from server.signals import Signals

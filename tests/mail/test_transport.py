@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from server.config import Settings
+from server.core.config import Settings
 from server.mail.transport import (
     EmlWriter,
     MailFailure,

@@ -10,8 +10,8 @@ import httpx
 from sqlalchemy import func, select
 
 from server.background import Runtime
-from server.db import utcnow
-from server.heartbeat import Beat, Heartbeat, WorkerHeartbeat, process_name, record_beat
+from server.core.db import utcnow
+from server.ops.heartbeat import Beat, Heartbeat, WorkerHeartbeat, process_name, record_beat
 from tests.conftest import make_settings
 from tests.metrics.test_metrics import scrape
 

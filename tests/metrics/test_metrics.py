@@ -11,8 +11,8 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from server.logs import JSONFormatter
-from server.observability import RequestMetricsMiddleware
+from server.core.logs import JSONFormatter
+from server.ops.observability import RequestMetricsMiddleware
 from server.push.models import PushSubscription
 from tests.conftest import Accounts, place_order
 from tests.pushservice import PushService

@@ -14,8 +14,8 @@ from pathlib import Path
 import httpx
 from sqlalchemy import func, select
 
-from server.config import Settings
-from server.db import make_database
+from server.core.config import Settings
+from server.core.db import make_database
 from server.push.keys import KeyStore
 from server.push.models import PushDelivery
 from tests.conftest import Accounts

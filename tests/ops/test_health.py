@@ -13,9 +13,9 @@ from typing import Any
 import httpx
 import pytest
 
-from server.db import Database
-from server.drain import Drain
-from server.health import run_checks
+from server.core.db import Database
+from server.ops.drain import Drain
+from server.ops.health import run_checks
 from server.realtime.redis_hub import RedisHub
 from tests.api.test_openapi_errors import assert_conforms, openapi
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 
-from server.logs import JSONFormatter
+from server.core.logs import JSONFormatter
 
 
 def _line(message: str, *args: object, **extra: object) -> dict[str, object]:

@@ -8,7 +8,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import create_engine
 
-from server.db import Base
+from server.core.db import Base
 from server.models import load_all_models
 
 

@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 from sqlalchemy import update
 
-from server.db import utcnow
+from server.core.db import utcnow
 from server.mail.models import OutgoingEmail
 from server.push.models import PushDelivery
 from tests.conftest import Accounts, place_order

@@ -16,7 +16,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from server.db import utcnow
+from server.core.db import utcnow
 from server.mail.orders import emails_for_order
 from server.notifications.models import Notification
 from server.order_alerts.models import OrderReminder

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from server.app import create_app
-from server.config import Settings
+from server.core.config import Settings
 from tests.conftest import Accounts, make_settings
 from tests.pushservice import PushService
 

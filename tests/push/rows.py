@@ -8,8 +8,8 @@ from datetime import timedelta
 from sqlalchemy import func, insert, select
 
 from server.accounts.models import User
-from server.config import Settings
-from server.db import make_database, utcnow
+from server.core.config import Settings
+from server.core.db import make_database, utcnow
 from server.notifications.models import Notification
 from server.push.models import PushDelivery, PushSubscription
 from tests.pushservice import PushService

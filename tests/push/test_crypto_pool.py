@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from server.db import make_database
+from server.core.db import make_database
 from server.push import crypto_pool
 from server.push.crypto_pool import MIN_POOLED, EncryptionPool
 from server.push.keys import KeyStore

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import make_url
 
 from server.app import create_app
-from server.config import Settings
+from server.core.config import Settings
 from server.push.keys import KeyStore
 from server.push.sender import Job, Sender
 from tests.conftest import Accounts, make_settings

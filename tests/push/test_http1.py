@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from server.config import Settings
+from server.core.config import Settings
 from server.push.http1 import Http1Client
 from tests.conftest import make_settings
 

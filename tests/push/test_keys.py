@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from server.config import Settings
+from server.core.config import Settings
 from server.push.keys import KeyStore
 from tests.conftest import Accounts
 from tests.pushservice import PushService

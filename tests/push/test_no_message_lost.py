@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from server.config import Settings
-from server.db import make_database
+from server.core.config import Settings
+from server.core.db import make_database
 from server.push.keys import KeyStore
 from server.push.models import PushDelivery
 from tests.push.rows import queue_deliveries, statuses

@@ -16,7 +16,7 @@ import httpx
 import pytest
 from sqlalchemy import select, update
 
-from server.db import utcnow
+from server.core.db import utcnow
 from server.mail.orders import emails_for_order
 from server.order_alerts import reminders
 from server.order_alerts.models import OrderReminder

@@ -18,8 +18,8 @@ import httpx
 import pytest
 from sqlalchemy import select, update
 
-from server.config import Settings
-from server.db import utcnow
+from server.core.config import Settings
+from server.core.db import utcnow
 from server.mail.orders import emails_for_order
 from server.order_alerts.models import OrderReminder
 from server.push.models import PushDelivery

@@ -10,7 +10,7 @@ import httpx
 import pytest
 import respx
 
-from server.config import Settings
+from server.core.config import Settings
 from server.push.keys import KeyStore
 from server.push.sender import JWT_LIFETIME, Job, Sender
 from tests.conftest import make_settings

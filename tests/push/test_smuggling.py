@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from server.app import create_app
-from server.config import Settings
+from server.core.config import Settings
 from server.push.endpoints import UnsafeEndpoint, parse_push_url
 from server.push.http1 import Http1Client, ProtocolError
 from server.push.keys import KeyStore

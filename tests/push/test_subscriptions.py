@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import update
 
 from server.app import create_app
-from server.db import utcnow
+from server.core.db import utcnow
 from server.push.models import PushSubscription
 from tests.conftest import Accounts, make_settings
 from tests.pushservice import PushService

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from server.config import Settings
-from server.db import make_database, utcnow
+from server.core.config import Settings
+from server.core.db import make_database, utcnow
 from server.push import worker as worker_module
 from server.push.keys import KeyStore
 from server.push.models import PushDelivery

@@ -13,7 +13,7 @@ import pytest
 import uvicorn
 from websockets.asyncio.client import ClientConnection, connect
 
-from server.config import Settings
+from server.core.config import Settings
 from server.realtime.handshake import WebSocketProtocol
 from tests.conftest import make_settings
 

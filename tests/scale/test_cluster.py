@@ -18,7 +18,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from server.db import make_database
+from server.core.db import make_database
 from server.push.keys import KeyStore
 from server.push.models import PushDelivery
 from tests.cluster import Cluster, Seeded, seed_subscriptions, seed_users

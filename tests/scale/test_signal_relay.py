@@ -16,7 +16,7 @@ import pytest
 
 from server.app import create_app
 from server.background import Runtime
-from server.config import Settings
+from server.core.config import Settings
 from tests.conftest import Accounts, make_settings, place_order
 from tests.pushservice import PushService
 

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import server.db
+import server.core.db
 
 revision: str = "0001"
 down_revision: str | None = None
@@ -27,7 +27,7 @@ def upgrade() -> None:
         sa.Column("name", sa.String(length=120), nullable=False),
         sa.Column("role", sa.String(length=16), nullable=False),
         sa.Column("password_hash", sa.String(length=255), nullable=False),
-        sa.Column("created_at", server.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", server.core.db.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_users")),
         sa.UniqueConstraint("email", name=op.f("uq_users_email")),
     )
@@ -39,7 +39,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("user_id", sa.Integer(), nullable=False),
         sa.Column("token_hash", sa.String(length=64), nullable=False),
-        sa.Column("created_at", server.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", server.core.db.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["user_id"], ["users.id"], name=op.f("fk_api_tokens_user_id_users"), ondelete="CASCADE"
         ),
@@ -59,11 +59,11 @@ def upgrade() -> None:
         sa.Column("body", sa.Text(), nullable=False),
         sa.Column("url", sa.String(length=500), nullable=False),
         sa.Column("data", sa.JSON(), nullable=False),
-        sa.Column("created_at", server.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("seen_at", server.db.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("read_at", server.db.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("shown_at", server.db.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("clicked_at", server.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", server.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("seen_at", server.core.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("read_at", server.core.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("shown_at", server.core.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("clicked_at", server.core.db.UTCDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
             ["user_id"],
             ["users.id"],
@@ -106,8 +106,8 @@ def upgrade() -> None:
         sa.Column("reject_reason", sa.Text(), nullable=True),
         sa.Column("idempotency_key", sa.String(length=200), nullable=True),
         sa.Column("request_hash", sa.String(length=64), nullable=True),
-        sa.Column("created_at", server.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", server.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", server.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", server.core.db.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["customer_id"],
             ["users.id"],
@@ -134,11 +134,11 @@ def upgrade() -> None:
         sa.Column("vapid_key_id", sa.String(length=64), nullable=False),
         sa.Column("label", sa.String(length=120), nullable=True),
         sa.Column("muted", sa.Boolean(), server_default=sa.text("(false)"), nullable=False),
-        sa.Column("expiration_time", server.db.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("created_at", server.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", server.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("last_success_at", server.db.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("last_failure_at", server.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("expiration_time", server.core.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", server.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", server.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("last_success_at", server.core.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("last_failure_at", server.core.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("last_failure_reason", sa.Text(), nullable=True),
         sa.ForeignKeyConstraint(
             ["user_id"],
@@ -181,7 +181,7 @@ def upgrade() -> None:
         sa.Column("order_id", sa.Integer(), nullable=False),
         sa.Column("sender_id", sa.Integer(), nullable=False),
         sa.Column("body", sa.Text(), nullable=False),
-        sa.Column("created_at", server.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", server.core.db.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["order_id"],
             ["orders.id"],
@@ -206,7 +206,7 @@ def upgrade() -> None:
         sa.Column("kind", sa.String(length=8), nullable=False),
         sa.Column("amount_cents", sa.Integer(), nullable=False),
         sa.Column("reason", sa.Text(), nullable=True),
-        sa.Column("created_at", server.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", server.core.db.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["order_id"],
             ["orders.id"],
@@ -229,12 +229,12 @@ def upgrade() -> None:
         sa.Column("urgency", sa.String(length=8), nullable=False),
         sa.Column("topic", sa.String(length=32), nullable=True),
         sa.Column("attempts", sa.Integer(), nullable=False),
-        sa.Column("created_at", server.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("due_at", server.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("expires_at", server.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("lease_until", server.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", server.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("due_at", server.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", server.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("lease_until", server.core.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("leased_by", sa.String(length=64), nullable=True),
-        sa.Column("delivered_at", server.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("delivered_at", server.core.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("last_status", sa.Integer(), nullable=True),
         sa.Column("error", sa.Text(), nullable=True),
         sa.ForeignKeyConstraint(

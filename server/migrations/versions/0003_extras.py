@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import server.db
+import server.core.db
 
 revision: str = "0003_extras"
 down_revision: str | None = "0002_push"
@@ -28,7 +28,7 @@ def upgrade() -> None:
         sa.Column("quiet_end", sa.Integer(), nullable=False),
         sa.Column("time_zone", sa.String(length=64), nullable=False),
         sa.Column("orders_ring", sa.Boolean(), server_default=sa.text("true"), nullable=False),
-        sa.Column("updated_at", server.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", server.core.db.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["user_id"],
             ["users.id"],
@@ -43,7 +43,7 @@ def upgrade() -> None:
         sa.Column("user_id", sa.Integer(), nullable=False),
         sa.Column("notification_id", sa.Integer(), nullable=False),
         sa.Column("type", sa.String(length=16), nullable=False),
-        sa.Column("created_at", server.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", server.core.db.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["notification_id"],
             ["notifications.id"],
@@ -71,8 +71,8 @@ def upgrade() -> None:
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("recipients", sa.Integer(), nullable=False),
         sa.Column("last_user_id", sa.Integer(), nullable=False),
-        sa.Column("created_at", server.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("finished_at", server.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", server.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("finished_at", server.core.db.UTCDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
             ["created_by"],
             ["users.id"],
@@ -107,9 +107,9 @@ def upgrade() -> None:
         sa.Column("key_id", sa.String(length=40), nullable=False),
         sa.Column("name", sa.String(length=120), nullable=False),
         sa.Column("secret_sealed", sa.Text(), nullable=False),
-        sa.Column("created_at", server.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("revoked_at", server.db.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("last_used_at", server.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", server.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("revoked_at", server.core.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("last_used_at", server.core.db.UTCDateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_integration_keys")),
         sa.UniqueConstraint("key_id", name=op.f("uq_integration_keys_key_id")),
     )
@@ -122,7 +122,7 @@ def upgrade() -> None:
         sa.Column("vendor_id", sa.Integer(), nullable=False),
         sa.Column("body_sha256", sa.String(length=64), nullable=False),
         sa.Column("notification_id", sa.Integer(), nullable=True),
-        sa.Column("received_at", server.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("received_at", server.core.db.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["key_id"],
             ["integration_keys.id"],

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from alembic import op
 
-import server.db
+import server.core.db
 
 revision: str = "0004_token_lifetime_money"
 down_revision: str | None = "0003_extras"
@@ -32,15 +32,15 @@ MONEY = (
 def upgrade() -> None:
     with op.batch_alter_table("api_tokens", schema=None) as batch_op:
         batch_op.add_column(
-            sa.Column("last_used_at", server.db.UTCDateTime(timezone=True), nullable=True)
+            sa.Column("last_used_at", server.core.db.UTCDateTime(timezone=True), nullable=True)
         )
     # When a token was last used is unknown: count existing ones as used now, so the
     # idle lifetime starts at the upgrade (the absolute one still counts from created_at).
-    tokens = sa.table("api_tokens", sa.column("last_used_at", server.db.UTCDateTime()))
+    tokens = sa.table("api_tokens", sa.column("last_used_at", server.core.db.UTCDateTime()))
     op.execute(tokens.update().values(last_used_at=datetime.now(UTC)))
     with op.batch_alter_table("api_tokens", schema=None) as batch_op:
         batch_op.alter_column(
-            "last_used_at", existing_type=server.db.UTCDateTime(timezone=True), nullable=False
+            "last_used_at", existing_type=server.core.db.UTCDateTime(timezone=True), nullable=False
         )
 
     if op.get_bind().dialect.name != "sqlite":

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import server.db
+import server.core.db
 
 revision: str = "0005_worker_heartbeats"
 down_revision: str | None = "0004_token_lifetime_money"
@@ -24,8 +24,8 @@ def upgrade() -> None:
         sa.Column("name", sa.String(length=64), nullable=False),
         sa.Column("role", sa.String(length=16), nullable=False),
         sa.Column("loops", sa.Text(), nullable=False),
-        sa.Column("started_at", server.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("beat_at", server.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("started_at", server.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("beat_at", server.core.db.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("name", name=op.f("pk_worker_heartbeats")),
     )
 

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import server.db
+import server.core.db
 
 revision: str = "0006_email_outbox"
 down_revision: str | None = "0005_worker_heartbeats"
@@ -32,11 +32,11 @@ def upgrade() -> None:
         sa.Column("message_id", sa.String(length=200), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
-        sa.Column("due_at", server.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("lease_until", server.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("due_at", server.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("lease_until", server.core.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("leased_by", sa.String(length=64), nullable=True),
-        sa.Column("created_at", server.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("sent_at", server.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", server.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("sent_at", server.core.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("last_error", sa.Text(), nullable=True),
         sa.ForeignKeyConstraint(
             ["order_id"],

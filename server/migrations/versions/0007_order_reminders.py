@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import server.db
+import server.core.db
 
 revision: str = "0007_order_reminders"
 down_revision: str | None = "0006_email_outbox"
@@ -31,10 +31,10 @@ def upgrade() -> None:
         sa.Column("max_repeats", sa.Integer(), nullable=False),
         sa.Column("sent", sa.Integer(), nullable=False),
         sa.Column("status", sa.String(length=8), nullable=False),
-        sa.Column("next_due_at", server.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("next_due_at", server.core.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("push_failed", sa.Boolean(), server_default=sa.text("false"), nullable=False),
-        sa.Column("created_at", server.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("finished_at", server.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", server.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("finished_at", server.core.db.UTCDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
             ["notification_id"],
             ["notifications.id"],

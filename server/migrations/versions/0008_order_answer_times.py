@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import server.db
+import server.core.db
 
 revision: str = "0008_order_answer_times"
 down_revision: str | None = "0007_order_reminders"
@@ -23,10 +23,10 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     with op.batch_alter_table("orders") as batch:
         batch.add_column(
-            sa.Column("answered_at", server.db.UTCDateTime(timezone=True), nullable=True)
+            sa.Column("answered_at", server.core.db.UTCDateTime(timezone=True), nullable=True)
         )
         batch.add_column(
-            sa.Column("accepted_at", server.db.UTCDateTime(timezone=True), nullable=True)
+            sa.Column("accepted_at", server.core.db.UTCDateTime(timezone=True), nullable=True)
         )
 
 

@@ -23,7 +23,7 @@ from babel.numbers import format_currency, format_decimal, get_currency_precisio
 from babel.support import Translations
 from babel.units import format_unit
 
-LOCALE_DIR = Path(__file__).resolve().parent / "locale"
+LOCALE_DIR = Path(__file__).resolve().parents[1] / "locale"  # server/locale
 DEFAULT = "en"
 # An Accept-Language header is read this far at most (a client's list is a few tags).
 _MAX_TAGS = 32

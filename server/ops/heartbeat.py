@@ -21,7 +21,7 @@ from sqlalchemy import String, Text, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
-from server.db import Base, Database, UTCDateTime, utcnow
+from server.core.db import Base, Database, UTCDateTime, utcnow
 
 log = logging.getLogger("vendorbell.heartbeat")
 

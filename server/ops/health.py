@@ -17,9 +17,9 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import text
 
-from server.db import Database
-from server.drain import Drain
-from server.errors import ErrorOut
+from server.core.db import Database
+from server.core.errors import ErrorOut
+from server.ops.drain import Drain
 from server.realtime.hub import Hub
 
 log = logging.getLogger("vendorbell.health")

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]  # the repository (server/core/config.py)
 
 # Public push services of the major browsers. A leading "*." matches any subdomain.
 DEFAULT_PUSH_HOSTS = (

@@ -23,10 +23,10 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 
-from server.config import Settings
-from server.sqlite_checkpoint import AUTOCHECKPOINT_PAGES, Checkpointer
-from server.sqlite_gate import WriteGate, gated_creator
-from server.sqlite_inline import inline_creator
+from server.core.config import Settings
+from server.sqlite.checkpoint import AUTOCHECKPOINT_PAGES, Checkpointer
+from server.sqlite.gate import WriteGate, gated_creator
+from server.sqlite.inline import inline_creator
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -113,7 +113,7 @@ class Database:
         if self.is_sqlite:
             kwargs["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
             if path and path != ":memory:":
-                # This process's write transactions take turns in order (server.sqlite_gate).
+                # This process's write transactions take turns in order (server.sqlite.gate).
                 gate = WriteGate(SQLITE_BUSY_TIMEOUT_MS / 1000)
                 kwargs["async_creator"] = gated_creator(path, gate, **kwargs.pop("connect_args"))
             kwargs["pool_size"] = 8

@@ -20,10 +20,10 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from server.config import Settings
-from server.db import Database, utcnow
-from server.heartbeat import ALIVE_WITHIN_BEATS, read_beats
-from server.metrics import (
+from server.core.config import Settings
+from server.core.db import Database, utcnow
+from server.ops.heartbeat import ALIVE_WITHIN_BEATS, read_beats
+from server.ops.metrics import (
     HTTP_REQUESTS,
     QUEUE_DEPTH,
     QUEUE_OLDEST_DUE_AGE,
@@ -45,7 +45,7 @@ def _install_log_record_factory() -> None:
     """Every log record made while serving a request carries its `request_id`.
 
     A record factory (not a handler filter) so that the JSON formatter in
-    server.logs prints it whatever handlers are configured.
+    server.core.logs prints it whatever handlers are configured.
     """
     previous = logging.getLogRecordFactory()
     if getattr(previous, "_vendorbell_request_id", False):
