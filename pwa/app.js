@@ -5,6 +5,7 @@ import { createBell } from './bell.js';
 import { h, mount } from './dom.js';
 import { Live } from './live.js';
 import { syncSubscription } from './push.js';
+import { browserLocale, formatLocale, locale, setLocale, t } from './i18n.js';
 import { errorMessage } from './messages.js';
 import { forgetAll, save } from './saved.js';
 import { chime } from './sound.js';
@@ -48,7 +49,7 @@ export function toast(text, kind = 'info') {
   // A failure stays until it is dismissed: it may take longer to read than any timeout.
   const error = kind === 'error';
   const el = h('div', { class: `toast toast-${kind}`, role: error ? 'alert' : 'status' }, h('span', {}, text),
-    error ? h('button', { type: 'button', class: 'toast-close', 'aria-label': 'Dismiss', onclick: () => el.remove() }, '×') : null);
+    error ? h('button', { type: 'button', class: 'toast-close', 'aria-label': t('app.dismiss'), onclick: () => el.remove() }, '×') : null);
   shell.toasts.append(el);
   while (shell.toasts.children.length > 2) shell.toasts.firstElementChild.remove();
   if (error) return;
@@ -85,7 +86,7 @@ function route({ focus = true } = {}) {
   renderNav();
   window.scrollTo(0, 0);
   if (!match) {
-    mount(shell.main, h('section', { class: 'card empty-state' }, h('h1', {}, 'Page not found'), h('a', { href: '/' }, 'Back to the dashboard')));
+    mount(shell.main, h('section', { class: 'card empty-state' }, h('h1', {}, t('app.not_found')), h('a', { href: '/' }, t('app.back_to_dashboard'))));
     if (focus) focusHeading(shell.main);
     return;
   }
@@ -108,20 +109,20 @@ function showError(error) {
 // ---------------------------------------------------------------- header
 
 const dot = h('span', { class: 'conn-dot', 'data-testid': 'conn-dot', 'data-state': 'connecting', role: 'status' });
-const DOT_TEXT = { live: 'Live', connecting: 'Connecting…', reconnecting: 'Reconnecting…', offline: 'Offline' };
 
 function setDot(connection) {
   dot.dataset.state = connection;
-  dot.title = DOT_TEXT[connection];
-  dot.setAttribute('aria-label', `Live updates: ${DOT_TEXT[connection]}`);
+  const text = t(`live.${connection}`);
+  dot.title = text;
+  dot.setAttribute('aria-label', t('live.label', { state: text }));
 }
 
 function navLinks() {
   if (!state.user) return [];
   const vendor = state.user.role === 'vendor';
   return vendor
-    ? [['/', 'Dashboard'], ['/orders', 'Orders'], ['/notifications', 'Notifications'], ['/devices', 'Devices'], ['/preferences', 'Settings']]
-    : [['/checkout', 'New order'], ['/orders', 'My orders'], ['/notifications', 'Notifications'], ['/devices', 'Devices'], ['/preferences', 'Settings']];
+    ? [['/', t('nav.dashboard')], ['/orders', t('nav.orders')], ['/notifications', t('nav.notifications')], ['/devices', t('nav.devices')], ['/preferences', t('nav.settings')]]
+    : [['/checkout', t('nav.new_order')], ['/orders', t('nav.my_orders')], ['/notifications', t('nav.notifications')], ['/devices', t('nav.devices')], ['/preferences', t('nav.settings')]];
 }
 
 function renderNav() {
@@ -137,34 +138,34 @@ function renderNav() {
 function renderHeader() {
   const brand = h('a', { href: '/', class: 'brand' }, h('img', { src: '/icons/icon-192.png', alt: '', width: 28, height: 28 }), h('span', {}, 'vendorbell'));
   if (!state.user) return mount(shell.header, h('div', { class: 'header-row' }, brand));
-  const signOut = h('button', { class: 'link-button', type: 'button', onclick: logout }, 'Sign out');
+  const signOut = h('button', { class: 'link-button', type: 'button', onclick: logout }, t('app.sign_out'));
   mount(
     shell.header,
     h(
       'div',
       { class: 'header-row' },
       brand,
-      h('nav', { class: 'main-nav', 'aria-label': 'Main' }),
+      h('nav', { class: 'main-nav', 'aria-label': t('nav.label') }),
       h('div', { class: 'header-tools' }, dot, createBell(navigate),
-        h('div', { class: 'who' }, h('span', { class: 'who-name' }, state.user.name), h('span', { class: 'who-role' }, state.user.role), signOut)),
+        h('div', { class: 'who' }, h('span', { class: 'who-name' }, state.user.name), h('span', { class: 'who-role' }, t(`role.${state.user.role}`)), signOut)),
     ),
   );
   renderNav();
 }
 
 let savedAt = null; // the oldest saved answer shown while offline (ms), or null
+let offlineShown = false;
 
 function setOffline(offline) {
   state.offline = offline;
+  offlineShown = offline;
   if (!offline) savedAt = null;
   document.body.classList.toggle('is-offline', offline);
-  const when = savedAt ? new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' }).format(savedAt) : null;
+  const when = savedAt ? new Intl.DateTimeFormat(formatLocale(), { dateStyle: 'medium', timeStyle: 'short' }).format(savedAt) : null;
   mount(shell.banner, offline
     ? h('div', { class: 'banner banner-offline', role: 'alert', 'data-testid': 'offline-banner' },
-      h('strong', {}, 'You are offline. '),
-      when
-        ? `Showing what was saved on this device at ${when}; new orders and changes appear when the connection is back.`
-        : 'Showing the saved app; live updates resume when the connection is back.')
+      h('strong', {}, `${t('offline.title')} `),
+      when ? t('offline.saved_at', { when }) : t('offline.saved_app'))
     : null);
   if (offline) setDot('offline');
 }
@@ -225,7 +226,19 @@ function syncAppBadge({ unseen }) {
   if ('setAppBadge' in navigator) (unseen ? navigator.setAppBadge(unseen) : navigator.clearAppBadge()).catch(() => {});
 }
 
+/** Redraw the whole app in another language at once (Settings' language select). */
+export async function changeLocale(lang) {
+  await setLocale(lang);
+  if (state.user) state.user = { ...state.user, locale: lang };
+  if (state.user) rememberUser(state.user);
+  renderHeader();
+  if (state.live) setDot(state.live.state);
+  if (offlineShown) setOffline(true);
+  route({ focus: false });
+}
+
 export async function signedIn(user) {
+  if (user.locale && user.locale !== locale()) await setLocale(user.locale);
   const before = rememberedUser();
   if (before && before.id !== user.id) forgetAll(); // another account's saved inbox
   state.user = user;
@@ -240,7 +253,9 @@ export async function signedIn(user) {
   syncSubscription();
 }
 
-function signedOut() {
+async function signedOut() {
+  // Signed out, the browser's language again: the sign-in page is nobody's yet.
+  await setLocale(browserLocale()).catch(() => null);
   if (state.live) state.live.stop();
   state.live = null;
   state.user = null;
@@ -272,6 +287,9 @@ async function registerServiceWorker() {
 }
 
 async function start() {
+  // The words come before the first render: the account's language from the last visit,
+  // else the browser's; /api/me may then switch to the account's current one.
+  await setLocale(rememberedUser()?.locale || browserLocale()).catch(() => null);
   registerServiceWorker();
   window.addEventListener('popstate', route);
   document.querySelector('.skip-link')?.addEventListener('click', (event) => {

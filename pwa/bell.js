@@ -2,6 +2,7 @@
 
 import { get, post } from './api.js';
 import { h, icon, mount } from './dom.js';
+import { t } from './i18n.js';
 import { notificationRow, openNotification } from './inbox.js';
 import { on, setCounts, state } from './state.js';
 
@@ -17,26 +18,26 @@ export function createBell(navigate) {
     badge,
   );
   const list = h('ul', { class: 'dropdown-list', 'data-testid': 'dropdown-list' });
-  const markAll = h('button', { class: 'link-button', type: 'button', onclick: () => markAllRead() }, 'Mark all read');
+  const markAll = h('button', { class: 'link-button', type: 'button', onclick: () => markAllRead() }, t('bell.mark_all_read'));
   const panel = h(
     'div',
-    { class: 'dropdown', id: 'bell-dropdown', role: 'dialog', 'aria-label': 'Latest notifications', 'data-testid': 'dropdown', hidden: true },
-    h('div', { class: 'dropdown-head' }, h('strong', {}, 'Notifications'), markAll),
+    { class: 'dropdown', id: 'bell-dropdown', role: 'dialog', 'aria-label': t('bell.latest'), 'data-testid': 'dropdown', hidden: true },
+    h('div', { class: 'dropdown-head' }, h('strong', {}, t('bell.title')), markAll),
     list,
-    h('a', { href: '/notifications', class: 'dropdown-foot', onclick: (e) => { e.preventDefault(); close(); navigate('/notifications'); } }, 'See all notifications'),
+    h('a', { href: '/notifications', class: 'dropdown-foot', onclick: (e) => { e.preventDefault(); close(); navigate('/notifications'); } }, t('bell.see_all')),
   );
   const root = h('div', { class: 'bell' }, button, panel);
 
   function renderBadge({ unread }) {
     badge.hidden = unread === 0;
     badge.textContent = unread > 99 ? '99+' : String(unread);
-    button.setAttribute('aria-label', unread ? `Notifications, ${unread} unread` : 'Notifications');
+    button.setAttribute('aria-label', unread ? t('bell.label_unread', { count: unread }) : t('bell.title'));
     markAll.disabled = unread === 0;
   }
 
   function renderList() {
-    if (items === null) return mount(list, h('li', { class: 'empty' }, 'Loading…'));
-    if (!items.length) return mount(list, h('li', { class: 'empty' }, 'Nothing yet. New orders will show up here.'));
+    if (items === null) return mount(list, h('li', { class: 'empty' }, t('common.loading')));
+    if (!items.length) return mount(list, h('li', { class: 'empty' }, t('bell.empty')));
     mount(list, items.map((n) => notificationRow(n, { compact: true, onOpen: openItem })));
   }
 

@@ -1,4 +1,6 @@
-// Money, dates and labels, formatted for people.
+// Money, dates and labels, formatted for people in the chosen language (i18n.js).
+
+import { formatLocale, t } from './i18n.js';
 
 const ZERO_DECIMAL = new Set(['JPY', 'KRW', 'VND', 'CLP', 'ISK']);
 
@@ -6,7 +8,7 @@ export function money(cents, currency) {
   const digits = ZERO_DECIMAL.has(currency) ? 0 : 2;
   const amount = digits ? cents / 100 : cents;
   try {
-    return new Intl.NumberFormat(undefined, { style: 'currency', currency }).format(amount);
+    return new Intl.NumberFormat(formatLocale(), { style: 'currency', currency }).format(amount);
   } catch {
     return `${amount.toFixed(digits)} ${currency}`;
   }
@@ -21,8 +23,8 @@ export function toCents(text, currency = 'EUR') {
 
 export function ago(iso) {
   const seconds = Math.round((Date.now() - new Date(iso).getTime()) / 1000);
-  if (seconds < 45) return 'just now';
-  const rtf = new Intl.RelativeTimeFormat(undefined, { numeric: 'auto' });
+  if (seconds < 45) return t('time.just_now');
+  const rtf = new Intl.RelativeTimeFormat(formatLocale(), { numeric: 'auto' });
   if (seconds < 3600) return rtf.format(-Math.round(seconds / 60), 'minute');
   if (seconds < 86400) return rtf.format(-Math.round(seconds / 3600), 'hour');
   if (seconds < 7 * 86400) return rtf.format(-Math.round(seconds / 86400), 'day');
@@ -31,32 +33,32 @@ export function ago(iso) {
 
 export function dateTime(iso) {
   if (!iso) return '—';
-  return new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' }).format(new Date(iso));
+  return new Intl.DateTimeFormat(formatLocale(), { dateStyle: 'medium', timeStyle: 'short' }).format(new Date(iso));
 }
 
-export const STATUS_LABELS = {
-  pending: 'New',
-  accepted: 'Accepted',
-  rejected: 'Declined',
-  preparing: 'Preparing',
-  shipped: 'Shipped',
-  delivered: 'Delivered',
-  cancelled: 'Cancelled',
-};
+/** An order status in words ("New", "Neu", "Nouvelle"). */
+export function statusLabel(status) {
+  return t(`status.${status}`);
+}
 
 /** Button text for moving an order to `status`. */
-export const ACTION_LABELS = {
-  accepted: 'Accept',
-  rejected: 'Decline',
-  preparing: 'Start preparing',
-  shipped: 'Mark shipped',
-  delivered: 'Mark delivered',
-  cancelled: 'Cancel order',
-};
+export function actionLabel(status) {
+  return t(`action.${status}`);
+}
 
-export const TYPE_LABELS = { order: 'Orders', payment: 'Payments', message: 'Messages', system: 'System' };
+export const TYPES = ['order', 'payment', 'message', 'system'];
+
+/** A notification type's name, as the filters and settings list it. */
+export function typeLabel(type) {
+  return t(`type.${type}`);
+}
+
+/** Numbers as the chosen language writes them. */
+export function number(value, options = {}) {
+  return new Intl.NumberFormat(formatLocale(), options).format(value);
+}
 
 export function itemCount(order) {
   const n = order.items.reduce((sum, item) => sum + item.quantity, 0);
-  return n === 1 ? '1 item' : `${n} items`;
+  return t('order.items', { count: n });
 }

@@ -4,6 +4,7 @@
 import { post } from './api.js';
 import { h, icon } from './dom.js';
 import { ago } from './format.js';
+import { t } from './i18n.js';
 
 const TYPE_ICONS = { order: 'box', payment: 'card', message: 'chat', system: 'info' };
 
@@ -38,7 +39,7 @@ export function notificationRow(notification, { onOpen, compact = false } = {}) 
         notification.body ? h('span', { class: 'note-body' }, notification.body) : null,
         h('time', { class: 'note-time', datetime: notification.created_at }, ago(notification.created_at)),
       ),
-      unread ? h('span', { class: 'unread-dot', 'aria-label': 'unread' }) : null,
+      unread ? h('span', { class: 'unread-dot', 'aria-label': t('inbox.unread') }) : null,
     ),
   );
 }

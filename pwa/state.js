@@ -27,9 +27,9 @@ export function setCounts(counts) {
 
 const ME_KEY = 'vb.me';
 
-/** Only name and role are kept, so the offline shell can greet the user; never the token. */
+/** Only name, role and language are kept, so the offline shell can greet the user; never the token. */
 export function rememberUser(user) {
-  if (user) localStorage.setItem(ME_KEY, JSON.stringify({ id: user.id, name: user.name, role: user.role, email: user.email }));
+  if (user) localStorage.setItem(ME_KEY, JSON.stringify({ id: user.id, name: user.name, role: user.role, email: user.email, locale: user.locale }));
   else localStorage.removeItem(ME_KEY);
 }
 

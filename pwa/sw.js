@@ -3,13 +3,17 @@
 
 importScripts('/device-label.js');  // self.deviceLabel(), shared with the page
 
-const CACHE = 'vendorbell-shell-v4';
+const CACHE = 'vendorbell-shell-v5';
+// The page writes the reader's language here (i18n.js); the catalogues are in the shell.
+const LOCALE_CACHE = 'vendorbell-locale';
+const LOCALES = ['en', 'de', 'fr'];
 const SHELL = [
   '/index.html', '/styles.css', '/manifest.webmanifest',
-  '/app.js', '/api.js', '/bell.js', '/device-label.js', '/dom.js', '/format.js', '/inbox.js', '/live.js', '/messages.js', '/push.js', '/saved.js', '/sound.js', '/state.js',
+  '/app.js', '/api.js', '/bell.js', '/device-label.js', '/dom.js', '/format.js', '/i18n.js', '/inbox.js', '/live.js', '/messages.js', '/push.js', '/saved.js', '/sound.js', '/state.js',
   '/views/auth.js', '/views/checkout.js', '/views/devices.js', '/views/home.js', '/views/notifications.js',
   '/views/order.js', '/views/order-alerts.js', '/views/order-list.js', '/views/orders.js', '/views/push-card.js',
   '/views/analytics.js', '/views/preferences.js',
+  '/i18n/en.json', '/i18n/de.json', '/i18n/fr.json',
   '/icons/icon-192.png', '/icons/icon-512.png', '/icons/maskable-512.png', '/icons/badge-96.png',
 ];
 const ICON = '/icons/icon-192.png';
@@ -32,7 +36,7 @@ async function precache() {
 
 async function activate() {
   const names = await caches.keys();
-  await Promise.all(names.filter((name) => name !== CACHE).map((name) => caches.delete(name)));
+  await Promise.all(names.filter((name) => name !== CACHE && name !== LOCALE_CACHE).map((name) => caches.delete(name)));
   await self.clients.claim();
 }
 
@@ -70,6 +74,34 @@ async function networkFirst(request) {
   }
 }
 
+// ------------------------------------------------------------------ words
+
+/** The reader's language: the push's own `lang`, else the one the page last chose. */
+async function readerLocale(lang) {
+  if (LOCALES.includes(lang)) return lang;
+  try {
+    const stored = await (await caches.open(LOCALE_CACHE)).match('/i18n/current');
+    const { locale } = stored ? await stored.json() : {};
+    return LOCALES.includes(locale) ? locale : 'en';
+  } catch {
+    return 'en';
+  }
+}
+
+/** `key` from the cached catalogue of `lang` (English, then the key, when missing). */
+async function text(lang, key) {
+  for (const tag of [lang, 'en']) {
+    try {
+      const response = (await caches.match(`/i18n/${tag}.json`)) || (await fetch(`/i18n/${tag}.json`));
+      const strings = await response.json();
+      if (typeof strings[key] === 'string') return strings[key];
+    } catch {
+      // Not cached and offline: try English, then the key itself.
+    }
+  }
+  return key;
+}
+
 // ------------------------------------------------------------------ push
 
 function parseMessage(data) {
@@ -100,8 +132,10 @@ async function handlePush(event) {
   const message = parseMessage(event.data);
   if (!message) {
     // Never stay silent: browsers revoke push for workers that show nothing.
+    const lang = await readerLocale(null);
     await self.registration.showNotification('vendorbell', {
-      body: 'You have a new update. Open vendorbell to see it.',
+      body: await text(lang, 'sw.update_body'),
+      lang,
       tag: 'vendorbell-update',
       icon: ICON,
       badge: BADGE,

@@ -3,16 +3,16 @@
 // vendor's orders were answered.
 
 import { get, query } from '../api.js';
+import { number } from '../format.js';
 import { h, mount } from '../dom.js';
+import { formatLocale, t } from '../i18n.js';
+import { errorMessage } from '../messages.js';
 import { browserTimeZone } from './preferences.js';
 
 const SVG = 'http://www.w3.org/2000/svg';
 const DAYS = 14;
-const SERIES = [
-  ['sent', 'Sent'],
-  ['delivered', 'Delivered'],
-  ['clicked', 'Clicked'],
-];
+const SERIES = ['sent', 'delivered', 'clicked'];
+const seriesName = (key) => t(`analytics.series.${key}`);
 // Chart geometry in viewBox units; the SVG scales to the card's width, so a phone gets a
 // narrower box (text stays readable) and fewer day labels.
 const PAD = { top: 12, right: 8, bottom: 26, left: 34 };
@@ -42,18 +42,19 @@ export function window14(now = new Date()) {
 
 export function percent(ratio) {
   if (ratio === null || ratio === undefined) return '—';
-  return new Intl.NumberFormat(undefined, { style: 'percent', maximumFractionDigits: 1 }).format(ratio);
+  return new Intl.NumberFormat(formatLocale(), { style: 'percent', maximumFractionDigits: 1 }).format(ratio);
 }
 
 export function duration(seconds) {
   if (seconds === null || seconds === undefined) return '—';
   const s = Math.round(seconds);
-  if (s < 60) return `${s} s`;
+  const unit = (value, name) => new Intl.NumberFormat(formatLocale(), { style: 'unit', unit: name, unitDisplay: 'short' }).format(value);
+  if (s < 60) return unit(s, 'second');
   const minutes = Math.round(s / 60);
-  if (minutes < 60) return `${minutes} min`;
+  if (minutes < 60) return unit(minutes, 'minute');
   const hours = Math.floor(minutes / 60);
-  if (hours < 48) return minutes % 60 ? `${hours} h ${minutes % 60} min` : `${hours} h`;
-  return `${Math.round(hours / 24)} days`;
+  if (hours < 48) return minutes % 60 ? `${unit(hours, 'hour')} ${unit(minutes % 60, 'minute')}` : unit(hours, 'hour');
+  return t('analytics.days', { count: Math.round(hours / 24) });
 }
 
 function niceMax(value) {
@@ -69,18 +70,20 @@ function chart(days, byDay, totals) {
   const W = narrow ? 360 : 760;
   const H = narrow ? 220 : 210;
   const every = narrow ? 3 : 2;
-  const dayLabel = new Intl.DateTimeFormat(undefined, { month: 'short', day: 'numeric' });
+  const dayLabel = new Intl.DateTimeFormat(formatLocale(), { month: 'short', day: 'numeric' });
   const rows = days.map((date) => ({ date, figures: byDay.get(isoDay(date)) || {} }));
-  const max = niceMax(Math.max(1, ...rows.flatMap((r) => SERIES.map(([key]) => r.figures[key] || 0))));
+  const max = niceMax(Math.max(1, ...rows.flatMap((r) => SERIES.map((key) => r.figures[key] || 0))));
   const plotW = W - PAD.left - PAD.right;
   const plotH = H - PAD.top - PAD.bottom;
   const slot = plotW / rows.length;
   const barW = Math.max(2, (slot * 0.78) / SERIES.length);
   const y = (v) => PAD.top + plotH - (v / max) * plotH;
 
-  const title = `Pushes per day, last ${DAYS} days`;
-  const desc = `${totals.sent} sent, ${totals.delivered} delivered, ${totals.clicked} clicked, `
-    + `${totals.failed} failed and ${totals.expired} expired between ${dayLabel.format(days[0])} and ${dayLabel.format(days[days.length - 1])}.`;
+  const title = t('analytics.per_day', { count: DAYS });
+  const desc = t('analytics.chart_desc', {
+    sent: totals.sent, delivered: totals.delivered, clicked: totals.clicked, failed: totals.failed,
+    expired: totals.expired, from: dayLabel.format(days[0]), to: dayLabel.format(days[days.length - 1]),
+  });
   const root = svg('svg', {
     class: 'chart', viewBox: `0 0 ${W} ${H}`, role: 'img', preserveAspectRatio: 'xMidYMid meet',
     'aria-labelledby': `${id}-title ${id}-desc`, 'data-testid': 'engagement-chart',
@@ -89,16 +92,16 @@ function chart(days, byDay, totals) {
   const grid = svg('g', { class: 'chart-grid', 'aria-hidden': 'true' });
   for (const v of [0, max / 2, max]) {
     grid.append(svg('line', { x1: PAD.left, x2: W - PAD.right, y1: y(v), y2: y(v) }),
-      svg('text', { x: PAD.left - 6, y: y(v) + 4, 'text-anchor': 'end' }, Number.isInteger(v) ? v : v.toFixed(1)));
+      svg('text', { x: PAD.left - 6, y: y(v) + 4, 'text-anchor': 'end' }, new Intl.NumberFormat(formatLocale(), { maximumFractionDigits: 1 }).format(v)));
   }
   root.append(grid);
 
   const bars = svg('g', { class: 'chart-bars' });
   rows.forEach(({ date, figures }, i) => {
     const x0 = PAD.left + i * slot + (slot - barW * SERIES.length) / 2;
-    const label = `${dayLabel.format(date)}: ${SERIES.map(([key, name]) => `${figures[key] || 0} ${name.toLowerCase()}`).join(', ')}`;
+    const label = `${dayLabel.format(date)}: ${SERIES.map((key) => t(`analytics.count.${key}`, { count: figures[key] || 0 })).join(', ')}`;
     const group = svg('g', { class: 'chart-day', 'data-date': isoDay(date) }, svg('title', {}, label));
-    SERIES.forEach(([key], k) => {
+    SERIES.forEach((key, k) => {
       const value = figures[key] || 0;
       const top = y(value);
       group.append(svg('rect', { class: `bar bar-${key}`, x: (x0 + k * barW).toFixed(2), y: top.toFixed(2), width: (barW - 1).toFixed(2), height: Math.max(0, PAD.top + plotH - top).toFixed(2), 'data-value': value }));
@@ -115,13 +118,13 @@ function chart(days, byDay, totals) {
 
 /** The chart's numbers for screen readers (an img role hides the SVG's parts). */
 function table(days, byDay) {
-  const dayLabel = new Intl.DateTimeFormat(undefined, { month: 'short', day: 'numeric' });
+  const dayLabel = new Intl.DateTimeFormat(formatLocale(), { month: 'short', day: 'numeric' });
   return h('table', { class: 'visually-hidden' },
-    h('caption', {}, `Pushes per day, last ${DAYS} days`),
-    h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Day'), SERIES.map(([, name]) => h('th', { scope: 'col' }, name)))),
+    h('caption', {}, t('analytics.per_day', { count: DAYS })),
+    h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, t('analytics.day')), SERIES.map((key) => h('th', { scope: 'col' }, seriesName(key))))),
     h('tbody', {}, days.map((date) => {
       const figures = byDay.get(isoDay(date)) || {};
-      return h('tr', {}, h('th', { scope: 'row' }, dayLabel.format(date)), SERIES.map(([key]) => h('td', {}, String(figures[key] || 0))));
+      return h('tr', {}, h('th', { scope: 'row' }, dayLabel.format(date)), SERIES.map((key) => h('td', {}, String(figures[key] || 0))));
     })));
 }
 
@@ -134,18 +137,19 @@ function figure(label, value, testid, hint) {
 /** The vendor's orders in the range, in one line: how fast and how surely they were answered. */
 function orderFigures(s) {
   if (!s.orders_received) return null;
-  const n = (count, one, many = `${one}s`) => `${count} ${count === 1 ? one : many}`;
   return h('p', { class: 'muted small order-figures', 'data-testid': 'order-figures' },
-    h('strong', {}, n(s.orders_received, 'order')),
-    ` · median ${duration(s.median_seconds_to_accept)} to accept · ${s.orders_reminded} reminded · `
-      + `${s.orders_emailed} emailed · ${s.orders_never_accepted} never accepted`);
+    h('strong', {}, t('analytics.orders', { count: s.orders_received })),
+    ` · ${t('analytics.order_figures', {
+      median: duration(s.median_seconds_to_accept), reminded: s.orders_reminded,
+      emailed: s.orders_emailed, never: s.orders_never_accepted,
+    })}`);
 }
 
 /** The card; it loads itself. */
 export function engagementCard() {
-  const body = h('div', {}, h('p', { class: 'muted' }, 'Loading engagement…'));
+  const body = h('div', {}, h('p', { class: 'muted' }, t('analytics.loading')));
   const card = h('section', { class: 'card engagement', 'data-testid': 'engagement' },
-    h('div', { class: 'card-head' }, h('h2', {}, 'Engagement'), h('span', { class: 'muted small' }, `Last ${DAYS} days`)),
+    h('div', { class: 'card-head' }, h('h2', {}, t('analytics.title')), h('span', { class: 'muted small' }, t('analytics.last_days', { count: DAYS }))),
     body);
 
   async function load() {
@@ -155,22 +159,22 @@ export function engagementCard() {
     try {
       summary = await get(`/api/analytics/summary${query({ from: from.toISOString(), to: to.toISOString(), tz })}`);
     } catch (error) {
-      mount(body, h('p', { class: 'muted' }, error.message));
+      mount(body, h('p', { class: 'muted' }, errorMessage(error)));
       return;
     }
     const byDay = new Map(summary.by_day.map((d) => [d.date, d]));
-    const t = summary.totals;
+    const totals = summary.totals;
     mount(body,
       h('div', { class: 'figures' },
-        figure('Click-through rate', percent(t.ctr), 'figure-ctr', `${t.clicked} of ${t.reached} reached`),
-        figure('Median time to read', duration(t.median_seconds_to_read), 'figure-read', `${t.read} read`),
-        figure('Delivered', `${t.delivered} / ${t.sent}`, 'figure-delivered', 'pushes accepted by push services'),
-        figure('Failed / expired', `${t.failed} / ${t.expired}`, 'figure-failed', t.queued ? `${t.queued} still queued` : null)),
+        figure(t('analytics.ctr'), percent(totals.ctr), 'figure-ctr', t('analytics.ctr_hint', { clicked: totals.clicked, reached: totals.reached })),
+        figure(t('analytics.median_read'), duration(totals.median_seconds_to_read), 'figure-read', t('analytics.read_count', { count: totals.read })),
+        figure(t('analytics.delivered'), `${number(totals.delivered)} / ${number(totals.sent)}`, 'figure-delivered', t('analytics.delivered_hint')),
+        figure(t('analytics.failed_expired'), `${number(totals.failed)} / ${number(totals.expired)}`, 'figure-failed', totals.queued ? t('analytics.queued', { count: totals.queued }) : null)),
       orderFigures(summary),
-      chart(days, byDay, t),
+      chart(days, byDay, totals),
       table(days, byDay),
-      h('ul', { class: 'legend', 'aria-hidden': 'true' }, SERIES.map(([key, name]) => h('li', {}, h('span', { class: `swatch bar-${key}` }), name))),
-      t.notifications ? null : h('p', { class: 'muted small' }, 'No notifications in this period yet.'));
+      h('ul', { class: 'legend', 'aria-hidden': 'true' }, SERIES.map((key) => h('li', {}, h('span', { class: `swatch bar-${key}` }), seriesName(key)))),
+      totals.notifications ? null : h('p', { class: 'muted small' }, t('analytics.no_notifications')));
   }
 
   load();

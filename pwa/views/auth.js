@@ -4,6 +4,7 @@
 import { get, post } from '../api.js';
 import { signedIn } from '../app.js';
 import { h, mount } from '../dom.js';
+import { locale, t } from '../i18n.js';
 import { errorMessage } from '../messages.js';
 
 function field(label, attrs) {
@@ -22,26 +23,26 @@ export function render(main, { navigate }) {
     const form = h(
       'form',
       { class: 'form', 'data-testid': `${mode}-form`, onsubmit: submit },
-      signup ? field('Your name or shop name', { name: 'name', required: true, maxlength: 120, autocomplete: 'organization' }) : null,
-      field('Email', { name: 'email', type: 'email', required: true, autocomplete: 'email' }),
-      field('Password', { name: 'password', type: 'password', required: true, minlength: signup ? 8 : null, autocomplete: signup ? 'new-password' : 'current-password' }),
+      signup ? field(t('auth.name'), { name: 'name', required: true, maxlength: 120, autocomplete: 'organization' }) : null,
+      field(t('auth.email'), { name: 'email', type: 'email', required: true, autocomplete: 'email' }),
+      field(t('auth.password'), { name: 'password', type: 'password', required: true, minlength: signup ? 8 : null, autocomplete: signup ? 'new-password' : 'current-password' }),
       signup
         ? h('fieldset', { class: 'role-picker' },
-          h('legend', {}, 'I am'),
-          h('label', {}, h('input', { type: 'radio', name: 'role', value: 'vendor', checked: true }), ' a vendor (I receive orders)'),
-          h('label', {}, h('input', { type: 'radio', name: 'role', value: 'customer' }), ' a customer (I place orders)'))
+          h('legend', {}, t('auth.i_am')),
+          h('label', {}, h('input', { type: 'radio', name: 'role', value: 'vendor', checked: true }), ` ${t('auth.vendor')}`),
+          h('label', {}, h('input', { type: 'radio', name: 'role', value: 'customer' }), ` ${t('auth.customer')}`))
         : null,
       error,
-      h('button', { class: 'button primary wide', type: 'submit' }, signup ? 'Create account' : 'Sign in'),
+      h('button', { class: 'button primary wide', type: 'submit' }, signup ? t('auth.create_account') : t('auth.sign_in')),
     );
     mount(
       card,
       h('img', { src: '/icons/icon-192.png', alt: '', class: 'auth-logo', width: 56, height: 56 }),
-      h('h1', {}, signup ? 'Create your account' : 'Sign in to vendorbell'),
-      h('p', { class: 'muted' }, 'Every new order rings your phone, even with the app closed.'),
+      h('h1', {}, signup ? t('auth.create_title') : t('auth.sign_in_title')),
+      h('p', { class: 'muted' }, t('auth.tagline')),
       form,
-      h('p', { class: 'switch' }, signup ? 'Already have an account? ' : 'New here? ',
-        h('button', { type: 'button', class: 'link-button', onclick: () => show(signup ? 'signin' : 'signup', { focus: true }) }, signup ? 'Sign in' : 'Create an account')),
+      h('p', { class: 'switch' }, signup ? `${t('auth.have_account')} ` : `${t('auth.new_here')} `,
+        h('button', { type: 'button', class: 'link-button', onclick: () => show(signup ? 'signin' : 'signup', { focus: true }) }, signup ? t('auth.sign_in') : t('auth.create_an_account'))),
     );
     // The button pressed is gone with the old form: start the new one at its heading.
     if (focus) {
@@ -58,7 +59,7 @@ export function render(main, { navigate }) {
     button.disabled = true;
     error.hidden = true;
     try {
-      if (mode === 'signup') await post('/api/auth/register', data);
+      if (mode === 'signup') await post('/api/auth/register', { ...data, locale: locale() });
       else await post('/api/auth/login', { email: data.email, password: data.password });
       await signedIn(await get('/api/me'));
       navigate('/', { replace: true });

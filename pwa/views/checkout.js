@@ -2,34 +2,35 @@
 
 import { get, post } from '../api.js';
 import { h, mount } from '../dom.js';
+import { t } from '../i18n.js';
 import { errorMessage } from '../messages.js';
 import { money, toCents } from '../format.js';
 import { state } from '../state.js';
 
-const SUGGESTIONS = [['Flat white', '3.50'], ['Croissant', '2.20'], ['Sourdough loaf', '5.80'], ['Orange juice', '3.90']];
+const SUGGESTIONS = [['checkout.flat_white', '3.50'], ['checkout.croissant', '2.20'], ['checkout.sourdough', '5.80'], ['checkout.orange_juice', '3.90']];
 const CURRENCIES = ['EUR', 'USD', 'GBP'];
 
 export function render(main, { navigate, toast }) {
   if (state.user.role !== 'customer') {
-    mount(main, h('section', { class: 'card empty-state' }, h('h1', {}, 'Checkout is for customers'), h('p', { class: 'muted' }, 'Sign in with a customer account to place orders.')));
+    mount(main, h('section', { class: 'card empty-state' }, h('h1', {}, t('checkout.customers_only')), h('p', { class: 'muted' }, t('checkout.customers_only_hint'))));
     return;
   }
   // One key per checkout: a retried click after a network error cannot order twice.
   let idempotencyKey = crypto.randomUUID();
-  const vendorSelect = h('select', { name: 'vendor', required: true, 'data-testid': 'vendor-select' }, h('option', { value: '' }, 'Loading vendors…'));
+  const vendorSelect = h('select', { name: 'vendor', required: true, 'data-testid': 'vendor-select' }, h('option', { value: '' }, t('checkout.loading_vendors')));
   const currency = h('select', { name: 'currency' }, CURRENCIES.map((c) => h('option', { value: c }, c)));
   const rows = h('tbody');
   const total = h('strong', { 'data-testid': 'checkout-total' });
-  const note = h('textarea', { name: 'note', rows: 2, maxlength: 1000, placeholder: 'Anything the vendor should know? (optional)' });
+  const note = h('textarea', { name: 'note', rows: 2, maxlength: 1000, placeholder: t('checkout.note_placeholder') });
   const error = h('p', { class: 'form-error', role: 'alert', hidden: true });
-  const submit = h('button', { class: 'button primary wide', type: 'submit', 'data-testid': 'place-order' }, 'Place order');
+  const submit = h('button', { class: 'button primary wide', type: 'submit', 'data-testid': 'place-order' }, t('checkout.place_order'));
 
   function addRow(name = '', price = '', quantity = 1) {
     const row = h('tr', { class: 'item-row' },
-      h('td', {}, h('input', { name: 'name', value: name, placeholder: 'Item', required: true, maxlength: 200, 'aria-label': 'Item name' })),
-      h('td', {}, h('input', { name: 'quantity', type: 'number', min: 1, max: 10000, value: quantity, required: true, class: 'qty', 'aria-label': 'Quantity' })),
-      h('td', {}, h('input', { name: 'price', inputmode: 'decimal', value: price, placeholder: '0.00', required: true, class: 'amount', 'aria-label': 'Unit price' })),
-      h('td', {}, h('button', { type: 'button', class: 'icon-button remove', 'aria-label': 'Remove item', onclick: () => { row.remove(); changed(); } }, '×')));
+      h('td', {}, h('input', { name: 'name', value: name, placeholder: t('checkout.item'), required: true, maxlength: 200, 'aria-label': t('checkout.item_name') })),
+      h('td', {}, h('input', { name: 'quantity', type: 'number', min: 1, max: 10000, value: quantity, required: true, class: 'qty', 'aria-label': t('checkout.quantity') })),
+      h('td', {}, h('input', { name: 'price', inputmode: 'decimal', value: price, placeholder: '0.00', required: true, class: 'amount', 'aria-label': t('checkout.unit_price') })),
+      h('td', {}, h('button', { type: 'button', class: 'icon-button remove', 'aria-label': t('checkout.remove_item'), onclick: () => { row.remove(); changed(); } }, '×')));
     rows.append(row);
     updateTotal();
   }
@@ -51,15 +52,15 @@ export function render(main, { navigate, toast }) {
     event.preventDefault();
     error.hidden = true;
     const body = { vendor_id: vendorSelect.value, items: items(), currency: currency.value, note: note.value.trim() || null };
-    if (!body.items.length) return showError('Add at least one item.');
+    if (!body.items.length) return showError(t('checkout.add_one'));
     if (body.items.some((i) => !i.name || !Number.isInteger(i.quantity) || i.quantity < 1 || i.unit_price_cents === null)) {
-      return showError('Every item needs a name, a quantity and a price.');
+      return showError(t('checkout.item_incomplete'));
     }
     submit.disabled = true;
     try {
       const order = await post('/api/orders', body, { 'Idempotency-Key': idempotencyKey });
       idempotencyKey = crypto.randomUUID();
-      toast(`Order ${order.number} placed. ${order.vendor.name} has been notified.`, 'success');
+      toast(t('checkout.placed', { number: order.number, vendor: order.vendor.name }), 'success');
       navigate(`/orders/${order.id}`);
     } catch (e) {
       showError(errorMessage(e));
@@ -79,27 +80,27 @@ export function render(main, { navigate, toast }) {
   }
 
   mount(main,
-    h('div', { class: 'page-head' }, h('h1', {}, 'New order')),
+    h('div', { class: 'page-head' }, h('h1', {}, t('nav.new_order'))),
     h('form', { class: 'card form checkout', 'data-testid': 'checkout-form', onsubmit: place, oninput: changed },
-      h('label', { class: 'field' }, h('span', {}, 'Vendor'), vendorSelect),
+      h('label', { class: 'field' }, h('span', {}, t('checkout.vendor')), vendorSelect),
       h('table', { class: 'item-editor' },
-        h('thead', {}, h('tr', {}, h('th', {}, 'Item'), h('th', {}, 'Qty'), h('th', {}, 'Price'), h('th', {}))),
+        h('thead', {}, h('tr', {}, h('th', {}, t('checkout.item')), h('th', {}, t('checkout.qty')), h('th', {}, t('checkout.price')), h('th', {}))),
         rows),
       h('div', { class: 'row' },
-        h('button', { type: 'button', class: 'button ghost', 'data-testid': 'add-item', onclick: () => addRow() }, '+ Add item'),
-        h('span', { class: 'muted small' }, 'Quick add:'),
-        SUGGESTIONS.map(([name, price]) => h('button', { type: 'button', class: 'chip', onclick: () => addRow(name, price) }, name))),
-      h('label', { class: 'field' }, h('span', {}, 'Note'), note),
+        h('button', { type: 'button', class: 'button ghost', 'data-testid': 'add-item', onclick: () => addRow() }, `+ ${t('checkout.add_item')}`),
+        h('span', { class: 'muted small' }, t('checkout.quick_add')),
+        SUGGESTIONS.map(([key, price]) => h('button', { type: 'button', class: 'chip', onclick: () => addRow(t(key), price) }, t(key)))),
+      h('label', { class: 'field' }, h('span', {}, t('checkout.note')), note),
       h('div', { class: 'checkout-foot' },
-        h('label', { class: 'field inline' }, h('span', {}, 'Currency'), currency),
-        h('span', { class: 'checkout-total' }, 'Total ', total)),
+        h('label', { class: 'field inline' }, h('span', {}, t('checkout.currency')), currency),
+        h('span', { class: 'checkout-total' }, `${t('order.total')} `, total)),
       error,
       submit));
   currency.addEventListener('change', updateTotal);
-  addRow(...SUGGESTIONS[0]);
+  addRow(t(SUGGESTIONS[0][0]), SUGGESTIONS[0][1]);
 
   get('/api/vendors').then((vendors) => {
-    mount(vendorSelect, h('option', { value: '' }, vendors.length ? 'Choose a vendor…' : 'No vendors yet'),
+    mount(vendorSelect, h('option', { value: '' }, vendors.length ? t('checkout.choose_vendor') : t('checkout.no_vendors')),
       vendors.map((v) => h('option', { value: v.id }, v.name)));
   }).catch((e) => showError(errorMessage(e)));
 }

@@ -4,6 +4,7 @@
 import { api, del, get } from '../api.js';
 import { h, mount } from '../dom.js';
 import { ago, dateTime } from '../format.js';
+import { t } from '../i18n.js';
 import { errorMessage } from '../messages.js';
 import { currentSubscription, disableNotifications } from '../push.js';
 import { pushCard } from './push-card.js';
@@ -12,20 +13,20 @@ function pushService(endpoint) {
   try {
     return new URL(endpoint).host;
   } catch {
-    return 'unknown push service';
+    return t('devices.unknown_service');
   }
 }
 
 function health(device) {
   const ok = device.last_success_at ? new Date(device.last_success_at).getTime() : 0;
   const bad = device.last_failure_at ? new Date(device.last_failure_at).getTime() : 0;
-  if (bad > ok) return h('span', { class: 'pill status-rejected' }, `Failing${device.last_failure_reason ? `: ${device.last_failure_reason}` : ''}`);
-  if (ok) return h('span', { class: 'pill status-delivered' }, `Delivered ${ago(device.last_success_at)}`);
-  return h('span', { class: 'pill' }, 'No pushes yet');
+  if (bad > ok) return h('span', { class: 'pill status-rejected' }, device.last_failure_reason ? t('devices.failing_reason', { reason: device.last_failure_reason }) : t('devices.failing'));
+  if (ok) return h('span', { class: 'pill status-delivered' }, t('devices.delivered', { when: ago(device.last_success_at) }));
+  return h('span', { class: 'pill' }, t('devices.no_pushes'));
 }
 
 export function render(main, ctx) {
-  const list = h('div', {}, h('p', { class: 'muted' }, 'Loading devices…'));
+  const list = h('div', {}, h('p', { class: 'muted' }, t('devices.loading')));
 
   async function load() {
     let devices;
@@ -38,22 +39,22 @@ export function render(main, ctx) {
     const items = Array.isArray(devices) ? devices : devices.items || [];
     const isMine = (d) => mine && d.endpoint === mine.endpoint;
     items.sort((a, b) => Number(isMine(b)) - Number(isMine(a)));
-    if (!items.length) return mount(list, h('p', { class: 'empty' }, 'No device receives push notifications yet. Each phone or computer is added when notifications are turned on in vendorbell on it.'));
+    if (!items.length) return mount(list, h('p', { class: 'empty' }, t('devices.empty')));
     mount(list, h('ul', { class: 'devices', 'data-testid': 'device-list' }, items.map((device) =>
       h('li', { class: `device${isMine(device) ? ' this-device' : ''}`, dataset: { id: device.id } },
         h('div', { class: 'device-main' },
-          h('strong', {}, device.label || 'Unnamed device'),
-          isMine(device) ? h('span', { class: 'pill status-accepted' }, 'This browser') : null,
-          h('span', { class: 'pill muted-pill', hidden: !device.muted }, 'Muted'),
-          h('span', { class: 'muted small' }, `${pushService(device.endpoint)} · added ${dateTime(device.created_at)}`)),
+          h('strong', {}, device.label || t('devices.unnamed')),
+          isMine(device) ? h('span', { class: 'pill status-accepted' }, t('devices.this_browser')) : null,
+          h('span', { class: 'pill muted-pill', hidden: !device.muted }, t('devices.muted')),
+          h('span', { class: 'muted small' }, `${pushService(device.endpoint)} · ${t('devices.added', { when: dateTime(device.created_at) })}`)),
         h('div', { class: 'device-side' }, health(device), muteSwitch(device),
-          h('button', { class: 'button danger-ghost small', type: 'button', onclick: () => remove(device, isMine(device)) }, 'Remove'))))));
+          h('button', { class: 'button danger-ghost small', type: 'button', onclick: () => remove(device, isMine(device)) }, t('devices.remove')))))));
   }
 
   // Muted: this device gets no pushes (the others still ring); the inbox is unchanged.
   function muteSwitch(device) {
-    const name = device.label || 'Unnamed device';
-    const input = h('input', { type: 'checkbox', role: 'switch', class: 'switch', checked: device.muted, 'aria-label': `Mute ${name}`, 'data-testid': 'mute-device' });
+    const name = device.label || t('devices.unnamed');
+    const input = h('input', { type: 'checkbox', role: 'switch', class: 'switch', checked: device.muted, 'aria-label': t('devices.mute_name', { name }), 'data-testid': 'mute-device' });
     input.addEventListener('change', async () => {
       const muted = input.checked;
       input.disabled = true;
@@ -62,7 +63,7 @@ export function render(main, ctx) {
         input.checked = result.muted;
         const pill = input.closest('.device').querySelector('.muted-pill');
         if (pill) pill.hidden = !result.muted;
-        ctx.toast(result.muted ? `${name} is muted.` : `${name} rings again.`, 'success');
+        ctx.toast(result.muted ? t('devices.muted_toast', { name }) : t('devices.unmuted_toast', { name }), 'success');
       } catch (error) {
         input.checked = !muted;
         ctx.toast(errorMessage(error), 'error');
@@ -70,14 +71,14 @@ export function render(main, ctx) {
         input.disabled = false;
       }
     });
-    return h('label', { class: 'switch-row compact' }, input, h('span', {}, 'Mute'));
+    return h('label', { class: 'switch-row compact' }, input, h('span', {}, t('devices.mute')));
   }
 
   async function remove(device, mine) {
     try {
       if (mine) await disableNotifications();
       else await del(`/api/push/subscriptions/${encodeURIComponent(device.id)}`);
-      ctx.toast('Device removed.', 'success');
+      ctx.toast(t('devices.removed'), 'success');
     } catch (error) {
       ctx.toast(errorMessage(error), 'error');
     }
@@ -85,8 +86,8 @@ export function render(main, ctx) {
   }
 
   mount(main,
-    h('div', { class: 'page-head' }, h('h1', {}, 'Devices')),
+    h('div', { class: 'page-head' }, h('h1', {}, t('devices.title'))),
     pushCard({ ...ctx, compact: true }),
-    h('section', { class: 'card' }, h('h2', {}, 'Devices receiving notifications'), list));
+    h('section', { class: 'card' }, h('h2', {}, t('devices.list_title')), list));
   load();
 }

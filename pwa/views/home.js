@@ -2,7 +2,8 @@
 
 import { get } from '../api.js';
 import { h, mount } from '../dom.js';
-import { money } from '../format.js';
+import { money, number } from '../format.js';
+import { t } from '../i18n.js';
 import { errorMessage } from '../messages.js';
 import { on, state } from '../state.js';
 import { engagementCard } from './analytics.js';
@@ -18,7 +19,7 @@ function stat(label, value, testid) {
 export function render(main, ctx) {
   if (state.user.role !== 'vendor') return ctx.navigate('/orders', { replace: true });
   const stats = h('div', { class: 'stats' });
-  const recent = h('div', {}, h('p', { class: 'muted' }, 'Loading orders…'));
+  const recent = h('div', {}, h('p', { class: 'muted' }, t('home.loading_orders')));
 
   let generation = 0; // only the newest request may draw
   async function load() {
@@ -39,24 +40,24 @@ export function render(main, ctx) {
       .filter((p) => new Date(p.created_at).toDateString() === today)
       .reduce((sum, p) => sum + (p.kind === 'refund' ? -p.amount_cents : p.amount_cents), 0);
     mount(stats,
-      stat('New orders waiting', String(orders.filter((o) => o.status === 'pending').length), 'stat-pending'),
-      stat('Orders in progress', String(orders.filter((o) => OPEN.has(o.status) && o.status !== 'pending').length), 'stat-open'),
-      stat('Paid today', money(paidToday, currency), 'stat-sales'),
-      stat('Unread notifications', String(state.counts.unread), 'stat-unread'));
+      stat(t('home.stat_pending'), number(orders.filter((o) => o.status === 'pending').length), 'stat-pending'),
+      stat(t('home.stat_open'), number(orders.filter((o) => OPEN.has(o.status) && o.status !== 'pending').length), 'stat-open'),
+      stat(t('home.stat_paid_today'), money(paidToday, currency), 'stat-sales'),
+      stat(t('home.stat_unread'), number(state.counts.unread), 'stat-unread'));
     const attention = orders.filter((o) => OPEN.has(o.status)).slice(0, 10);
-    mount(recent, orderList(attention, 'vendor', 'No open orders right now. New ones appear here the moment they are placed.'));
+    mount(recent, orderList(attention, 'vendor', t('home.no_open_orders')));
   }
 
   mount(main,
-    h('div', { class: 'page-head' }, h('h1', {}, `Hello, ${state.user.name}`), h('a', { href: '/orders', class: 'button ghost' }, 'All orders')),
+    h('div', { class: 'page-head' }, h('h1', {}, t('home.hello', { name: state.user.name })), h('a', { href: '/orders', class: 'button ghost' }, t('home.all_orders'))),
     pushCard(ctx),
     stats,
-    h('section', { class: 'card' }, h('h2', {}, 'Open orders'), recent),
+    h('section', { class: 'card' }, h('h2', {}, t('home.open_orders')), recent),
     engagementCard());
   load();
   const offs = [on('notification', (n) => { if (n.type === 'order' || n.type === 'payment') load(); }), on('counts', (c) => {
     const value = stats.querySelector('[data-testid=stat-unread] .stat-value');
-    if (value) value.textContent = String(c.unread);
+    if (value) value.textContent = number(c.unread);
   })];
   return () => offs.forEach((off) => off());
 }

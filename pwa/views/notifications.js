@@ -2,8 +2,9 @@
 
 import { get, post, query } from '../api.js';
 import { h, mount } from '../dom.js';
+import { t } from '../i18n.js';
 import { errorMessage } from '../messages.js';
-import { TYPE_LABELS } from '../format.js';
+import { TYPES, typeLabel } from '../format.js';
 import { notificationRow, openNotification } from '../inbox.js';
 import { on, setCounts } from '../state.js';
 
@@ -13,13 +14,13 @@ export function render(main, { query: params, navigate, toast }) {
   const type = params.get('type') || '';
   const status = params.get('status') || 'all';
   const list = h('ul', { class: 'note-list', 'data-testid': 'notification-list' });
-  const more = h('button', { class: 'button ghost wide', type: 'button', hidden: true, onclick: () => load() }, 'Load more');
+  const more = h('button', { class: 'button ghost wide', type: 'button', hidden: true, onclick: () => load() }, t('notifications.load_more'));
   let cursor = null;
   let items = [];
 
   function draw() {
     if (!items.length) {
-      return mount(list, h('li', { class: 'empty' }, status === 'unread' ? 'All caught up.' : 'No notifications match.'));
+      return mount(list, h('li', { class: 'empty' }, status === 'unread' ? t('notifications.caught_up') : t('notifications.none_match')));
     }
     mount(list, items.map((n) => notificationRow(n, { onOpen: (x) => openNotification(x, navigate) })));
   }
@@ -45,7 +46,7 @@ export function render(main, { query: params, navigate, toast }) {
       await post('/api/notifications/mark-all-read');
       setCounts({ unread: 0, unseen: 0 });
       load(true);
-      toast('All notifications marked read.', 'success');
+      toast(t('notifications.all_marked_read'), 'success');
     } catch (error) {
       toast(errorMessage(error), 'error');
     }
@@ -55,15 +56,15 @@ export function render(main, { query: params, navigate, toast }) {
   const chip = (label, active, href) => h('a', { class: `chip${active ? ' active' : ''}`, href, 'aria-current': active ? 'true' : null }, label);
 
   mount(main,
-    h('div', { class: 'page-head' }, h('h1', {}, 'Notifications'),
-      h('button', { class: 'button', type: 'button', onclick: markAll }, 'Mark all read')),
+    h('div', { class: 'page-head' }, h('h1', {}, t('notifications.title')),
+      h('button', { class: 'button', type: 'button', onclick: markAll }, t('bell.mark_all_read'))),
     h('div', { class: 'filters' },
-      h('div', { class: 'chips', 'aria-label': 'Type' }, chip('All types', !type, link({ type: '' })),
-        Object.entries(TYPE_LABELS).map(([value, label]) => chip(label, type === value, link({ type: value })))),
-      h('div', { class: 'chips', 'aria-label': 'Read state' },
-        chip('All', status === 'all', link({ status: '' })),
-        chip('Unread', status === 'unread', link({ status: 'unread' })),
-        chip('Read', status === 'read', link({ status: 'read' })))),
+      h('div', { class: 'chips', 'aria-label': t('notifications.filter_type') }, chip(t('notifications.all_types'), !type, link({ type: '' })),
+        TYPES.map((value) => chip(typeLabel(value), type === value, link({ type: value })))),
+      h('div', { class: 'chips', 'aria-label': t('notifications.filter_read') },
+        chip(t('notifications.all'), status === 'all', link({ status: '' })),
+        chip(t('notifications.unread'), status === 'unread', link({ status: 'unread' })),
+        chip(t('notifications.read'), status === 'read', link({ status: 'read' })))),
     h('section', { class: 'card flush' }, list, more));
   load(true);
   const offs = [

@@ -1,8 +1,9 @@
 // The vendor's one line on how an order reached them: "Rang on 2 devices · reminded 2× ·
 // emailed at 14:05", or "No device rang — emailed at 14:05". Parts that did not happen
-// are left out; times are in the browser's locale.
+// are left out; times in the reader's language.
 
 import { h } from '../dom.js';
+import { formatLocale, t } from '../i18n.js';
 
 function sameDay(a, b) {
   return a.toDateString() === b.toDateString();
@@ -12,14 +13,14 @@ function sameDay(a, b) {
 function when(iso, orderCreated) {
   const at = new Date(iso);
   const style = sameDay(at, new Date(orderCreated)) ? { timeStyle: 'short' } : { dateStyle: 'medium', timeStyle: 'short' };
-  return new Intl.DateTimeFormat(undefined, style).format(at);
+  return new Intl.DateTimeFormat(formatLocale(), style).format(at);
 }
 
 function emailPart(emails, orderCreated) {
   const sent = emails.find((e) => e.status === 'sent' && e.sent_at);
-  if (sent) return `emailed at ${when(sent.sent_at, orderCreated)}`;
-  if (emails.some((e) => e.status === 'queued')) return 'email on its way';
-  if (emails.length) return 'email failed';
+  if (sent) return t('alerts.emailed_at', { time: when(sent.sent_at, orderCreated) });
+  if (emails.some((e) => e.status === 'queued')) return t('alerts.email_queued');
+  if (emails.length) return t('alerts.email_failed');
   return null;
 }
 
@@ -27,9 +28,9 @@ function emailPart(emails, orderCreated) {
 export function alertsText(alerts, orderCreated) {
   if (!alerts) return null;
   const n = alerts.devices_rung;
-  const rang = n ? `Rang on ${n} device${n === 1 ? '' : 's'}` : 'No device rang';
+  const rang = n ? t('alerts.rang', { count: n }) : t('alerts.no_device');
   const rest = [
-    alerts.reminders_sent ? `reminded ${alerts.reminders_sent}×` : null,
+    alerts.reminders_sent ? t('alerts.reminded', { count: alerts.reminders_sent }) : null,
     emailPart(alerts.emails, orderCreated),
   ].filter(Boolean);
   if (!rest.length) return rang;
@@ -40,6 +41,6 @@ export function alertsLine(order) {
   const text = alertsText(order.alerts, order.created_at);
   if (!text) return null;
   const a = order.alerts;
-  const title = a.devices_rung ? `${a.devices_reached} of ${a.devices_rung} reached by their push service` : null;
+  const title = a.devices_rung ? t('alerts.reached', { reached: a.devices_reached, count: a.devices_rung }) : null;
   return h('p', { class: 'muted small order-alerts', 'data-testid': 'order-alerts', title }, text);
 }

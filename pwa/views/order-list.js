@@ -1,10 +1,10 @@
 // Orders as a list of cards/rows (dashboard, orders page, customer's own orders).
 
 import { h } from '../dom.js';
-import { ago, itemCount, money, STATUS_LABELS } from '../format.js';
+import { ago, itemCount, money, statusLabel } from '../format.js';
 
 export function statusPill(status) {
-  return h('span', { class: `pill status-${status}`, 'data-testid': 'status' }, STATUS_LABELS[status] || status);
+  return h('span', { class: `pill status-${status}`, 'data-testid': 'status' }, statusLabel(status));
 }
 
 export function orderList(orders, role, emptyText) {

@@ -2,8 +2,9 @@
 
 import { get, query } from '../api.js';
 import { h, mount } from '../dom.js';
+import { t } from '../i18n.js';
 import { errorMessage } from '../messages.js';
-import { STATUS_LABELS } from '../format.js';
+import { statusLabel } from '../format.js';
 import { on, state } from '../state.js';
 import { orderList } from './order-list.js';
 
@@ -12,7 +13,7 @@ const FILTERS = ['', 'pending', 'accepted', 'preparing', 'shipped', 'delivered',
 export function render(main, { query: params, navigate }) {
   const vendor = state.user.role === 'vendor';
   const status = params.get('status') || '';
-  const list = h('div', {}, h('p', { class: 'muted' }, 'Loading…'));
+  const list = h('div', {}, h('p', { class: 'muted' }, t('common.loading')));
 
   let generation = 0; // only the newest request may draw
   async function load() {
@@ -20,25 +21,25 @@ export function render(main, { query: params, navigate }) {
     try {
       const orders = await get(`/api/orders${query({ status, limit: 200 })}`);
       if (mine !== generation) return;
-      const empty = vendor ? 'No orders here yet.' : 'You have not ordered anything yet.';
+      const empty = vendor ? t('orders.empty_vendor') : t('orders.empty_customer');
       mount(list, orderList(orders, state.user.role, empty));
     } catch (error) {
       mount(list, h('p', { class: 'muted' }, errorMessage(error)));
     }
   }
 
-  const chips = h('div', { class: 'chips', role: 'group', 'aria-label': 'Filter by status' }, FILTERS.map((value) =>
+  const chips = h('div', { class: 'chips', role: 'group', 'aria-label': t('orders.filter_status') }, FILTERS.map((value) =>
     h('button', {
       type: 'button',
       class: `chip${value === status ? ' active' : ''}`,
       'aria-pressed': String(value === status),
       onclick: () => navigate(`/orders${query({ status: value })}`),
-    }, value ? STATUS_LABELS[value] : 'All')));
+    }, value ? statusLabel(value) : t('orders.all'))));
 
   mount(main,
     h('div', { class: 'page-head' },
-      h('h1', {}, vendor ? 'Orders' : 'My orders'),
-      vendor ? null : h('a', { href: '/checkout', class: 'button primary' }, 'New order')),
+      h('h1', {}, vendor ? t('nav.orders') : t('nav.my_orders')),
+      vendor ? null : h('a', { href: '/checkout', class: 'button primary' }, t('nav.new_order'))),
     chips,
     h('section', { class: 'card' }, list));
   load();

@@ -1,28 +1,24 @@
-// Settings: which notification types ring (push), stay in the inbox and fall back to email,
-// how a waiting order rings again, and quiet hours in the vendor's own time zone. One Save
-// sends the whole set (`PUT /api/preferences`).
+// Settings: the account's language (saved at once), which notification types ring (push),
+// stay in the inbox and fall back to email, how a waiting order rings again, and quiet
+// hours in the vendor's own time zone. One Save sends the whole set (`PUT /api/preferences`).
 
 import { api, get } from '../api.js';
+import { changeLocale } from '../app.js';
 import { h, mount } from '../dom.js';
+import { LOCALES, locale, t } from '../i18n.js';
 import { errorMessage } from '../messages.js';
-import { TYPE_LABELS } from '../format.js';
+import { TYPES, typeLabel } from '../format.js';
 
-const TYPES = ['order', 'payment', 'message', 'system'];
-const HINTS = {
-  order: 'New orders and changes to them',
-  payment: 'Payments and refunds',
-  message: 'Messages from customers or vendors',
-  system: 'Notices from the marketplace',
-};
+/** Each language named in itself, so a reader lost in a foreign one finds their own. */
+const LANGUAGE_NAMES = { en: 'English', de: 'Deutsch', fr: 'Français' };
 
 // Ring-again spacings offered (seconds; 0 = off). The server accepts 0 or 30-3600.
 const REPEAT_CHOICES = [0, 30, 60, 120, 300, 600, 900, 1800, 3600];
 
 function spacingLabel(seconds) {
-  if (!seconds) return 'Never';
-  if (seconds < 60) return `Every ${seconds} seconds`;
-  const minutes = Math.round(seconds / 60);
-  return minutes === 1 ? 'Every minute' : `Every ${minutes} minutes`;
+  if (!seconds) return t('prefs.never');
+  if (seconds < 60) return t('prefs.every_seconds', { count: seconds });
+  return t('prefs.every_minutes', { count: Math.round(seconds / 60) });
 }
 
 /** How a pending order rings again: the spacing (a select) and how many times. */
@@ -36,11 +32,11 @@ function orderAlertFields(alerts) {
     value: String(alerts.max_repeats ?? 3), 'data-testid': 'alerts-repeats',
   });
   const section = h('section', { class: 'card' },
-    h('h2', {}, 'Orders waiting for you'),
-    h('p', { class: 'muted small' }, 'A new order rings your devices again until you accept or reject it, replacing its notification (never adding one). If it is still waiting after that, you get an email.'),
+    h('h2', {}, t('prefs.waiting_title')),
+    h('p', { class: 'muted small' }, t('prefs.waiting_hint')),
     h('div', { class: 'alert-fields' },
-      h('label', { class: 'field' }, 'Ring again', repeat),
-      h('label', { class: 'field' }, 'At most (times)', repeats)));
+      h('label', { class: 'field' }, t('prefs.ring_again'), repeat),
+      h('label', { class: 'field' }, t('prefs.at_most'), repeats)));
   const read = () => ({ repeat_every_seconds: Number(repeat.value), max_repeats: repeats.valueAsNumber });
   return { section, read };
 }
@@ -68,11 +64,38 @@ function switchInput(name, checked, attrs = {}) {
   return h('input', { type: 'checkbox', role: 'switch', class: 'switch', 'aria-label': name, checked, ...attrs });
 }
 
+/** The account's language: saved on the server (its notifications and emails follow)
+ * and the app redrawn in it at once. */
+function languageCard(ctx) {
+  const select = h('select', { id: 'language', 'data-testid': 'language-select' },
+    LOCALES.map((code) => h('option', { value: code, lang: code, selected: code === locale() }, LANGUAGE_NAMES[code])));
+  select.addEventListener('change', async () => {
+    const chosen = select.value;
+    select.disabled = true;
+    try {
+      await api('/api/me', { method: 'PATCH', body: { locale: chosen } });
+      await changeLocale(chosen);
+      // The page was redrawn in the new language: keyboard users stay at the language.
+      document.getElementById('language')?.focus();
+      ctx.toast(t('prefs.language_saved'), 'success');
+    } catch (error) {
+      select.value = locale();
+      select.disabled = false;
+      ctx.toast(errorMessage(error), 'error');
+    }
+  });
+  return h('section', { class: 'card' },
+    h('h2', {}, h('label', { for: 'language' }, t('prefs.language_title'))),
+    h('p', { class: 'muted small' }, t('prefs.language_hint')),
+    select);
+}
+
 export function render(main, ctx) {
-  const body = h('div', {}, h('p', { class: 'muted' }, 'Loading settings…'));
+  const body = h('div', {}, h('p', { class: 'muted' }, t('prefs.loading')));
   mount(main,
-    h('div', { class: 'page-head' }, h('div', {}, h('h1', {}, 'Settings'),
-      h('p', { class: 'muted' }, 'Choose what rings your devices and when to keep them quiet.'))),
+    h('div', { class: 'page-head' }, h('div', {}, h('h1', {}, t('prefs.title')),
+      h('p', { class: 'muted' }, t('prefs.intro')))),
+    languageCard(ctx),
     body);
 
   let alive = true;
@@ -84,20 +107,20 @@ export function render(main, ctx) {
     const switches = {};
     const rows = TYPES.map((type) => {
       const channels = prefs.types?.[type] || { push: true, inbox: true, email: type === 'order' };
-      const label = TYPE_LABELS[type];
-      const push = switchInput(`Push for ${label}`, channels.push, { 'data-testid': `push-${type}` });
+      const label = typeLabel(type);
+      const push = switchInput(t('prefs.push_for', { type: label }), channels.push, { 'data-testid': `push-${type}` });
       const alwaysInbox = type === 'order';
-      const inbox = switchInput(`Inbox for ${label}`, alwaysInbox || channels.inbox, {
+      const inbox = switchInput(t('prefs.inbox_for', { type: label }), alwaysInbox || channels.inbox, {
         'data-testid': `inbox-${type}`,
         disabled: alwaysInbox,
         'aria-describedby': alwaysInbox ? 'order-inbox-note' : null,
       });
       // Email is the fallback: sent when no device rang for an order, or it went unanswered.
-      const email = switchInput(`Email for ${label}`, channels.email ?? type === 'order', { 'data-testid': `email-${type}` });
+      const email = switchInput(t('prefs.email_for', { type: label }), channels.email ?? type === 'order', { 'data-testid': `email-${type}` });
       switches[type] = { push, inbox, email };
       return h('tr', { dataset: { type } },
-        h('th', { scope: 'row' }, h('span', { class: 'pref-type' }, label), h('span', { class: 'muted small' }, HINTS[type]),
-          alwaysInbox ? h('span', { class: 'muted small', id: 'order-inbox-note' }, 'Orders always stay in the inbox, so none is ever lost.') : null),
+        h('th', { scope: 'row' }, h('span', { class: 'pref-type' }, label), h('span', { class: 'muted small' }, t(`prefs.hint.${type}`)),
+          alwaysInbox ? h('span', { class: 'muted small', id: 'order-inbox-note' }, t('prefs.orders_always_inbox')) : null),
         h('td', {}, push),
         h('td', {}, inbox),
         h('td', {}, email));
@@ -107,33 +130,33 @@ export function render(main, ctx) {
     // Never set up: start from this browser's zone rather than the server's UTC default.
     const fresh = !quiet.enabled && (!quiet.time_zone || quiet.time_zone === 'UTC');
     const zone = fresh ? browserTimeZone() : quiet.time_zone;
-    const enabled = switchInput('Quiet hours', quiet.enabled, { 'data-testid': 'quiet-enabled' });
+    const enabled = switchInput(t('prefs.quiet_title'), quiet.enabled, { 'data-testid': 'quiet-enabled' });
     const start = h('input', { type: 'time', value: quiet.start || '22:00', required: true, 'data-testid': 'quiet-start' });
     const end = h('input', { type: 'time', value: quiet.end || '07:00', required: true, 'data-testid': 'quiet-end' });
     const timeZone = h('input', { type: 'text', list: 'time-zones', value: zone, autocomplete: 'off', spellcheck: 'false', 'data-testid': 'quiet-zone' });
     const zones = h('datalist', { id: 'time-zones' }, zoneNames(zone).map((name) => h('option', { value: name })));
-    const ordersRing = switchInput('New orders ring anyway', quiet.orders_ring ?? true, { 'data-testid': 'quiet-orders-ring' });
+    const ordersRing = switchInput(t('prefs.orders_ring'), quiet.orders_ring ?? true, { 'data-testid': 'quiet-orders-ring' });
     const quietFields = h('fieldset', { class: 'quiet-fields', disabled: !quiet.enabled },
-      h('legend', { class: 'visually-hidden' }, 'Quiet hours times'),
+      h('legend', { class: 'visually-hidden' }, t('prefs.quiet_times')),
       h('div', { class: 'quiet-times' },
-        h('label', { class: 'field' }, 'From', start),
-        h('label', { class: 'field' }, 'Until', end),
-        h('label', { class: 'field zone-field' }, 'Time zone', timeZone, zones)),
+        h('label', { class: 'field' }, t('prefs.from'), start),
+        h('label', { class: 'field' }, t('prefs.until'), end),
+        h('label', { class: 'field zone-field' }, t('prefs.time_zone'), timeZone, zones)),
       h('label', { class: 'switch-row' }, ordersRing,
-        h('span', {}, h('span', { class: 'switch-text' }, 'New orders ring anyway'),
-          h('span', { class: 'muted small' }, 'So do their reminders. Other pushes wait and arrive as one summary per type when quiet hours end.'))));
+        h('span', {}, h('span', { class: 'switch-text' }, t('prefs.orders_ring')),
+          h('span', { class: 'muted small' }, t('prefs.orders_ring_hint')))));
     enabled.addEventListener('change', () => { quietFields.disabled = !enabled.checked; });
 
     const alerts = orderAlertFields(prefs.order_alerts || {});
 
     const error = h('p', { class: 'form-error', role: 'alert', hidden: true, 'data-testid': 'preferences-error' });
-    const save = h('button', { class: 'button primary', type: 'submit' }, 'Save settings');
+    const save = h('button', { class: 'button primary', type: 'submit' }, t('prefs.save'));
 
     async function submit(event) {
       event.preventDefault();
       error.hidden = true;
       if (!start.value || !end.value) {
-        error.textContent = 'Choose when quiet hours start and end.';
+        error.textContent = t('prefs.quiet_times_needed');
         error.hidden = false;
         return;
       }
@@ -157,7 +180,7 @@ export function render(main, ctx) {
       try {
         const saved = await api('/api/preferences', { method: 'PUT', body: payload });
         if (!alive) return;
-        ctx.toast('Settings saved.', 'success');
+        ctx.toast(t('prefs.saved'), 'success');
         mount(body, form(saved));
       } catch (failure) {
         if (!alive) return;
@@ -175,17 +198,17 @@ export function render(main, ctx) {
 
     return h('form', { class: 'form', novalidate: true, onsubmit: submit, 'data-testid': 'preferences-form' },
       h('section', { class: 'card' },
-        h('h2', {}, 'Notifications by type'),
-        h('p', { class: 'muted small' }, 'Push rings your phones and computers (see Devices to mute one); the inbox keeps a list in the bell; email reaches your account address when an order found no device to ring, or is still waiting.'),
+        h('h2', {}, t('prefs.by_type_title')),
+        h('p', { class: 'muted small' }, t('prefs.by_type_hint')),
         h('table', { class: 'pref-table' },
-          h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Type'), h('th', { scope: 'col' }, 'Push'), h('th', { scope: 'col' }, 'Inbox'), h('th', { scope: 'col' }, 'Email'))),
+          h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, t('prefs.col_type')), h('th', { scope: 'col' }, t('prefs.col_push')), h('th', { scope: 'col' }, t('prefs.col_inbox')), h('th', { scope: 'col' }, t('prefs.col_email')))),
           h('tbody', {}, rows))),
       alerts.section,
       h('section', { class: 'card' },
-        h('h2', {}, 'Quiet hours'),
+        h('h2', {}, t('prefs.quiet_title')),
         h('label', { class: 'switch-row' }, enabled,
-          h('span', {}, h('span', { class: 'switch-text' }, 'Keep devices quiet at night'),
-            h('span', { class: 'muted small' }, 'Pushes are held between these times, in your time zone; the inbox still fills up.'))),
+          h('span', {}, h('span', { class: 'switch-text' }, t('prefs.quiet_switch')),
+            h('span', { class: 'muted small' }, t('prefs.quiet_hint')))),
         quietFields),
       error,
       h('div', { class: 'row' }, save));

@@ -3,6 +3,7 @@
 
 import { ApiError, OfflineError, post } from '../api.js';
 import { h, icon, mount } from '../dom.js';
+import { t } from '../i18n.js';
 import { errorMessage } from '../messages.js';
 import { currentSubscription, enableNotifications, permission, subscribe } from '../push.js';
 import { setSoundEnabled, soundEnabled } from '../sound.js';
@@ -14,12 +15,7 @@ const FAILURE_KEY = 'vb.push-failure';
 
 /** What failed, in words: the browser's own message ("Registration failed - permission
  * denied") means nothing to a vendor whose browser did allow notifications. */
-const FAILURES = {
-  offline: 'You are offline, so this browser could not be registered for notifications.',
-  server: 'vendorbell could not save this browser’s notification address.',
-  push_service: 'Your browser allowed notifications, but it could not reach its push service to set them up. '
-    + 'The browser makes that connection, not vendorbell: a network, a VPN, a privacy setting or a private window can block it.',
-};
+const FAILURES = new Set(['offline', 'server', 'push_service']);
 
 function failureKind(error) {
   if (error instanceof OfflineError) return 'offline';
@@ -29,8 +25,8 @@ function failureKind(error) {
 
 function stillWorks(vendor) {
   return vendor
-    ? 'Until then, nothing is lost: while vendorbell is open in a tab, every new order appears at once and the bell rings; and an order that reaches none of your devices is emailed to you (Settings, Email column: on by default).'
-    : 'Until then, nothing is lost: while vendorbell is open in a tab, your orders update live, and every update waits for you under Notifications.';
+    ? t('push.still_works_vendor')
+    : t('push.still_works_customer');
 }
 
 export function pushCard({ toast, compact = false } = {}) {
@@ -44,53 +40,53 @@ export function pushCard({ toast, compact = false } = {}) {
     if (allowed === 'unsupported') {
       // iPhone and iPad only offer Web Push to apps added to the Home Screen (iOS 16.4+).
       const ios = /iPhone|iPad/.test(navigator.userAgent) && !matchMedia('(display-mode: standalone)').matches;
-      return mount(card, h('h2', {}, 'Notifications'),
+      return mount(card, h('h2', {}, t('push.title')),
         h('p', { class: 'muted' }, ios
-          ? 'On iPhone and iPad, add vendorbell to your Home Screen first (Share → Add to Home Screen), then open it from there to turn on notifications.'
-          : 'This browser cannot receive push notifications. Keep this tab open: new orders still appear live.'),
+          ? t('push.ios')
+          : t('push.unsupported')),
         soundToggle());
     }
     if (allowed === 'denied') {
-      return mount(card, h('h2', {}, 'Notifications are blocked'),
-        h('p', {}, 'You blocked notifications for vendorbell in this browser, so new orders cannot reach you when the app is closed.'),
+      return mount(card, h('h2', {}, t('push.blocked_title')),
+        h('p', {}, t('push.blocked')),
         h('ol', { class: 'steps' },
-          h('li', {}, 'Click the lock or site-settings icon left of the address.'),
-          h('li', {}, 'Set “Notifications” to “Allow”.'),
-          h('li', {}, 'Reload this page.')),
+          h('li', {}, t('push.unblock_1')),
+          h('li', {}, t('push.unblock_2')),
+          h('li', {}, t('push.unblock_3'))),
         soundToggle());
     }
     const failed = allowed === 'granted' && !subscription ? sessionStorage.getItem(FAILURE_KEY) : null;
     if (failed) {
       card.dataset.state = 'failed';
       return mount(card,
-        h('h2', {}, 'Notifications could not be turned on'),
+        h('h2', {}, t('push.failed_title')),
         h('div', { role: 'alert', 'data-testid': 'push-failure' },
-          h('p', {}, FAILURES[failed] || FAILURES.push_service),
+          h('p', {}, t(`push.failure.${FAILURES.has(failed) ? failed : 'push_service'}`)),
           h('p', {}, stillWorks(vendor))),
         h('div', { class: 'row' },
-          h('button', { class: 'button primary', type: 'button', 'data-testid': 'enable-push', onclick: enable }, 'Try again'),
-          vendor ? h('a', { class: 'button ghost', href: '/preferences' }, 'Email settings') : null),
+          h('button', { class: 'button primary', type: 'button', 'data-testid': 'enable-push', onclick: enable }, t('push.try_again')),
+          vendor ? h('a', { class: 'button ghost', href: '/preferences' }, t('push.email_settings')) : null),
         soundToggle());
     }
     if (allowed === 'granted' && subscription) {
       return mount(card,
         h('div', { class: 'push-on' }, h('span', { class: 'ok-badge' }, icon('check', 16)),
-          h('div', {}, h('h2', {}, 'Notifications are on'),
+          h('div', {}, h('h2', {}, t('push.on_title')),
             h('p', { class: 'muted' }, vendor
-              ? 'This browser rings for new orders, payments and messages, even when vendorbell is closed.'
-              : 'This browser tells you about your orders and messages, even when vendorbell is closed.'))),
+              ? t('push.on_vendor')
+              : t('push.on_customer')))),
         h('div', { class: 'row' },
-          h('button', { class: 'button', type: 'button', onclick: sendTest }, 'Send test notification'),
-          compact ? null : h('a', { class: 'button ghost', href: '/devices' }, 'Manage devices')),
+          h('button', { class: 'button', type: 'button', onclick: sendTest }, t('push.send_test')),
+          compact ? null : h('a', { class: 'button ghost', href: '/devices' }, t('push.manage_devices'))),
         soundToggle());
     }
     return mount(card,
-      h('h2', {}, vendor ? 'Never miss an order' : 'Follow your orders'),
+      h('h2', {}, vendor ? t('push.offer_title_vendor') : t('push.offer_title_customer')),
       h('p', {}, vendor
-        ? 'Turn on notifications and this device alerts you the moment a customer orders, pays or writes — even when vendorbell is closed. You can turn them off any time.'
-        : 'Turn on notifications to hear when your order is accepted, on its way, or the vendor writes — even when vendorbell is closed. You can turn them off any time.'),
+        ? t('push.offer_vendor')
+        : t('push.offer_customer')),
       h('div', { class: 'row' },
-        h('button', { class: 'button primary', type: 'button', 'data-testid': 'enable-push', onclick: enable }, icon('bell', 18), ' Enable notifications')),
+        h('button', { class: 'button primary', type: 'button', 'data-testid': 'enable-push', onclick: enable }, icon('bell', 18), ` ${t('push.enable')}`)),
       soundToggle());
   }
 
@@ -99,7 +95,7 @@ export function pushCard({ toast, compact = false } = {}) {
     try {
       const result = permission() === 'granted' ? { state: 'subscribed', device: await subscribe() } : await enableNotifications();
       sessionStorage.removeItem(FAILURE_KEY);
-      if (result.state === 'subscribed') toast('Notifications are on for this browser.', 'success');
+      if (result.state === 'subscribed') toast(t('push.on_toast'), 'success');
     } catch (error) {
       console.warn('vendorbell: push subscription failed', error); // the browser's words, for support
       sessionStorage.setItem(FAILURE_KEY, failureKind(error));
@@ -113,7 +109,7 @@ export function pushCard({ toast, compact = false } = {}) {
   async function sendTest() {
     try {
       const result = await post('/api/push/test');
-      toast(`Test notification sent to ${result.queued} device${result.queued === 1 ? '' : 's'}.`, 'success');
+      toast(t('push.test_sent', { count: result.queued }), 'success');
     } catch (error) {
       toast(errorMessage(error), 'error');
     }
@@ -122,7 +118,7 @@ export function pushCard({ toast, compact = false } = {}) {
   function soundToggle() {
     if (!vendor) return null;
     const input = h('input', { type: 'checkbox', checked: soundEnabled(), 'data-testid': 'sound-toggle', onchange: (e) => setSoundEnabled(e.target.checked) });
-    return h('label', { class: 'toggle' }, input, h('span', { class: 'toggle-track', 'aria-hidden': 'true' }), h('span', {}, 'Play a sound for new orders while the app is open'));
+    return h('label', { class: 'toggle' }, input, h('span', { class: 'toggle-track', 'aria-hidden': 'true' }), h('span', {}, t('push.sound')));
   }
 
   render();
