@@ -31,6 +31,7 @@ const CODES = {
   overpayment: (e, c) => (c.outstanding !== undefined
     ? t('error.overpayment.amount', { amount: money(c.outstanding, c.currency) })
     : t('error.overpayment')),
+  invalid_time_zone: (e, c) => (c.zone ? t('error.invalid_time_zone.zone', { zone: c.zone }) : t('error.invalid_time_zone')),
   refund_exceeds_paid: (e, c) => (c.refundable !== undefined
     ? t('error.refund_exceeds_paid.amount', { amount: money(c.refundable, c.currency) })
     : t('error.refund_exceeds_paid')),
@@ -39,7 +40,7 @@ const PLAIN = new Set([
   'offline', 'malformed_json', 'not_authenticated', 'invalid_credentials', 'email_taken', 'order_closed',
   'illegal_transition', 'vendor_only', 'customer_only', 'order_not_found', 'unknown_vendor',
   'idempotency_key_reused', 'csrf_origin_mismatch', 'subscription_not_found', 'notification_not_found',
-  'too_large', 'order_inbox_required', 'invalid_time_zone', 'empty_quiet_hours',
+  'too_large', 'order_inbox_required', 'empty_quiet_hours',
 ]);
 
 /** "Try again in 4 minutes." for a wait in seconds, rounded up as the server words it. */

@@ -6,7 +6,6 @@ importScripts('/device-label.js');  // self.deviceLabel(), shared with the page
 const CACHE = 'vendorbell-shell-v5';
 // The page writes the reader's language here (i18n.js); the catalogues are in the shell.
 const LOCALE_CACHE = 'vendorbell-locale';
-const LOCALES = ['en', 'de', 'fr'];
 const SHELL = [
   '/index.html', '/styles.css', '/manifest.webmanifest',
   '/app.js', '/api.js', '/bell.js', '/device-label.js', '/dom.js', '/format.js', '/i18n.js', '/inbox.js', '/live.js', '/messages.js', '/push.js', '/saved.js', '/sound.js', '/state.js',
@@ -18,6 +17,7 @@ const SHELL = [
 ];
 const ICON = '/icons/icon-192.png';
 const BADGE = '/icons/badge-96.png';
+const LOCALES = ['en', 'de', 'fr'];  // the catalogues in SHELL
 
 self.addEventListener('install', (event) => event.waitUntil(precache()));
 self.addEventListener('activate', (event) => event.waitUntil(activate()));

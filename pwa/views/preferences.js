@@ -185,7 +185,7 @@ export function render(main, ctx) {
       } catch (failure) {
         if (!alive) return;
         if (failure.status === 422) {
-          error.textContent = errorMessage(failure);
+          error.textContent = errorMessage(failure, { zone: payload.quiet_hours.time_zone });
           error.hidden = false;
           error.scrollIntoView({ block: 'nearest' });
         } else {

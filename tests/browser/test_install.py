@@ -149,6 +149,7 @@ def test_the_worker_precaches_every_file_of_the_app_shell() -> None:
     files = {
         "/" + str(p.relative_to(PWA))
         for p in PWA.rglob("*")
-        if p.suffix in {".js", ".css", ".png", ".html", ".webmanifest"} and p.name != "sw.js"
+        if p.suffix in {".js", ".json", ".css", ".png", ".html", ".webmanifest"}
+        and p.name != "sw.js"
     }
     assert files == listed
