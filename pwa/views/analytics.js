@@ -119,13 +119,15 @@ function chart(days, byDay, totals) {
 /** The chart's numbers for screen readers (an img role hides the SVG's parts). */
 function table(days, byDay) {
   const dayLabel = new Intl.DateTimeFormat(formatLocale(), { month: 'short', day: 'numeric' });
-  return h('table', { class: 'visually-hidden' },
+  // Hidden inside a div: a table grows to its content whatever its width (and would
+  // widen a phone's page in a longer language).
+  return h('div', { class: 'visually-hidden' }, h('table', {},
     h('caption', {}, t('analytics.per_day', { count: DAYS })),
     h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, t('analytics.day')), SERIES.map((key) => h('th', { scope: 'col' }, seriesName(key))))),
     h('tbody', {}, days.map((date) => {
       const figures = byDay.get(isoDay(date)) || {};
       return h('tr', {}, h('th', { scope: 'row' }, dayLabel.format(date)), SERIES.map((key) => h('td', {}, String(figures[key] || 0))));
-    })));
+    }))));
 }
 
 function figure(label, value, testid, hint) {

@@ -116,6 +116,10 @@ def world(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path) -> It
         yield World(server)
 
 
+WIDER = """() => [...document.querySelectorAll('body *')]
+  .filter((el) => el.getBoundingClientRect().right > document.documentElement.clientWidth + 0.5)
+  .slice(0, 5)
+  .map((el) => `${el.tagName}.${el.className} ${el.textContent.slice(0, 40)}`)"""
 GO = (
     "(path) => { history.pushState(null, '', path); dispatchEvent(new PopStateEvent('popstate')); }"
 )
@@ -236,5 +240,23 @@ def test_the_german_dashboard_on_a_phone(browser: Any, world: World) -> None:
         expect(page.get_by_test_id("order-list")).to_contain_text("Ada Lovelace")
         expect(page.get_by_test_id("engagement-chart")).to_be_visible()
         screenshot(page, "dashboard-de-phone")  # docs/dashboard-de-phone.png is a copy of it
+    finally:
+        session.close()
+
+
+@pytest.mark.parametrize("lang", ["de", "fr"])
+def test_no_page_is_wider_than_a_phone_in_longer_languages(
+    browser: Any, world: World, lang: str
+) -> None:
+    vendor = world.vendor_de if lang == "de" else world.vendor_fr
+    order = world.order_de if lang == "de" else world.order_fr
+    session = Session(browser, world.server, vendor, viewport={"width": 360, "height": 780})
+    try:
+        page = session.page("/")
+        for path, heading, _ in PAGES[lang]:
+            path = path.replace("{order}", f"/orders/{order['id']}")
+            visit(page, path, heading.replace("{number}", order["number"]))
+            width = page.evaluate("document.documentElement.scrollWidth")
+            assert width <= 360, (path, width, page.evaluate(WIDER))
     finally:
         session.close()
