@@ -174,6 +174,28 @@ def test_every_page_shows_the_accounts_language_and_no_english(
         expect(page.locator("nav.main-nav")).to_contain_text(
             "Geräte" if lang == "de" else "Appareils"
         )
+        page.get_by_test_id("bell").click()  # the dropdown's words, and its German inbox
+        expect(page.get_by_test_id("dropdown-list").locator("li.note").first).to_be_visible()
+        assert untranslated(page, lang) == [], "dropdown"
+        assert not session.errors, session.errors
+    finally:
+        session.close()
+
+
+def test_a_german_customer_orders_in_german(browser: Any, world: World) -> None:
+    customer = register(world.server, "customer", "Grete Kunde", "de")
+    session = Session(browser, world.server, customer, locale="en-US")
+    try:
+        page = session.page("/checkout")
+        expect(page.locator("main h1")).to_have_text("Neue Bestellung")
+        expect(page.get_by_test_id("vendor-select")).to_contain_text("Bäckerei Sonne")
+        assert untranslated(page, "de") == [], "checkout"
+        page.get_by_test_id("vendor-select").select_option(label="Bäckerei Sonne")
+        page.get_by_test_id("place-order").click()
+        expect(page.locator("main h1")).to_have_text(re.compile(r"^Bestellung #\d+$"))
+        expect(page.get_by_test_id("push-card")).to_contain_text("Verfolgen Sie Ihre Bestellungen")
+        expect(page.locator(".toast")).to_contain_text("wurde benachrichtigt")
+        assert untranslated(page, "de") == [], "order"
         assert not session.errors, session.errors
     finally:
         session.close()
