@@ -5,7 +5,7 @@
 
 import { OfflineError } from './api.js';
 import { money } from './format.js';
-import { t } from './i18n.js';
+import { locale, t } from './i18n.js';
 
 /** Refused fields that have their own name in the catalogues (`field.<name>`). */
 const FIELDS = new Set([
@@ -81,7 +81,8 @@ export function errorMessage(error, context = {}) {
   if (code === 'validation_error') return fieldSentence(error) || t('error.validation_error');
   if (error && error.status === 429) return CODES.too_many_requests(error);
   if (error && error.status >= 500) return t('error.server');
-  // A service's own refusal is written as a sentence already; anything else was not meant for people.
-  if (error && error.status && error.message) return error.message;
+  // A service's own refusal is written as a sentence already, but in English: other
+  // readers get their language's general words (a code missing here is worth adding).
+  if (error && error.status && error.message) return locale() === 'en' ? error.message : t('error.refused');
   return t('error.unknown');
 }
