@@ -264,25 +264,30 @@ async def seed_fanout(
                 data={},
             )
             message = build_message(note, app_badge=1, public_url=settings.public_url)
-            rows.append(
-                {
-                    "notification_id": nid,
-                    "subscription_id": sid,
-                    "status": "queued",
-                    "payload": message.payload,
-                    "ttl": message.ttl,
-                    "urgency": message.urgency,
-                    "topic": message.topic,
-                    "attempts": 0,
-                    "created_at": now,
-                    "due_at": now,
-                    "expires_at": now + timedelta(seconds=message.ttl),
-                }
-            )
+            rows.append(queued_delivery(nid, sid, message, now))
         await session.execute(insert(PushDelivery), rows)
         await session.commit()
     await database.dispose()
     return time.perf_counter() - started
+
+
+def queued_delivery(
+    notification_id: int, subscription_id: int, message: Any, now: datetime
+) -> dict[str, Any]:
+    """An outbox row as `enqueue_push` writes it, due now (bulk seeding)."""
+    return {
+        "notification_id": notification_id,
+        "subscription_id": subscription_id,
+        "status": "queued",
+        "payload": message.payload,
+        "ttl": message.ttl,
+        "urgency": message.urgency,
+        "topic": message.topic,
+        "attempts": 0,
+        "created_at": now,
+        "due_at": now,
+        "expires_at": now + timedelta(seconds=message.ttl),
+    }
 
 
 async def run_vendorbell(settings: Any, n: int, client: str = "http1") -> None:

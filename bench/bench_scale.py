@@ -33,7 +33,7 @@ import uuid
 from collections import Counter, defaultdict
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +41,7 @@ import httpx
 from websockets.asyncio.client import ClientConnection, connect
 
 from bench import loadgen
-from bench.bench_push import _reset_postgres, browser_keys
+from bench.bench_push import _reset_postgres, browser_keys, queued_delivery
 from tests.cluster import Cluster, Seeded, seed_subscriptions, seed_users
 
 DEFAULT_DB = "postgresql+asyncpg://postgres@127.0.0.1:5432/vendorbell_bench_scale"
@@ -294,21 +294,7 @@ async def queue_deliveries(cluster: Cluster, user_ids: list[int]) -> None:
                 message = build_message(
                     Notification(id=nid, **value), app_badge=1, public_url="http://127.0.0.1"
                 )
-                rows.append(
-                    {
-                        "notification_id": nid,
-                        "subscription_id": subscriptions[value["user_id"]],
-                        "status": "queued",
-                        "payload": message.payload,
-                        "ttl": message.ttl,
-                        "urgency": message.urgency,
-                        "topic": message.topic,
-                        "attempts": 0,
-                        "created_at": now,
-                        "due_at": now,
-                        "expires_at": now + timedelta(seconds=message.ttl),
-                    }
-                )
+                rows.append(queued_delivery(nid, subscriptions[value["user_id"]], message, now))
             await session.execute(insert(PushDelivery), rows)
             await session.commit()
     finally:
