@@ -19,7 +19,13 @@ class Figures(BaseModel):
     clicked: int = 0
     read: int = 0
     ctr: float | None = None  # clicked / reached
-    median_seconds_to_read: float | None = None  # created → read, over read ones
+    median_seconds_to_read: float | None = Field(
+        default=None,
+        description="Median seconds from a notification's creation to its reading, over the "
+        "notifications read by opening them (POST /api/notifications/{id}/read, or a click "
+        "on the push); those read by mark-all-read count in `read` but not here. Null when "
+        "none was read that way.",
+    )
 
 
 class DayFigures(Figures):

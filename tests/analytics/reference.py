@@ -28,7 +28,8 @@ class _Tally:
     reached: int = 0
     shown: int = 0
     clicked: int = 0
-    read_seconds: list[float] = field(default_factory=list)
+    read: int = 0
+    read_seconds: list[float] = field(default_factory=list)  # not those read in bulk
 
     def add(self, row: Notification, statuses: dict[str, int]) -> None:
         self.notifications += 1
@@ -37,7 +38,8 @@ class _Tally:
         self.reached += statuses.get("delivered", 0) > 0
         self.shown += row.shown_at is not None
         self.clicked += row.clicked_at is not None
-        if row.read_at is not None:
+        self.read += row.read_at is not None
+        if row.read_at is not None and not row.read_in_bulk:
             self.read_seconds.append((row.read_at - row.created_at).total_seconds())
 
     def figures(self) -> Figures:
@@ -52,7 +54,7 @@ class _Tally:
             reached=self.reached,
             shown=self.shown,
             clicked=self.clicked,
-            read=len(self.read_seconds),
+            read=self.read,
             ctr=round(self.clicked / self.reached, 4) if self.reached else None,
             median_seconds_to_read=(
                 statistics.median(self.read_seconds) if self.read_seconds else None

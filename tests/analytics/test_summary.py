@@ -165,6 +165,42 @@ async def test_a_click_reported_by_the_service_worker_shows_up(
     )
 
 
+async def test_mark_all_read_is_no_reading_but_opening_one_is(
+    app: Any, client: httpx.AsyncClient, accounts: Accounts
+) -> None:
+    vendor, customer = await accounts.vendor(), await accounts.customer()
+    for _ in range(3):
+        await place_order(client, customer, vendor)
+    first, second, third = [n.id for n in await _vendor_notifications(app, vendor)]
+
+    async def figures() -> tuple[int, float | None]:
+        r = await client.get(f"/api/analytics/summary?{RANGE}", headers=vendor.headers)
+        assert r.status_code == 200, r.text
+        totals = r.json()["totals"]
+        return totals["read"], totals["median_seconds_to_read"]
+
+    opened = await client.post(f"/api/notifications/{first}/read", headers=vendor.headers)
+    assert opened.status_code == 200
+    await _set(app, first, [], created_at=T, read_at=T + timedelta(seconds=60))
+    for other in (second, third):
+        await _set(app, other, [], created_at=T)
+    assert await figures() == (1, 60.0)
+
+    bulk = await client.post("/api/notifications/mark-all-read", headers=vendor.headers)
+    assert bulk.json()["updated"] == 2
+    # Read now, weeks after T: counted as read, but no reading time.
+    assert await figures() == (3, 60.0)
+    flags = {n.id: n.read_in_bulk for n in await _vendor_notifications(app, vendor)}
+    assert flags == {first: False, second: True, third: True}
+
+    await place_order(client, customer, vendor)
+    fourth = (await _vendor_notifications(app, vendor))[-1].id
+    opened = await client.post(f"/api/notifications/{fourth}/read", headers=vendor.headers)
+    assert opened.status_code == 200
+    await _set(app, fourth, [], created_at=T, read_at=T + timedelta(seconds=180))
+    assert await figures() == (4, 120.0)
+
+
 async def test_bad_ranges_are_refused(client: httpx.AsyncClient, accounts: Accounts) -> None:
     vendor = await accounts.vendor()
     cases = {

@@ -76,6 +76,8 @@ def notifications_for(user_id: int, rng: random.Random) -> list[Notification]:
         # Whole seconds now and then, so equal read times (and even counts) occur.
         read = maybe_after(rng, at, 0.5)
         row.read_at = read.replace(microsecond=0) if read and rng.random() < 0.3 else read
+        # Some read by "mark all as read": counted in `read`, not in the median.
+        row.read_in_bulk = read is not None and rng.random() < 0.25
         rows.append(row)
     return rows
 
