@@ -1,17 +1,23 @@
-// Engagement on the dashboard: pushes sent, delivered and clicked per day for the last
-// 14 days (a dependency-free SVG chart), the figures the server computed, and how the
-// vendor's orders were answered.
+// Engagement on the dashboard: notifications received and read per day for the last 14
+// days, with pushes delivered when any were sent (a dependency-free SVG chart), the
+// figures the server computed, and how the vendor's orders were answered. It redraws
+// itself (debounced) while live notifications and counts arrive.
 
 import { get, query } from '../api.js';
 import { number } from '../format.js';
 import { h, mount } from '../dom.js';
 import { formatLocale, t } from '../i18n.js';
 import { errorMessage } from '../messages.js';
+import { on } from '../state.js';
 import { browserTimeZone } from './preferences.js';
 
 const SVG = 'http://www.w3.org/2000/svg';
 const DAYS = 14;
-const SERIES = ['sent', 'delivered', 'clicked'];
+// A vendor without a device still sees the inbox's figures; pushes only when there were any.
+const BASE_SERIES = ['notifications', 'read'];
+const PUSH_SERIES = ['notifications', 'delivered', 'read'];
+const seriesOf = (totals) => (totals.sent ? PUSH_SERIES : BASE_SERIES);
+const REFRESH_DELAY = 1000; // live events in a burst cost one summary request
 const seriesName = (key) => t(`analytics.series.${key}`);
 // Chart geometry in viewBox units; the SVG scales to the card's width, so a phone gets a
 // narrower box (text stays readable) and fewer day labels.
@@ -65,6 +71,7 @@ function niceMax(value) {
 }
 
 function chart(days, byDay, totals) {
+  const series = seriesOf(totals);
   const id = `chart-${++uid}`;
   const narrow = matchMedia('(max-width: 640px)').matches;
   const W = narrow ? 360 : 760;
@@ -72,17 +79,16 @@ function chart(days, byDay, totals) {
   const every = narrow ? 3 : 2;
   const dayLabel = new Intl.DateTimeFormat(formatLocale(), { month: 'short', day: 'numeric' });
   const rows = days.map((date) => ({ date, figures: byDay.get(isoDay(date)) || {} }));
-  const max = niceMax(Math.max(1, ...rows.flatMap((r) => SERIES.map((key) => r.figures[key] || 0))));
+  const max = niceMax(Math.max(1, ...rows.flatMap((r) => series.map((key) => r.figures[key] || 0))));
   const plotW = W - PAD.left - PAD.right;
   const plotH = H - PAD.top - PAD.bottom;
   const slot = plotW / rows.length;
-  const barW = Math.max(2, (slot * 0.78) / SERIES.length);
+  const barW = Math.max(2, (slot * 0.78) / series.length);
   const y = (v) => PAD.top + plotH - (v / max) * plotH;
 
   const title = t('analytics.per_day', { count: DAYS });
   const desc = t('analytics.chart_desc', {
-    sent: totals.sent, delivered: totals.delivered, clicked: totals.clicked, failed: totals.failed,
-    expired: totals.expired, from: dayLabel.format(days[0]), to: dayLabel.format(days[days.length - 1]),
+    notifications: totals.notifications, read: totals.read, delivered: totals.delivered, sent: totals.sent, from: dayLabel.format(days[0]), to: dayLabel.format(days[days.length - 1]),
   });
   const root = svg('svg', {
     class: 'chart', viewBox: `0 0 ${W} ${H}`, role: 'img', preserveAspectRatio: 'xMidYMid meet',
@@ -98,10 +104,10 @@ function chart(days, byDay, totals) {
 
   const bars = svg('g', { class: 'chart-bars' });
   rows.forEach(({ date, figures }, i) => {
-    const x0 = PAD.left + i * slot + (slot - barW * SERIES.length) / 2;
-    const label = `${dayLabel.format(date)}: ${SERIES.map((key) => t(`analytics.count.${key}`, { count: figures[key] || 0 })).join(', ')}`;
+    const x0 = PAD.left + i * slot + (slot - barW * series.length) / 2;
+    const label = `${dayLabel.format(date)}: ${series.map((key) => t(`analytics.count.${key}`, { count: figures[key] || 0 })).join(', ')}`;
     const group = svg('g', { class: 'chart-day', 'data-date': isoDay(date) }, svg('title', {}, label));
-    SERIES.forEach((key, k) => {
+    series.forEach((key, k) => {
       const value = figures[key] || 0;
       const top = y(value);
       group.append(svg('rect', { class: `bar bar-${key}`, x: (x0 + k * barW).toFixed(2), y: top.toFixed(2), width: (barW - 1).toFixed(2), height: Math.max(0, PAD.top + plotH - top).toFixed(2), 'data-value': value }));
@@ -117,16 +123,16 @@ function chart(days, byDay, totals) {
 }
 
 /** The chart's numbers for screen readers (an img role hides the SVG's parts). */
-function table(days, byDay) {
+function table(days, byDay, series) {
   const dayLabel = new Intl.DateTimeFormat(formatLocale(), { month: 'short', day: 'numeric' });
   // Hidden inside a div: a table grows to its content whatever its width (and would
   // widen a phone's page in a longer language).
   return h('div', { class: 'visually-hidden' }, h('table', {},
     h('caption', {}, t('analytics.per_day', { count: DAYS })),
-    h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, t('analytics.day')), SERIES.map((key) => h('th', { scope: 'col' }, seriesName(key))))),
+    h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, t('analytics.day')), series.map((key) => h('th', { scope: 'col' }, seriesName(key))))),
     h('tbody', {}, days.map((date) => {
       const figures = byDay.get(isoDay(date)) || {};
-      return h('tr', {}, h('th', { scope: 'row' }, dayLabel.format(date)), SERIES.map((key) => h('td', {}, String(figures[key] || 0))));
+      return h('tr', {}, h('th', { scope: 'row' }, dayLabel.format(date)), series.map((key) => h('td', {}, String(figures[key] || 0))));
     }))));
 }
 
@@ -147,23 +153,28 @@ function orderFigures(s) {
     })}`);
 }
 
-/** The card; it loads itself. */
+/** The card; it loads itself, and again (debounced) on each live notification or counts
+ * change while it is shown. Returns the card and `stop` (call it when the view unmounts). */
 export function engagementCard() {
   const body = h('div', {}, h('p', { class: 'muted' }, t('analytics.loading')));
   const card = h('section', { class: 'card engagement', 'data-testid': 'engagement' },
     h('div', { class: 'card-head' }, h('h2', {}, t('analytics.title')), h('span', { class: 'muted small' }, t('analytics.last_days', { count: DAYS }))),
     body);
 
+  let generation = 0; // only the newest request may draw
   async function load() {
+    const mine = ++generation;
     const { days, from, to } = window14();
     const tz = browserTimeZone();
     let summary;
     try {
       summary = await get(`/api/analytics/summary${query({ from: from.toISOString(), to: to.toISOString(), tz })}`);
     } catch (error) {
-      mount(body, h('p', { class: 'muted' }, errorMessage(error)));
+      if (mine === generation) mount(body, h('p', { class: 'muted' }, errorMessage(error)));
       return;
     }
+    if (mine !== generation) return;
+    const series = seriesOf(summary.totals);
     const byDay = new Map(summary.by_day.map((d) => [d.date, d]));
     const totals = summary.totals;
     mount(body,
@@ -174,11 +185,23 @@ export function engagementCard() {
         figure(t('analytics.failed_expired'), `${number(totals.failed)} / ${number(totals.expired)}`, 'figure-failed', totals.queued ? t('analytics.queued', { count: totals.queued }) : null)),
       orderFigures(summary),
       chart(days, byDay, totals),
-      table(days, byDay),
-      h('ul', { class: 'legend', 'aria-hidden': 'true' }, SERIES.map((key) => h('li', {}, h('span', { class: `swatch bar-${key}` }), seriesName(key)))),
-      totals.notifications ? null : h('p', { class: 'muted small' }, t('analytics.no_notifications')));
+      table(days, byDay, series),
+      h('ul', { class: 'legend', 'aria-hidden': 'true' }, series.map((key) => h('li', {}, h('span', { class: `swatch bar-${key}` }), seriesName(key)))),
+      totals.notifications ? null : h('p', { class: 'muted small' }, t('analytics.no_notifications')),
+      totals.notifications && !totals.delivered ? h('p', { class: 'muted small', 'data-testid': 'no-pushes' }, t('analytics.no_pushes')) : null);
   }
 
+  let timer = null;
+  const refresh = () => {
+    clearTimeout(timer);
+    timer = setTimeout(load, REFRESH_DELAY);
+  };
+  const offs = [on('notification', refresh), on('counts', refresh)];
+  const stop = () => {
+    clearTimeout(timer);
+    offs.forEach((off) => off());
+  };
+
   load();
-  return card;
+  return { card, stop };
 }

@@ -48,16 +48,17 @@ export function render(main, ctx) {
     mount(recent, orderList(attention, 'vendor', t('home.no_open_orders')));
   }
 
+  const engagement = engagementCard();
   mount(main,
     h('div', { class: 'page-head' }, h('h1', {}, t('home.hello', { name: state.user.name })), h('a', { href: '/orders', class: 'button ghost' }, t('home.all_orders'))),
     pushCard(ctx),
     stats,
     h('section', { class: 'card' }, h('h2', {}, t('home.open_orders')), recent),
-    engagementCard());
+    engagement.card);
   load();
   const offs = [on('notification', (n) => { if (n.type === 'order' || n.type === 'payment') load(); }), on('counts', (c) => {
     const value = stats.querySelector('[data-testid=stat-unread] .stat-value');
     if (value) value.textContent = number(c.unread);
-  })];
+  }), engagement.stop];
   return () => offs.forEach((off) => off());
 }

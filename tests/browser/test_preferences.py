@@ -193,10 +193,10 @@ def test_dashboard_chart_shows_each_day_and_the_servers_click_through_rate(
     days = chart.locator("g.chart-day")
     expect(days).to_have_count(14)
     today = days.last
-    expect(today.locator("rect.bar-sent")).to_have_attribute("data-value", "4")
+    expect(today.locator("rect.bar-notifications")).to_have_attribute("data-value", "4")
     expect(today.locator("rect.bar-delivered")).to_have_attribute("data-value", "4")
-    expect(today.locator("rect.bar-clicked")).to_have_attribute("data-value", "1")
-    expect(days.first.locator("rect.bar-sent")).to_have_attribute("data-value", "0")
+    expect(today.locator("rect.bar-read")).to_have_attribute("data-value", "1")
+    expect(days.first.locator("rect.bar-notifications")).to_have_attribute("data-value", "0")
     expect(page.get_by_test_id("figure-ctr")).to_contain_text("25%")
     expect(page.get_by_test_id("figure-ctr")).to_contain_text("1 of 4 reached")
     expect(page.get_by_test_id("figure-read")).to_contain_text("1 read")
@@ -204,7 +204,41 @@ def test_dashboard_chart_shows_each_day_and_the_servers_click_through_rate(
     expect(page.get_by_test_id("order-figures")).to_have_text(
         "4 orders · median — to accept · 0 reminded · 0 emailed · 4 never accepted"
     )
-    expect(chart.locator("title").first).to_have_text("Pushes per day, last 14 days")
-    expect(chart.locator("desc")).to_contain_text("4 sent, 4 delivered, 1 clicked")
+    expect(chart.locator("title").first).to_have_text("Notifications per day, last 14 days")
+    expect(chart.locator("desc")).to_contain_text("4 received, 1 read and 4 of 4 pushes delivered")
+    expect(page.get_by_test_id("no-pushes")).to_be_hidden()
     OUTPUT.mkdir(exist_ok=True)
     page.get_by_test_id("engagement").screenshot(path=str(OUTPUT / "engagement-dark.png"))
+
+
+def test_dashboard_chart_without_a_device_shows_the_inbox_and_updates_live(
+    live_server: LiveServer, sessions: Callable[..., Session]
+) -> None:
+    vendor = live_server.register("vendor")
+    customer = live_server.register("customer")
+    live_server.place_order(customer, vendor)
+
+    page = sessions(vendor, locale="en-US").page("/")
+    expect(page.get_by_test_id("conn-dot")).to_have_attribute("data-state", "live")
+    chart = page.get_by_test_id("engagement-chart")
+    today = chart.locator("g.chart-day").last
+    expect(today.locator("rect.bar-notifications")).to_have_attribute("data-value", "1")
+    expect(today.locator("rect.bar-read")).to_have_attribute("data-value", "0")
+    expect(today.locator("rect.bar-delivered")).to_have_count(0)  # no pushes, no push bars
+    assert float(today.locator("rect.bar-notifications").get_attribute("height") or 0) > 0
+    expect(page.get_by_test_id("no-pushes")).to_have_text(
+        "No device received pushes in this period; the chart shows your inbox."
+    )
+    page.evaluate("window.__sameChart = document.querySelector('[data-testid=engagement-chart]')")
+
+    # A second order while the dashboard is shown: the chart redraws without a reload.
+    live_server.place_order(customer, vendor)
+    expect(today.locator("rect.bar-notifications")).to_have_attribute(
+        "data-value", "2", timeout=5_000
+    )
+    expect(chart.locator("desc")).to_contain_text("2 received, 0 read")
+    # Same document (the marker survived), new drawing.
+    assert page.evaluate(
+        "window.__sameChart instanceof SVGElement"
+        " && window.__sameChart !== document.querySelector('[data-testid=engagement-chart]')"
+    )
