@@ -23,6 +23,7 @@ from server.core.config import Settings
 from server.migrate import upgrade
 
 PG_URL = os.environ.get("TEST_DATABASE_URL")
+REDIS_URL = os.environ.get("TEST_REDIS_URL")
 PG_REASON = (
     "PostgreSQL tests need TEST_DATABASE_URL, e.g. "
     "postgresql+asyncpg://postgres@127.0.0.1:5432/test (.ci/run sets it)"
@@ -117,6 +118,38 @@ def pg_database() -> Iterator[str]:
     upgrade(make_settings(Path("/tmp"), url))
     yield url
     asyncio.run(_pg_admin(PG_URL, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+async def _redis_answers(url: str) -> str | None:
+    from redis.asyncio import Redis
+
+    client = Redis.from_url(url, socket_connect_timeout=2)
+    try:
+        await client.ping()
+    except Exception as exc:
+        return str(exc)
+    finally:
+        await client.aclose()
+    return None
+
+
+@pytest.fixture
+async def redis_url() -> str:
+    """TEST_REDIS_URL once it answers (tests using it carry the `redis` marker)."""
+    if not REDIS_URL:
+        pytest.skip(
+            "Redis tests need TEST_REDIS_URL, e.g. redis://127.0.0.1:6379/0 (.ci/run sets it)"
+        )
+    error = await _redis_answers(REDIS_URL)
+    if error:
+        pytest.skip(f"Redis at TEST_REDIS_URL does not answer: {error}")
+    return REDIS_URL
+
+
+@pytest.fixture
+def channel() -> str:
+    """Each test on its own channel: test runs sharing one Redis never see each other."""
+    return f"vendorbell:test:{uuid.uuid4().hex}"
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import socket
 import time
 import uuid
@@ -23,9 +22,6 @@ from server.app import create_app
 from server.cache import Caches, GenerationalCache
 from server.cache_sync import RedisCacheSync
 from tests.conftest import Account, Accounts, make_settings, place_order
-
-REDIS_URL = os.environ.get("TEST_REDIS_URL")
-
 
 # One process: what the cache may store and serve, and when.
 
@@ -101,22 +97,6 @@ async def test_without_redis_the_caches_stay_closed_and_a_write_does_not_hang(
 
 
 # Two processes on PostgreSQL and Redis.
-
-
-@pytest.fixture
-async def redis_url() -> str:
-    from redis.asyncio import Redis
-
-    if not REDIS_URL:
-        pytest.skip("Redis tests need TEST_REDIS_URL, e.g. redis://127.0.0.1:6379/0")
-    client = Redis.from_url(REDIS_URL, socket_connect_timeout=2)
-    try:
-        await client.ping()
-    except Exception as exc:
-        pytest.skip(f"Redis at TEST_REDIS_URL does not answer: {exc}")
-    finally:
-        await client.aclose()
-    return REDIS_URL
 
 
 async def _serving(app: Any) -> None:

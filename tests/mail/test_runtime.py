@@ -17,7 +17,6 @@ from server.signal_relay import RedisSignalRelay
 from server.signals import Signals
 from tests.conftest import Accounts, place_order
 from tests.mail.smtpserver import Mailbox
-from tests.realtime.test_redis import channel, redis_url  # noqa: F401 - the fixtures
 
 
 @pytest.fixture
@@ -60,8 +59,8 @@ async def test_an_order_for_a_vendor_without_devices_is_emailed_at_once(
 
 @pytest.mark.redis
 async def test_email_signals_cross_processes_through_redis(
-    redis_url: str,  # noqa: F811
-    channel: str,  # noqa: F811
+    redis_url: str,
+    channel: str,
 ) -> None:
     api, worker = Signals(), Signals()
     heard: list[list[int]] = []

@@ -76,10 +76,7 @@ async def test_readyz_is_503_shutting_down_while_the_process_drains(
 
 
 @pytest.mark.redis
-async def test_readyz_checks_redis_when_it_is_configured(app: Any) -> None:
-    redis_url = os.environ.get("TEST_REDIS_URL")
-    if not redis_url:
-        pytest.skip("needs TEST_REDIS_URL, e.g. redis://127.0.0.1:6379/0")
+async def test_readyz_checks_redis_when_it_is_configured(app: Any, redis_url: str) -> None:
     hub = RedisHub(redis_url, f"vendorbell:test:{uuid.uuid4().hex}")
     await hub.start()
     try:

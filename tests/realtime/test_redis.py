@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -19,41 +18,9 @@ from tests.conftest import Accounts, order_body
 from tests.realtime.conftest import close_code, free_socket, next_message, open_socket
 from tests.realtime.test_connection import StubSocket
 
-REDIS_URL = os.environ.get("TEST_REDIS_URL")
 ROOT = Path(__file__).resolve().parents[2]
 
 pytestmark = pytest.mark.redis
-
-
-async def _redis_answers(url: str) -> str | None:
-    from redis.asyncio import Redis
-
-    client = Redis.from_url(url, socket_connect_timeout=2)
-    try:
-        await client.ping()
-    except Exception as exc:
-        return str(exc)
-    finally:
-        await client.aclose()
-    return None
-
-
-@pytest.fixture
-async def redis_url() -> str:
-    if not REDIS_URL:
-        pytest.skip(
-            "Redis tests need TEST_REDIS_URL, e.g. redis://127.0.0.1:6379/0 (.ci/run sets it)"
-        )
-    error = await _redis_answers(REDIS_URL)
-    if error:
-        pytest.skip(f"Redis at TEST_REDIS_URL does not answer: {error}")
-    return REDIS_URL
-
-
-@pytest.fixture
-def channel() -> str:
-    """Each test on its own channel: test runs sharing one Redis never see each other."""
-    return f"vendorbell:test:{uuid.uuid4().hex}"
 
 
 async def test_event_published_on_one_hub_reaches_sockets_on_another(

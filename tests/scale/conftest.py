@@ -7,7 +7,6 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from tests.conftest import TABLES
-from tests.realtime.test_redis import redis_url  # noqa: F401 - the fixture, for these tests
 
 
 @pytest.fixture
