@@ -25,6 +25,7 @@ log = logging.getLogger("vendorbell.realtime")
 GOING_AWAY = 1001  # the server is shutting down
 SERVICE_RESTART = 1012  # events may have been lost: reconnect with `since` to resync
 SESSION_ENDED = 4401  # the token the socket was opened with is no longer valid
+CLOSE_GRACE_SECONDS = 1.0  # SIGTERM waits this long for the sockets' 1001 frames
 KEEPALIVE_SLICES = 25
 
 
@@ -64,6 +65,7 @@ class Hub:
         self._ping_interval = ping_interval
         self._tasks: list[asyncio.Task[None]] = []
         self._restore_signals: Callable[[], None] | None = None
+        self._closing: asyncio.Task[None] | None = None
 
     # The interface the notification service and the WebSocket route use.
     async def publish(self, user_id: int, message: dict[str, Any]) -> None:
@@ -161,11 +163,14 @@ class Hub:
         previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
 
         def on_signal(sig: int, frame: FrameType | None) -> None:
-            loop.call_soon_threadsafe(self.close_local, GOING_AWAY)
             handler = previous[signal.Signals(sig)]
             if callable(handler):
-                handler(sig, frame)
-            elif handler == signal.SIG_DFL:
+                # The server hears the signal once our close frames are out: handed on at
+                # once, a loaded process let uvicorn's 1012 overtake them.
+                loop.call_soon_threadsafe(self._close_then, handler, sig)
+                return
+            loop.call_soon_threadsafe(self.close_local, GOING_AWAY)
+            if handler == signal.SIG_DFL:
                 signal.signal(sig, signal.SIG_DFL)
                 signal.raise_signal(sig)
 
@@ -178,6 +183,21 @@ class Hub:
                     signal.signal(sig, handler)
 
         self._restore_signals = restore
+
+    def _close_then(self, handler: Callable[[int, FrameType | None], Any], sig: int) -> None:
+        """Close every socket with 1001, then (all closed, or after CLOSE_GRACE_SECONDS)
+        hand the signal on."""
+        self.close_local(GOING_AWAY)
+        loop = asyncio.get_running_loop()
+
+        async def pass_on() -> None:
+            deadline = loop.time() + CLOSE_GRACE_SECONDS
+            # Polled: sockets leave through several paths; this runs once, at shutdown.
+            while self.subscribers() and loop.time() < deadline:  # noqa: ASYNC110
+                await asyncio.sleep(0.01)
+            handler(sig, None)
+
+        self._closing = loop.create_task(pass_on())
 
 
 class MemoryHub(Hub):

@@ -94,7 +94,8 @@ async def test_sigterm_makes_the_http_process_unready_then_close_sockets_and_exi
                 assert await close_code(ws) == 1001  # after the notice
         assert await exit_code(process) == 0, log.read_text()[-2000:]
     finally:
-        process.kill()
+        process.kill()  # a no-op once it exited; reaped either way
+        process.wait()
 
 
 async def leased(settings: Settings) -> int:
@@ -127,7 +128,8 @@ async def test_sigterm_lets_the_worker_finish_its_sends_and_release_the_rest(
         push_service.gate.set()  # the sends in flight are answered during the drain
         assert await exit_code(process) == 0, log.read_text()[-2000:]
     finally:
-        process.kill()
+        process.kill()  # a no-op once it exited; reaped either way
+        process.wait()
     sent = len(push_service.received)
     assert sent >= 4
     assert await statuses(settings) == {"delivered": sent, "queued": 40 - sent}
