@@ -4,14 +4,14 @@ live event and the push a browser decrypts: real app, real worker, loopback push
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
 import pytest
 
-from server.realtime.hub import Event
 from tests.conftest import Account, Accounts, place_order
+from tests.notifications.test_fanout import Recorder
 from tests.pushservice import PushService
 
 ONE_TEA = [{"name": "Tea", "quantity": 1, "unit_price_cents": 700}]
@@ -32,21 +32,8 @@ NEW_ORDER = {
 
 
 @dataclass(eq=False)
-class Tab:
+class Tab(Recorder):
     """An open tab as the hub sees it, keeping the live events it is sent."""
-
-    user_id: int
-    token_digest: str = "test"
-    events: list[Event] = field(default_factory=list)
-
-    def deliver(self, event: Event) -> None:
-        self.events.append(event)
-
-    def keepalive(self, now: float) -> None:
-        pass
-
-    def close(self, code: int) -> None:
-        pass
 
     def notifications(self) -> list[dict[str, Any]]:
         messages = [json.loads(e.text) for e in self.events]
