@@ -53,6 +53,17 @@ TABLES = (
 SERVICE_MARKERS = ("postgres", "redis", "browser")
 
 
+SLOW_TEST_TIMEOUT = 900  # seconds: real worker processes, a whole fuzz run
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests marked `slow` get a longer bound than pyproject's per-test `timeout`, unless
+    they set their own: they are slow by design, not hung."""
+    for item in items:
+        if item.get_closest_marker("slow") and not item.get_closest_marker("timeout"):
+            item.add_marker(pytest.mark.timeout(SLOW_TEST_TIMEOUT))
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
     """With VENDORBELL_REQUIRE_SERVICES=1 (CI), a skipped PostgreSQL, Redis or browser
