@@ -25,7 +25,6 @@ counts as an alive worker.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, Literal
@@ -36,6 +35,7 @@ from server.cache import Caches
 from server.cache_sync import RedisCacheSync
 from server.core.config import Settings
 from server.core.db import Database, make_database
+from server.core.tasks import cancel_and_wait
 from server.mail.outbox import MailWorker
 from server.mail.transport import make_transport
 from server.ops.heartbeat import Heartbeat
@@ -161,8 +161,6 @@ class Runtime:
         task = asyncio.get_running_loop().create_task(loop, name=name)
 
         async def cancel() -> None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await cancel_and_wait([task])
 
         self._started(name, cancel)

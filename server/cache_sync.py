@@ -45,12 +45,14 @@ from collections.abc import Hashable, Sequence
 from typing import Any
 
 from server.cache import Caches
+from server.core.tasks import cancel_and_wait
 from server.ops.metrics import CACHE_INVALIDATIONS
 
 log = logging.getLogger("vendorbell.cache")
 
 LEASE_SECONDS = 1.0
 RETRY_SECONDS = 0.1
+REDIS_TIMEOUT = 5.0  # every command's reply; a PONG later than this ends the subscription
 MARGIN_SECONDS = 0.01  # waits end a little after a lease, whatever the timer's rounding
 
 
@@ -109,12 +111,15 @@ class RedisCacheSync:
         from redis.asyncio.retry import Retry
         from redis.backoff import NoBackoff
 
-        self._redis = Redis.from_url(self._url, socket_connect_timeout=5)
+        self._redis = Redis.from_url(
+            self._url, socket_connect_timeout=REDIS_TIMEOUT, socket_timeout=REDIS_TIMEOUT
+        )
         # No silent reconnects on the subscription: a gap must close the caches. Named,
         # so that CLIENT LIST shows whose it is.
         self._subscriber = Redis.from_url(
             self._url,
-            socket_connect_timeout=5,
+            socket_connect_timeout=REDIS_TIMEOUT,
+            socket_timeout=REDIS_TIMEOUT,
             retry=Retry(NoBackoff(), 0),
             client_name=self.client_name,
         )
@@ -124,9 +129,7 @@ class RedisCacheSync:
 
     async def close(self) -> None:
         self._caches.peers = None
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await cancel_and_wait(list(self._tasks))
         self._caches.close()
         for client in (self._redis, self._subscriber):
             if client is not None:
@@ -195,13 +198,9 @@ class RedisCacheSync:
                 self._caches.open()
                 self.subscribed.set()
                 log.info("cache.sync.subscribed")
-                async with asyncio.TaskGroup() as group:
-                    group.create_task(self._listen(pubsub))
-                    group.create_task(self._ping_loop(pubsub))
-            except* (RedisError, OSError, TimeoutError) as group_error:
-                log.warning(
-                    "cache.sync.disconnected", extra={"error": str(group_error.exceptions[0])}
-                )
+                await self._serve(pubsub)
+            except (RedisError, OSError, TimeoutError) as exc:
+                log.warning("cache.sync.disconnected", extra={"error": str(exc)})
             finally:
                 self.subscribed.clear()
                 self._caches.close()
@@ -209,6 +208,19 @@ class RedisCacheSync:
                 await _close_quietly(pubsub)
             await asyncio.sleep(delay)
             delay = min(delay * 2, 10.0)
+
+    async def _serve(self, pubsub: Any) -> None:
+        """Listen and ping until either stops; raise why. Not a TaskGroup: it cancels its
+        tasks once, and a cancellation swallowed inside redis-py (server.core.tasks) left
+        it waiting forever for a PING loop that went on."""
+        loop = asyncio.get_running_loop()
+        parts = [loop.create_task(self._listen(pubsub)), loop.create_task(self._ping_loop(pubsub))]
+        try:
+            done, _ = await asyncio.wait(parts, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            await cancel_and_wait(parts)
+        for task in done:
+            task.result()
 
     async def _subscribe(self, pubsub: Any) -> None:
         await pubsub.subscribe(self._channel, self._ack_channel(self._id))
@@ -237,8 +249,13 @@ class RedisCacheSync:
 
     async def _ping_loop(self, pubsub: Any) -> None:
         for n in itertools.count():
+            # The oldest PING still unanswered: a subscription whose connection went
+            # silent (a blackholed Redis, a stalled proxy) ends here, not never.
+            now = time.monotonic()
+            if self._pings and now - min(self._pings.values()) > REDIS_TIMEOUT:
+                raise TimeoutError(f"no PONG from Redis within {REDIS_TIMEOUT:g} s")
             token = f"{self._id}:{n}"
-            self._pings[token] = time.monotonic()
+            self._pings[token] = now
             await pubsub.ping(token)
             await asyncio.sleep(self._lease / 5)
 

@@ -22,9 +22,13 @@ import logging
 import os
 from typing import Any
 
+from server.core.tasks import cancel_and_wait
 from server.signals import Signals
 
 log = logging.getLogger("vendorbell.signals")
+
+REDIS_TIMEOUT = 5.0  # connect, and each command's reply
+IDLE_PING_SECONDS = 5.0  # a quiet subscription is PINGed after this long
 
 
 class RedisSignalRelay:
@@ -43,7 +47,9 @@ class RedisSignalRelay:
     async def start(self) -> None:
         from redis.asyncio import Redis
 
-        self._redis = Redis.from_url(self._url, socket_connect_timeout=5)
+        self._redis = Redis.from_url(
+            self._url, socket_connect_timeout=REDIS_TIMEOUT, socket_timeout=REDIS_TIMEOUT
+        )
         self._signals.deliveries.forward(self._forward_deliveries)
         self._signals.broadcasts.forward(self._forward_broadcast)
         self._signals.emails.forward(self._forward_emails)
@@ -56,11 +62,7 @@ class RedisSignalRelay:
         self._signals.deliveries.forward(None)
         self._signals.broadcasts.forward(None)
         self._signals.emails.forward(None)
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(self._tasks)
         if self._redis is not None:
             await self._redis.aclose()
 
@@ -101,14 +103,31 @@ class RedisSignalRelay:
             pubsub = self._redis.pubsub()
             try:
                 await pubsub.subscribe(self._channel)
-                async for message in pubsub.listen():
-                    if message["type"] == "message":
-                        self._receive(message["data"])
-            except (RedisError, OSError) as exc:
+                await self._receive_until_lost(pubsub)
+            except (RedisError, OSError, TimeoutError) as exc:
                 log.warning("signals.relay.disconnected", extra={"error": str(exc)})
                 await asyncio.sleep(1.0)
             finally:
                 await pubsub.aclose()
+
+    async def _receive_until_lost(self, pubsub: Any) -> None:
+        """Receive until the subscription fails. redis-py's listen() waits without a bound
+        (a blackholed Redis would hold it forever): read in short waits, PING when quiet,
+        and give up when even the PING finds no answer."""
+        loop = asyncio.get_running_loop()
+        heard = loop.time()
+        while True:
+            message = await pubsub.get_message(timeout=1.0)
+            if message is not None:
+                heard = loop.time()
+                if message["type"] == "message":
+                    self._receive(message["data"])
+                continue
+            quiet = loop.time() - heard
+            if quiet > IDLE_PING_SECONDS + REDIS_TIMEOUT:
+                raise TimeoutError(f"no answer from Redis for {quiet:.0f} s")
+            if quiet > IDLE_PING_SECONDS:
+                await pubsub.ping()
 
     def _receive(self, data: bytes) -> None:
         try:
