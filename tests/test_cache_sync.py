@@ -7,6 +7,7 @@ runtime and caches, stand for two API processes.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import socket
 import time
@@ -272,10 +273,8 @@ async def test_closing_ends_even_when_a_ping_swallowed_its_cancellation(
 
     async def ping_swallowing_a_cancellation(self: PubSub, message: Any = None) -> Any:
         answer = await ping(self, message)
-        try:
+        with contextlib.suppress(asyncio.CancelledError):
             await asyncio.sleep(0.2)  # the cancellation lands here, as it can in wait_for
-        except asyncio.CancelledError:
-            pass
         return answer
 
     monkeypatch.setattr(PubSub, "ping", ping_swallowing_a_cancellation)
