@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint format messages migrate worker bench bench-inbox bench-push bench-ws bench-scale clean fuzz
+.PHONY: run test lint format messages migrate worker bench bench-inbox bench-push bench-ws bench-scale bench-faults clean fuzz
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "vendorbell needs Python 3.11+"'
@@ -68,6 +68,11 @@ bench-scale: $(STAMP)
 	@command -v wrk >/dev/null || apt-get install -y -q wrk || \
 		(echo "bench-scale needs wrk: apt-get install wrk" && false)
 	$(BIN)/python -m bench.bench_scale $(ARGS)
+
+## Faults a deployment meets: a blackholed push service, Retry-After pauses, a hanging SMTP
+## server with two workers, a database outage under load (~3 min; `ARGS=--only push`).
+bench-faults: $(STAMP)
+	$(BIN)/python -m bench.faults $(ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache test-output
