@@ -154,12 +154,10 @@ class RedisHub(Hub):
             )
 
     async def _listen(self, pubsub: Any) -> None:
-        from redis.exceptions import RedisError
-
         while True:
             try:
                 await self._read(pubsub)
-            except (RedisError, OSError, TimeoutError) as exc:
+            except Exception as exc:  # whatever it was, this loop must go on
                 log.warning("realtime.redis.disconnected", extra={"error": repr(exc)})
             # Events published from now until we are subscribed again never reach this
             # process: have its sockets reconnect now and resync from the database.
@@ -191,14 +189,12 @@ class RedisHub(Hub):
                     await pubsub.ping()  # its PONG arrives as a message
 
     async def _resubscribe(self) -> Any:
-        from redis.exceptions import RedisError
-
         delay = 0.1
         while True:
             await asyncio.sleep(delay * (0.5 + random.random() / 2))  # jitter: not all at once
             try:
                 pubsub = await self._subscribe()
-            except (RedisError, OSError, TimeoutError):
+            except Exception:  # Redis still away, or not answering yet
                 delay = min(delay * 2, RESUBSCRIBE_MAX_DELAY)
                 continue
             log.info("realtime.redis.reconnected")
