@@ -175,9 +175,9 @@ class Hub:
         if not self._unchecked or (self._checking is not None and not self._checking.done()):
             return
         digests, self._unchecked = self._unchecked, set()
-        self._checking = asyncio.get_running_loop().create_task(self._end_sessions(digests))
+        self._checking = asyncio.get_running_loop().create_task(self._close_ended_sessions(digests))
 
-    async def _end_sessions(self, digests: set[str]) -> None:
+    async def _close_ended_sessions(self, digests: set[str]) -> None:
         assert self._sessions is not None
         try:
             ended = await self._sessions.ended(digests)
