@@ -3,6 +3,11 @@
 
 const BASE_DELAY = 500;
 const MAX_DELAY = 30_000;
+// 1012 (the server lost events, e.g. its Redis, or restarts) and 1001 (this process is
+// going away) mean another process answers now or this one very soon: until the next
+// open, retry at least every RESTART_MAX_DELAY instead of backing off to MAX_DELAY.
+const RESTART_CODES = new Set([1001, 1012]);
+const RESTART_MAX_DELAY = 2_000;
 const RED_AFTER_FAILURES = 4; // after this many failed attempts in a row we call it offline
 
 export class Live extends EventTarget {
@@ -11,6 +16,7 @@ export class Live extends EventTarget {
     this.path = path;
     this.socket = null;
     this.failures = 0;
+    this.restarting = false; // the last close said "come back soon" (RESTART_CODES)
     this.lastId = null;
     this.timer = null;
     this.stopped = false;
@@ -60,6 +66,7 @@ export class Live extends EventTarget {
     this.socket = socket;
     socket.addEventListener('open', () => {
       this.failures = 0;
+      this.restarting = false;
       this.setState('live');
       this.dispatchEvent(new CustomEvent('open'));
     });
@@ -72,6 +79,7 @@ export class Live extends EventTarget {
         this.dispatchEvent(new CustomEvent('unauthorized'));
         return;
       }
+      if (RESTART_CODES.has(event.code)) this.restarting = true;
       this.scheduleReconnect();
     });
   }
@@ -96,7 +104,8 @@ export class Live extends EventTarget {
     if (this.stopped) return;
     this.failures += 1;
     // Full jitter (AWS architecture blog): spread reconnects of many tabs after a restart.
-    const ceiling = Math.min(MAX_DELAY, BASE_DELAY * 2 ** (this.failures - 1));
+    const cap = this.restarting ? RESTART_MAX_DELAY : MAX_DELAY;
+    const ceiling = Math.min(cap, BASE_DELAY * 2 ** (this.failures - 1));
     const delay = Math.random() * ceiling;
     this.setState(this.failures >= RED_AFTER_FAILURES || !navigator.onLine ? 'offline' : 'reconnecting');
     clearTimeout(this.timer);

@@ -20,7 +20,7 @@ from server.deps import check_caller
 from server.integrations.routes import router as integrations_router
 from server.notifications.routes import router as inbox_router
 from server.openapi import install_openapi
-from server.ops.drain import Drain
+from server.ops.drain import Drain, DrainMiddleware
 from server.ops.health import router as health_router
 from server.ops.observability import RequestMetricsMiddleware
 from server.ops.observability import router as metrics_router
@@ -105,6 +105,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # every answer, refusals included; the trailing-slash rewrite runs before routing.
     app.add_middleware(RequestMetricsMiddleware)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    # A draining process refuses upgrades and late requests (server.ops.drain).
+    app.add_middleware(DrainMiddleware, drain=app.state.drain)
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(TrailingSlashMiddleware)
     for router in ROUTERS:

@@ -6,11 +6,19 @@ shutdown (server.background: the worker records and releases what it holds). A l
 balancer that polls /readyz needs a moment to stop sending before the port closes:
 with DRAIN_NOTICE_SECONDS the signal reaches uvicorn only after that long, while the
 process still serves everything but /readyz. A second signal skips the notice.
+
+From the first signal `DrainMiddleware` refuses WebSocket upgrades (a socket opened
+now would be closed again within seconds; the client retries elsewhere) and asks each
+HTTP client to close its keep-alive connection after the answer, so that few idle
+connections are left for uvicorn to close under a request in flight. Once the signal
+is handed on, a request that still arrives on an open connection is answered 503
+`shutting_down` with `Connection: close` rather than dropped.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import signal
 import threading
@@ -18,9 +26,17 @@ from collections.abc import Callable
 from types import FrameType
 from typing import Any
 
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
 log = logging.getLogger("vendorbell.drain")
 
 EXIT_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+RETRY_AFTER_SECONDS = 1  # another process (or this one's successor) is expected to answer
+SHUTTING_DOWN = json.dumps(
+    {"detail": "Shutting down: send requests elsewhere.", "code": "shutting_down"}
+).encode()
+# Still answered by their routes while stopping: the probes must see the truth.
+PROBES = frozenset({"/healthz", "/readyz"})
 
 
 class Drain:
@@ -28,7 +44,8 @@ class Drain:
 
     def __init__(self, notice_seconds: float = 0.0) -> None:
         self.notice_seconds = notice_seconds
-        self.draining = False
+        self.draining = False  # from the first signal
+        self.stopping = False  # from when the signal is handed on to the server
         self._previous: dict[signal.Signals, Any] = {}
         self._pending = False  # the first signal waits out the notice
         self._timer: asyncio.TimerHandle | None = None
@@ -88,9 +105,64 @@ class Drain:
 
     def _pass_on(self, sig: int, frame: FrameType | None) -> None:
         """Hand the signal to the handler that was there before us."""
+        self.stopping = True
         handler = self._previous.get(signal.Signals(sig))
         if callable(handler):
             handler(sig, frame)
         elif handler == signal.SIG_DFL:
             signal.signal(sig, signal.SIG_DFL)
             signal.raise_signal(sig)
+
+
+class DrainMiddleware:
+    """What a draining process answers (see the module's docstring)."""
+
+    def __init__(self, app: ASGIApp, drain: Drain) -> None:
+        self.app = app
+        self.drain = drain
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if not self.drain.draining or scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+        elif scope["type"] == "websocket":
+            await _refuse_upgrade(scope, receive, send)
+        elif self.drain.stopping and scope["path"] not in PROBES:
+            await send(_start(503))
+            await send({"type": "http.response.body", "body": SHUTTING_DOWN})
+        else:
+
+            async def send_closing(message: Message) -> None:
+                if message["type"] == "http.response.start":
+                    headers = [
+                        h for h in message.get("headers", []) if h[0].lower() != b"connection"
+                    ]
+                    message = {**message, "headers": [*headers, (b"connection", b"close")]}
+                await send(message)
+
+            await self.app(scope, receive, send_closing)
+
+
+def _start(status: int, prefix: str = "http") -> Message:
+    return {
+        "type": f"{prefix}.response.start",
+        "status": status,
+        "headers": [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(SHUTTING_DOWN)).encode()),
+            (b"connection", b"close"),
+            (b"retry-after", str(RETRY_AFTER_SECONDS).encode()),
+            (b"cache-control", b"no-store"),
+        ],
+    }
+
+
+async def _refuse_upgrade(scope: Scope, receive: Receive, send: Send) -> None:
+    """An HTTP 503 instead of the upgrade, where the server can send one (uvicorn can);
+    else the close that servers turn into a 403."""
+    if (await receive())["type"] != "websocket.connect":
+        return
+    if "websocket.http.response" in scope.get("extensions", {}):
+        await send(_start(503, "websocket.http"))
+        await send({"type": "websocket.http.response.body", "body": SHUTTING_DOWN})
+    else:
+        await send({"type": "websocket.close", "code": 1012})

@@ -14,7 +14,7 @@ import json
 import logging
 import signal
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from types import FrameType
 from typing import Any, Protocol
@@ -57,12 +57,23 @@ class Subscriber(Protocol):
     def close(self, code: int) -> None: ...
 
 
+class SessionCheck(Protocol):
+    """Which of these token digests no longer sign anyone in (server.realtime.sessions)."""
+
+    async def ended(self, digests: Collection[str]) -> set[str]: ...
+
+
 class Hub:
     """Local fan-out, keepalive ticks and shutdown; subclasses decide how events travel."""
 
-    def __init__(self, *, ping_interval: float | None = None) -> None:
+    def __init__(
+        self, *, ping_interval: float | None = None, sessions: SessionCheck | None = None
+    ) -> None:
         self._local: dict[int, set[Subscriber]] = {}
         self._ping_interval = ping_interval
+        self._sessions = sessions
+        self._unchecked: set[str] = set()  # token digests waiting for the running check
+        self._checking: asyncio.Task[None] | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._restore_signals: Callable[[], None] | None = None
         self._closing: asyncio.Task[None] | None = None
@@ -108,6 +119,8 @@ class Hub:
         if self._restore_signals is not None:
             self._restore_signals()
             self._restore_signals = None
+        if self._checking is not None:
+            self._tasks.append(self._checking)
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -141,14 +154,40 @@ class Hub:
     async def _keepalive_loop(self, interval: float) -> None:
         # Ping a different slice of the sockets on each tick, each socket once per
         # interval: pinging thousands at once is a burst as big as a broadcast.
+        # Each ping also checks the socket's token (server.realtime.sessions).
         loop = asyncio.get_running_loop()
         tick = 0
+        check = self._sessions is not None
         while True:
             await asyncio.sleep(interval / KEEPALIVE_SLICES)
             now, tick = loop.time(), (tick + 1) % KEEPALIVE_SLICES
             for subscriber in self.subscribers():
                 if (id(subscriber) >> 4) % KEEPALIVE_SLICES == tick:
                     subscriber.keepalive(now)
+                    if check:
+                        self._unchecked.add(subscriber.token_digest)
+            self._check_sessions()
+
+    def _check_sessions(self) -> None:
+        """Check the tokens of the sockets just pinged, one check at a time and off the
+        ping loop (a slow database must not delay pings); digests pinged while a check
+        runs wait for the next one."""
+        if not self._unchecked or (self._checking is not None and not self._checking.done()):
+            return
+        digests, self._unchecked = self._unchecked, set()
+        self._checking = asyncio.get_running_loop().create_task(self._close_ended_sessions(digests))
+
+    async def _close_ended_sessions(self, digests: set[str]) -> None:
+        assert self._sessions is not None
+        try:
+            ended = await self._sessions.ended(digests)
+        except Exception as exc:  # the database is away: keep the sockets, check again later
+            log.warning("realtime.session_check_failed", extra={"error": repr(exc)})
+            return
+        for subscriber in self.subscribers() if ended else ():
+            if subscriber.token_digest in ended:
+                log.info("realtime.ws.session_ended", extra={"user_id": subscriber.user_id})
+                subscriber.close(SESSION_ENDED)
 
     def close_sockets_on_exit_signals(self) -> None:
         """Close sockets with 1001 on SIGTERM/SIGINT, before the server's own shutdown.

@@ -3,14 +3,27 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import os
+import random
 from typing import Any
 from urllib.parse import urlsplit
 
 from server.core.ids import is_ascii_digits
-from server.realtime.hub import SERVICE_RESTART, Event, Hub, encode
+from server.realtime.hub import SERVICE_RESTART, Event, Hub, SessionCheck, encode
 
 log = logging.getLogger("vendorbell.realtime")
+
+# Every wait on Redis has this bound (connect, each reply, the SUBSCRIBE confirmation).
+REDIS_TIMEOUT = 2.0
+# A subscription quiet this long is PINGed; one that brought nothing back (no event,
+# no PONG) for DEAD_AFTER_SECONDS is dead: a silent network loses no TCP connection.
+PING_AFTER_SECONDS = 0.5
+DEAD_AFTER_SECONDS = 1.5
+RESUBSCRIBE_MAX_DELAY = 2.0  # seconds between attempts to subscribe again, at most
+# The subscription's client name, with the process id (CLIENT LIST shows it).
+CLIENT_NAME = "vendorbell-live"
 
 
 class RedisHub(Hub):
@@ -21,23 +34,46 @@ class RedisHub(Hub):
     subscription fixed for the process's life, so a new socket never waits for a
     SUBSCRIBE round trip and cannot miss an event published while it connects.
     Publishing only queues: a background task pipelines the PUBLISH commands.
+
+    Losing the subscription loses events: the sockets are closed with 1012 as soon
+    as it is noticed (a quiet subscription is PINGed, and is dead when nothing comes
+    back within DEAD_AFTER_SECONDS), so clients reconnect and resync with `since`.
+    Until it is back, new sockets are accepted and get this process's own events,
+    delivered directly; once it is back they too are closed with 1012 to resync.
     """
 
-    def __init__(self, url: str, channel: str, *, ping_interval: float | None = None) -> None:
-        super().__init__(ping_interval=ping_interval)
+    def __init__(
+        self,
+        url: str,
+        channel: str,
+        *,
+        ping_interval: float | None = None,
+        sessions: SessionCheck | None = None,
+    ) -> None:
+        super().__init__(ping_interval=ping_interval, sessions=sessions)
         self._url = url
         self._channel = channel
         self._outbox: asyncio.Queue[str] = asyncio.Queue(maxsize=100_000)
         self._redis: Any = None
+        self._listener: Any = None
+        self.subscribed = False
 
     async def publish(self, user_id: int, message: dict[str, Any]) -> None:
-        self._send(str(user_id), encode(message))
+        event = encode(message)
+        self._send(str(user_id), event)
+        if not self.subscribed:  # it would not come back to us: deliver it here
+            self._deliver_local(user_id, event)
 
     async def broadcast(self, message: dict[str, Any]) -> None:
-        self._send("*", encode(message))
+        event = encode(message)
+        self._send("*", event)
+        if not self.subscribed:
+            self._deliver_local(None, event)
 
     async def end_sessions(self, user_id: int, token_digest: str) -> None:
         self._send(f"!{user_id}", Event("", None), token_digest)
+        if not self.subscribed:
+            self._end_local_sessions(user_id, token_digest)
 
     def _send(self, target: str, event: Event, nid: str | None = None) -> None:
         # Wire format: "<user id or *>\n<notification id or empty>\n<json>", or
@@ -54,9 +90,22 @@ class RedisHub(Hub):
 
     async def start(self) -> None:
         from redis.asyncio import Redis
+        from redis.asyncio.retry import Retry
+        from redis.backoff import NoBackoff
         from redis.exceptions import RedisError
 
-        self._redis = Redis.from_url(self._url, socket_connect_timeout=5)
+        self._redis = Redis.from_url(
+            self._url, socket_connect_timeout=REDIS_TIMEOUT, socket_timeout=REDIS_TIMEOUT
+        )
+        # The subscription never reconnects by itself: redis-py would resubscribe
+        # silently, and the events published meanwhile would be lost unnoticed.
+        self._listener = Redis.from_url(
+            self._url,
+            socket_connect_timeout=REDIS_TIMEOUT,
+            socket_timeout=REDIS_TIMEOUT,
+            client_name=f"{CLIENT_NAME}-{os.getpid()}",
+            retry=Retry(NoBackoff(), 0, supported_errors=()),
+        )
         try:
             pubsub = await self._subscribe()
         except (RedisError, OSError, TimeoutError) as exc:
@@ -64,65 +113,89 @@ class RedisHub(Hub):
             raise RuntimeError(
                 f"REDIS_URL: no Redis answers at {where.hostname}:{where.port or 6379} ({exc})"
             ) from exc
+        self.subscribed = True
         self._spawn(self._listen(pubsub))
         self._spawn(self._publish_loop())
         await super().start()
 
     async def close(self) -> None:
         await super().close()
-        if self._redis is not None:
-            await self._redis.aclose()
+        for client in (self._redis, self._listener):
+            if client is not None:
+                await client.aclose()
 
     async def _subscribe(self) -> Any:
-        pubsub = self._redis.pubsub()
+        pubsub = self._listener.pubsub()
         try:
-            await pubsub.subscribe(self._channel)
-            # Wait for the confirmation: from here on every PUBLISH reaches this process.
-            async with asyncio.timeout(10):
-                while (await pubsub.get_message(timeout=1.0)) is None:
+            async with asyncio.timeout(2 * REDIS_TIMEOUT):
+                await pubsub.subscribe(self._channel)
+                # Wait for the confirmation: from here on every PUBLISH reaches this process.
+                while (await pubsub.get_message(timeout=REDIS_TIMEOUT)) is None:
                     pass
         except BaseException:
-            await pubsub.aclose()
+            await _close_quietly(pubsub)
             raise
         return pubsub
 
     def _receive(self, data: bytes) -> None:
-        target, nid, text = data.decode().split("\n", 2)
+        try:
+            target, nid, text = data.decode().split("\n", 2)
+        except ValueError:  # not ours (UnicodeDecodeError is one): never stop listening
+            log.warning("realtime.redis.bad_message")
+            return
         if target.startswith("!"):
             if is_ascii_digits(target[1:]):
                 self._end_local_sessions(int(target[1:]), nid)
         elif target == "*":
-            self._deliver_local(None, Event(text, int(nid) if nid else None))
+            self._deliver_local(None, Event(text, int(nid) if is_ascii_digits(nid) else None))
         elif is_ascii_digits(target) and int(target) in self._local:
-            self._deliver_local(int(target), Event(text, int(nid) if nid else None))
+            self._deliver_local(
+                int(target), Event(text, int(nid) if is_ascii_digits(nid) else None)
+            )
 
     async def _listen(self, pubsub: Any) -> None:
-        from redis.exceptions import RedisError
-
         while True:
             try:
-                async for message in pubsub.listen():
-                    if message["type"] == "message":
-                        self._receive(message["data"])
-            except (RedisError, OSError) as exc:
-                log.warning("realtime.redis.disconnected", extra={"error": str(exc)})
-            finally:
-                await pubsub.aclose()
+                await self._read(pubsub)
+            except Exception as exc:  # whatever it was, this loop must go on
+                log.warning("realtime.redis.disconnected", extra={"error": repr(exc)})
+            # Events published from now until we are subscribed again never reach this
+            # process: have its sockets reconnect now and resync from the database.
+            self.subscribed = False
+            self.close_local(SERVICE_RESTART)
+            await _close_quietly(pubsub)
             pubsub = await self._resubscribe()
-            # Events published while we were away are lost to this process: have its
-            # sockets reconnect, and resync from the database with `since`.
+            self.subscribed = True
+            # The sockets accepted meanwhile had this process's events only: resync them.
             self.close_local(SERVICE_RESTART)
 
-    async def _resubscribe(self) -> Any:
-        from redis.exceptions import RedisError
-
-        delay = 0.5
+    async def _read(self, pubsub: Any) -> None:
+        """Deliver what the subscription brings until it fails or stays silent: when
+        quiet it is PINGed, and dead once nothing at all came for DEAD_AFTER_SECONDS."""
+        loop = asyncio.get_running_loop()
+        heard = loop.time()
         while True:
-            await asyncio.sleep(delay)
+            async with asyncio.timeout(PING_AFTER_SECONDS + REDIS_TIMEOUT):
+                message = await pubsub.get_message(timeout=PING_AFTER_SECONDS)
+            now = loop.time()
+            if message is not None:
+                heard = now
+                if message["type"] == "message":
+                    self._receive(message["data"])
+            elif now - heard >= DEAD_AFTER_SECONDS:
+                raise TimeoutError(f"no answer from Redis for {now - heard:.1f} s")
+            else:
+                async with asyncio.timeout(REDIS_TIMEOUT):
+                    await pubsub.ping()  # its PONG arrives as a message
+
+    async def _resubscribe(self) -> Any:
+        delay = 0.1
+        while True:
+            await asyncio.sleep(delay * (0.5 + random.random() / 2))  # jitter: not all at once
             try:
                 pubsub = await self._subscribe()
-            except (RedisError, OSError, TimeoutError):
-                delay = min(delay * 2, 10.0)
+            except Exception:  # Redis still away, or not answering yet
+                delay = min(delay * 2, RESUBSCRIBE_MAX_DELAY)
                 continue
             log.info("realtime.redis.reconnected")
             return pubsub
@@ -139,9 +212,16 @@ class RedisHub(Hub):
                     for payload in batch:
                         pipe.publish(self._channel, payload)
                     await pipe.execute()
-            except (RedisError, OSError) as exc:
+            except (RedisError, OSError, TimeoutError) as exc:
                 # The database still holds the notifications: clients resync on reconnect.
                 log.error(
                     "realtime.redis.publish_failed", extra={"error": str(exc), "lost": len(batch)}
                 )
                 await asyncio.sleep(0.5)
+
+
+async def _close_quietly(pubsub: Any) -> None:
+    """Drop a subscription that may be dead, without waiting long on it."""
+    with contextlib.suppress(Exception):
+        async with asyncio.timeout(REDIS_TIMEOUT):
+            await pubsub.aclose()

@@ -4,6 +4,7 @@ on its own (backoff with jitter) and receives, via `since`, what it missed meanw
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
@@ -65,3 +66,23 @@ def test_tab_reconnects_after_a_restart_and_receives_what_it_missed(
     page.get_by_test_id("bell").click()
     items = page.get_by_test_id("dropdown-list").locator(".note-title")
     expect(items).to_have_text(["New order #2", "New order #1"])
+
+
+def test_after_a_restart_close_the_tab_retries_at_least_every_two_seconds(
+    live_server: LiveServer, sessions: Callable[..., Session]
+) -> None:
+    """1012 (and 1001) say "back soon": the tab does not back off towards 30 s. The
+    jitter is pinned to its ceiling, so without the 2 s cap the attempts after the
+    close fall at 0.5, 1.5, 3.5, 7.5 and 15.5 s; with it, every 2 s."""
+    session = sessions(live_server.register("vendor"))
+    session.context.add_init_script("Math.random = () => 0.999;")
+    page = session.page("/")
+    dot = page.get_by_test_id("conn-dot")
+    expect(dot).to_have_attribute("data-state", "live")
+
+    live_server.stop()  # uvicorn closes the tab's socket with 1012
+    expect(dot).not_to_have_attribute("data-state", "live")
+    time.sleep(9)  # down long enough for the uncapped backoff to reach 8 s
+    live_server.start()
+
+    expect(dot).to_have_attribute("data-state", "live", timeout=3_500)

@@ -1,21 +1,30 @@
 """SIGTERM drains real processes: `python -m server run` answers /readyz 503 during its
-notice, closes its sockets with 1001 and exits 0; `python -m server worker` lets
-in-flight sends finish, releases what it claimed but did not send, and exits 0."""
+notice, refuses new WebSocket upgrades, asks keep-alive clients to close, closes its
+sockets with 1001 and exits 0; `python -m server worker` lets in-flight sends finish,
+releases what it claimed but did not send, and exits 0. A request that arrives once the
+server is stopping is answered 503 `shutting_down`."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import subprocess
 import sys
+from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import httpx
+import pytest
+import uvicorn
 from sqlalchemy import func, select
+from websockets.exceptions import InvalidStatus
 
 from server.core.config import Settings
 from server.core.db import make_database
+from server.ops.drain import Drain
 from server.push.keys import KeyStore
 from server.push.models import PushDelivery
 from tests.conftest import Accounts
@@ -96,6 +105,83 @@ async def test_sigterm_makes_the_http_process_unready_then_close_sockets_and_exi
     finally:
         process.kill()  # a no-op once it exited; reaped either way
         process.wait()
+
+
+@pytest.fixture
+async def draining(settings: Settings, tmp_path: Path) -> AsyncIterator[tuple[str, str]]:
+    """A `run` process past its SIGTERM, in a 5 s notice: its base URL and a vendor's
+    token (the keep-alive client used before the signal is not kept)."""
+    sock = free_socket()
+    port = sock.getsockname()[1]
+    sock.close()
+    base, log = f"http://127.0.0.1:{port}", tmp_path / "run.log"
+    args = ("run", "--host", "127.0.0.1", "--port", str(port))
+    process = spawn(settings, log, *args, DRAIN_NOTICE_SECONDS="5", DRAIN_SECONDS="2")
+    try:
+        await wait_ready(base, process, log)
+        async with httpx.AsyncClient(base_url=base) as client:
+            vendor = await Accounts(client).vendor()
+        process.send_signal(signal.SIGTERM)
+        async with httpx.AsyncClient(base_url=base) as client, asyncio.timeout(10):
+            while (await client.get("/readyz")).status_code != 503:  # the signal was handled
+                await asyncio.sleep(0.05)
+        yield base, vendor.token
+    finally:
+        process.kill()
+        process.wait()
+
+
+async def test_a_draining_process_refuses_new_websocket_upgrades_with_503(
+    draining: tuple[str, str],
+) -> None:
+    base, token = draining
+    with pytest.raises(InvalidStatus) as refused:
+        async with open_socket(f"{base.replace('http', 'ws')}/ws/notifications", token=token):
+            pass
+    response = refused.value.response
+    assert response.status_code == 503
+    assert json.loads(response.body)["code"] == "shutting_down"
+    assert response.headers["Retry-After"] == "1"
+
+
+async def test_a_draining_process_asks_keep_alive_clients_to_close_their_connection(
+    draining: tuple[str, str],
+) -> None:
+    base, token = draining
+    async with httpx.AsyncClient(base_url=base) as client:
+        response = await client.get("/api/me", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 200  # during the notice the process still serves
+    assert response.headers["connection"] == "close"
+
+
+async def test_a_request_arriving_once_the_server_is_stopping_is_503_shutting_down(
+    app: Any,
+) -> None:
+    """Between the signal being handed to uvicorn and uvicorn closing its idle
+    keep-alive connections, a request can still arrive on one: answered, not dropped."""
+    sock = free_socket()
+    server = uvicorn.Server(uvicorn.Config(app, lifespan="off", log_level="warning"))
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    try:
+        async with asyncio.timeout(10):
+            while not server.started:
+                await asyncio.sleep(0.01)
+        base = f"http://127.0.0.1:{sock.getsockname()[1]}"
+        async with httpx.AsyncClient(base_url=base) as client:
+            assert (await client.get("/api/vendors")).status_code == 200  # kept alive
+            drain: Drain = app.state.drain
+            drain.draining = drain.stopping = True  # what the handed-on signal leaves
+            late = await client.get("/api/vendors")
+            health = await client.get("/healthz")
+    finally:
+        server.should_exit = True
+        await asyncio.wait_for(task, 10)
+        sock.close()
+    assert late.status_code == 503
+    assert late.json()["code"] == "shutting_down"
+    assert late.headers["connection"] == "close"
+    assert late.headers["retry-after"] == "1"
+    assert health.status_code == 200
 
 
 async def leased(settings: Settings) -> int:

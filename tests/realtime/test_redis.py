@@ -66,14 +66,17 @@ class Process:
         self.ws = f"ws://127.0.0.1:{port}/ws/notifications"
 
 
-def start_process(tmp: Path, name: str, database_url: str, redis_url: str, channel: str) -> Process:
+def start_process(
+    tmp: Path, name: str, database_url: str, redis_url: str | None, channel: str, **extra: str
+) -> Process:
+    """`uvicorn server.app:create_app` (without REDIS_URL when `redis_url` is None)."""
     sock = free_socket()
     port = sock.getsockname()[1]
     sock.close()
     env = {
         **os.environ,
         "DATABASE_URL": database_url,
-        "REDIS_URL": redis_url,
+        "REDIS_URL": redis_url or "",
         "REDIS_CHANNEL": channel,
         "SECRET_KEY": "test-secret-key-" + "x" * 32,
         "PUBLIC_URL": "http://testserver",
@@ -82,7 +85,10 @@ def start_process(tmp: Path, name: str, database_url: str, redis_url: str, chann
         "DATA_DIR": str(tmp / name / "data"),
         "KEYS_DIR": str(tmp / name / "keys"),
         "WS_PING_INTERVAL": "0",
+        **extra,
     }
+    if redis_url is None:
+        del env["REDIS_URL"]
     command = [sys.executable, "-m", "uvicorn", "server.app:create_app", "--factory"]
     command += ["--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
     popen = subprocess.Popen(command, cwd=ROOT, env=env)
