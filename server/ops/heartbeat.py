@@ -10,7 +10,6 @@ they are FORGET_AFTER_BEATS beats old.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import socket
@@ -22,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from server.core.db import Base, Database, UTCDateTime, utcnow
+from server.core.tasks import cancel_and_wait
 
 log = logging.getLogger("vendorbell.heartbeat")
 
@@ -100,9 +100,7 @@ class Heartbeat:
     async def stop(self) -> None:
         """Stop beating and delete the row: a process that stopped cleanly is not dead."""
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await cancel_and_wait([self._task])
         async with self.database.writer() as session:
             await session.execute(delete(WorkerHeartbeat).where(WorkerHeartbeat.name == self.name))
             await session.commit()

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from types import FrameType
 from typing import Any, Protocol
 
+from server.core.tasks import cancel_and_wait
+
 log = logging.getLogger("vendorbell.realtime")
 
 # WebSocket close codes (RFC 6455 §7.4.1) the hub uses.
@@ -121,9 +123,7 @@ class Hub:
             self._restore_signals = None
         if self._checking is not None:
             self._tasks.append(self._checking)
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await cancel_and_wait(self._tasks)  # Redis loops: see server.core.tasks
         self._tasks.clear()
 
     # Shared machinery.
