@@ -11,6 +11,13 @@ import { alertsLine } from './order-alerts.js';
 import { statusPill } from './order-list.js';
 import { pushCard } from './push-card.js';
 
+// What is still to pay, as the server counts it: a refund is money given back, it lowers
+// what the order costs and never reopens the bill. (An order saved offline by an older
+// version has no `outstanding_cents`.)
+export function stillToPay(order) {
+  return order.outstanding_cents ?? Math.max(0, order.total_cents - order.paid_cents);
+}
+
 export function render(main, { params, toast }) {
   const id = params[0];
   const base = `/api/orders/${encodeURIComponent(id)}`;
@@ -46,7 +53,7 @@ export function render(main, { params, toast }) {
       if (done) toast(done, 'success');
     } catch (error) {
       // What the page knows words the API's codes: "only €3.50 is still open", not cents.
-      const owed = order ? { currency: order.currency, outstanding: Math.max(0, order.total_cents - order.paid_cents + order.refunded_cents), refundable: order.paid_cents - order.refunded_cents } : {};
+      const owed = order ? { currency: order.currency, outstanding: stillToPay(order), refundable: order.paid_cents - order.refunded_cents } : {};
       toast(errorMessage(error, owed), 'error');
     }
   }
@@ -108,7 +115,7 @@ export function render(main, { params, toast }) {
 
   function draw() {
     const vendor = order.vendor.id === state.user.id;
-    const outstanding = order.total_cents - order.paid_cents + order.refunded_cents;
+    const outstanding = stillToPay(order);
     const refundable = order.paid_cents - order.refunded_cents;
     const ledger = order.payments.length
       ? h('ul', { class: 'ledger' }, order.payments.map((p) =>
@@ -141,7 +148,7 @@ export function render(main, { params, toast }) {
           h('dl', { class: 'totals' },
             h('dt', {}, t('order.paid')), h('dd', {}, money(order.paid_cents, order.currency)),
             h('dt', {}, t('order.refunded')), h('dd', {}, money(order.refunded_cents, order.currency)),
-            h('dt', {}, t('order.outstanding')), h('dd', {}, money(Math.max(0, outstanding), order.currency))),
+            h('dt', {}, t('order.outstanding')), h('dd', {}, money(outstanding, order.currency))),
           ledger,
           vendor && refundable > 0 ? moneyForm(t('order.refund'), true, '/refunds', t('order.refund_toast')) : null,
           // Cash taken at pickup: the vendor records it, the customer is told.

@@ -55,6 +55,13 @@ class Order(Base):
         lazy="raise", order_by="OrderMessage.id", cascade="all, delete-orphan"
     )
 
+    @property
+    def outstanding_cents(self) -> int:
+        """What is still to pay: the total less what was paid. A refund is money given
+        back (an item that could not be made, a goodwill gesture): it lowers what the
+        order costs as much as what was kept, so it never reopens the bill."""
+        return max(0, self.total_cents - self.paid_cents)
+
 
 class OrderItem(Base):
     __tablename__ = "order_items"

@@ -41,6 +41,7 @@ def order_out(order: Order, viewer: User, alerts: OrderAlertsOut | None = None) 
                     "total_cents",
                     "paid_cents",
                     "refunded_cents",
+                    "outstanding_cents",
                     "note",
                     "reject_reason",
                     "created_at",

@@ -183,13 +183,6 @@ async def change_status(
     return order
 
 
-def outstanding_cents(order: Order) -> int:
-    """What is still to pay: the total less what was paid. A refund is money given back
-    (an item that could not be made, a goodwill gesture): it lowers what the order
-    costs as much as what was kept, so it never reopens the bill."""
-    return max(0, order.total_cents - order.paid_cents)
-
-
 async def add_payment(
     uow: UnitOfWork,
     order: Order,
@@ -208,7 +201,7 @@ async def add_payment(
         return await load_order(session, order.id), False
     if order.status in CLOSED:
         raise Conflict(f"An order that is {order.status} cannot be paid.", code="order_closed")
-    outstanding = outstanding_cents(order)
+    outstanding = order.outstanding_cents
     if amount_cents > outstanding:
         left = money(outstanding, order.currency)
         raise Conflict(f"Only {left} is still to pay on this order.", code="overpayment")

@@ -37,6 +37,10 @@ def test_vendor_and_customer_work_an_order_through_its_life(
     shop.locator("form.inline-form input[name=reason]").fill("Croissant sold out")
     shop.get_by_role("button", name="Refund").click()
     expect(buyer.locator(".ledger")).to_contain_text("Refund — Croissant sold out", timeout=LIVE)
+    # Money given back, not money owed: nothing to pay again.
+    expect(buyer.locator(".totals")).to_contain_text("Refunded€2.20")
+    expect(buyer.locator(".totals")).to_contain_text("Outstanding€0.00")
+    expect(buyer.get_by_role("button", name="Pay", exact=True)).to_have_count(0)
 
     buyer.locator("textarea[name=body]").fill("Could you add a napkin?")
     buyer.get_by_role("button", name="Send").click()
