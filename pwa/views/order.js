@@ -37,10 +37,10 @@ export function render(main, { params, toast }) {
     }
   }
 
-  async function act(path, body, done) {
+  async function act(path, body, done, headers) {
     const mine = ++generation;
     try {
-      const fresh = await post(`${base}${path}`, body);
+      const fresh = await post(`${base}${path}`, body, headers);
       if (mine !== generation) return load();
       order = fresh;
       draw();
@@ -87,6 +87,9 @@ export function render(main, { params, toast }) {
   function moneyForm(label, withReason, path, done, amountLabel = t('order.amount_of', { label })) {
     const amount = h('input', { name: 'amount', inputmode: 'decimal', placeholder: '0.00', required: true, class: 'amount', 'aria-label': amountLabel });
     const reason = withReason ? h('input', { name: 'reason', placeholder: t('order.reason_optional'), 'aria-label': t('order.reason_of', { label }), maxlength: 1000 }) : null;
+    // One Idempotency-Key per payment meant: a second press, or a retry after an answer
+    // was lost, is recorded once; another amount or reason is another payment.
+    const keys = new Map();
     return h('form', {
       class: 'inline-form',
       onsubmit: (e) => {
@@ -94,7 +97,9 @@ export function render(main, { params, toast }) {
         const cents = toCents(amount.value, order.currency);
         if (!cents) return toast(t('order.amount_needed'), 'error');
         const body = withReason ? { amount_cents: cents, reason: reason.value.trim() || null } : { amount_cents: cents };
-        act(path, body, done);
+        const meant = JSON.stringify(body);
+        if (!keys.has(meant)) keys.set(meant, crypto.randomUUID());
+        act(path, body, done, { 'Idempotency-Key': keys.get(meant) });
       },
     }, amount, reason, h('button', { class: 'button', type: 'submit' }, label));
   }
