@@ -263,7 +263,7 @@ def _entry(
         amount_cents=amount_cents,
         reason=reason,
         recorded_by_id=user_id,
-        idempotency_key=key,
+        idempotency_key=key or None,  # an empty header is no key
         request_hash=digest if key else None,
     )
 

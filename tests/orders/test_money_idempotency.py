@@ -131,3 +131,15 @@ async def test_concurrent_payments_with_one_key_record_once(
     assert {r.json()["paid_cents"] for r in responses} == {300}
     assert await _payments(app) == 1
     assert (await _events(client, vendor)).count("payment.received") == 1
+
+
+async def test_an_empty_idempotency_key_is_no_key(
+    app: Any, client: httpx.AsyncClient, accounts: Accounts
+) -> None:
+    vendor, customer = await accounts.vendor(), await accounts.customer()
+    path = f"/api/orders/{(await place_order(client, customer, vendor))['id']}/payments"
+    for _ in range(2):
+        response = await client.post(path, json={"amount_cents": 100}, headers=_keyed(customer, ""))
+        assert response.status_code == 201, response.text
+        assert "idempotent-replayed" not in response.headers
+    assert await _payments(app) == 2
