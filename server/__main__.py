@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
 import math
 import os
@@ -12,7 +13,9 @@ from types import FrameType
 
 from server.admin.cli import add_commands as add_admin_commands
 from server.core.config import Settings, get_settings
+from server.core.db import make_database
 from server.core.logs import configure_logging
+from server.integrations.secret_key import checked_secret_key
 from server.migrate import upgrade
 from server.push.cli import add_commands as add_push_commands
 
@@ -23,6 +26,7 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> None:
     from server.realtime.handshake import WebSocketProtocol
 
     upgrade(settings)
+    asyncio.run(_check_secret_key(settings))
     # uvicorn drains on SIGTERM, then raises it again with the handler it found: this
     # one, so that a drained process exits with status 0 instead of dying by the signal.
     signal.signal(signal.SIGTERM, _exit_drained)
@@ -46,6 +50,16 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> None:
         ws_per_message_deflate=False,
         ws=WebSocketProtocol,  # answers an oversize handshake instead of hanging
     )
+
+
+async def _check_secret_key(settings: Settings) -> None:
+    """Makes the secret key before serving, saying so loudly if the database already
+    holds digests made with another (a DATA_DIR moved without its secret_key)."""
+    database = make_database(settings)
+    try:
+        await checked_secret_key(settings, database, strict=False)
+    finally:
+        await database.dispose()
 
 
 def _exit_drained(signum: int, frame: FrameType | None) -> None:

@@ -17,6 +17,7 @@ from server.core.config import Settings, get_settings
 from server.core.errors import install_error_handlers
 from server.core.http import BodyLimitMiddleware, SecurityHeadersMiddleware, TrailingSlashMiddleware
 from server.deps import check_caller
+from server.docs_page import install_api_docs
 from server.integrations.routes import router as integrations_router
 from server.notifications.routes import router as inbox_router
 from server.openapi import install_openapi
@@ -88,6 +89,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="0.1.0",
         summary="Web Push-first notifications for marketplace vendors",
         lifespan=lifespan,
+        docs_url=None,  # served from this server instead of a CDN (server.docs_page)
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.drain = Drain(settings.drain_notice_seconds)
@@ -111,6 +114,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(TrailingSlashMiddleware)
     for router in ROUTERS:
         app.include_router(router)
+    install_api_docs(app)
     mount_pwa(app, settings.pwa_dir)  # last: its catch-all serves the app shell
     install_openapi(app)
     return app

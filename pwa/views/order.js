@@ -11,6 +11,13 @@ import { alertsLine } from './order-alerts.js';
 import { statusPill } from './order-list.js';
 import { pushCard } from './push-card.js';
 
+// What is still to pay, as the server counts it: a refund is money given back, it lowers
+// what the order costs and never reopens the bill. (An order saved offline by an older
+// version has no `outstanding_cents`.)
+export function stillToPay(order) {
+  return order.outstanding_cents ?? Math.max(0, order.total_cents - order.paid_cents);
+}
+
 export function render(main, { params, toast }) {
   const id = params[0];
   const base = `/api/orders/${encodeURIComponent(id)}`;
@@ -30,10 +37,10 @@ export function render(main, { params, toast }) {
     }
   }
 
-  async function act(path, body, done) {
+  async function act(path, body, done, headers) {
     const mine = ++generation;
     try {
-      const fresh = await post(`${base}${path}`, body);
+      const fresh = await post(`${base}${path}`, body, headers);
       if (mine !== generation) return load();
       order = fresh;
       draw();
@@ -46,7 +53,7 @@ export function render(main, { params, toast }) {
       if (done) toast(done, 'success');
     } catch (error) {
       // What the page knows words the API's codes: "only €3.50 is still open", not cents.
-      const owed = order ? { currency: order.currency, outstanding: Math.max(0, order.total_cents - order.paid_cents + order.refunded_cents), refundable: order.paid_cents - order.refunded_cents } : {};
+      const owed = order ? { currency: order.currency, outstanding: stillToPay(order), refundable: order.paid_cents - order.refunded_cents } : {};
       toast(errorMessage(error, owed), 'error');
     }
   }
@@ -80,6 +87,9 @@ export function render(main, { params, toast }) {
   function moneyForm(label, withReason, path, done, amountLabel = t('order.amount_of', { label })) {
     const amount = h('input', { name: 'amount', inputmode: 'decimal', placeholder: '0.00', required: true, class: 'amount', 'aria-label': amountLabel });
     const reason = withReason ? h('input', { name: 'reason', placeholder: t('order.reason_optional'), 'aria-label': t('order.reason_of', { label }), maxlength: 1000 }) : null;
+    // One Idempotency-Key per payment meant: a second press, or a retry after an answer
+    // was lost, is recorded once; another amount or reason is another payment.
+    const keys = new Map();
     return h('form', {
       class: 'inline-form',
       onsubmit: (e) => {
@@ -87,7 +97,9 @@ export function render(main, { params, toast }) {
         const cents = toCents(amount.value, order.currency);
         if (!cents) return toast(t('order.amount_needed'), 'error');
         const body = withReason ? { amount_cents: cents, reason: reason.value.trim() || null } : { amount_cents: cents };
-        act(path, body, done);
+        const meant = JSON.stringify(body);
+        if (!keys.has(meant)) keys.set(meant, crypto.randomUUID());
+        act(path, body, done, { 'Idempotency-Key': keys.get(meant) });
       },
     }, amount, reason, h('button', { class: 'button', type: 'submit' }, label));
   }
@@ -108,7 +120,7 @@ export function render(main, { params, toast }) {
 
   function draw() {
     const vendor = order.vendor.id === state.user.id;
-    const outstanding = order.total_cents - order.paid_cents + order.refunded_cents;
+    const outstanding = stillToPay(order);
     const refundable = order.paid_cents - order.refunded_cents;
     const ledger = order.payments.length
       ? h('ul', { class: 'ledger' }, order.payments.map((p) =>
@@ -141,7 +153,7 @@ export function render(main, { params, toast }) {
           h('dl', { class: 'totals' },
             h('dt', {}, t('order.paid')), h('dd', {}, money(order.paid_cents, order.currency)),
             h('dt', {}, t('order.refunded')), h('dd', {}, money(order.refunded_cents, order.currency)),
-            h('dt', {}, t('order.outstanding')), h('dd', {}, money(Math.max(0, outstanding), order.currency))),
+            h('dt', {}, t('order.outstanding')), h('dd', {}, money(outstanding, order.currency))),
           ledger,
           vendor && refundable > 0 ? moneyForm(t('order.refund'), true, '/refunds', t('order.refund_toast')) : null,
           // Cash taken at pickup: the vendor records it, the customer is told.

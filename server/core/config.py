@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import secrets
 from email.utils import parseaddr
 from functools import lru_cache
@@ -9,10 +10,11 @@ from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 ROOT = Path(__file__).resolve().parents[2]  # the repository (server/core/config.py)
+log = logging.getLogger("vendorbell.config")
 
 # Public push services of the major browsers. A leading "*." matches any subdomain.
 DEFAULT_PUSH_HOSTS = (
@@ -34,9 +36,14 @@ class Settings(BaseSettings):
     """Everything an operator can set; see the README's table."""
 
     # Errors never echo a value: SMTP_URL, DATABASE_URL and REDIS_URL may hold passwords.
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore", hide_input_in_errors=True)
+    # The repository's .env, then the current folder's (which wins): a command run from
+    # another folder reads the same settings as the server.
+    model_config = SettingsConfigDict(
+        env_file=(ROOT / ".env", ".env"), extra="ignore", hide_input_in_errors=True
+    )
 
-    database_url: str = f"sqlite+aiosqlite:///{ROOT / 'data' / 'vendorbell.db'}"
+    # Unset: SQLite in DATA_DIR (DATA_DIR/vendorbell.db), see _database_in_data_dir.
+    database_url: str = ""
     redis_url: str | None = None
     host: str = "127.0.0.1"
     port: int = 8000
@@ -99,6 +106,12 @@ class Settings(BaseSettings):
     drain_notice_seconds: float = Field(default=0.0, ge=0)
     # How often a worker process (role all or worker) records that it is alive.
     heartbeat_seconds: float = Field(default=10.0, gt=0)
+
+    @model_validator(mode="after")
+    def _database_in_data_dir(self) -> Settings:
+        if not self.database_url:
+            self.database_url = f"sqlite+aiosqlite:///{self.data_dir.resolve() / 'vendorbell.db'}"
+        return self
 
     @field_validator("allowed_origins", "push_allowed_hosts", mode="before")
     @classmethod
@@ -174,17 +187,25 @@ class Settings(BaseSettings):
         parts = urlsplit(self.public_url)
         return {f"{parts.scheme}://{parts.netloc}", *self.allowed_origins}
 
+    @property
+    def secret_key_file(self) -> Path:
+        """Where a generated secret key is kept when SECRET_KEY is unset."""
+        return self.data_dir / "secret_key"
+
     def resolved_secret_key(self) -> str:
         """SECRET_KEY, or one generated once and kept (0600) under the data folder."""
         if self.secret_key:
             return self.secret_key
-        path = self.data_dir / "secret_key"
+        path = self.secret_key_file
         if path.exists():
             return path.read_text().strip()
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         key = secrets.token_urlsafe(48)
         path.touch(mode=0o600)
         path.write_text(key)
+        # Said every time: a process started with another DATA_DIR than the server's
+        # makes its own key, and what it signs the server then refuses.
+        log.warning("secret_key.created", extra={"path": str(path)})
         return key
 
 

@@ -9,6 +9,8 @@ upgrade a read lock that another writer is waiting on.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
@@ -92,9 +94,17 @@ def _setup_sqlite(
         conn.exec_driver_sql(f"BEGIN {mode}")
 
 
+def create_private_file(path: str) -> None:
+    """The SQLite file and its folder, for this user only (0600, 0700) if they are new.
+    Made before SQLite opens it: SQLite gives the -wal and -shm files the database's mode."""
+    Path(path).parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    with contextlib.suppress(FileExistsError):  # an existing file keeps its mode
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+
+
 def _enable_wal(path: str) -> None:
     """WAL is a property of the file: set it once, before read-only connections open."""
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    create_private_file(path)
     connection = sqlite3.connect(path, timeout=SQLITE_BUSY_TIMEOUT_MS / 1000)
     try:
         connection.execute("PRAGMA journal_mode=WAL")
@@ -153,5 +163,5 @@ class Database:
 
 def make_database(settings: Settings) -> Database:
     if settings.is_sqlite:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     return Database(settings.database_url)

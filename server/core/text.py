@@ -2,7 +2,8 @@
 
 Names and notes are copied into notification titles, lock screens and emails, so a
 control character (NUL, a terminal escape), a direction override (U+202E turns
-"txt.exe" into "exe.txt") or a string of invisible characters only must not get in.
+"txt.exe" into "exe.txt"), a line separator that fakes a second line, hidden tag
+characters or a string of invisible characters only must not get in.
 Every script, emoji and ZWJ sequence is fine.
 """
 
@@ -19,8 +20,21 @@ from pydantic_core import PydanticCustomError
 _CONTROLS = "\x00-\x1f\x7f-\x9f"
 _BIDI = "\u202a-\u202e\u2066-\u2069"
 _SURROGATES = "\ud800-\udfff"
-_REFUSED_LINE = re.compile(f"[{_CONTROLS}{_BIDI}{_SURROGATES}]")
-_REFUSED_TEXT = re.compile(f"[\x00-\x08\x0b-\x1f\x7f-\x9f{_BIDI}{_SURROGATES}]")  # \t \n kept
+# Characters that fake a line or hide text, refused in lines and paragraphs alike:
+# the line and paragraph separators U+2028/U+2029 (a lock screen breaks the line there:
+# "Eve<U+2028>New order #999 from Trusted Bank"), the deprecated format controls
+# U+206A-206F (they switch digit shapes and mirroring), the interlinear annotation
+# marks U+FFF9-FFFB (text between them may be shown above the line, or not at all) and
+# the tag characters U+E0000-E007F (invisible ASCII: "smuggled" text), except inside a
+# flag of a subdivision (England, Scotland, Wales: U+1F3F4, 3-6 tag letters or digits
+# naming it, CANCEL TAG; UTS #51).
+_FAKE_LINES = "\u2028\u2029\u206a-\u206f\ufff9-\ufffb\U000e0000-\U000e007f"
+_OTHER = f"{_BIDI}{_SURROGATES}{_FAKE_LINES}"
+_REFUSED_LINE = re.compile(f"[{_CONTROLS}{_OTHER}]")
+_REFUSED_TEXT = re.compile(f"[\x00-\x08\x0b-\x1f\x7f-\x9f{_OTHER}]")  # \t \n kept
+_SUBDIVISION_FLAG = re.compile(
+    "\U0001f3f4[\U000e0030-\U000e0039\U000e0061-\U000e007a]{3,6}\U000e007f"
+)
 # Whitespace and the Default_Ignorable_Code_Point characters, plus the blank-looking
 # Hangul fillers and the Braille blank: a text made only of these shows as nothing.
 _VISIBLE = re.compile(
@@ -35,10 +49,11 @@ def _refuse(kind: str, message: str) -> PydanticCustomError:
 
 
 def _plain(value: str, refused: re.Pattern[str]) -> str:
-    if refused.search(value):
+    if refused.search(_SUBDIVISION_FLAG.sub("", value)):
         raise _refuse(
             "text_control_character",
-            "must not contain control characters or text-direction overrides",
+            "must not contain control characters, line or paragraph separators, "
+            "text-direction overrides or invisible tag characters",
         )
     value = value.strip()
     if not _VISIBLE.search(value):
@@ -58,7 +73,7 @@ def check_text(value: str) -> str:
 
 def check_optional_text(value: str) -> str:
     """As check_text, but an empty or blank value means "none given" and becomes ""."""
-    if not _VISIBLE.search(value) and not _REFUSED_TEXT.search(value):
+    if not _VISIBLE.search(value) and not _REFUSED_TEXT.search(_SUBDIVISION_FLAG.sub("", value)):
         return ""
     return check_text(value)
 

@@ -8,6 +8,7 @@ import asyncio
 from server.core.config import Settings
 from server.core.db import make_database
 from server.integrations import keys
+from server.integrations.secret_key import SecretKeyMissing, checked_secret_key
 
 
 async def run(settings: Settings, args: argparse.Namespace) -> list[str]:
@@ -15,7 +16,8 @@ async def run(settings: Settings, args: argparse.Namespace) -> list[str]:
     try:
         async with database.writer() as session:
             if args.action == "create":
-                key, secret = await keys.issue(session, settings.resolved_secret_key(), args.name)
+                secret_key = await checked_secret_key(settings, database, strict=True)
+                key, secret = await keys.issue(session, secret_key, args.name)
                 lines = [
                     f"key id:  {key.key_id}",
                     f"secret:  {secret}",
@@ -37,7 +39,11 @@ async def run(settings: Settings, args: argparse.Namespace) -> list[str]:
 
 
 def cmd_integration_key(args: argparse.Namespace, settings: Settings) -> None:
-    for line in asyncio.run(run(settings, args)):
+    try:
+        lines = asyncio.run(run(settings, args))
+    except SecretKeyMissing as exc:
+        raise SystemExit(f"error: {exc} No key was issued.") from None
+    for line in lines:
         print(line)
 
 

@@ -97,7 +97,7 @@ def status_changed(order: Order, by: str, lang: Language) -> tuple[str, str]:
 
 
 def payment_received(order: Order, amount_cents: int, lang: Language) -> tuple[str, str]:
-    outstanding = order.total_cents - (order.paid_cents - order.refunded_cents)
+    outstanding = order.outstanding_cents  # a refund never reopens the bill
     title = lang.gettext("Payment received for #{number}").format(number=order.id)
     if outstanding <= 0:
         body = lang.gettext("{customer} paid {amount} — paid in full.")
@@ -112,7 +112,7 @@ def payment_received(order: Order, amount_cents: int, lang: Language) -> tuple[s
 
 def cash_payment_recorded(order: Order, amount_cents: int, lang: Language) -> tuple[str, str]:
     """The customer's record of cash the vendor took (at pickup)."""
-    outstanding = order.total_cents - (order.paid_cents - order.refunded_cents)
+    outstanding = order.outstanding_cents  # a refund never reopens the bill
     title = lang.gettext("{vendor} received {amount} for #{number}")
     if outstanding <= 0:
         body = lang.gettext("Paid in cash, recorded by {vendor} — paid in full.")

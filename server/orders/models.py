@@ -55,6 +55,13 @@ class Order(Base):
         lazy="raise", order_by="OrderMessage.id", cascade="all, delete-orphan"
     )
 
+    @property
+    def outstanding_cents(self) -> int:
+        """What is still to pay: the total less what was paid. A refund is money given
+        back (an item that could not be made, a goodwill gesture): it lowers what the
+        order costs as much as what was kept, so it never reopens the bill."""
+        return max(0, self.total_cents - self.paid_cents)
+
 
 class OrderItem(Base):
     __tablename__ = "order_items"
@@ -70,6 +77,10 @@ class OrderPayment(Base):
     """Money in (`payment`) or back out (`refund`)."""
 
     __tablename__ = "order_payments"
+    __table_args__ = (
+        # A retried POST with the same Idempotency-Key records once (server.orders.idempotency).
+        Index("uq_order_payments_idempotency", "recorded_by_id", "idempotency_key", unique=True),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
@@ -77,6 +88,11 @@ class OrderPayment(Base):
     amount_cents: Mapped[int] = mapped_column(Cents)
     reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # Who recorded it (the paying customer, or the vendor: cash, refunds), with the
+    # request's Idempotency-Key and digest; NULL for rows older than these columns.
+    recorded_by_id: Mapped[int | None] = mapped_column(Integer)
+    idempotency_key: Mapped[str | None] = mapped_column(String(200))
+    request_hash: Mapped[str | None] = mapped_column(String(64))
 
 
 class OrderMessage(Base):

@@ -41,6 +41,7 @@ def order_out(order: Order, viewer: User, alerts: OrderAlertsOut | None = None) 
                     "total_cents",
                     "paid_cents",
                     "refunded_cents",
+                    "outstanding_cents",
                     "note",
                     "reject_reason",
                     "created_at",
@@ -144,28 +145,72 @@ async def change_status(
     return await order_page(uow.session, order, user)
 
 
+# Sent again with the same key after a timeout, a money POST answers as the first time
+# did instead of recording the money twice (server.orders.idempotency).
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        max_length=200,
+        description="Any string unique to this payment or refund for its sender: a retry "
+        "with the same key and body is answered without recording again "
+        "(`Idempotent-Replayed: true`); the same key with another body is a 409.",
+    ),
+]
+
+
+def _replayed(created: bool, response: Response) -> None:
+    if not created:
+        response.headers["Idempotent-Replayed"] = "true"
+
+
 @router.post("/{order_id}/payments", response_model=OrderOut, status_code=status.HTTP_201_CREATED)
 async def pay(
-    body: PaymentIn, order: CustomerOrder, uow: UnitOfWorkDep, user: CurrentUser
+    body: PaymentIn,
+    order: CustomerOrder,
+    uow: UnitOfWorkDep,
+    user: CurrentUser,
+    response: Response,
+    idempotency_key: IdempotencyKey = None,
 ) -> OrderOut:
-    return order_out(await service.add_payment(uow, order, body.amount_cents), user)
+    order, created = await service.add_payment(
+        uow, order, body.amount_cents, idempotency_key=idempotency_key
+    )
+    _replayed(created, response)
+    return order_out(order, user)
 
 
 @router.post(
     "/{order_id}/cash-payments", response_model=OrderOut, status_code=status.HTTP_201_CREATED
 )
 async def record_cash_payment(
-    body: PaymentIn, order: VendorOrder, uow: UnitOfWorkDep, user: CurrentUser
+    body: PaymentIn,
+    order: VendorOrder,
+    uow: UnitOfWorkDep,
+    user: CurrentUser,
+    response: Response,
+    idempotency_key: IdempotencyKey = None,
 ) -> OrderOut:
     """The vendor records money taken in person (cash at pickup); the customer is told."""
-    return order_out(await service.add_payment(uow, order, body.amount_cents, by="vendor"), user)
+    order, created = await service.add_payment(
+        uow, order, body.amount_cents, by="vendor", idempotency_key=idempotency_key
+    )
+    _replayed(created, response)
+    return order_out(order, user)
 
 
 @router.post("/{order_id}/refunds", response_model=OrderOut, status_code=status.HTTP_201_CREATED)
 async def refund(
-    body: RefundIn, order: VendorOrder, uow: UnitOfWorkDep, user: CurrentUser
+    body: RefundIn,
+    order: VendorOrder,
+    uow: UnitOfWorkDep,
+    user: CurrentUser,
+    response: Response,
+    idempotency_key: IdempotencyKey = None,
 ) -> OrderOut:
-    order = await service.add_refund(uow, order, body.amount_cents, body.reason)
+    order, created = await service.add_refund(
+        uow, order, body.amount_cents, body.reason, idempotency_key
+    )
+    _replayed(created, response)
     return await order_page(uow.session, order, user)
 
 

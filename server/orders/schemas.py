@@ -104,7 +104,11 @@ class OrderOut(BaseModel):
     currency: str
     total_cents: int
     paid_cents: int
-    refunded_cents: int
+    refunded_cents: int = Field(description="Money given back to the customer (refunds).")
+    outstanding_cents: int = Field(
+        description="Still to pay: `total_cents - paid_cents`, never below 0. A refund "
+        "lowers what the order costs as much as what was kept: it never reopens the bill."
+    )
     note: str | None
     reject_reason: str | None
     created_at: datetime

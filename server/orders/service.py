@@ -17,6 +17,7 @@ from server.core.ids import parse_id
 from server.notifications import service as notify
 from server.notifications.texts import money
 from server.order_alerts import service as order_alerts
+from server.orders.idempotency import already_recorded, money_digest, record_once
 from server.orders.models import Order, OrderItem, OrderMessage, OrderPayment
 from server.orders.schemas import OrderIn
 from server.orders.transitions import CLOSED, allowed_next, can_move
@@ -183,42 +184,88 @@ async def change_status(
 
 
 async def add_payment(
-    uow: UnitOfWork, order: Order, amount_cents: int, *, by: str = "customer"
-) -> Order:
+    uow: UnitOfWork,
+    order: Order,
+    amount_cents: int,
+    *,
+    by: str = "customer",
+    idempotency_key: str | None = None,
+) -> tuple[Order, bool]:
     """Money in: paid by the customer, or cash the vendor took (`by="vendor"`, at pickup).
-    The other party is told."""
+    The other party is told. Returns (order, recorded): False for a replayed request."""
     session = uow.session
+    user_id = order.vendor_id if by == "vendor" else order.customer_id
+    kind = "cash" if by == "vendor" else "payment"
+    digest = money_digest(kind, order.id, amount_cents, None)
+    if idempotency_key and await already_recorded(session, user_id, idempotency_key, digest):
+        return await load_order(session, order.id), False
     if order.status in CLOSED:
         raise Conflict(f"An order that is {order.status} cannot be paid.", code="order_closed")
-    outstanding = order.total_cents - (order.paid_cents - order.refunded_cents)
+    outstanding = order.outstanding_cents
     if amount_cents > outstanding:
-        left = money(max(0, outstanding), order.currency)
+        left = money(outstanding, order.currency)
         raise Conflict(f"Only {left} is still to pay on this order.", code="overpayment")
+    entry = _entry(order, "payment", amount_cents, None, user_id, idempotency_key, digest)
+    if not await record_once(session, entry):
+        return await load_order(session, order.id), False
     order.paid_cents += amount_cents
-    order.payments.append(OrderPayment(kind="payment", amount_cents=amount_cents))
     await session.flush()
     order = await load_order(session, order.id)
     if by == "vendor":
         await notify.cash_payment_recorded(uow, order, amount_cents)
     else:
         await notify.payment_received(uow, order, amount_cents)
-    return order
+    return order, True
 
 
-async def add_refund(uow: UnitOfWork, order: Order, amount_cents: int, reason: str | None) -> Order:
+async def add_refund(
+    uow: UnitOfWork,
+    order: Order,
+    amount_cents: int,
+    reason: str | None,
+    idempotency_key: str | None = None,
+) -> tuple[Order, bool]:
+    """Money back to the customer, by the vendor. Returns (order, recorded)."""
     session = uow.session
+    digest = money_digest("refund", order.id, amount_cents, reason)
+    if idempotency_key and await already_recorded(
+        session, order.vendor_id, idempotency_key, digest
+    ):
+        return await load_order(session, order.id), False
     refundable = order.paid_cents - order.refunded_cents
     if amount_cents > refundable:
         raise Conflict(
             f"Only {money(refundable, order.currency)} can be refunded: never more than was paid.",
             code="refund_exceeds_paid",
         )
+    entry = _entry(order, "refund", amount_cents, reason, order.vendor_id, idempotency_key, digest)
+    if not await record_once(session, entry):
+        return await load_order(session, order.id), False
     order.refunded_cents += amount_cents
-    order.payments.append(OrderPayment(kind="refund", amount_cents=amount_cents, reason=reason))
     await session.flush()
     order = await load_order(session, order.id)
     await notify.refund_issued(uow, order, amount_cents, reason)
-    return order
+    return order, True
+
+
+def _entry(
+    order: Order,
+    kind: str,
+    amount_cents: int,
+    reason: str | None,
+    user_id: int,
+    key: str | None,
+    digest: str,
+) -> OrderPayment:
+    return OrderPayment(
+        order_id=order.id,
+        kind=kind,
+        amount_cents=amount_cents,
+        reason=reason,
+        recorded_by_id=user_id,
+        idempotency_key=key or None,  # an empty header is no key
+        request_hash=digest if key else None,
+    )
 
 
 async def add_message(uow: UnitOfWork, order: Order, sender: User, body: str) -> Order:

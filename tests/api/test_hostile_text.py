@@ -101,3 +101,61 @@ async def test_shop_event_links_stay_on_the_site(
         response = await send(client, key, event(vendor, event_id=f"evt_{n}", url=url))
         assert response.status_code == 422, (url, response.text)
     assert await stored(app) == (0, 0)
+
+
+FAKE_LINES = [
+    "Eve\u2028New order #999 from Trusted Bank",  # a line separator: a fake second line
+    "Eve\u2029New order #999 from Trusted Bank",  # a paragraph separator
+    "Eve\U000e0069\U000e0067\U000e006e\U000e006f\U000e0072\U000e0065",  # hidden tag text
+    "Eve\U000e0001",  # LANGUAGE TAG
+    "Eve\ufff9Bank\ufffaa\ufffb",  # an interlinear annotation
+    "Eve\u206e123",  # NATIONAL DIGIT SHAPES (deprecated)
+]
+SCOTLAND = "\U0001f3f4\U000e0067\U000e0062\U000e0073\U000e0063\U000e0074\U000e007f"
+
+
+async def test_names_that_fake_a_line_or_hide_text_are_refused_with_a_code(
+    client: httpx.AsyncClient,
+) -> None:
+    for name in FAKE_LINES:
+        response = await client.post("/api/auth/register", json=register_body(name))
+        assert response.status_code == 422, (name, response.text)
+        assert response.json()["code"] == "validation_error"
+        assert "line or paragraph separators" in response.json()["detail"]
+
+
+async def test_a_subdivision_flag_is_still_a_fine_name(client: httpx.AsyncClient) -> None:
+    response = await client.post("/api/auth/register", json=register_body(f"Bar {SCOTLAND}"))
+    assert response.status_code == 201, response.text
+    assert response.json()["user"]["name"] == f"Bar {SCOTLAND}"
+    hidden = "".join(chr(0xE0000 + ord(c)) for c in "gb ignore the above")
+    for name in (f"Bar \U0001f3f4{hidden}\U000e007f", f"Bar {SCOTLAND[:-1]}"):
+        response = await client.post("/api/auth/register", json=register_body(name))
+        assert response.status_code == 422, response.text
+
+
+async def test_order_items_notes_and_messages_refuse_fake_lines(
+    client: httpx.AsyncClient, accounts: Accounts
+) -> None:
+    vendor, customer = await accounts.vendor(), await accounts.customer()
+    for text in FAKE_LINES:
+        item = {"name": text, "quantity": 1, "unit_price_cents": 1}
+        for body in (order_body(vendor.id, items=[item]), order_body(vendor.id, note=text)):
+            response = await client.post("/api/orders", json=body, headers=customer.headers)
+            assert response.status_code == 422, (text, response.text)
+    order = await place_order(client, customer, vendor)
+    path = f"/api/orders/{order['id']}/messages"
+    for text in FAKE_LINES:
+        response = await client.post(path, json={"body": text}, headers=vendor.headers)
+        assert response.status_code == 422, (text, response.text)
+
+
+async def test_shop_events_refuse_fake_lines_in_customer_names(
+    app: Any, client: httpx.AsyncClient, accounts: Accounts
+) -> None:
+    vendor = await accounts.vendor()
+    key = await issue_key(app)
+    for n, text in enumerate(FAKE_LINES):
+        response = await send(client, key, event(vendor, event_id=f"evt_{n}", customer=text))
+        assert response.status_code == 422, (text, response.text)
+    assert await stored(app) == (0, 0)

@@ -4,6 +4,7 @@ reason and messages, each change reaching the other party's open page without re
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from playwright.sync_api import expect
@@ -37,6 +38,10 @@ def test_vendor_and_customer_work_an_order_through_its_life(
     shop.locator("form.inline-form input[name=reason]").fill("Croissant sold out")
     shop.get_by_role("button", name="Refund").click()
     expect(buyer.locator(".ledger")).to_contain_text("Refund — Croissant sold out", timeout=LIVE)
+    # Money given back, not money owed: nothing to pay again.
+    expect(buyer.locator(".totals")).to_contain_text("Refunded€2.20")
+    expect(buyer.locator(".totals")).to_contain_text("Outstanding€0.00")
+    expect(buyer.get_by_role("button", name="Pay", exact=True)).to_have_count(0)
 
     buyer.locator("textarea[name=body]").fill("Could you add a napkin?")
     buyer.get_by_role("button", name="Send").click()
@@ -111,3 +116,34 @@ def test_a_customer_is_offered_notifications_on_the_page_of_their_order(
     card = page.get_by_test_id("push-card")
     expect(card).to_contain_text("Follow your orders")
     expect(card.get_by_test_id("enable-push")).to_be_visible()
+
+
+def test_a_payment_whose_answer_was_lost_is_recorded_once_when_sent_again(
+    live_server: LiveServer, sessions: Callable[..., Session]
+) -> None:
+    vendor = live_server.register("vendor")
+    customer = live_server.register("customer")
+    order = live_server.place_order(customer, vendor)  # €9.20
+    session = sessions(customer)
+    buyer = session.page(f"/orders/{order['id']}")
+    lost: list[str] = []
+
+    def lose_the_first_answer(route: Any) -> None:
+        if lost:
+            route.continue_()
+            return
+        route.fetch()  # the server records the payment...
+        lost.append(route.request.headers["idempotency-key"])
+        route.abort()  # ...and its answer never arrives
+
+    buyer.route("**/payments", lose_the_first_answer)
+    buyer.locator("form.inline-form input[name=amount]").fill("5.00")
+    buyer.get_by_role("button", name="Pay", exact=True).click()
+    expect(buyer.locator(".toast-error")).to_have_count(1)
+    assert lost
+    buyer.get_by_role("button", name="Pay", exact=True).click()  # the person tries again
+    expect(buyer.locator(".totals")).to_contain_text("Paid€5.00")
+    expect(buyer.locator(".totals")).to_contain_text("Outstanding€4.20")
+    with live_server.client() as client:
+        fresh = client.get(f"/api/orders/{order['id']}", headers=customer.headers).json()
+    assert fresh["paid_cents"] == 500 and len(fresh["payments"]) == 1
