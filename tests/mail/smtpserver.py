@@ -32,6 +32,7 @@ class Mailbox:
 
     messages: list[EmailMessage] = field(default_factory=list)
     envelopes: list[tuple[str, list[str]]] = field(default_factory=list)
+    raw: list[bytes] = field(default_factory=list)  # the messages as they came
     logins: list[tuple[str, str]] = field(default_factory=list)
     replies: list[str] = field(default_factory=list)  # the next DATA answers; then 250
     attempts: int = 0
@@ -50,10 +51,14 @@ class Mailbox:
             return self.replies.pop(0)
         if time.monotonic() < self.stall_until:
             self.stalled += 1
-            await asyncio.Event().wait()  # cancelled when the server stops
+            # Silent until the stall ends (the client has given up by then), then a
+            # refusal nobody reads: the session ends normally and its socket is closed.
+            await asyncio.sleep(self.stall_until - time.monotonic())
+            return "451 4.3.0 Stalled"
         message = BytesParser(policy=policy.default).parsebytes(envelope.content)
         assert isinstance(message, EmailMessage)
         self.messages.append(message)
+        self.raw.append(envelope.original_content or envelope.content)
         self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
         return "250 2.0.0 OK"
 
