@@ -17,6 +17,7 @@ from server.mail import texts
 from server.mail.message import SETTINGS_PATH, absolute, new_message_id
 from server.mail.models import OutgoingEmail
 from server.mail.schemas import EmailOut, EmailReason
+from server.mail.transport import NOT_SENT, SHOWN
 from server.orders.models import Order, OrderItem
 from server.preferences import service as preferences
 from server.push.models import PushSubscription
@@ -113,10 +114,18 @@ async def emails_for_order(session: AsyncSession, order_id: int) -> list[EmailOu
             created_at=row.created_at,
             sent_at=row.sent_at,
             attempts=row.attempts,
-            last_error=row.last_error,
+            last_error=_shown(row.last_error),
         )
         for row in rows
     ]
+
+
+def _shown(error: str | None) -> str | None:
+    """The stored failure as the vendor may read it: one of the fixed sentences. A row
+    written before they existed may hold the server's own reply: that is not shown."""
+    if error is None or error in SHOWN:
+        return error
+    return NOT_SENT
 
 
 async def _queued(session: AsyncSession, order_id: int, reason: str) -> bool:

@@ -6,9 +6,20 @@ again. On PostgreSQL the claim skips rows other workers hold (`FOR UPDATE SKIP
 LOCKED`), so several worker processes never take one row together; SQLite's single
 writer serialises the claim. Emails are few, so rows are sent one after the other.
 
+A batch is claimed at once but sent one by one, and a slow server can make the last
+rows outlive the claim's lease, when another worker may take them. So each send first
+renews its row's lease and counts the attempt, in one UPDATE that only succeeds while
+this worker still holds the row (else the row is left to whoever has it); the send is
+bounded well inside the lease (the transport's `session_seconds`); and the outcome is
+written only under this worker's lease. One email per order and reason leaves, whatever
+the server does, as long as a send cannot outlast its lease.
+
 Outcomes: sent; a temporary failure (SMTP 4xx, a refused or dropped connection, a
 timeout) is retried with exponential backoff and jitter, up to MAX_ATTEMPTS; a
-permanent one (SMTP 5xx) fails at once with the server's reply as the reason.
+permanent one (SMTP 5xx, an address the server cannot take) fails at once. When the
+server cannot be reached, the rest of the batch goes back, due again with no attempt
+counted: the next message would only wait out the same timeout. The vendor sees a
+fixed sentence (server.mail.transport); the server's reply and the error are logged.
 """
 
 from __future__ import annotations
@@ -19,6 +30,7 @@ import logging
 import os
 import random
 import socket
+import uuid
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
@@ -26,7 +38,7 @@ from sqlalchemy import select, update
 from server.core.db import utcnow
 from server.mail.message import build_message
 from server.mail.models import OutgoingEmail
-from server.mail.transport import MailFailure, Transport
+from server.mail.transport import NOT_SENT, MailFailure, Transport
 from server.unit_of_work import UnitOfWorkFactory
 
 log = logging.getLogger("vendorbell.mail")
@@ -36,14 +48,15 @@ BATCH = 20
 MAX_ATTEMPTS = 8
 BACKOFF_SECONDS = 30.0  # after the first failure; doubling up to MAX_BACKOFF_SECONDS
 MAX_BACKOFF_SECONDS = 3600.0
+LEASE_MARGIN_SECONDS = 30.0  # a lease outlasts the longest send by this much
 
 
 _DUE = select(OutgoingEmail.id).where(OutgoingEmail.status == "queued").limit(1)
 
 
-def backoff(attempts: int) -> float:
+def backoff(attempts: int, first: float = BACKOFF_SECONDS) -> float:
     """Seconds before the next try after `attempts` tries (±20 % so retries spread out)."""
-    base = min(MAX_BACKOFF_SECONDS, BACKOFF_SECONDS * 2.0 ** max(0, attempts - 1))
+    base = min(MAX_BACKOFF_SECONDS, first * 2.0 ** max(0, attempts - 1))
     return base * random.uniform(0.8, 1.2)
 
 
@@ -58,15 +71,24 @@ class MailWorker:
         lease_seconds: float | None = None,
         poll_seconds: float = POLL_SECONDS,
         drain_seconds: float | None = None,
+        backoff_seconds: float | None = None,
     ) -> None:
         settings = units.settings
         self.units = units
         self.transport = transport
-        # Longer than one SMTP session can take, so a slow send keeps its row.
-        self.lease_seconds = lease_seconds or 4 * settings.smtp_timeout + 30
+        # Longer than one send can take, so a send never outlives the lease it renewed.
+        send = transport.session_seconds
+        self.lease_seconds = lease_seconds or send + LEASE_MARGIN_SECONDS
+        if self.lease_seconds <= send:
+            raise ValueError(
+                f"a mail lease ({self.lease_seconds} s) must outlast a send ({send} s)"
+            )
         self.poll_seconds = poll_seconds
         self.drain_seconds = settings.drain_seconds if drain_seconds is None else drain_seconds
-        self.name = f"{socket.gethostname()[:40]}:{os.getpid()}:{id(self) % 10000}"
+        self.backoff_seconds = BACKOFF_SECONDS if backoff_seconds is None else backoff_seconds
+        # Unique per worker: the lease's owner. (The pid and host are for people reading.)
+        self.name = f"{socket.gethostname()[:30]}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
+        self.interrupted = False  # the last batch stopped at a server that did not answer
         self._wake = asyncio.Event()
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
@@ -98,26 +120,31 @@ class MailWorker:
         while not self._stopping:
             self._wake.clear()
             try:
-                sent = await self.run_once()
+                claimed = await self.run_once()
             except Exception:
                 log.exception("mail.loop_failed")
-                sent = 0
-            if sent < BATCH and not self._stopping:
+                claimed = 0
+            # After a batch cut short by an unreachable server, wait before trying again.
+            if (claimed < BATCH or self.interrupted) and not self._stopping:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
 
     async def run_once(self, now: datetime | None = None) -> int:
         """Claim what is due at `now` (default: the clock) and send it; how many rows were
-        claimed. Tests call this with the time they want."""
+        claimed. What was claimed but not sent goes back. Tests call this with the time
+        they want."""
         rows = await self.claim(BATCH, now)
+        self.interrupted = False
         for row in rows:
-            if self._stopping:
-                break  # the rest is released by stop()
-            await self._send(row)
+            if self._stopping or not await self._send(row):
+                self.interrupted = not self._stopping
+                break
+        if rows:
+            await self.release()
         return len(rows)
 
     async def claim(self, limit: int, now: datetime | None = None) -> list[OutgoingEmail]:
-        """Lease up to `limit` due rows to this worker, each with one more attempt."""
+        """Lease up to `limit` due rows to this worker (an attempt is counted per send)."""
         t = OutgoingEmail
         now = now or utcnow()
         # A read first: on SQLite a claim takes the one write lock, and most polls find
@@ -139,53 +166,89 @@ class MailWorker:
                 await uow.session.scalars(
                     update(t)
                     .where(t.id.in_(due))
-                    .values(due_at=lease, lease_until=lease, leased_by=self.name,
-                            attempts=t.attempts + 1)
+                    .values(due_at=lease, lease_until=lease, leased_by=self.name)
                     .returning(t)
                     .execution_options(synchronize_session=False)
                 )
-            )  # fmt: skip
+            )
             await uow.commit()
         return sorted(rows, key=lambda row: (row.due_at, row.id))
 
-    async def _send(self, row: OutgoingEmail) -> None:
+    async def _renew(self, email_id: int) -> int | None:
+        """Renew the row's lease for one send and count the attempt: the attempts so far,
+        or None when this worker no longer holds the row (its lease ran out; another
+        worker may have it)."""
+        t = OutgoingEmail
+        now = utcnow()
+        lease = now + timedelta(seconds=self.lease_seconds)
+        async with self.units.writer() as uow:
+            attempts = await uow.session.scalar(
+                update(t)
+                .where(
+                    t.id == email_id,
+                    t.status == "queued",
+                    t.leased_by == self.name,
+                    t.lease_until > now,
+                )
+                .values(due_at=lease, lease_until=lease, attempts=t.attempts + 1)
+                .returning(t.attempts)
+            )
+            await uow.commit()
+        return attempts
+
+    async def _send(self, row: OutgoingEmail) -> bool:
+        """Send one row under a renewed lease; False when the server could not be reached."""
+        attempts = await self._renew(row.id)
+        if attempts is None:
+            log.info("mail.lease_lost", extra={**_context(row), "worker": self.name})
+            return True
         settings = self.units.settings
         message = build_message(row, sender=settings.mail_sender, public_url=settings.public_url)
         try:
             await self.transport.send(message)
         except MailFailure as failure:
-            await self._record_failure(row, failure)
+            await self._record_failure(row, attempts, failure)
+            return not failure.connection
         except Exception as exc:  # a bug of ours: kept visible on the row, and retried
             log.exception("mail.send_crashed", extra={"email_id": row.id})
-            await self._record_failure(row, MailFailure(type(exc).__name__, permanent=False))
-        else:
-            await self._record(row.id, status="sent", sent_at=utcnow(), last_error=None)
-            log.info("mail.sent", extra=_context(row))
+            crash = MailFailure(type(exc).__name__, permanent=False, shown=NOT_SENT)
+            await self._record_failure(row, attempts, crash)
+            return True
+        if await self._record(row.id, status="sent", sent_at=utcnow(), last_error=None):
+            log.info("mail.sent", extra={**_context(row), "attempts": attempts})
+        return True
 
-    async def _record_failure(self, row: OutgoingEmail, failure: MailFailure) -> None:
-        if failure.permanent or row.attempts >= MAX_ATTEMPTS:
-            reason = failure.reason
-            if not failure.permanent:
-                reason = f"gave up after {row.attempts} attempts: {reason}"
-            await self._record(row.id, status="failed", last_error=reason)
-            log.warning("mail.failed", extra={**_context(row), "reason": reason})
+    async def _record_failure(
+        self, row: OutgoingEmail, attempts: int, failure: MailFailure
+    ) -> None:
+        context = {**_context(row), "reason": failure.reason, "attempts": attempts}
+        if failure.permanent or attempts >= MAX_ATTEMPTS:
+            if await self._record(row.id, status="failed", last_error=failure.shown):
+                log.warning("mail.failed", extra=context)
             return
-        delay = backoff(row.attempts)
+        delay = backoff(attempts, self.backoff_seconds)
         due = utcnow() + timedelta(seconds=delay)
-        await self._record(row.id, status="queued", due_at=due, last_error=failure.reason)
-        log.info("mail.retry", extra={**_context(row), "reason": failure.reason, "in": delay})
+        if await self._record(row.id, status="queued", due_at=due, last_error=failure.shown):
+            log.info("mail.retry", extra={**context, "in": delay})
 
-    async def _record(self, email_id: int, **values: object) -> None:
+    async def _record(self, email_id: int, **values: object) -> bool:
+        """Write an outcome, only while this worker holds the row; whether it did."""
+        t = OutgoingEmail
         async with self.units.writer() as uow:
-            await uow.session.execute(
-                update(OutgoingEmail)
-                .where(OutgoingEmail.id == email_id)
+            result = await uow.session.execute(
+                update(t)
+                .where(t.id == email_id, t.leased_by == self.name)
                 .values(lease_until=None, leased_by=None, **values)
             )
             await uow.commit()
+        if int(getattr(result, "rowcount", 0) or 0):
+            return True
+        log.warning("mail.outcome_dropped", extra={"email_id": email_id, "worker": self.name})
+        return False
 
     async def release(self) -> None:
-        """Hand back rows this worker claimed but did not send (shutdown)."""
+        """Hand back rows this worker claimed but did not send: due at once, and no
+        attempt counted (one is counted only when a send begins)."""
         t = OutgoingEmail
         async with self.units.writer() as uow:
             result = await uow.session.execute(

@@ -11,8 +11,9 @@ EmailReason = Literal["no_device", "push_failed", "unanswered"]
 
 
 class EmailOut(BaseModel):
-    """One fallback email of an order. For the vendor's eyes only: `last_error` may quote
-    the SMTP server's reply, which can name the vendor's address."""
+    """One fallback email of an order, for the vendor's eyes only. `last_error` is one
+    plain sentence ("the mail server refused the message", "could not reach the mail
+    server", ...): the server's own reply stays in the logs."""
 
     reason: str
     status: Literal["queued", "sent", "failed"]

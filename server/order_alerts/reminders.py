@@ -11,6 +11,11 @@ SQLite has one writer at a time). The pushes, the count and the next due time co
 together or not at all: a worker killed mid-way leaves the row as it was, due, and the
 next worker sends that reminder once. No lease column is needed, since nothing here
 waits on the network while holding the row.
+
+Quiet hours that hold new orders hold their reminders, and fold them into the digest
+that ends the quiet hours (server.order_alerts.held): the held reminder puts its order in
+the digest if it is not there yet, no reminder rings while its order waits in the
+digest, and the digest sets the next one a spacing after itself.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from server.order_alerts.service import OrderPush, enqueue_order_push
 from server.orders.models import Order
 from server.preferences import rules
 from server.preferences import service as preferences
+from server.preferences.models import HeldPush
 from server.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 log = logging.getLogger("vendorbell.order_alerts")
@@ -67,13 +73,21 @@ async def send_due(uow: UnitOfWork, now: datetime, *, limit: int = BATCH) -> int
     if not rows:
         return 0
     await preferences.preload(uow, sorted({row.vendor_id for row in rows}))
+    # The orders still waiting in a quiet-hours digest (one read for the batch).
+    in_digest = set(
+        await session.scalars(
+            select(HeldPush.notification_id).where(
+                HeldPush.notification_id.in_([row.notification_id for row in rows])
+            )
+        )
+    )
     rung = 0
     for row in rows:
-        rung += await _advance(uow, row, now)
+        rung += await _advance(uow, row, now, row.notification_id in in_digest)
     return rung
 
 
-async def _advance(uow: UnitOfWork, row: OrderReminder, now: datetime) -> int:
+async def _advance(uow: UnitOfWork, row: OrderReminder, now: datetime, in_digest: bool) -> int:
     """One row: the owed "push_failed" email, then the reminder or the "unanswered"
     email that is due; 1 if a reminder rang."""
     order = await uow.session.get(Order, row.order_id, populate_existing=True)
@@ -94,9 +108,16 @@ async def _advance(uow: UnitOfWork, row: OrderReminder, now: datetime) -> int:
     every = timedelta(seconds=row.every_seconds)
     prefs = uow.preferences[row.vendor_id]
     action = rules.decide(prefs, type="order", event="order.created", now=now).push
-    if action == "hold":
+    if action == "hold" or in_digest:
         # Quiet hours that hold new orders hold their reminders too: none is sent, none
-        # is counted, and the next look is one spacing later.
+        # is counted, and the next look is one spacing later. The order is named in the
+        # digest that ends them, which stands for this reminder and restarts the spacing
+        # (server.order_alerts.held); until that digest is out, quiet hours over or not,
+        # the reminder would only ring beside it.
+        if not in_digest:
+            await preferences.hold_many(
+                uow.session, "order", [(row.vendor_id, row.notification_id)]
+            )
         row.next_due_at = now + every
         return 0
     row.sent += 1

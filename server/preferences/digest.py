@@ -17,6 +17,7 @@ from server.accounts.service import locale_of
 from server.core.languages import Language, language
 from server.notifications import inbox
 from server.notifications.models import Notification
+from server.order_alerts.held import restart_after_digest
 from server.preferences import service
 from server.preferences.models import HeldPush
 from server.push.outbox import enqueue_push
@@ -80,6 +81,10 @@ async def release_held(uow: UnitOfWork, now: datetime) -> int:
         for type_, notification_id in rows:
             if prefs.channels(type_).push:  # switched off since: drop quietly
                 held[type_].append(notification_id)
+        # The digest stands for the reminders its orders had in the quiet hours: theirs
+        # restart one spacing after it (server.order_alerts.held).
+        orders = [notification_id for type_, notification_id in rows if type_ == "order"]
+        await restart_after_digest(session, orders, now)
         for type_, ids in held.items():
             await _queue_digest(uow, user_id, type_, ids)
             released += 1

@@ -3,9 +3,11 @@ accepts, parsed by the stdlib, and answers DATA from a script when told to."""
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import socket
 import ssl
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -30,17 +32,33 @@ class Mailbox:
 
     messages: list[EmailMessage] = field(default_factory=list)
     envelopes: list[tuple[str, list[str]]] = field(default_factory=list)
+    raw: list[bytes] = field(default_factory=list)  # the messages as they came
     logins: list[tuple[str, str]] = field(default_factory=list)
     replies: list[str] = field(default_factory=list)  # the next DATA answers; then 250
     attempts: int = 0
+    stall_until: float = 0.0  # time.monotonic(): until then, DATA gets no answer at all
+    stalled: int = 0
+
+    def stall(self, seconds: float) -> None:
+        """From now on for `seconds`, take each message and never answer it (after the
+        scripted `replies`): the client waits on its final reply until it gives up. A
+        message not answered is not kept, as a real server that hangs keeps nothing."""
+        self.stall_until = time.monotonic() + seconds
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         self.attempts += 1
         if self.replies:
             return self.replies.pop(0)
+        if time.monotonic() < self.stall_until:
+            self.stalled += 1
+            # Silent until the stall ends (the client has given up by then), then a
+            # refusal nobody reads: the session ends normally and its socket is closed.
+            await asyncio.sleep(self.stall_until - time.monotonic())
+            return "451 4.3.0 Stalled"
         message = BytesParser(policy=policy.default).parsebytes(envelope.content)
         assert isinstance(message, EmailMessage)
         self.messages.append(message)
+        self.raw.append(envelope.original_content or envelope.content)
         self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
         return "250 2.0.0 OK"
 

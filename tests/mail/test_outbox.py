@@ -17,7 +17,7 @@ from server.core.db import utcnow
 from server.mail.orders import emails_for_order, queue_order_email
 from server.mail.outbox import MAX_ATTEMPTS, MailWorker
 from server.mail.schemas import EmailOut, EmailReason
-from server.mail.transport import SmtpTransport, make_transport
+from server.mail.transport import REFUSED, UNREACHABLE, SmtpTransport, make_transport
 from server.orders.service import load_order
 from tests.conftest import Account, Accounts, place_order
 from tests.mail.smtpserver import Mailbox, free_port
@@ -116,7 +116,7 @@ async def test_a_temporary_failure_is_retried_and_the_email_sent_once(
     assert await mail.run_once() == 1
     [email] = await emails(app, order["id"])
     assert (email.status, email.attempts) == ("queued", 1)
-    assert email.last_error == "451 4.3.0 Try again later"
+    assert email.last_error == REFUSED
     assert await mail.run_once() == 0  # backing off
     assert await mail.run_once(utcnow() + LATER) == 1
     [email] = await emails(app, order["id"])
@@ -134,7 +134,7 @@ async def test_a_permanent_failure_fails_with_the_servers_reply(
     assert await worker(app).run_once(utcnow() + LATER) == 0  # never again
     [email] = await emails(app, order["id"])
     assert (email.status, email.attempts) == ("failed", 1)
-    assert email.last_error == "550 5.1.1 Mailbox unavailable"
+    assert email.last_error == REFUSED
     assert email.sent_at is None
     assert mailbox.messages == [] and mailbox.attempts == 1
 
@@ -149,7 +149,7 @@ async def test_temporary_failures_give_up_after_the_last_attempt(
         assert await mail.run_once(utcnow() + LATER * n) == 1
     [email] = await emails(app, order["id"])
     assert (email.status, email.attempts) == ("failed", MAX_ATTEMPTS)
-    assert email.last_error == f"gave up after {MAX_ATTEMPTS} attempts: 421 4.7.0 Too busy"
+    assert email.last_error == REFUSED
 
 
 async def test_a_server_that_does_not_answer_is_a_temporary_failure(
@@ -160,7 +160,7 @@ async def test_a_server_that_does_not_answer_is_a_temporary_failure(
     assert await MailWorker(app.state.units, nobody).run_once() == 1
     [email] = await emails(app, order["id"])
     assert email.status == "queued"
-    assert email.last_error and "SMTPConnectError" in email.last_error
+    assert email.last_error == UNREACHABLE
 
 
 async def test_without_smtp_url_the_email_is_written_as_an_eml_file(

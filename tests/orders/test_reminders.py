@@ -21,6 +21,7 @@ from server.mail.orders import emails_for_order
 from server.notifications.models import Notification
 from server.order_alerts.models import OrderReminder
 from server.order_alerts.reminders import send_due
+from server.preferences.digest import release_held
 from server.preferences.models import HeldPush
 from server.push.models import PushDelivery
 from tests.conftest import Account, Accounts, place_order
@@ -237,10 +238,15 @@ async def test_quiet_hours_that_hold_new_orders_hold_their_reminders(
     assert await pushes(app, vendor) == []
 
     after = now + timedelta(hours=3, minutes=30)  # quiet hours are over
-    assert await tick(app, after) == 1
-    [reminder] = await pushes(app, vendor)
+    assert await tick(app, after) == 0  # the order waits in the digest, which stands for it
+    async with app.state.units.writer() as uow:
+        assert await release_held(uow, after) == 1
+        await uow.commit()
+    assert await tick(app, after + timedelta(seconds=60)) == 1  # a spacing after the digest
+    [digest, reminder] = await pushes(app, vendor)
+    assert digest["data"]["event"] == "order.created"  # a digest of one: the order itself
     assert reminder["data"]["event"] == "order.reminder"
-    assert reminder["title"].endswith((" · 3 hr, 29 min", " · 3 hr, 30 min"))  # Babel, CLDR
+    assert reminder["title"].endswith((" · 3 hr, 30 min", " · 3 hr, 31 min"))  # Babel, CLDR
 
 
 async def test_quiet_hours_ring_reminders_when_new_orders_ring(
