@@ -49,6 +49,7 @@ export function sessionsCard(ctx) {
       return;
     }
     others.hidden = !sessions.some((s) => !s.current);
+    sessions.sort((a, b) => Number(b.current) - Number(a.current));  // this one first
     mount(list, h('ul', { class: 'devices', 'data-testid': 'session-list' }, sessions.map((session) =>
       sessionItem(session, (s) => end(`/api/me/sessions/${encodeURIComponent(s.id)}`)))));
   }

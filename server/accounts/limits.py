@@ -108,53 +108,68 @@ class Window:
 
     async def retry_after(self, keys: list[str]) -> int | None:
         """Seconds to wait if any key is at its limit, else None."""
-        local = self.local
-        if self.shared is not None and self.shared.usable():
+        local, shared = self.local, self.shared
+        if shared is not None and shared.usable():
             try:
-                return await self.shared.windows.retry_after(
+                wait = await shared.windows.retry_after(
                     self.name, keys, local.max_events, local.window
                 )
             except Exception as exc:
-                self.shared.failed(exc)
+                shared.failed(exc)
+            else:
+                shared.answered()
+                return wait
         return local.retry_after(keys)
 
     async def hit(self, keys: list[str]) -> None:
         self.local.hit(keys)
-        if self.shared is not None and self.shared.usable():
+        shared = self.shared
+        if shared is not None and shared.usable():
             try:
-                await self.shared.windows.hit(self.name, keys, self.local.window)
+                await shared.windows.hit(self.name, keys, self.local.window)
             except Exception as exc:
-                self.shared.failed(exc)
+                shared.failed(exc)
+            else:
+                shared.answered()
 
     async def clear(self, key: str) -> None:
         self.local.clear(key)
-        if self.shared is not None and self.shared.usable():
+        shared = self.shared
+        if shared is not None and shared.usable():
             try:
-                await self.shared.windows.clear(self.name, key)
+                await shared.windows.clear(self.name, key)
             except Exception as exc:
-                self.shared.failed(exc)
+                shared.failed(exc)
+            else:
+                shared.answered()
 
 
 class Shared:
-    """The Redis windows of an app, and whether to try them now."""
+    """The Redis windows of an app, and whether to try them now: after a failure they
+    rest for _REST seconds; a lapse is logged once when it starts and once when it ends."""
 
     def __init__(self, windows: RedisWindows) -> None:
         self.windows = windows
         self._rest_until = 0.0
+        self._down = False
 
     def usable(self) -> bool:
-        if self._rest_until and time.monotonic() >= self._rest_until:
-            self._rest_until = 0.0
-            log.info("accounts.limits.redis_back")
-        return not self._rest_until
+        return time.monotonic() >= self._rest_until
 
     def failed(self, exc: BaseException) -> None:
         # Any failure (timeout, connection, a script error): fall back, never a 500.
-        log.warning(
-            "accounts.limits.redis_unavailable",
-            extra={"error": repr(exc), "retry_in_seconds": _REST},
-        )
         self._rest_until = time.monotonic() + _REST
+        if not self._down:
+            self._down = True
+            log.warning(
+                "accounts.limits.redis_unavailable",
+                extra={"error": repr(exc), "retry_every_seconds": _REST},
+            )
+
+    def answered(self) -> None:
+        if self._down:
+            self._down = False
+            log.info("accounts.limits.redis_back")
 
 
 class Limits:
