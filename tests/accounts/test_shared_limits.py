@@ -4,12 +4,14 @@ answering Redis they fall back to the process's own counts, never to a 500."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import socket
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -145,3 +147,79 @@ async def test_limits_count_locally_while_redis_does_not_answer(
             server.close()
             await server.wait_closed()
     assert "accounts.limits.redis_unavailable" in caplog.text
+
+
+class Forwarder:
+    """A TCP hop in front of the real Redis that can be cut and restored, as a network
+    partition would."""
+
+    def __init__(self, redis_url: str) -> None:
+        where = urlsplit(redis_url)
+        self.target = (where.hostname or "127.0.0.1", where.port or 6379)
+        self.port = _closed_port()
+        self.server: asyncio.Server | None = None
+        self.writers: list[asyncio.StreamWriter] = []
+
+    async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        with contextlib.suppress(OSError):
+            while data := await reader.read(65536):
+                writer.write(data)
+                await writer.drain()
+        writer.close()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        up_reader, up_writer = await asyncio.open_connection(*self.target)
+        self.writers += [writer, up_writer]
+        await asyncio.gather(self._pipe(reader, up_writer), self._pipe(up_reader, writer))
+
+    async def restore(self) -> None:
+        self.server = await asyncio.start_server(self._serve, "127.0.0.1", self.port)
+
+    async def cut(self) -> None:
+        if self.server is not None:
+            self.server.close()
+        for writer in self.writers:
+            writer.close()
+        self.writers.clear()
+        await asyncio.sleep(0.05)  # the closes reach the client
+
+
+@pytest.mark.redis
+async def test_limits_count_in_redis_again_once_it_answers(
+    tmp_path: Path,
+    redis_url: str,
+    channel: str,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("server.accounts.limits._REST", 0.2)
+    forwarder = Forwarder(redis_url)
+    await forwarder.restore()
+    database = f"sqlite+aiosqlite:///{tmp_path / 'x.db'}"
+    common = {"redis_channel": channel, "login_max_attempts": 2}
+    through = Limits(
+        make_settings(
+            tmp_path, database, redis_url=f"redis://127.0.0.1:{forwarder.port}/0", **common
+        )
+    )
+    direct = Limits(make_settings(tmp_path, database, redis_url=redis_url, **common))
+    await through.start()
+    await direct.start()
+    keys = ["account:a@example.com"]
+    try:
+        with caplog.at_level(logging.INFO, logger="vendorbell.accounts"):
+            async with asyncio.timeout(10):
+                assert await through.login.retry_after(keys) is None  # connected
+                await forwarder.cut()
+                await through.login.hit(keys)  # counted here only
+                assert "accounts.limits.redis_unavailable" in caplog.text
+                await forwarder.restore()
+                await asyncio.sleep(0.3)  # past the rest
+                await through.login.hit(keys)  # in Redis again
+                await direct.login.hit(keys)
+                assert "accounts.limits.redis_back" in caplog.text
+                assert await direct.login.retry_after(keys) is not None, "not shared again"
+    finally:
+        await through.close()
+        await direct.close()
+        await forwarder.cut()
