@@ -27,6 +27,7 @@ const WITH_LIMIT = new Set(['greater_than_equal', 'less_than_equal']);
 const CODES = {
   login_rate_limited: (e) => `${t('error.login_rate_limited')} ${waitWords(e.retryAfter)}`,
   register_rate_limited: (e) => `${t('error.register_rate_limited')} ${waitWords(e.retryAfter)}`,
+  password_rate_limited: (e) => `${t('error.password_rate_limited')} ${waitWords(e.retryAfter)}`,
   too_many_requests: (e) => `${t('error.too_many_requests')} ${waitWords(e.retryAfter)}`,
   overpayment: (e, c) => (c.outstanding !== undefined
     ? t('error.overpayment.amount', { amount: money(c.outstanding, c.currency) })
@@ -41,6 +42,7 @@ const PLAIN = new Set([
   'illegal_transition', 'vendor_only', 'customer_only', 'order_not_found', 'unknown_vendor',
   'idempotency_key_reused', 'csrf_origin_mismatch', 'subscription_not_found', 'notification_not_found',
   'too_large', 'order_inbox_required', 'empty_quiet_hours',
+  'wrong_password', 'password_too_common', 'password_like_account', 'session_not_found',
 ]);
 
 /** "Try again in 4 minutes." for a wait in seconds, rounded up as the server words it. */

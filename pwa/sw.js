@@ -12,6 +12,7 @@ const SHELL = [
   '/views/auth.js', '/views/checkout.js', '/views/devices.js', '/views/home.js', '/views/notifications.js',
   '/views/order.js', '/views/order-alerts.js', '/views/order-list.js', '/views/orders.js', '/views/push-card.js',
   '/views/analytics.js', '/views/preferences.js',
+  '/views/password-card.js', '/views/sessions-card.js',
   '/i18n/en.json', '/i18n/de.json', '/i18n/fr.json',
   '/icons/icon-192.png', '/icons/icon-512.png', '/icons/maskable-512.png', '/icons/badge-96.png',
 ];

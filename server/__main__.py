@@ -40,7 +40,10 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> None:
         port=args.port or settings.port,
         workers=args.workers,
         log_config=None,
-        proxy_headers=True,
+        # X-Forwarded-For is believed from FORWARDED_ALLOW_IPS only (uvicorn would
+        # otherwise trust any loopback client, and a rotated header would dodge the limits).
+        proxy_headers=bool(settings.forwarded_allow_ips),
+        forwarded_allow_ips=settings.forwarded_allow_ips or [],
         # In-flight requests get this long after SIGTERM; the lifespan shutdown (the
         # worker's own drain, server.background) follows.
         timeout_graceful_shutdown=math.ceil(settings.drain_seconds),

@@ -8,8 +8,8 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from server.accounts.limits import Limits
 from server.accounts.routes import router as accounts_router
-from server.accounts.security import LoginLimiter, SlidingWindowLimiter
 from server.admin.routes import router as admin_router
 from server.analytics.routes import router as analytics_router
 from server.background import Runtime
@@ -67,8 +67,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         drain: Drain = app.state.drain
+        limits: Limits = app.state.limits
         runtime = Runtime(settings, role)
         await runtime.start()
+        await limits.start()
         drain.install()  # after the hub's signal hook: ours runs first (server.ops.drain)
         app.state.runtime = runtime
         app.state.db = runtime.database
@@ -82,6 +84,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             yield
         finally:
             drain.uninstall()
+            await limits.close()
             await runtime.stop()
 
     app = FastAPI(
@@ -95,12 +98,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.drain = Drain(settings.drain_notice_seconds)
     app.state.secret_key = settings.resolved_secret_key()
-    app.state.login_limiter = LoginLimiter(
-        settings.login_max_attempts, settings.login_window_seconds
-    )
-    app.state.register_limiter = SlidingWindowLimiter(
-        settings.register_max_per_window, settings.register_window_seconds
-    )
+    app.state.limits = Limits(settings)  # sign-up and sign-in; in Redis with REDIS_URL
     install_error_handlers(app, check_caller)
     # The middleware stack, innermost first (each add_middleware wraps the previous):
     # metrics must see the matched route, so it sits inside everything else; the body

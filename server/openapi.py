@@ -46,6 +46,7 @@ BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 SERVICE_ANSWERS: dict[tuple[str, str], tuple[int, ...]] = {
     ("POST", "/api/auth/register"): (409, 429),  # email_taken, register_rate_limited
     ("POST", "/api/auth/login"): (401, 429),  # invalid_credentials, login_rate_limited
+    ("POST", "/api/me/password"): (429,),  # password_rate_limited
     # HMAC-signed, the body read raw: missing/invalid signature, reused event id, bad event.
     ("POST", "/api/events"): (401, 409, 422),
     ("POST", "/api/orders"): (409,),  # idempotency_key_reused

@@ -1,6 +1,7 @@
 // Settings: the account's language (saved at once), which notification types ring (push),
 // stay in the inbox and fall back to email, how a waiting order rings again, and quiet
 // hours in the vendor's own time zone. One Save sends the whole set (`PUT /api/preferences`).
+// Above them, with the language, the account: its password and where it is signed in.
 
 import { api, get } from '../api.js';
 import { changeLocale } from '../app.js';
@@ -8,6 +9,8 @@ import { h, mount } from '../dom.js';
 import { LOCALES, locale, t } from '../i18n.js';
 import { errorMessage } from '../messages.js';
 import { TYPES, typeLabel } from '../format.js';
+import { passwordCard } from './password-card.js';
+import { sessionsCard } from './sessions-card.js';
 
 /** Each language named in itself, so a reader lost in a foreign one finds their own. */
 const LANGUAGE_NAMES = { en: 'English', de: 'Deutsch', fr: 'Français' };
@@ -92,10 +95,13 @@ function languageCard(ctx) {
 
 export function render(main, ctx) {
   const body = h('div', {}, h('p', { class: 'muted' }, t('prefs.loading')));
+  const sessions = sessionsCard(ctx);
   mount(main,
     h('div', { class: 'page-head' }, h('div', {}, h('h1', {}, t('prefs.title')),
       h('p', { class: 'muted' }, t('prefs.intro')))),
     languageCard(ctx),
+    passwordCard(ctx, sessions.reload),
+    sessions.section,
     body);
 
   let alive = true;

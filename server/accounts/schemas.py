@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field
@@ -50,6 +51,15 @@ class MeIn(BaseModel):
     name: Name | None = None
 
 
+class PasswordIn(BaseModel):
+    """POST /api/me/password: the new password follows the rules of sign-up."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    current_password: str = Field(max_length=256)
+    new_password: str = Field(min_length=8, max_length=256)
+
+
 class LoginIn(BaseModel):
     email: str = Field(max_length=320)
     password: str = Field(max_length=256)
@@ -68,6 +78,17 @@ class UserOut(BaseModel):
 class SessionOut(BaseModel):
     user: UserOut
     token: str
+
+
+class SignedInSessionOut(BaseModel):
+    """One of the caller's sessions (a signed-in browser or API token)."""
+
+    id: ID = Field(description="Opaque; for DELETE /api/me/sessions/{id}.")
+    created_at: datetime
+    last_used_at: datetime = Field(description="Recorded at most once an hour.")
+    user_agent: str | None = Field(description="The User-Agent it signed in with, if recorded.")
+    client_address: str | None = Field(description="The address it signed in from, if recorded.")
+    current: bool = Field(description="The session of this request.")
 
 
 class VendorOut(BaseModel):

@@ -1,4 +1,4 @@
-"""Password hashing, token digests and the sign-in and registration rate limiters."""
+"""Password hashing, token digests, and the process-local sliding window the limits use."""
 
 from __future__ import annotations
 
@@ -104,29 +104,3 @@ class SlidingWindowLimiter:
 
 
 _SWEEP_MIN = 1024
-
-
-class LoginLimiter(SlidingWindowLimiter):
-    """Failed logins per account and per address.
-
-    An account registered within the window is judged on its own failures only: what
-    other accounts tried from the same address (a shared NAT, an office) does not keep a
-    new account from signing in.
-    """
-
-    def __init__(self, max_attempts: int, window_seconds: float) -> None:
-        super().__init__(max_attempts, window_seconds)
-        self.max_attempts = max_attempts
-        self._new_accounts = SlidingWindowLimiter(1, window_seconds)
-
-    def failed(self, keys: list[str]) -> None:
-        self.hit(keys)
-
-    def succeeded(self, key: str) -> None:
-        self.clear(key)
-
-    def registered(self, account_key: str) -> None:
-        self._new_accounts.hit([account_key])
-
-    def is_new(self, account_key: str) -> bool:
-        return self._new_accounts.retry_after([account_key]) is not None

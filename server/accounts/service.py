@@ -9,12 +9,12 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.accounts import tokens
+from server.accounts import sessions, tokens
 from server.accounts.models import ApiToken, User
 from server.accounts.passwords import check_new_password
 from server.accounts.security import hash_password, new_token, token_digest, verify_password
 from server.core.db import utcnow
-from server.core.errors import AppError, Conflict, NotAuthenticated
+from server.core.errors import AppError, Conflict, Invalid, NotAuthenticated
 from server.unit_of_work import UnitOfWork
 
 
@@ -24,6 +24,11 @@ class InvalidCredentials(AppError):
 
 class SessionExpired(NotAuthenticated):
     code = "session_expired"
+
+
+class WrongPassword(Invalid):
+    # 422, not 401: the caller is signed in, and a client must not take it for a sign-out.
+    code = "wrong_password"
 
 
 def normalize_email(email: str) -> str:
@@ -61,11 +66,42 @@ async def authenticate(session: AsyncSession, *, email: str, password: str) -> U
     return user
 
 
-async def issue_token(session: AsyncSession, user: User, secret_key: str) -> str:
+async def issue_token(
+    session: AsyncSession,
+    user: User,
+    secret_key: str,
+    *,
+    user_agent: str | None = None,
+    client_address: str | None = None,
+) -> str:
+    """A new session token; where it was asked from is kept for the list of sessions."""
     token = new_token()
-    session.add(ApiToken(user_id=user.id, token_hash=token_digest(secret_key, token)))
+    session.add(
+        ApiToken(
+            user_id=user.id,
+            token_hash=token_digest(secret_key, token),
+            user_agent=user_agent[:300] if user_agent else None,
+            client_address=client_address[:64] if client_address else None,
+        )
+    )
     await session.flush()
     return token
+
+
+async def change_password(
+    uow: UnitOfWork, user_id: int, *, current: str, new: str, keep_digest: str
+) -> int:
+    """Set a new password once the current one is given; every other session of the
+    account ends (the one with `keep_digest` stays). Returns how many ended."""
+    user = await uow.session.get(User, user_id)
+    if user is None:  # deleted since the token was read
+        raise NotAuthenticated("Your session has expired or the token is invalid.")
+    if not await verify_password(user.password_hash, current):
+        raise WrongPassword("The current password is wrong.")
+    check_new_password(new, email=user.email, name=user.name)
+    user.password_hash = await hash_password(new)
+    await uow.session.flush()
+    return await sessions.end_other_sessions(uow, user_id, keep_digest)
 
 
 async def forget_expired_tokens(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import secrets
 from email.utils import parseaddr
@@ -71,6 +72,9 @@ class Settings(BaseSettings):
     per_origin_concurrency: int = 64
     # Processes that encrypt pushes of a large fan-out; None: one per core (≤ 4), 0 on one core.
     push_encrypt_processes: int | None = Field(default=None, ge=0)
+    # The proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (IPs or CIDRs);
+    # empty: the headers are ignored and the connection's own address counts.
+    forwarded_allow_ips: Annotated[list[str], NoDecode] = Field(default_factory=list)
     login_max_attempts: int = 5
     login_window_seconds: int = 300
     # Registrations (each costs an argon2 hash) per client address in a sliding window.
@@ -117,6 +121,17 @@ class Settings(BaseSettings):
     @classmethod
     def _split_csv(cls, value: object) -> object:
         return _csv(value)
+
+    @field_validator("forwarded_allow_ips", mode="before")
+    @classmethod
+    def _check_proxies(cls, value: object) -> object:
+        value = _csv(value)
+        for entry in value if isinstance(value, list) else ():
+            try:
+                ipaddress.ip_network(str(entry), strict=False)
+            except ValueError:
+                raise ValueError(f"not an IP address or CIDR network: {entry!r}") from None
+        return value
 
     @field_validator("vapid_subject")
     @classmethod

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from server.accounts import service
 from server.accounts.models import User
-from server.accounts.security import LoginLimiter, SlidingWindowLimiter, try_again_in
+from server.accounts.security import SlidingWindowLimiter, try_again_in
 from server.core.config import Settings
 from tests.conftest import Accounts, make_settings
 
@@ -166,14 +166,14 @@ def test_limiter_forgets_keys_whose_events_left_the_window(
 ) -> None:
     now = [1000.0]
     monkeypatch.setattr("server.accounts.security.time.monotonic", lambda: now[0])
-    limiter = LoginLimiter(5, 300)
+    limiter = SlidingWindowLimiter(5, 300)
     for n in range(5000):  # a stream of made-up accounts
-        limiter.failed([f"account:{n}@example.com"])
+        limiter.hit([f"account:{n}@example.com"])
         assert limiter.retry_after([f"account:other{n}@example.com"]) is None
     now[0] += 301
-    limiter.failed(["account:last@example.com"])
+    limiter.hit(["account:last@example.com"])
     for n in range(5000):
-        limiter.failed([f"account:again{n}@example.com"])
+        limiter.hit([f"account:again{n}@example.com"])
     assert len(limiter._events) < 8000, "keys from the first burst are still held"
 
 

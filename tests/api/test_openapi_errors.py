@@ -220,7 +220,7 @@ async def test_signed_in_answers_are_declared(
     vendor, customer = await accounts.vendor(), await accounts.customer()
     order = await place_order(client, customer, vendor)
     ids = {"order_id": order["id"], "notification_id": "1", "subscription_id": "1"}
-    ids |= {"broadcast_id": "1", "key_ref": "vb_nope"}
+    ids |= {"broadcast_id": "1", "key_ref": "vb_nope", "session_id": "999999"}
     for who, path, method in itertools.product(
         (customer, vendor), document["paths"], ("get", "post", "put", "patch", "delete")
     ):

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0012_payment_idempotency"
-down_revision: str | None = "0010_read_in_bulk"
+down_revision: str | None = "0011_session_origin"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
