@@ -103,6 +103,26 @@ class TooMany(AppError):
     status, code = 429, "too_many_requests"
 
 
+# How long a client should wait before retrying an answer `unavailable`: a database
+# restart, a failover or an operator freeing disk space takes seconds, not milliseconds.
+RETRY_AFTER_SECONDS = 5
+UNAVAILABLE_DETAIL = (
+    "A service this server depends on (database, Redis or disk) is unavailable; "
+    "retry after Retry-After seconds."
+)
+INTERNAL_DETAIL = "Internal server error: the fault is ours and has been logged."
+
+
+class Unavailable(AppError):
+    """503 with Retry-After: something the server depends on (database, Redis, disk)
+    fails for now; server.core.outages answers every such failure with it."""
+
+    status, code = 503, "unavailable"
+
+    def __init__(self, detail: str = UNAVAILABLE_DETAIL) -> None:
+        super().__init__(detail, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
+
+
 _STATUS_CODES = {
     400: "bad_request",
     401: "not_authenticated",

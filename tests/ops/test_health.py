@@ -56,7 +56,7 @@ async def test_readyz_is_503_not_ready_when_the_database_does_not_answer(
         app.state.db = working
     assert response.status_code == 503
     assert response.json() == {
-        "detail": "Not ready: database unreachable.",
+        "detail": "Not ready: database failed its check.",
         "code": "not_ready",
         "checks": {"database": "failed"},
     }

@@ -1,0 +1,188 @@
+"""Outages are answered, not crashed: what counts as one, and the middleware answering
+every failure of a request or WebSocket handshake.
+
+A database that is down, restarting, full or locked for longer than its timeout, a
+Redis that does not answer, a disk that is full or failing: the request did nothing
+wrong and may well succeed in a few seconds, so it gets `503 {"detail", "code":
+"unavailable"}` with `Retry-After`. Anything else escaping a route is a bug (an
+integrity or programming error): `500 {"detail", "code": "internal"}`, logged with its
+traceback. A WebSocket handshake is closed with 1013 (try again later) or 1011.
+
+Why a middleware and not exception handlers: Starlette's handler for `Exception` answers
+and then re-raises, and uvicorn closes the connection of a request whose application
+raised; a client sending its next request on that kept-alive connection then saw it
+closed without an answer. Here the failure is answered and swallowed, so the
+connection stays usable.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import json
+import logging
+import socket
+import sqlite3
+
+import redis.exceptions
+from sqlalchemy import exc as sa_exc
+from starlette.requests import ClientDisconnect
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.websockets import WebSocketDisconnect
+
+from server.core.errors import INTERNAL_DETAIL, RETRY_AFTER_SECONDS, UNAVAILABLE_DETAIL
+from server.core.http import BodyTooLarge
+
+log = logging.getLogger("vendorbell.errors")
+
+# SQLite's primary result codes for a database that cannot be used now, whatever the
+# statement: busy or locked past the busy timeout, read-only, I/O error, full, cannot open.
+SQLITE_OUTAGE_CODES = frozenset({5, 6, 8, 10, 13, 14})
+# The messages of those codes, for errors raised without one (server.sqlite.gate's
+# "database is locked" when its queue outlasts the busy timeout).
+SQLITE_OUTAGE_MESSAGES = (
+    "database is locked",
+    "database or disk is full",
+    "disk I/O error",
+    "attempt to write a readonly database",
+    "unable to open database file",
+)
+# PostgreSQL SQLSTATE classes: 08 connection exception, 53 insufficient resources (disk
+# full, out of memory, too many connections), 57 operator intervention (shutdown, crash
+# recovery, "cannot connect now", statement timeout), 58 system error (I/O); and 25006,
+# a read-only transaction (a standby that a failover has not promoted yet).
+PG_OUTAGE_CLASSES = ("08", "53", "57", "58")
+PG_OUTAGE_STATES = frozenset({"25006"})
+OS_OUTAGE_ERRNOS = frozenset(
+    {
+        errno.ENOSPC,
+        errno.EDQUOT,
+        errno.EIO,
+        errno.EROFS,
+        errno.ECONNREFUSED,
+        errno.ECONNRESET,
+        errno.EHOSTUNREACH,
+        errno.ENETUNREACH,
+        errno.ETIMEDOUT,
+    }
+)
+WS_TRY_AGAIN_LATER = 1013
+WS_INTERNAL_ERROR = 1011
+
+
+def is_outage(exc: BaseException) -> bool:
+    """Whether `exc`, or what caused it, is a dependency failing rather than a bug."""
+    seen: set[int] = set()
+    pending: list[BaseException] = [exc]
+    while pending:
+        current = pending.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        if _is_outage_itself(current):
+            return True
+        if isinstance(current, BaseExceptionGroup):
+            pending.extend(current.exceptions)
+        # SQLAlchemy keeps the driver's error in `orig`; drivers chain theirs as a cause.
+        for linked in (getattr(current, "orig", None), current.__cause__, current.__context__):
+            if isinstance(linked, BaseException):
+                pending.append(linked)
+    return False
+
+
+def _is_outage_itself(exc: BaseException) -> bool:
+    if isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated:
+        return True  # SQLAlchemy saw the connection lost
+    if isinstance(exc, sa_exc.TimeoutError):
+        return True  # no pooled connection came free within pool_timeout
+    if isinstance(exc, sqlite3.Error):
+        code = getattr(exc, "sqlite_errorcode", None)
+        if isinstance(code, int) and code & 0xFF in SQLITE_OUTAGE_CODES:
+            return True
+        return str(exc) in SQLITE_OUTAGE_MESSAGES
+    sqlstate = getattr(exc, "sqlstate", None)  # asyncpg's errors and SQLAlchemy's copies
+    if isinstance(sqlstate, str) and (
+        sqlstate[:2] in PG_OUTAGE_CLASSES or sqlstate in PG_OUTAGE_STATES
+    ):
+        return True
+    if isinstance(exc, redis.exceptions.ConnectionError | redis.exceptions.TimeoutError):
+        return True
+    if isinstance(exc, ConnectionError | TimeoutError | socket.gaierror):
+        return True  # refused, reset, a wait on the outside that ran out, no address
+    return isinstance(exc, OSError) and exc.errno in OS_OUTAGE_ERRNOS
+
+
+def answer_body(outage: bool) -> bytes:
+    detail, code = (UNAVAILABLE_DETAIL, "unavailable") if outage else (INTERNAL_DETAIL, "internal")
+    return json.dumps({"detail": detail, "code": code}).encode()
+
+
+class AnswerErrorsMiddleware:
+    """Every exception a request raises becomes a JSON answer (503 for an outage, 500
+    for a bug) on a connection that stays open; a WebSocket is closed with a code."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        sent: set[str] = set()  # the types of the messages sent so far
+
+        async def tracking_send(message: Message) -> None:
+            await send(message)
+            sent.add(message["type"])
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except BodyTooLarge:
+            raise  # raised on purpose, for server.core.http's 413 around this
+        except (ClientDisconnect, WebSocketDisconnect):
+            return  # the client left: nobody to answer, nothing went wrong here
+        except Exception as exc:
+            outage = is_outage(exc)
+            _log_failure(scope, exc, outage, answered=bool(sent))
+            if scope["type"] == "http":
+                if "http.response.start" not in sent:
+                    await _answer_http(send, outage)
+                # Otherwise the answer was cut short (uvicorn closes the connection, as it
+                # must) or was complete (a later failure, logged; the connection stays).
+            elif "websocket.close" not in sent:
+                await _close_websocket(send, outage, accepted="websocket.accept" in sent)
+
+
+def _log_failure(scope: Scope, exc: Exception, outage: bool, *, answered: bool) -> None:
+    where = {"method": scope.get("method", "WEBSOCKET"), "path": scope.get("path", "")}
+    if outage:
+        # A warning without the traceback: during an outage every request fails alike.
+        log.warning("http.unavailable", extra={**where, "error": repr(exc)[:500]})
+    elif answered:
+        log.error("http.failed_after_answer", extra=where, exc_info=exc)
+    else:
+        log.error("http.internal_error", extra=where, exc_info=exc)
+
+
+async def _answer_http(send: Send, outage: bool) -> None:
+    body = answer_body(outage)
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+    ]
+    if outage:
+        headers.append((b"retry-after", str(RETRY_AFTER_SECONDS).encode()))
+    await send(
+        {"type": "http.response.start", "status": 503 if outage else 500, "headers": headers}
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+async def _close_websocket(send: Send, outage: bool, *, accepted: bool) -> None:
+    # A close code can only be sent on an open socket: a handshake is accepted first, as
+    # the live route does for its own refusals. The client may be gone already.
+    with contextlib.suppress(OSError, RuntimeError):
+        if not accepted:
+            await send({"type": "websocket.accept"})
+        code = WS_TRY_AGAIN_LATER if outage else WS_INTERNAL_ERROR
+        reason = "unavailable: try again later" if outage else "internal error"
+        await send({"type": "websocket.close", "code": code, "reason": reason})
