@@ -16,7 +16,7 @@ from server.background import Runtime
 from server.core.config import Settings, get_settings
 from server.core.errors import install_error_handlers
 from server.core.http import BodyLimitMiddleware, SecurityHeadersMiddleware, TrailingSlashMiddleware
-from server.core.outages import AnswerErrorsMiddleware
+from server.core.outages import AnswerErrorsMiddleware, WriteOutcomes
 from server.deps import check_caller
 from server.integrations.routes import router as integrations_router
 from server.notifications.routes import router as inbox_router
@@ -94,6 +94,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.drain = Drain(settings.drain_notice_seconds)
     app.state.readiness = Readiness()
+    app.state.write_outcomes = WriteOutcomes()  # written by AnswerErrorsMiddleware
     app.state.secret_key = settings.resolved_secret_key()
     app.state.login_limiter = LoginLimiter(
         settings.login_max_attempts, settings.login_window_seconds
@@ -108,7 +109,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # must see the matched route, so it sits inside everything else; the body
     # limit refuses oversize bodies before any route reads them; security headers go on
     # every answer, refusals included; the trailing-slash rewrite runs before routing.
-    app.add_middleware(AnswerErrorsMiddleware)
+    app.add_middleware(AnswerErrorsMiddleware, outcomes=app.state.write_outcomes)
     app.add_middleware(RequestMetricsMiddleware)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(SecurityHeadersMiddleware)

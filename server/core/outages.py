@@ -21,8 +21,10 @@ import contextlib
 import errno
 import json
 import logging
+import math
 import socket
 import sqlite3
+import time
 
 import redis.exceptions
 from sqlalchemy import exc as sa_exc
@@ -68,6 +70,7 @@ OS_OUTAGE_ERRNOS = frozenset(
 )
 WS_TRY_AGAIN_LATER = 1013
 WS_INTERNAL_ERROR = 1011
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def is_outage(exc: BaseException) -> bool:
@@ -112,6 +115,20 @@ def _is_outage_itself(exc: BaseException) -> bool:
     return isinstance(exc, OSError) and exc.errno in OS_OUTAGE_ERRNOS
 
 
+class WriteOutcomes:
+    """When a write request (any method but GET/HEAD/OPTIONS) last failed for an outage
+    and last succeeded (2xx), in this process: /readyz is not ready while writes fail,
+    whatever the cause, even one its own probe cannot see."""
+
+    def __init__(self) -> None:
+        self.failed_at = -math.inf
+        self.succeeded_at = -math.inf
+
+    def failing(self, within: float) -> bool:
+        """The last write failed, less than `within` seconds ago, and none succeeded since."""
+        return self.failed_at > self.succeeded_at and time.monotonic() - self.failed_at < within
+
+
 def answer_body(outage: bool) -> bytes:
     detail, code = (UNAVAILABLE_DETAIL, "unavailable") if outage else (INTERNAL_DETAIL, "internal")
     return json.dumps({"detail": detail, "code": code}).encode()
@@ -121,18 +138,22 @@ class AnswerErrorsMiddleware:
     """Every exception a request raises becomes a JSON answer (503 for an outage, 500
     for a bug) on a connection that stays open; a WebSocket is closed with a code."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, outcomes: WriteOutcomes) -> None:
         self.app = app
+        self.outcomes = outcomes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
         sent: set[str] = set()  # the types of the messages sent so far
+        write = scope["type"] == "http" and scope["method"] not in SAFE_METHODS
 
         async def tracking_send(message: Message) -> None:
             await send(message)
             sent.add(message["type"])
+            if write and message["type"] == "http.response.start" and message["status"] < 300:
+                self.outcomes.succeeded_at = time.monotonic()
 
         try:
             await self.app(scope, receive, tracking_send)
@@ -142,6 +163,8 @@ class AnswerErrorsMiddleware:
             return  # the client left: nobody to answer, nothing went wrong here
         except Exception as exc:
             outage = is_outage(exc)
+            if outage and write:
+                self.outcomes.failed_at = time.monotonic()
             _log_failure(scope, exc, outage, answered=bool(sent))
             if scope["type"] == "http":
                 if "http.response.start" not in sent:

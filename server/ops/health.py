@@ -1,6 +1,6 @@
 """`GET /healthz` (the process is up) and `GET /readyz` (it can serve: the database
-answers and takes writes and, with REDIS_URL, Redis answers; it is not shutting down),
-for load balancers and probes.
+answers and takes writes, and this process's write requests are not failing; with
+REDIS_URL, Redis answers; it is not shutting down), for load balancers and probes.
 
 No authentication, never cached by HTTP caches, and nothing in the answers beyond ok /
 failed per check: why a check failed is logged, not served. The checks' results are
@@ -26,6 +26,7 @@ from sqlalchemy import insert, text
 
 from server.core.db import Database, utcnow
 from server.core.errors import RETRY_AFTER_SECONDS, ErrorOut
+from server.core.outages import WriteOutcomes
 from server.ops.drain import Drain
 from server.ops.heartbeat import WorkerHeartbeat, process_name
 from server.realtime.hub import Hub
@@ -40,6 +41,10 @@ READY_CACHE_SECONDS = 1.0
 # a disk too full for the next write is seen before the write fails.
 PROBE_BYTES = 64 * 1024
 NO_STORE = {"Cache-Control": "no-store"}
+# The database is not ready while the last write request failed for an outage, this
+# recently, and none succeeded since (server.core.outages.WriteOutcomes); a balancer that
+# stopped sending meanwhile is let back once the window has passed and the checks pass.
+WRITE_FAILURES_WITHIN = 5.0
 
 CheckResult = Literal["ok", "failed"]
 
@@ -88,6 +93,9 @@ async def readyz(request: Request) -> JSONResponse:
     state = request.app.state
     readiness: Readiness = state.readiness
     checks = await readiness.checks(state.db, state.hub, redis=bool(state.settings.redis_url))
+    outcomes: WriteOutcomes = state.write_outcomes
+    if outcomes.failing(within=WRITE_FAILURES_WITHIN):
+        checks = {**checks, "database": "failed"}
     drain: Drain = state.drain
     if drain.draining:
         detail, code = "Shutting down: send requests elsewhere.", "shutting_down"
