@@ -10,7 +10,9 @@ after it, the same requests succeed and nothing committed before is lost.
 from __future__ import annotations
 
 import asyncio
+import errno
 import json
+import subprocess
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -276,3 +278,67 @@ async def test_a_full_sqlite_database_answers_writes_503_and_readyz_503_until_ro
         ids = {order["id"] for order in mine.json()}
         assert before["id"] in ids and after.json()["id"] in ids
         assert len(ids) == answers.count(201) + 2  # every order answered 201 was kept
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 4 MiB tmpfs of our own: a disk that really fills (needs root to mount)."""
+    folder = tmp_path / "disk"
+    folder.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(folder)],
+        capture_output=True,
+        check=False,
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode(errors='replace')}")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", "-l", str(folder)], check=False)
+
+
+def fill(folder: Path) -> Path:
+    """Write zeros until the disk refuses them (ENOSPC)."""
+    filler = folder / "filler"
+    with filler.open("wb") as file:
+        try:
+            while True:
+                file.write(bytes(64 * 1024))
+                file.flush()
+        except OSError as exc:
+            assert exc.errno == errno.ENOSPC
+    return filler
+
+
+async def test_readyz_sees_a_really_full_disk_before_any_write_fails(
+    tmp_path: Path, sqlite_template: Path, small_disk: Path
+) -> None:
+    path = small_disk / "vendorbell.db"
+    path.write_bytes(sqlite_template.read_bytes())
+    app = create_app(make_settings(tmp_path, f"sqlite+aiosqlite:///{path}"))
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client,
+    ):
+        customer, vendor = await Accounts(client).customer(), await Accounts(client).vendor()
+        assert (await client.get("/readyz")).status_code == 200
+        filler = fill(small_disk)
+        await asyncio.sleep(1.0)  # the last round of checks is reused for 1 s
+        ready = await client.get("/readyz")
+        assert ready.status_code == 503 and ready.json()["checks"] == {"database": "failed"}
+        for _ in range(50):  # what room the WAL had left is used up first
+            order = await client.post(
+                "/api/orders", json=order_body(vendor.id), headers=customer.headers
+            )
+            if order.status_code != 201:
+                assert_unavailable(order)
+                break
+        else:
+            pytest.fail("every write succeeded on a full disk")
+        filler.unlink()
+        order = await client.post(
+            "/api/orders", json=order_body(vendor.id), headers=customer.headers
+        )
+        assert order.status_code == 201, order.text
+        assert await readiness_after(client) == 200
