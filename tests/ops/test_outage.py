@@ -177,19 +177,21 @@ async def test_a_websocket_handshake_during_an_outage_is_closed_1013(
     pg_base: str, proxy: TcpProxy
 ) -> None:
     async with httpx.AsyncClient(base_url=pg_base, timeout=TIMEOUT) as client:
-        vendor = await Accounts(client).vendor()
-    url = pg_base.replace("http://", "ws://") + f"/ws/notifications?token={vendor.token}"
-    await proxy.cut()
-    try:
-        async with connect(url, open_timeout=TIMEOUT) as socket:
-            with pytest.raises(ConnectionClosed):
-                await asyncio.wait_for(socket.recv(), TIMEOUT)
-            assert socket.close_code == 1013
-    finally:
-        await proxy.restore()
-    async with connect(url, open_timeout=TIMEOUT) as socket:  # served again
-        assert json.loads(await asyncio.wait_for(socket.recv(), TIMEOUT))["type"] == "ping"
-        assert socket.close_code is None
+        vendor, customer = await Accounts(client).vendor(), await Accounts(client).customer()
+        url = pg_base.replace("http://", "ws://") + f"/ws/notifications?token={vendor.token}"
+        await proxy.cut()
+        try:
+            async with connect(url, open_timeout=TIMEOUT) as socket:
+                with pytest.raises(ConnectionClosed):
+                    await asyncio.wait_for(socket.recv(), TIMEOUT)
+                assert socket.close_code == 1013
+        finally:
+            await proxy.restore()
+        async with connect(url, open_timeout=TIMEOUT) as socket:  # served again
+            await place_order(client, customer, vendor)
+            async with asyncio.timeout(TIMEOUT):
+                while json.loads(await socket.recv())["type"] != "notification":
+                    pass
 
 
 # -- SQLite out of room ----------------------------------------------------------------
