@@ -1,12 +1,14 @@
 """A PostgreSQL outage under a steady load: is every request answered, and how?
 
     python -m bench.faults_outage [--database-url URL] [--seconds 5] [--mode refuse|blackhole]
+                                  [--examples]
 
 One `python -m server run` process (every role: HTTP, WebSocket and the background
 loops) talks to PostgreSQL through a loopback TCP proxy (tests/tcpproxy.py). A steady
 load of reads, writes, sign-ins, `/readyz` and WebSocket handshakes runs for 3 s, then
-the proxy is cut for `--seconds` (every connection dropped; new ones refused, or with
-`--mode blackhole` accepted and never answered), then restored for 8 s.
+the proxy is cut for `--seconds` (every connection dropped; new ones refused, then in a
+second run accepted and never answered: `--mode refuse|blackhole` for one), then
+restored for 8 s.
 
 Every answer is sorted: a success or a client refusal; the declared outage answer
 (503 JSON with `code` `unavailable`, or `not_ready` for /readyz, and `Retry-After`); any
@@ -191,11 +193,23 @@ async def sign_up(base: str) -> tuple[dict[str, str], str, str]:
 async def measure(
     database_url: str = DEFAULT_DB,
     seconds: float = 5.0,
-    mode: CutMode = "refuse",
+    modes: tuple[CutMode, ...] = ("refuse", "blackhole"),
     *,
     examples: bool = False,
 ) -> list[tuple[str, str, str]]:
-    """Rows (what, figure, goal) for one outage of `seconds` under a steady load."""
+    """Rows (what, figure, goal): one outage of `seconds` under a steady load per mode
+    (PostgreSQL refusing connections; then the network dropping its packets)."""
+    result: list[tuple[str, str, str]] = []
+    for mode in modes:
+        tally = await one_outage(database_url, seconds, mode)
+        if examples:
+            for kind, example in sorted(tally.examples.items()):
+                print(f"{kind}: {example}")
+        result += rows(tally, seconds, mode)
+    return result
+
+
+async def one_outage(database_url: str, seconds: float, mode: CutMode) -> Tally:
     target = make_url(database_url)
     await reset_database(database_url)
     proxy = TcpProxy(target.host or "127.0.0.1", target.port or 5432)
@@ -223,10 +237,7 @@ async def measure(
         finally:
             await asyncio.to_thread(cluster.close)
             await proxy.close()
-    if examples:
-        for kind, example in sorted(load.tally.examples.items()):
-            print(f"{kind}: {example}")
-    return rows(load.tally, seconds, mode)
+    return load.tally
 
 
 def rows(tally: Tally, seconds: float, mode: str) -> list[tuple[str, str, str]]:
@@ -261,11 +272,18 @@ def main() -> None:
     )
     parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_DB))
     parser.add_argument("--seconds", type=float, default=5.0)
-    parser.add_argument("--mode", choices=("refuse", "blackhole"), default="refuse")
+    parser.add_argument(
+        "--mode", choices=("refuse", "blackhole"), action="append", help="default: both"
+    )
     parser.add_argument("--examples", action="store_true", help="print one answer of each kind")
     args = parser.parse_args()
     for row in asyncio.run(
-        measure(args.database_url, args.seconds, args.mode, examples=args.examples)
+        measure(
+            args.database_url,
+            args.seconds,
+            tuple(args.mode or ("refuse", "blackhole")),
+            examples=args.examples,
+        )
     ):
         print(f"{row[0]:<60} {row[1]:>10}   goal {row[2]}")
 
