@@ -113,16 +113,6 @@ UNAVAILABLE_DETAIL = (
 INTERNAL_DETAIL = "Internal server error: the fault is ours and has been logged."
 
 
-class Unavailable(AppError):
-    """503 with Retry-After: something the server depends on (database, Redis, disk)
-    fails for now; server.core.outages answers every such failure with it."""
-
-    status, code = 503, "unavailable"
-
-    def __init__(self, detail: str = UNAVAILABLE_DETAIL) -> None:
-        super().__init__(detail, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
-
-
 _STATUS_CODES = {
     400: "bad_request",
     401: "not_authenticated",
@@ -133,6 +123,7 @@ _STATUS_CODES = {
     413: "too_large",
     415: "unsupported_media_type",
     429: "too_many_requests",
+    503: "unavailable",
 }
 
 

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import json
 import logging
 import math
 import socket
@@ -32,7 +31,12 @@ from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from starlette.websockets import WebSocketDisconnect
 
-from server.core.errors import INTERNAL_DETAIL, RETRY_AFTER_SECONDS, UNAVAILABLE_DETAIL
+from server.core.errors import (
+    INTERNAL_DETAIL,
+    RETRY_AFTER_SECONDS,
+    UNAVAILABLE_DETAIL,
+    error_response,
+)
 from server.core.http import BodyTooLarge
 
 log = logging.getLogger("vendorbell.errors")
@@ -129,11 +133,6 @@ class WriteOutcomes:
         return self.failed_at > self.succeeded_at and time.monotonic() - self.failed_at < within
 
 
-def answer_body(outage: bool) -> bytes:
-    detail, code = (UNAVAILABLE_DETAIL, "unavailable") if outage else (INTERNAL_DETAIL, "internal")
-    return json.dumps({"detail": detail, "code": code}).encode()
-
-
 class AnswerErrorsMiddleware:
     """Every exception a request raises becomes a JSON answer (503 for an outage, 500
     for a bug) on a connection that stays open; a WebSocket is closed with a code."""
@@ -168,7 +167,7 @@ class AnswerErrorsMiddleware:
             _log_failure(scope, exc, outage, answered=bool(sent))
             if scope["type"] == "http":
                 if "http.response.start" not in sent:
-                    await _answer_http(send, outage)
+                    await _answer_http(scope, receive, send, outage)
                 # Otherwise the answer was cut short (uvicorn closes the connection, as it
                 # must) or was complete (a later failure, logged; the connection stays).
             elif "websocket.close" not in sent:
@@ -186,18 +185,13 @@ def _log_failure(scope: Scope, exc: Exception, outage: bool, *, answered: bool) 
         log.error("http.internal_error", extra=where, exc_info=exc)
 
 
-async def _answer_http(send: Send, outage: bool) -> None:
-    body = answer_body(outage)
-    headers = [
-        (b"content-type", b"application/json"),
-        (b"content-length", str(len(body)).encode()),
-    ]
+async def _answer_http(scope: Scope, receive: Receive, send: Send, outage: bool) -> None:
     if outage:
-        headers.append((b"retry-after", str(RETRY_AFTER_SECONDS).encode()))
-    await send(
-        {"type": "http.response.start", "status": 503 if outage else 500, "headers": headers}
-    )
-    await send({"type": "http.response.body", "body": body})
+        headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
+        response = error_response(503, UNAVAILABLE_DETAIL, "unavailable", headers)
+    else:
+        response = error_response(500, INTERNAL_DETAIL, "internal")
+    await response(scope, receive, send)
 
 
 async def _close_websocket(send: Send, outage: bool, *, accepted: bool) -> None:
