@@ -124,6 +124,25 @@ async def test_a_postgres_outage_is_answered_503_unavailable_and_then_served_aga
         assert kept.status_code == 200 and kept.json()["status"] == "accepted"
 
 
+@pytest.mark.postgres
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+async def test_a_database_whose_packets_vanish_is_answered_503_not_waited_for(
+    pg_base: str, proxy: TcpProxy
+) -> None:
+    """Connections accepted and never answered (a dead host, a firewall): the connect
+    timeout ends the wait (asyncpg's own default is 60 s, past any client's patience)."""
+    async with httpx.AsyncClient(base_url=pg_base, timeout=TIMEOUT) as client:
+        vendor = await Accounts(client).vendor()
+        await proxy.cut("blackhole")
+        try:
+            response = await client.get("/api/notifications/count", headers=vendor.headers)
+        finally:
+            await proxy.restore()
+        assert_unavailable(response)
+        served_again = await client.get("/api/notifications/count", headers=vendor.headers)
+        assert served_again.status_code == 200
+
+
 async def readiness_after(client: httpx.AsyncClient, seconds: float = 3.0) -> int:
     """/readyz's status once its cached checks (1 s) have had time to be redone."""
     async with asyncio.timeout(seconds):
