@@ -78,7 +78,7 @@ async def healthz() -> JSONResponse:
 @router.get(
     "/readyz",
     response_model=ReadyOut,
-    summary="The database (and Redis) answer and the process is not shutting down",
+    summary="The database answers and takes writes, Redis answers, not shutting down",
     responses={
         503: {
             "model": NotReadyOut,
