@@ -26,7 +26,8 @@ Live channel (not in OpenAPI): `WS /ws/notifications` (session cookie or `?token
 `{"type": "counts", "unread", "unseen"}` and `{"type": "ping"}` (answer with any
 message). Close codes: 4400 bad `since`, 4401 not signed in or signed out, 4403 a
 cookie from another site, 4429 too many sockets for the account, 1001 server going
-away, 1011 no answer to pings, 1012 resync needed, 1013 client too slow.
+away, 1011 no answer to pings (or a server fault), 1012 resync needed, 1013 client too
+slow or the database unavailable (both: reconnect a few seconds later).
 """
 
 

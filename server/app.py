@@ -16,12 +16,14 @@ from server.background import Runtime
 from server.core.config import Settings, get_settings
 from server.core.errors import install_error_handlers
 from server.core.http import BodyLimitMiddleware, SecurityHeadersMiddleware, TrailingSlashMiddleware
+from server.core.outages import AnswerErrorsMiddleware, WriteOutcomes
 from server.deps import check_caller
 from server.docs_page import install_api_docs
 from server.integrations.routes import router as integrations_router
 from server.notifications.routes import router as inbox_router
 from server.openapi import install_openapi
 from server.ops.drain import Drain, DrainMiddleware
+from server.ops.health import Readiness
 from server.ops.health import router as health_router
 from server.ops.observability import RequestMetricsMiddleware
 from server.ops.observability import router as metrics_router
@@ -97,13 +99,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.drain = Drain(settings.drain_notice_seconds)
+    app.state.readiness = Readiness()
+    app.state.write_outcomes = WriteOutcomes()  # written by AnswerErrorsMiddleware
     app.state.secret_key = settings.resolved_secret_key()
     app.state.limits = Limits(settings)  # sign-up and sign-in; in Redis with REDIS_URL
     install_error_handlers(app, check_caller)
     # The middleware stack, innermost first (each add_middleware wraps the previous):
-    # metrics must see the matched route, so it sits inside everything else; the body
+    # whatever a route raises is answered (503 for an outage, 500 JSON for a bug) right
+    # around the routes, so that the answer is counted and carries the headers; metrics
+    # must see the matched route, so it sits inside everything else; the body
     # limit refuses oversize bodies before any route reads them; security headers go on
     # every answer, refusals included; the trailing-slash rewrite runs before routing.
+    app.add_middleware(AnswerErrorsMiddleware, outcomes=app.state.write_outcomes)
     app.add_middleware(RequestMetricsMiddleware)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     # A draining process refuses upgrades and late requests (server.ops.drain).

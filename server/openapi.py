@@ -11,6 +11,10 @@ what they depend on, so they are derived here rather than repeated in each route
 - 413: a method that carries a body; the body-size limit (server.core.http) comes first.
 - 422 (`ValidationErrorOut`, replacing FastAPI's `HTTPValidationError`): the route
   takes a body or parameters.
+- 503 (`unavailable` or `shutting_down`, with Retry-After): every operation; the
+  database, Redis or the disk failing is answered so, whatever the route
+  (server.core.outages), and so is a request reaching a process that is shutting down
+  (server.ops.drain).
 - Answers that only a service knows of (a 409 for a conflicting change, the 429s of the
   sign-up and sign-in limiters, a signed event's 401) are listed in SERVICE_ANSWERS.
 
@@ -105,7 +109,10 @@ DESCRIPTIONS = {
     413: "The request body is larger than the server accepts (MAX_BODY_BYTES)",
     422: "The request was refused: its body is not JSON, or a parameter or value is invalid",
     429: "Too many attempts; retry after `Retry-After` seconds",
+    503: "Unavailable: the database, Redis or the disk fails for now (`unavailable`), or "
+    "this process is shutting down (`shutting_down`); retry after `Retry-After` seconds",
 }
+RETRY_AFTER_STATUSES = (429, 503)
 
 
 def _error_schemas() -> dict[str, Any]:
@@ -135,7 +142,7 @@ def _answer(status: int) -> dict[str, Any]:
         "description": DESCRIPTIONS[status],
         "content": {"application/json": {"schema": {"$ref": REF.format(model=model.__name__)}}},
     }
-    if status == 429:
+    if status in RETRY_AFTER_STATUSES:
         answer["headers"] = {
             "Retry-After": {"description": "Seconds to wait", "schema": {"type": "integer"}}
         }
@@ -147,6 +154,7 @@ def error_statuses(route: Any, method: str) -> set[int]:
     included one) can answer with."""
     calls = dependency_calls(route.dependant)
     statuses: set[int] = set(SERVICE_ANSWERS.get((method, route.path_format), ()))
+    statuses.add(503)  # any operation may meet an outage
     if get_current_user in calls:
         statuses.add(401)
         if method not in SAFE_METHODS or calls & set(ROLE_CHECKS):

@@ -39,6 +39,15 @@ NAMING = {
 }
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+# Every wait on PostgreSQL has a bound, so that an unreachable or stalled server is
+# answered 503 within seconds (server.core.outages) instead of holding requests for the
+# minutes TCP takes to give up: connecting, each statement (client-side, so a dead
+# network counts too; generous, as migrations run under it too and the largest fan-out
+# is one set-based statement), a free pooled connection. SQLite's waits are its busy
+# timeout, the write gate's and the pool's, all SQLITE_BUSY_TIMEOUT_MS.
+PG_CONNECT_TIMEOUT_S = 5.0
+PG_COMMAND_TIMEOUT_S = 60.0
+PG_POOL_TIMEOUT_S = 10.0
 
 
 class Base(DeclarativeBase):
@@ -120,8 +129,11 @@ class Database:
         self.is_sqlite = url.startswith("sqlite")
         kwargs: dict[str, Any] = {"echo": echo}
         path = make_url(url).database if self.is_sqlite else None
+        # The database file, when there is one (server.ops.health checks its disk).
+        self.path = path if path and path != ":memory:" else None
         if self.is_sqlite:
             kwargs["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
+            kwargs["pool_timeout"] = SQLITE_BUSY_TIMEOUT_MS / 1000
             if path and path != ":memory:":
                 # This process's write transactions take turns in order (server.sqlite.gate).
                 gate = WriteGate(SQLITE_BUSY_TIMEOUT_MS / 1000)
@@ -132,6 +144,11 @@ class Database:
             kwargs["pool_size"] = 20
             kwargs["max_overflow"] = 20
             kwargs["pool_pre_ping"] = True
+            kwargs["pool_timeout"] = PG_POOL_TIMEOUT_S
+            kwargs["connect_args"] = {
+                "timeout": PG_CONNECT_TIMEOUT_S,
+                "command_timeout": PG_COMMAND_TIMEOUT_S,
+            }
         self.engine = create_async_engine(url, **kwargs)
         write_engine = read_engine = self.engine
         self._checkpointer: Checkpointer | None = None

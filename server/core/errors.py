@@ -103,6 +103,16 @@ class TooMany(AppError):
     status, code = 429, "too_many_requests"
 
 
+# How long a client should wait before retrying an answer `unavailable`: a database
+# restart, a failover or an operator freeing disk space takes seconds, not milliseconds.
+RETRY_AFTER_SECONDS = 5
+UNAVAILABLE_DETAIL = (
+    "A service this server depends on (database, Redis or disk) is unavailable; "
+    "retry after Retry-After seconds."
+)
+INTERNAL_DETAIL = "Internal server error: the fault is ours and has been logged."
+
+
 _STATUS_CODES = {
     400: "bad_request",
     401: "not_authenticated",
@@ -113,6 +123,7 @@ _STATUS_CODES = {
     413: "too_large",
     415: "unsupported_media_type",
     429: "too_many_requests",
+    503: "unavailable",
 }
 
 

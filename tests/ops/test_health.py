@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import event
 
 from server.core.db import Database
 from server.ops.drain import Drain
@@ -56,7 +57,7 @@ async def test_readyz_is_503_not_ready_when_the_database_does_not_answer(
         app.state.db = working
     assert response.status_code == 503
     assert response.json() == {
-        "detail": "Not ready: database unreachable.",
+        "detail": "Not ready: database failed its check.",
         "code": "not_ready",
         "checks": {"database": "failed"},
     }
@@ -153,3 +154,21 @@ async def test_uninstall_gives_the_signal_back(passed_on: list[int], drain: Drai
     os.kill(os.getpid(), signal.SIGTERM)
     await until(lambda: passed_on)
     assert not drain.draining
+
+
+async def test_a_storm_of_readiness_probes_checks_the_database_once(
+    app: Any, client: httpx.AsyncClient
+) -> None:
+    statements: list[str] = []
+    engine = app.state.db.read_engine.sync_engine
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        answers = await asyncio.gather(*(client.get("/readyz") for _ in range(50)))
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert {answer.status_code for answer in answers} == {200}
+    assert statements.count("SELECT 1") == 1
