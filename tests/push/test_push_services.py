@@ -185,5 +185,3 @@ def test_per_origin_concurrency_is_the_older_spelling_of_push_service_concurrenc
     assert service_rules(older).concurrency == 4
     both = make_settings(tmp_path, url, per_origin_concurrency=4, push_service_concurrency=8)
     assert service_rules(both).concurrency == 8
-    # Never more than half the worker's: one hung service cannot take every sender.
-    assert service_rules(make_settings(tmp_path, url, worker_concurrency=8)).concurrency == 4
