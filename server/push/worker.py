@@ -137,6 +137,7 @@ class DeliveryWorker:
         self._services: dict[str, ServiceState] = {}
         self._backlog = 0
         self._running = 0  # pushes in flight, all services
+        self._starved: dict[str, ServiceState] = {}  # waiting for a slot of the worker's
         self._posting: set[asyncio.Task[None]] = set()
         self._encrypters: list[asyncio.Task[None]] = []
         self._watcher: asyncio.Task[None] | None = None
@@ -302,7 +303,10 @@ class DeliveryWorker:
         if not slots:
             self._shed(service, now, keep=0)
             return
-        while service.ready and service.in_flight < slots and self._running < self.concurrency:
+        while service.ready and service.in_flight < slots:
+            if self._running >= self.concurrency:
+                self._starved[service.origin] = service  # the next sender to finish yields
+                return
             request = self._next(service, now)
             self._running += 1
             task = asyncio.create_task(self._send(service, request))
@@ -325,17 +329,22 @@ class DeliveryWorker:
                 now = time.time()
                 self._answered(service, request.job, outcome, now, now - started)
                 slots = service.slots(now)
-                if self._stopping or not service.ready or service.in_flight >= slots:
+                # Stop when its slots are taken, or to yield to a service that has none.
+                if self._stopping or self._starved or service.in_flight >= slots:
+                    break
+                if not service.ready:
                     break
                 request = self._next(service, now)
                 if service.ready and service.in_flight < slots:
                     self._pump(service)  # more slots than senders: a probe went well
         finally:
             self._running -= 1
-        if self._running == self.concurrency - 1:  # a slot of the worker's freed up
-            for other in list(self._services.values()):
-                if other.ready:
-                    self._pump(other)
+        if self._starved:  # the worker's slot goes to a service that had none
+            starved, self._starved = self._starved, {}
+            for other in starved.values():
+                self._pump(other)
+        if service.ready:
+            self._pump(service)
 
     def _answered(
         self, service: ServiceState, job: Job, outcome: Outcome, now: float, seconds: float

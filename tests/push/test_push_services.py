@@ -96,6 +96,24 @@ async def _requests(service: PushService, count: int) -> bool:
     return sum(service.requests.values()) >= count
 
 
+async def test_busy_services_take_turns_when_the_worker_has_fewer_slots_than_they_want(
+    tmp_path: Path, database_url: str
+) -> None:
+    settings = make_settings(
+        tmp_path, database_url, worker_concurrency=4, push_service_concurrency=4
+    )
+    kid = KeyStore.load_or_create(settings).current.kid
+    async with PushService() as first, PushService() as second:
+        first.delay = second.delay = 0.05  # answers take as long as a real service's
+        await queue_deliveries(settings, first, kid, total=40, devices=4, email="a@x.test")
+        await queue_deliveries(settings, second, kid, total=40, devices=4, email="b@x.test")
+        async with running_worker(settings):
+            await first.wait_for(40, timeout=10)
+            await second.wait_for(40, timeout=10)
+        # The second service's pushes did not wait for all of the first's.
+        assert second.received[0].at < first.received[19].at
+
+
 async def test_a_service_that_asks_for_a_pause_gets_at_most_one_probe_until_it_ends(
     tmp_path: Path, database_url: str
 ) -> None:
