@@ -50,7 +50,7 @@ CACHE_INVALIDATIONS = Counter(
 PUSH_SERVICE_STATE = Gauge(
     "vendorbell_push_service_state",
     "Circuit breaker of each push service in this worker: 0 closed, 1 half-open (one probe), "
-    "2 open (nothing sent before its not-before time)",
+    "2 open (nothing sent before its not-before time; half-open with the next push after it)",
     ["service"],
 )
 PUSH_SERVICE_NOT_BEFORE = Gauge(

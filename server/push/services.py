@@ -11,9 +11,10 @@ the delivery worker keeps this state per origin (per worker process):
 - half-open: the pause is over; one probe is in flight. An answer that is not a failure
   closes the breaker, a failure opens it again.
 
-A slow service also holds in memory only about HOLD_SECONDS of its sending, judged from
-how fast it answers (or how long it has not): rows beyond that go back to the outbox, so
-a service that hangs cannot fill the worker's backlog before its breaker opens.
+When the worker's backlog gets crowded, a slow service holds in memory only about
+HOLD_SECONDS of its sending, judged from how fast it answers (or how long it has not):
+rows beyond that go back to the outbox, so a service that hangs cannot fill the backlog
+(and stop the claims for the others) before its breaker opens.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from server.push.sender import Outcome, Request
 
 CLOSED, HALF_OPEN, OPEN = 0, 1, 2
 HOLD_SECONDS = 2.0  # a slow service keeps in memory about this much of its sending
-SLOW_SECONDS = 1.0  # answers slower than this (or none for this long) make a service slow
+SLOW_SECONDS = 2.0  # answers slower than this (or none for this long) make a service slow
 UNLIMITED = 1 << 30
 MAX_OPEN_SECONDS = 600.0  # the breaker's pause stops doubling here
 LATENCY_WEIGHT = 0.2  # of the newest answer time in the running average
@@ -95,15 +96,16 @@ class ServiceState:
             return self.rules.concurrency
         return 1 if self.state == HALF_OPEN else 0
 
-    def may_wait(self, now: float) -> int:
+    def may_wait(self, now: float, crowded: bool) -> int:
         """How many unsent rows this service may hold in memory now: none while open,
-        a few behind a probe, and about HOLD_SECONDS of sending once it answers slowly
-        or not at all (a busy event loop's lag is far below SLOW_SECONDS)."""
+        a few behind a probe, and, when the worker's backlog is `crowded`, about
+        HOLD_SECONDS of sending once it answers slowly or not at all (the lag of a busy
+        event loop is far below SLOW_SECONDS)."""
         slots = self.slots(now)
         if self.state != CLOSED:
             return self.rules.concurrency if slots else 0
         slow = self._slowness(now)
-        if slow < SLOW_SECONDS:
+        if not crowded or slow < SLOW_SECONDS:
             return UNLIMITED
         return slots + int(HOLD_SECONDS * slots / slow)
 

@@ -230,7 +230,8 @@ class DeliveryWorker:
                 continue
             target, key = checked
             service = self._service(target.origin)
-            if service.queued >= service.may_wait(now):
+            crowded = (self._backlog + accepted) * 2 >= self._capacity
+            if service.queued >= service.may_wait(now, crowded):
                 service.count_deferred(1)
                 self._done(job, self._deferred(service, now))
                 continue
@@ -238,6 +239,10 @@ class DeliveryWorker:
             accepted += 1
             self._queue.put_nowait((job, target, key, service))
         self._backlog += accepted
+
+    def _crowded(self) -> bool:
+        """The backlog is half full: slow services' extra rows go back to the outbox."""
+        return self._backlog * 2 >= self._capacity
 
     def _service(self, origin: str) -> ServiceState:
         found = self._services.get(origin)
@@ -379,16 +384,16 @@ class DeliveryWorker:
         self._took(excess)
 
     async def _watch_loop(self) -> None:
-        """When the backlog is too full to claim, hand back the extra rows of services
-        that got slow; forget idle services."""
+        """When the backlog is crowded, hand back the extra rows of services that got
+        slow; forget idle services."""
         while not self._stopping:
             await asyncio.sleep(WATCH_SECONDS)
             now = time.time()
-            full = self._capacity - self._backlog < self._capacity // 4
-            for service in list(self._services.values()) if full else []:
+            for service in list(self._services.values()) if self._crowded() else []:
                 if service.ready:
                     encrypting = service.queued - len(service.ready)
-                    self._shed(service, now, keep=service.may_wait(now) - encrypting)
+                    keep = service.may_wait(now, crowded=True) - encrypting
+                    self._shed(service, now, keep)
             if len(self._services) > MAX_SERVICES:
                 for origin, service in list(self._services.items()):
                     if not (service.queued or service.in_flight or service.state):
