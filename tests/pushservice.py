@@ -169,6 +169,7 @@ class PushService:
         self.received: list[Received] = []
         self.rejected: list[tuple[str, int, str]] = []
         self.requests: dict[str, int] = defaultdict(int)
+        self.arrivals: list[tuple[str, float]] = []  # (token, time.time()) of every push
         self._scripts: dict[str, list[tuple[int, dict[str, str]]]] = {}
         self._changed: asyncio.Condition | None = None
         self._runner: web.AppRunner | None = None
@@ -178,6 +179,10 @@ class PushService:
         # Seconds each push waits before its answer: real push services answer in tens
         # of milliseconds, which is what bounds a worker's throughput in production.
         self.delay = 0.0
+        # A blackholed service: while set, pushes are accepted and never answered (nor
+        # recorded as received), until the service stops.
+        self.hang = False
+        self._stopping = asyncio.Event()
 
     @property
     def origin(self) -> str:
@@ -197,6 +202,7 @@ class PushService:
         return self
 
     async def stop(self) -> None:
+        self._stopping.set()  # hung pushes end unanswered (the client gave up on them)
         if self._runner is not None:
             await self._runner.cleanup()
 
@@ -240,6 +246,10 @@ class PushService:
     async def _handle(self, request: web.Request) -> web.Response:
         token = request.match_info["token"]
         self.requests[token] += 1
+        self.arrivals.append((token, time.time()))
+        if self.hang:
+            await self._stopping.wait()
+            return web.Response(status=503, text="hung")
         if self.gate is not None:
             await self.gate.wait()
         if self.delay:

@@ -70,6 +70,14 @@ class Settings(BaseSettings):
     # own process wake it at once).
     push_poll_seconds: float = Field(default=1.0, gt=0)
     per_origin_concurrency: int = 64
+    # Each push service (origin) has its own queue and this many pushes in flight, so one
+    # that hangs holds at most these; PER_ORIGIN_CONCURRENCY, when set, is its older spelling.
+    push_service_concurrency: int = Field(default=16, ge=1)
+    # Consecutive timeouts or 429/5xx answers that open a push service's circuit breaker;
+    # it stays open PUSH_SERVICE_OPEN_SECONDS (doubling per failed probe, up to 10 min).
+    push_service_failures: int = Field(default=5, ge=1)
+    push_service_open_seconds: float = Field(default=10.0, gt=0)
+    push_send_timeout: float = Field(default=15.0, gt=0)  # seconds for one push's answer
     # Processes that encrypt pushes of a large fan-out; None: one per core (≤ 4), 0 on one core.
     push_encrypt_processes: int | None = Field(default=None, ge=0)
     # The proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (IPs or CIDRs);

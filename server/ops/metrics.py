@@ -47,3 +47,21 @@ CACHE_INVALIDATIONS = Counter(
     "vendorbell_cache_invalidations_received_total",
     "Cache invalidations this process applied from Redis (its own writes included)",
 )
+PUSH_SERVICE_STATE = Gauge(
+    "vendorbell_push_service_state",
+    "Circuit breaker of each push service in this worker: 0 closed, 1 half-open (one probe), "
+    "2 open (nothing sent before its not-before time; half-open with the next push after it)",
+    ["service"],
+)
+PUSH_SERVICE_NOT_BEFORE = Gauge(
+    "vendorbell_push_service_not_before_timestamp_seconds",
+    "Unix time before which this worker sends nothing to the push service (Retry-After or "
+    "the breaker's pause); in the past when it is not paused",
+    ["service"],
+)
+PUSH_DEFERRED = Counter(
+    "vendorbell_push_deferred_total",
+    "Claimed pushes handed back to the outbox unsent, due when their push service may be "
+    "tried again (paused, open, or too backed up to send them soon)",
+    ["service"],
+)

@@ -3,6 +3,8 @@
 201 delivered; 404/410 the subscription is gone (deleted, the row kept as failed);
 429/5xx/timeouts retried with exponential backoff and jitter, honouring Retry-After,
 until the TTL runs out (then expired); other 4xx failed with the reason kept.
+A row deferred unsent (its push service paused) is due again later, its claim's
+attempt given back.
 """
 
 from __future__ import annotations
@@ -42,7 +44,10 @@ _counters: dict[tuple[str, str], Any] = {}
 
 
 def count_outcome(outcome: Outcome, job: Job) -> None:
-    """PUSHES by outcome and push service; PUSH_LATENCY from the row's commit to the 201."""
+    """PUSHES by outcome and push service; PUSH_LATENCY from the row's commit to the 201.
+    A deferred row was not sent: it is counted where it is deferred (PUSH_DEFERRED)."""
+    if outcome.kind == "deferred":
+        return
     key = (outcome.kind, outcome.service or "unknown")
     counter = _counters.get(key)
     if counter is None:
@@ -61,6 +66,7 @@ async def record_outcomes(session: AsyncSession, results: Sequence[tuple[Job, Ou
     success: set[int] = set()
     failures: list[dict[str, Any]] = []
     gone: set[int] = set()
+    deferred: list[dict[str, Any]] = []
     for job, outcome in results:
         if outcome.kind == "delivered":
             delivered.setdefault(outcome.status or 201, []).append(job.id)
@@ -79,6 +85,12 @@ async def record_outcomes(session: AsyncSession, results: Sequence[tuple[Job, Ou
             if job.subscription_id is not None:
                 gone.add(job.subscription_id)
             log.info("push.send.gone", extra={"delivery": job.id, "status": outcome.status})
+        elif outcome.kind == "deferred":
+            due = now + timedelta(seconds=outcome.retry_after or 0.0)
+            if due < job.expires_at:
+                deferred.append({"b_id": job.id, "b_due": due})
+                continue
+            row["b_status"], row["b_error"] = "expired", "TTL ran out while its push service paused"
         elif outcome.kind == "retry":
             due = now + timedelta(seconds=backoff(job.attempts, outcome.retry_after))
             row["b_status"], row["b_due"] = ("queued", due) if due < job.expires_at else (
@@ -114,6 +126,17 @@ async def record_outcomes(session: AsyncSession, results: Sequence[tuple[Job, Ou
             ),
             rows,
         )
+    if deferred:
+        # Never sent: the claim's attempt is given back, so backoff and attempts count sends.
+        await session.execute(
+            update(t)
+            .where(t.c.id == bindparam("b_id"), t.c.status == "queued")
+            .values(
+                due_at=bindparam("b_due"), attempts=t.c.attempts - 1,
+                lease_until=None, leased_by=None,
+            ),
+            deferred,
+        )  # fmt: skip
     if success:
         await session.execute(
             update(s).where(s.c.id.in_(success)).values(last_success_at=now, updated_at=now)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections.abc import Callable, Mapping
@@ -29,7 +28,7 @@ log = logging.getLogger("vendorbell.push")
 # so a token never expires in flight or against a push service's clock skew.
 JWT_LIFETIME = 12 * 3600
 JWT_MARGIN = 600
-SEND_TIMEOUT = 15.0
+SEND_TIMEOUT = 15.0  # the default of PUSH_SEND_TIMEOUT
 MAX_RETRY_AFTER = 24 * 3600
 
 
@@ -53,7 +52,8 @@ class Job(NamedTuple):
 
 @dataclass(frozen=True)
 class Outcome:
-    """delivered | gone | retry | failed | expired, with what the push service said."""
+    """delivered | gone | retry | failed | expired | deferred (not sent: its push service
+    was paused; `retry_after` says when it is due again), with what the service said."""
 
     kind: str
     status: int | None = None
@@ -145,11 +145,12 @@ class Request:
 
 
 class Sender:
-    """Encrypts and sends deliveries through one pooled client, per-origin limited.
+    """Encrypts and sends deliveries through one pooled client.
 
     The worker drives the steps itself (`screen`, encrypt in batches, `request`,
-    `post`) so that encryption can run in other processes; `send` does all of them
-    for one job.
+    `post`) so that encryption can run in other processes, and limits what is in
+    flight per push service (server.push.services); `send` does all the steps for
+    one job.
     """
 
     def __init__(
@@ -161,16 +162,11 @@ class Sender:
     ) -> None:
         self.settings = settings
         self.keys = keys
-        self.client: PushClient = client or Http1Client(settings, timeout=SEND_TIMEOUT)
+        self.client: PushClient = client or Http1Client(
+            settings, timeout=settings.push_send_timeout
+        )
         self.signer = VapidSigner(settings.vapid_subject, clock)
-        self._origins: dict[str, asyncio.Semaphore] = {}
         self._targets: dict[str, EndpointTarget | UnsafeEndpoint] = {}
-
-    def _limit(self, origin: str) -> asyncio.Semaphore:
-        found = self._origins.get(origin)
-        if found is None:
-            found = self._origins[origin] = asyncio.Semaphore(self.settings.per_origin_concurrency)
-        return found
 
     def _target(self, endpoint: str) -> EndpointTarget:
         """check_url, remembered per origin: once the URL parses as plain, the rest of
@@ -237,10 +233,9 @@ class Sender:
         service = origin.split("://", 1)[1]
         assert request.job.endpoint is not None
         try:
-            async with self._limit(origin):
-                status, answer_headers, text = await self.client.post(
-                    request.job.endpoint, request.headers, request.body
-                )
+            status, answer_headers, text = await self.client.post(
+                request.job.endpoint, request.headers, request.body
+            )
         except RefusedAddress as exc:
             return Outcome("failed", reason=f"endpoint refused: {exc.code}")
         except UnsafeRequest as exc:

@@ -23,15 +23,17 @@ async def queue_deliveries(
     total: int,
     devices: int = 20,
     ttl: int = 3600,
-) -> None:
-    """Insert `total` queued deliveries spread over `devices` new browser subscriptions."""
+    email: str = "v@example.com",
+) -> list[int]:
+    """Insert `total` queued deliveries spread over `devices` new browser subscriptions
+    (for a new user `email`); returns their ids."""
     browsers = [service.subscribe() for _ in range(devices)]
     database = make_database(settings)
     now = utcnow()
     async with database.writer() as session:
         user_id = await session.scalar(
             insert(User).returning(User.id),
-            [{"email": "v@example.com", "name": "V", "role": "vendor", "password_hash": "x",
+            [{"email": email, "name": "V", "role": "vendor", "password_hash": "x",
               "created_at": now}],
         )  # fmt: skip
         sub_ids = list(
@@ -47,15 +49,17 @@ async def queue_deliveries(
             [{"user_id": user_id, "type": "system", "event": "system.notice", "title": "t",
               "body": "b", "url": "/", "data": {}, "created_at": now}],
         )  # fmt: skip
-        await session.execute(
-            insert(PushDelivery),
+        ids = await session.scalars(
+            insert(PushDelivery).returning(PushDelivery.id, sort_by_parameter_order=True),
             [{"notification_id": notification_id, "subscription_id": sub_ids[n % devices],
               "status": "queued", "payload": json.dumps({"seq": n}), "ttl": ttl,
               "urgency": "normal", "topic": None, "attempts": 0, "created_at": now,
               "due_at": now, "expires_at": now + timedelta(seconds=ttl)} for n in range(total)],
         )  # fmt: skip
+        delivery_ids = list(ids)
         await session.commit()
     await database.dispose()
+    return delivery_ids
 
 
 async def statuses(settings: Settings) -> dict[str, int]:

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from server.core.config import Settings
 from server.core.db import make_database, utcnow
-from server.push import worker as worker_module
+from server.push import claims as claims_module
 from server.push.keys import KeyStore
 from server.push.models import PushDelivery
 from server.push.outcomes import backoff
@@ -122,11 +122,11 @@ async def test_postgres_workers_share_the_queue_without_double_sends(
 
 
 def test_the_sqlite_claim_sql_returns_the_job_columns_in_order() -> None:
-    for claim in (worker_module._SQLITE_CLAIM, worker_module._SQLITE_CLAIM_IDS):
+    for claim in (claims_module._SQLITE_CLAIM, claims_module._SQLITE_CLAIM_IDS):
         returning = claim.split("RETURNING", 1)[1]
-        assert [c.strip() for c in returning.split(",")] == list(worker_module.JOB_COLUMNS)
-    selected = worker_module._SQLITE_SUBSCRIPTIONS.split("SELECT", 1)[1].split(" FROM ")[0]
-    expected = ["id", *worker_module.SUBSCRIPTION_COLUMNS]
+        assert [c.strip() for c in returning.split(",")] == list(claims_module.JOB_COLUMNS)
+    selected = claims_module._SQLITE_SUBSCRIPTIONS.split("SELECT", 1)[1].split(" FROM ")[0]
+    expected = ["id", *claims_module.SUBSCRIPTION_COLUMNS]
     assert [c.strip() for c in selected.split(",")] == expected
 
 
@@ -146,8 +146,8 @@ async def test_sqlite_claim_times_match_stored_ones_to_the_microsecond(
             )
             due_text, expires_text = stored.one()
         # Compared as text in SQL: the claim's parameters must be written the same way.
-        assert worker_module._sqlite_time(row.due_at) == due_text
-        assert worker_module._from_sqlite(expires_text) == row.expires_at
+        assert claims_module._sqlite_time(row.due_at) == due_text
+        assert claims_module._from_sqlite(expires_text) == row.expires_at
         worker = DeliveryWorker(database, settings, keys)
         [job] = await worker.claim(10)  # the claim's text times round-trip exactly
         [device] = push_service.devices.values()
