@@ -36,6 +36,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 
 from server.core.db import utcnow
+from server.core.tasks import cancel_and_wait
 from server.mail.message import build_message
 from server.mail.models import OutgoingEmail
 from server.mail.transport import NOT_SENT, MailFailure, Transport
@@ -107,10 +108,7 @@ class MailWorker:
         self._wake.set()
         if self._task is not None:
             _, pending = await asyncio.wait([self._task], timeout=self.drain_seconds)
-            for task in pending:
-                task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await cancel_and_wait(pending)  # a stop must end (server.core.tasks)
         await self.release()
 
     def _committed(self, _: list[int]) -> None:

@@ -21,6 +21,7 @@ from sqlalchemy import update
 
 from server.core.config import Settings
 from server.core.db import Database, utcnow
+from server.core.tasks import cancel_and_wait
 from server.push.claims import claim_due
 from server.push.crypto_pool import EncryptionPool, auto_processes
 from server.push.endpoints import EndpointTarget
@@ -114,17 +115,13 @@ class DeliveryWorker:
         self._room.set()
         if self._main is not None:
             await self._main
-        for task in [*self._encrypters, self._watcher]:  # unsent rows are released below
-            if task is not None:
-                task.cancel()
-        await asyncio.gather(*self._encrypters, return_exceptions=True)
+        # Unsent rows are released below. cancel_and_wait: a stop must end (core.tasks).
+        await cancel_and_wait([t for t in (*self._encrypters, self._watcher) if t is not None])
         # Senders take no new push once stopping: wait for those in flight.
         posting = set(self._posting)
         if posting:
             _, pending = await asyncio.wait(posting, timeout=self.settings.drain_seconds)
-            for task in pending:
-                task.cancel()
-            await asyncio.gather(*posting, return_exceptions=True)
+            await cancel_and_wait(pending)
         if self._flusher is not None:
             # Let a flush in progress commit: cancelling it mid-transaction made the
             # connection pool log a failed reset (the outcomes were kept and rewritten).
