@@ -1,77 +1,97 @@
 # vendorbell — `make run` serves the app, `make test` runs every test.
-# Both create .venv and install the project first (nothing else to install by hand).
+# Both create .venv and install what they need first (nothing else to install by hand):
+# `make run` only the service's own dependencies, `make test` adds the test tools (the
+# `dev` extra), the benchmarks also their peers (the `bench` extra). Each set has its own
+# stamp, so `make test` after `make run` adds the test tools to the same .venv.
 
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed
+RUNTIME := $(VENV)/.installed-runtime
+DEV     := $(VENV)/.installed-dev
+BENCH   := $(VENV)/.installed-bench
+PIP     := $(BIN)/pip install --quiet --disable-pip-version-check
 
 .PHONY: run test lint format messages migrate worker bench bench-inbox bench-push bench-ws bench-scale bench-faults clean fuzz
 
-$(STAMP): pyproject.toml
+$(BIN)/python:
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "vendorbell needs Python 3.11+"'
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev,bench]'
-	@touch $(STAMP)
+
+# The service: what `run`, `migrate`, `worker` and `messages` (pybabel comes with Babel) need.
+$(RUNTIME): pyproject.toml | $(BIN)/python
+	$(PIP) -e .
+	@touch $(RUNTIME)
+
+# The tests, lint and fuzzing: the service plus the `dev` extra.
+$(DEV): pyproject.toml | $(BIN)/python
+	$(PIP) -e '.[dev]'
+	@touch $(RUNTIME) $(DEV)
+
+# The benchmarks: they use the tests' helpers (tests.cluster, httpx, websockets, aiosmtpd)
+# and measure against the `bench` extra's peers (pywebpush).
+$(BENCH): pyproject.toml | $(BIN)/python
+	$(PIP) -e '.[dev,bench]'
+	@touch $(RUNTIME) $(DEV) $(BENCH)
 
 ## Serve the API (docs at /docs) and the PWA on http://127.0.0.1:8000 (SQLite under data/).
-run: $(STAMP)
+run: $(RUNTIME)
 	$(BIN)/python -m server run
 
 ## The whole test suite (PostgreSQL/Redis/browser tests skip unless their servers are there).
-test: $(STAMP)
+test: $(DEV)
 	$(BIN)/pytest
 
 ## Schema fuzzing: schemathesis against /openapi.json as nobody, customer, vendor, admin
 ## (~2 min; `make test` runs it too, as tests/fuzz/test_fuzz.py).
-fuzz: $(STAMP)
+fuzz: $(DEV)
 	$(BIN)/python -m tests.fuzz.run
 
-lint: $(STAMP)
+lint: $(DEV)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-format: $(STAMP)
+format: $(DEV)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
 ## Collect the server's texts into server/locale/messages.pot and merge them into every
 ## language's messages.po (translators then fill in the new msgstr lines).
-messages: $(STAMP)
+messages: $(RUNTIME)
 	$(BIN)/pybabel extract --no-wrap --sort-by-file --project vendorbell \
 		--copyright-holder "vendorbell contributors" -o server/locale/messages.pot server
 	$(BIN)/pybabel update --no-wrap --ignore-obsolete -i server/locale/messages.pot -d server/locale
 
-migrate: $(STAMP)
+migrate: $(RUNTIME)
 	$(BIN)/python -m server migrate
 
-worker: $(STAMP)
+worker: $(RUNTIME)
 	$(BIN)/python -m server worker
 
 bench: bench-inbox bench-push bench-ws
 
-bench-inbox: $(STAMP)
+bench-inbox: $(BENCH)
 	@command -v wrk >/dev/null || apt-get install -y -q wrk || \
 		(echo "bench-inbox needs wrk: apt-get install wrk" && false)
 	$(BIN)/python -m bench.bench_inbox
 
-bench-push: $(STAMP)
+bench-push: $(BENCH)
 	$(BIN)/python -m bench.bench_push
 
-bench-ws: $(STAMP)
+bench-ws: $(BENCH)
 	$(BIN)/python -m bench.bench_ws
 
 ## Several API and worker processes on PostgreSQL + Redis (BENCH_DATABASE_URL, BENCH_REDIS_URL;
 ## defaults: the local servers). ~15 min; `--only drain,tabs` etc. for one part.
-bench-scale: $(STAMP)
+bench-scale: $(BENCH)
 	@command -v wrk >/dev/null || apt-get install -y -q wrk || \
 		(echo "bench-scale needs wrk: apt-get install wrk" && false)
 	$(BIN)/python -m bench.bench_scale $(ARGS)
 
 ## Faults a deployment meets: a blackholed push service, Retry-After pauses, a hanging SMTP
 ## server with two workers, a database outage under load (~3 min; `ARGS=--only push`).
-bench-faults: $(STAMP)
+bench-faults: $(BENCH)
 	$(BIN)/python -m bench.faults $(ARGS)
 
 clean:

@@ -1,6 +1,6 @@
 """The PWA in the account's language: every page a German (or French) vendor opens shows
 its catalogue's words and no English one, Settings switches the language at once, and
-the dashboard on a phone in German is a screenshot for the README."""
+the dashboard on a phone in German is a screenshot for docs/languages.md."""
 
 from __future__ import annotations
 
