@@ -80,7 +80,7 @@ SECURITY_SCHEMES = {
 SIGNED_IN: list[dict[str, list[str]]] = [{"bearer": []}, {"session": []}]
 
 # Operations that read their body raw, to check an HMAC over its bytes: what they parse
-# and the headers that sign it (see the README), which FastAPI cannot see.
+# and the headers that sign it (see docs/integrations.md), which FastAPI cannot see.
 SIGNED_BODIES: dict[tuple[str, str], tuple[type[IntegrationEventIn], str]] = {
     ("POST", "/api/events"): (IntegrationEventIn, "IntegrationEventIn"),
 }

@@ -34,7 +34,7 @@ def _csv(value: object) -> object:
 
 
 class Settings(BaseSettings):
-    """Everything an operator can set; see the README's table."""
+    """Everything an operator can set; see docs/configuration.md."""
 
     # Errors never echo a value: SMTP_URL, DATABASE_URL and REDIS_URL may hold passwords.
     # The repository's .env, then the current folder's (which wins): a command run from

@@ -22,7 +22,7 @@ class ErrorOut(BaseModel):
     """Every error answer: a sentence for people and a stable code for programs."""
 
     # English only: clients show their own words for `code`, in their user's language
-    # (README, "Languages"); a translated `detail` could only be partial.
+    # (docs/languages.md); a translated `detail` could only be partial.
     detail: str = Field(description="What went wrong, in English, for developers; may change.")
     code: str = Field(description="What went wrong, for programs; stable (e.g. `order_not_found`).")
 

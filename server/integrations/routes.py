@@ -18,7 +18,7 @@ router = APIRouter(tags=["integrations"])
     responses={200: {"model": EventOut, "description": "already received (same id and body)"}},
 )
 async def receive_event(request: Request, response: Response, uow: UnitOfWorkDep) -> EventOut:
-    """Signed with the key's secret over `<timestamp>.<raw body>` (see README)."""
+    """Signed with the key's secret over `<timestamp>.<raw body>` (see docs/integrations.md)."""
     body = await request.body()
     key = await events.authenticate(
         uow.session,

@@ -27,7 +27,7 @@ def compute(secret: str, timestamp: int, body: bytes) -> str:
 
 
 def header(secret: str, timestamp: int, body: bytes) -> str:
-    """What a shop sends (used by the tests and shown in the README)."""
+    """What a shop sends (used by the tests and shown in docs/integrations.md)."""
     return f"t={timestamp},v1={compute(secret, timestamp, body)}"
 
 
