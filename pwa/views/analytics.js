@@ -9,7 +9,7 @@ import { h, mount } from '../dom.js';
 import { formatLocale, t } from '../i18n.js';
 import { errorMessage } from '../messages.js';
 import { on } from '../state.js';
-import { browserTimeZone } from './preferences.js';
+import { browserTimeZone } from '../time-zone.js';
 
 const SVG = 'http://www.w3.org/2000/svg';
 const DAYS = 14;

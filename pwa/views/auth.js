@@ -2,7 +2,7 @@
 // cookie, so sign-up needs no second call that a sign-in limit could refuse.
 
 import { get, post } from '../api.js';
-import { signedIn } from '../app.js';
+import { signedIn } from '../session.js';
 import { h, mount } from '../dom.js';
 import { locale, t } from '../i18n.js';
 import { errorMessage } from '../messages.js';

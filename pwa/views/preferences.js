@@ -4,11 +4,12 @@
 // Above them, with the language, the account: its password and where it is signed in.
 
 import { api, get } from '../api.js';
-import { changeLocale } from '../app.js';
+import { changeLocale } from '../session.js';
 import { h, mount } from '../dom.js';
 import { LOCALES, locale, t } from '../i18n.js';
 import { errorMessage } from '../messages.js';
 import { TYPES, typeLabel } from '../format.js';
+import { browserTimeZone, zoneNames } from '../time-zone.js';
 import { passwordCard } from './password-card.js';
 import { sessionsCard } from './sessions-card.js';
 
@@ -42,24 +43,6 @@ function orderAlertFields(alerts) {
       h('label', { class: 'field' }, t('prefs.at_most'), repeats)));
   const read = () => ({ repeat_every_seconds: Number(repeat.value), max_repeats: repeats.valueAsNumber });
   return { section, read };
-}
-
-export function browserTimeZone() {
-  try {
-    return Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
-  } catch {
-    return 'UTC';
-  }
-}
-
-function zoneNames(current) {
-  let names = [];
-  try {
-    names = Intl.supportedValuesOf('timeZone');
-  } catch {
-    names = [];
-  }
-  return [...new Set([current, browserTimeZone(), 'UTC', ...names])].filter(Boolean).sort();
 }
 
 /** A checkbox drawn as a switch: a real, focusable input with its own accessible name. */
