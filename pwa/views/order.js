@@ -53,6 +53,21 @@ function rejectForm(decline) {
   return { form, input };
 }
 
+/** What an action button does: accept, ask for a reason before declining, or move on;
+ * `act(path, body, done)` posts it. */
+function mover(act, rejectBox) {
+  function showReject() {
+    const { form, input } = rejectForm((reason) => act('/reject', { reason }, t('order.declined_toast')));
+    mount(rejectBox, form);
+    input.focus();
+  }
+  return (status) => {
+    if (status === 'accepted') return act('/accept', undefined, t('order.accepted_toast'));
+    if (status === 'rejected') return showReject();
+    return act('/status', { status }, t('order.status_updated'));
+  };
+}
+
 /** An amount (and maybe a reason) to pay, record or refund; `send(body, headers)` posts it. */
 function moneyForm(order, { label, withReason = false, amountLabel = t('order.amount_of', { label }), toast, send }) {
   const amount = h('input', { name: 'amount', inputmode: 'decimal', placeholder: '0.00', required: true, class: 'amount', 'aria-label': amountLabel });
@@ -185,17 +200,7 @@ export function render(main, { params, toast }) {
     }
   }
 
-  function showReject() {
-    const { form, input } = rejectForm((reason) => act('/reject', { reason }, t('order.declined_toast')));
-    mount(rejectBox, form);
-    input.focus();
-  }
-
-  function move(status) {
-    if (status === 'accepted') return act('/accept', undefined, t('order.accepted_toast'));
-    if (status === 'rejected') return showReject();
-    return act('/status', { status }, t('order.status_updated'));
-  }
+  const move = mover(act, rejectBox);
 
   function draw() {
     const vendor = order.vendor.id === state.user.id;
