@@ -8,8 +8,8 @@ import { on, setCounts, state } from './state.js';
 
 const LATEST = 8;
 
-export function createBell(navigate) {
-  let items = null; // loaded on first open, then kept current by live events
+/** The button with its badge, and the panel it opens (hidden). */
+function bellParts({ markAllRead, seeAll }) {
   const badge = h('span', { class: 'bell-badge', 'data-testid': 'bell-badge', hidden: true });
   const button = h(
     'button',
@@ -24,22 +24,52 @@ export function createBell(navigate) {
     { class: 'dropdown', id: 'bell-dropdown', role: 'dialog', 'aria-label': t('bell.latest'), 'data-testid': 'dropdown', hidden: true },
     h('div', { class: 'dropdown-head' }, h('strong', {}, t('bell.title')), markAll),
     list,
-    h('a', { href: '/notifications', class: 'dropdown-foot', onclick: (e) => { e.preventDefault(); close(); navigate('/notifications'); } }, t('bell.see_all')),
+    h('a', { href: '/notifications', class: 'dropdown-foot', onclick: (e) => { e.preventDefault(); seeAll(); } }, t('bell.see_all')),
   );
-  const root = h('div', { class: 'bell' }, button, panel);
+  return { badge, button, list, markAll, panel, root: h('div', { class: 'bell' }, button, panel) };
+}
 
-  function renderBadge({ unread }) {
-    badge.hidden = unread === 0;
-    badge.textContent = unread > 99 ? '99+' : String(unread);
-    button.setAttribute('aria-label', unread ? t('bell.label_unread', { count: unread }) : t('bell.title'));
-    markAll.disabled = unread === 0;
-  }
+function drawBadge({ badge, button, markAll }, { unread }) {
+  badge.hidden = unread === 0;
+  badge.textContent = unread > 99 ? '99+' : String(unread);
+  button.setAttribute('aria-label', unread ? t('bell.label_unread', { count: unread }) : t('bell.title'));
+  markAll.disabled = unread === 0;
+}
 
-  function renderList() {
-    if (items === null) return mount(list, h('li', { class: 'empty' }, t('common.loading')));
-    if (!items.length) return mount(list, h('li', { class: 'empty' }, t('bell.empty')));
-    mount(list, items.map((n) => notificationRow(n, { compact: true, onOpen: openItem })));
-  }
+/** The latest notifications (null: still loading); `onOpen(notification)` opens one. */
+function drawList(list, items, onOpen) {
+  if (items === null) return mount(list, h('li', { class: 'empty' }, t('common.loading')));
+  if (!items.length) return mount(list, h('li', { class: 'empty' }, t('bell.empty')));
+  mount(list, items.map((n) => notificationRow(n, { compact: true, onOpen })));
+}
+
+/** Below the bell, as far right as it goes, but always whole inside the viewport: on a
+ * phone the bell is not at the screen's right edge ("Sign out" is), so a panel aligned
+ * with the bell would start left of the screen. */
+function place(panel, button) {
+  const margin = 8;
+  const viewport = document.documentElement.clientWidth;
+  const bell = button.getBoundingClientRect();
+  const width = Math.min(380, viewport - 2 * margin);
+  const left = Math.min(Math.max(margin, bell.right + margin - width), viewport - margin - width);
+  panel.style.width = `${width}px`;
+  panel.style.left = `${left}px`;
+  panel.style.top = `${bell.bottom + margin}px`;
+}
+
+/** A click outside or Escape closes the panel; a resized window places it again. */
+function listenAround({ root, panel, button }, { open, close }) {
+  button.addEventListener('click', () => (panel.hidden ? open() : close()));
+  document.addEventListener('click', (event) => { if (!root.contains(event.target)) close(); });
+  document.addEventListener('keydown', (event) => { if (event.key === 'Escape' && !panel.hidden) close({ refocus: true }); });
+  window.addEventListener('resize', () => { if (!panel.hidden) place(panel, button); });
+}
+
+export function createBell(navigate) {
+  let items = null; // loaded on first open, then kept current by live events
+  const parts = bellParts({ markAllRead: () => markAllRead(), seeAll: () => { close(); navigate('/notifications'); } });
+  const { button, list, panel } = parts;
+  const renderList = () => drawList(list, items, openItem);
 
   async function openItem(notification) {
     close();
@@ -48,32 +78,14 @@ export function createBell(navigate) {
   }
 
   async function load() {
-    try {
-      const page = await get(`/api/notifications?limit=${LATEST}`);
-      items = page.items;
-    } catch (error) {
-      items = items || [];
-    }
+    const page = await get(`/api/notifications?limit=${LATEST}`).catch(() => null);
+    items = page ? page.items : items || [];
     renderList();
-  }
-
-  /** Below the bell, as far right as it goes, but always whole inside the viewport: on a
-   * phone the bell is not at the screen's right edge ("Sign out" is), so a panel aligned
-   * with the bell would start left of the screen. */
-  function place() {
-    const margin = 8;
-    const viewport = document.documentElement.clientWidth;
-    const bell = button.getBoundingClientRect();
-    const width = Math.min(380, viewport - 2 * margin);
-    const left = Math.min(Math.max(margin, bell.right + margin - width), viewport - margin - width);
-    panel.style.width = `${width}px`;
-    panel.style.left = `${left}px`;
-    panel.style.top = `${bell.bottom + margin}px`;
   }
 
   async function open() {
     panel.hidden = false;
-    place();
+    place(panel, button);
     button.setAttribute('aria-expanded', 'true');
     renderList();
     await load();
@@ -99,18 +111,13 @@ export function createBell(navigate) {
     renderList();
   }
 
-  button.addEventListener('click', () => (panel.hidden ? open() : close()));
-  document.addEventListener('click', (event) => { if (!root.contains(event.target)) close(); });
-  document.addEventListener('keydown', (event) => { if (event.key === 'Escape' && !panel.hidden) close({ refocus: true }); });
-  window.addEventListener('resize', () => { if (!panel.hidden) place(); });
-
-  on('counts', renderBadge);
+  listenAround(parts, { open, close });
+  on('counts', (counts) => drawBadge(parts, counts));
   on('notification', (notification) => {
-    if (items) {
-      items = [notification, ...items.filter((n) => n.id !== notification.id)].slice(0, LATEST);
-      renderList();
-    }
+    if (!items) return;
+    items = [notification, ...items.filter((n) => n.id !== notification.id)].slice(0, LATEST);
+    renderList();
   });
-  renderBadge(state.counts);
-  return root;
+  drawBadge(parts, state.counts);
+  return parts.root;
 }

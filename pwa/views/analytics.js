@@ -9,7 +9,7 @@ import { h, mount } from '../dom.js';
 import { formatLocale, t } from '../i18n.js';
 import { errorMessage } from '../messages.js';
 import { on } from '../state.js';
-import { browserTimeZone } from './preferences.js';
+import { browserTimeZone } from '../time-zone.js';
 
 const SVG = 'http://www.w3.org/2000/svg';
 const DAYS = 14;
@@ -70,6 +70,37 @@ function niceMax(value) {
   return 10 * step;
 }
 
+/** The horizontal lines at 0, half and the top, with their figures. */
+function chartGrid({ W, max, y }) {
+  const grid = svg('g', { class: 'chart-grid', 'aria-hidden': 'true' });
+  for (const v of [0, max / 2, max]) {
+    grid.append(svg('line', { x1: PAD.left, x2: W - PAD.right, y1: y(v), y2: y(v) }),
+      svg('text', { x: PAD.left - 6, y: y(v) + 4, 'text-anchor': 'end' }, new Intl.NumberFormat(formatLocale(), { maximumFractionDigits: 1 }).format(v)));
+  }
+  return grid;
+}
+
+/** A group per day: its title, a bar per series, and (some days) the date below. */
+function dayBars(rows, series, { H, slot, barW, plotH, every, y, dayLabel }) {
+  const bars = svg('g', { class: 'chart-bars' });
+  rows.forEach(({ date, figures }, i) => {
+    const x0 = PAD.left + i * slot + (slot - barW * series.length) / 2;
+    const label = `${dayLabel.format(date)}: ${series.map((key) => t(`analytics.count.${key}`, { count: figures[key] || 0 })).join(', ')}`;
+    const group = svg('g', { class: 'chart-day', 'data-date': isoDay(date) }, svg('title', {}, label));
+    series.forEach((key, k) => {
+      const value = figures[key] || 0;
+      const top = y(value);
+      group.append(svg('rect', { class: `bar bar-${key}`, x: (x0 + k * barW).toFixed(2), y: top.toFixed(2), width: (barW - 1).toFixed(2), height: Math.max(0, PAD.top + plotH - top).toFixed(2), 'data-value': value }));
+    });
+    // Every 2nd (phone: 3rd) day labelled, always today, so labels never collide.
+    if ((rows.length - 1 - i) % every === 0) {
+      group.append(svg('text', { class: 'chart-x', x: (PAD.left + i * slot + slot / 2).toFixed(2), y: H - 8, 'text-anchor': 'middle', 'aria-hidden': 'true' }, dayLabel.format(date)));
+    }
+    bars.append(group);
+  });
+  return bars;
+}
+
 function chart(days, byDay, totals) {
   const series = seriesOf(totals);
   const id = `chart-${++uid}`;
@@ -95,30 +126,7 @@ function chart(days, byDay, totals) {
     'aria-labelledby': `${id}-title ${id}-desc`, 'data-testid': 'engagement-chart',
   }, svg('title', { id: `${id}-title` }, title), svg('desc', { id: `${id}-desc` }, desc));
 
-  const grid = svg('g', { class: 'chart-grid', 'aria-hidden': 'true' });
-  for (const v of [0, max / 2, max]) {
-    grid.append(svg('line', { x1: PAD.left, x2: W - PAD.right, y1: y(v), y2: y(v) }),
-      svg('text', { x: PAD.left - 6, y: y(v) + 4, 'text-anchor': 'end' }, new Intl.NumberFormat(formatLocale(), { maximumFractionDigits: 1 }).format(v)));
-  }
-  root.append(grid);
-
-  const bars = svg('g', { class: 'chart-bars' });
-  rows.forEach(({ date, figures }, i) => {
-    const x0 = PAD.left + i * slot + (slot - barW * series.length) / 2;
-    const label = `${dayLabel.format(date)}: ${series.map((key) => t(`analytics.count.${key}`, { count: figures[key] || 0 })).join(', ')}`;
-    const group = svg('g', { class: 'chart-day', 'data-date': isoDay(date) }, svg('title', {}, label));
-    series.forEach((key, k) => {
-      const value = figures[key] || 0;
-      const top = y(value);
-      group.append(svg('rect', { class: `bar bar-${key}`, x: (x0 + k * barW).toFixed(2), y: top.toFixed(2), width: (barW - 1).toFixed(2), height: Math.max(0, PAD.top + plotH - top).toFixed(2), 'data-value': value }));
-    });
-    // Every 2nd (phone: 3rd) day labelled, always today, so labels never collide.
-    if ((rows.length - 1 - i) % every === 0) {
-      group.append(svg('text', { class: 'chart-x', x: (PAD.left + i * slot + slot / 2).toFixed(2), y: H - 8, 'text-anchor': 'middle', 'aria-hidden': 'true' }, dayLabel.format(date)));
-    }
-    bars.append(group);
-  });
-  root.append(bars);
+  root.append(chartGrid({ W, max, y }), dayBars(rows, series, { H, slot, barW, plotH, every, y, dayLabel }));
   return root;
 }
 
@@ -153,6 +161,30 @@ function orderFigures(s) {
     })}`);
 }
 
+function figures(totals) {
+  return h('div', { class: 'figures' },
+    figure(t('analytics.ctr'), percent(totals.ctr), 'figure-ctr', t('analytics.ctr_hint', { clicked: totals.clicked, reached: totals.reached })),
+    figure(t('analytics.median_read'), duration(totals.median_seconds_to_read), 'figure-read', t('analytics.read_count', { count: totals.read })),
+    figure(t('analytics.delivered'), `${number(totals.delivered)} / ${number(totals.sent)}`, 'figure-delivered', t('analytics.delivered_hint')),
+    figure(t('analytics.failed_expired'), `${number(totals.failed)} / ${number(totals.expired)}`, 'figure-failed', totals.queued ? t('analytics.queued', { count: totals.queued }) : null));
+}
+
+/** The card's body for a summary: figures, orders, the chart, its table and legend. */
+function summaryParts(summary, days) {
+  const series = seriesOf(summary.totals);
+  const byDay = new Map(summary.by_day.map((d) => [d.date, d]));
+  const totals = summary.totals;
+  return [
+    figures(totals),
+    orderFigures(summary),
+    chart(days, byDay, totals),
+    table(days, byDay, series),
+    h('ul', { class: 'legend', 'aria-hidden': 'true' }, series.map((key) => h('li', {}, h('span', { class: `swatch bar-${key}` }), seriesName(key)))),
+    totals.notifications ? null : h('p', { class: 'muted small' }, t('analytics.no_notifications')),
+    totals.notifications && !totals.delivered ? h('p', { class: 'muted small', 'data-testid': 'no-pushes' }, t('analytics.no_pushes')) : null,
+  ];
+}
+
 /** The card; it loads itself, and again (debounced) on each live notification or counts
  * change while it is shown. Returns the card and `stop` (call it when the view unmounts). */
 export function engagementCard() {
@@ -174,21 +206,7 @@ export function engagementCard() {
       return;
     }
     if (mine !== generation) return;
-    const series = seriesOf(summary.totals);
-    const byDay = new Map(summary.by_day.map((d) => [d.date, d]));
-    const totals = summary.totals;
-    mount(body,
-      h('div', { class: 'figures' },
-        figure(t('analytics.ctr'), percent(totals.ctr), 'figure-ctr', t('analytics.ctr_hint', { clicked: totals.clicked, reached: totals.reached })),
-        figure(t('analytics.median_read'), duration(totals.median_seconds_to_read), 'figure-read', t('analytics.read_count', { count: totals.read })),
-        figure(t('analytics.delivered'), `${number(totals.delivered)} / ${number(totals.sent)}`, 'figure-delivered', t('analytics.delivered_hint')),
-        figure(t('analytics.failed_expired'), `${number(totals.failed)} / ${number(totals.expired)}`, 'figure-failed', totals.queued ? t('analytics.queued', { count: totals.queued }) : null)),
-      orderFigures(summary),
-      chart(days, byDay, totals),
-      table(days, byDay, series),
-      h('ul', { class: 'legend', 'aria-hidden': 'true' }, series.map((key) => h('li', {}, h('span', { class: `swatch bar-${key}` }), seriesName(key)))),
-      totals.notifications ? null : h('p', { class: 'muted small' }, t('analytics.no_notifications')),
-      totals.notifications && !totals.delivered ? h('p', { class: 'muted small', 'data-testid': 'no-pushes' }, t('analytics.no_pushes')) : null);
+    mount(body, summaryParts(summary, days));
   }
 
   let timer = null;

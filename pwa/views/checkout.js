@@ -10,52 +10,110 @@ import { state } from '../state.js';
 const SUGGESTIONS = [['checkout.flat_white', '3.50'], ['checkout.croissant', '2.20'], ['checkout.sourdough', '5.80'], ['checkout.orange_juice', '3.90']];
 const CURRENCIES = ['EUR', 'USD', 'GBP'];
 
+function customersOnly() {
+  return h('section', { class: 'card empty-state' }, h('h1', {}, t('checkout.customers_only')), h('p', { class: 'muted' }, t('checkout.customers_only_hint')));
+}
+
+/** One line of the order being written: item, quantity, unit price and a remove button. */
+function itemRow({ name = '', price = '', quantity = 1, onRemove }) {
+  const row = h('tr', { class: 'item-row' },
+    h('td', {}, h('input', { name: 'name', value: name, placeholder: t('checkout.item'), required: true, maxlength: 200, 'aria-label': t('checkout.item_name') })),
+    h('td', {}, h('input', { name: 'quantity', type: 'number', min: 1, max: 10000, value: quantity, required: true, class: 'qty', 'aria-label': t('checkout.quantity') })),
+    h('td', {}, h('input', { name: 'price', inputmode: 'decimal', value: price, placeholder: '0.00', required: true, class: 'amount', 'aria-label': t('checkout.unit_price') })),
+    h('td', {}, h('button', { type: 'button', class: 'icon-button remove', 'aria-label': t('checkout.remove_item'), onclick: () => { row.remove(); onRemove(); } }, '×')));
+  return row;
+}
+
+/** The items as typed, in the API's shape (a price that does not parse is null). */
+function readItems(rows, currency) {
+  return [...rows.querySelectorAll('tr')].map((tr) => ({
+    name: tr.querySelector('[name=name]').value.trim(),
+    quantity: Number.parseInt(tr.querySelector('[name=quantity]').value, 10),
+    unit_price_cents: toCents(tr.querySelector('[name=price]').value, currency),
+  }));
+}
+
+function complete(item) {
+  return Boolean(item.name) && Number.isInteger(item.quantity) && item.quantity >= 1 && item.unit_price_cents !== null;
+}
+
+function totalCents(items) {
+  return items.reduce((s, i) => s + (Number.isInteger(i.quantity) && i.unit_price_cents !== null ? i.quantity * i.unit_price_cents : 0), 0);
+}
+
+/** The add-item button and the quick-add chips; `addRow(name, price)` adds a line. */
+function quickAdd(addRow) {
+  return h('div', { class: 'row' },
+    h('button', { type: 'button', class: 'button ghost', 'data-testid': 'add-item', onclick: () => addRow() }, `+ ${t('checkout.add_item')}`),
+    h('span', { class: 'muted small' }, t('checkout.quick_add')),
+    SUGGESTIONS.map(([key, price]) => h('button', { type: 'button', class: 'chip', onclick: () => addRow(t(key), price) }, t(key))));
+}
+
+/** The checkout form around its fields (built by render, which reads them). */
+function checkoutForm(fields, { place, changed, addRow }) {
+  const { vendorSelect, rows, note, currency, total, error, submit } = fields;
+  return h('form', { class: 'card form checkout', 'data-testid': 'checkout-form', onsubmit: place, oninput: changed },
+    h('label', { class: 'field' }, h('span', {}, t('checkout.vendor')), vendorSelect),
+    h('table', { class: 'item-editor' },
+      h('thead', {}, h('tr', {}, h('th', {}, t('checkout.item')), h('th', {}, t('checkout.qty')), h('th', {}, t('checkout.price')), h('th', {}))),
+      rows),
+    quickAdd(addRow),
+    h('label', { class: 'field' }, h('span', {}, t('checkout.note')), note),
+    h('div', { class: 'checkout-foot' },
+      h('label', { class: 'field inline' }, h('span', {}, t('checkout.currency')), currency),
+      h('span', { class: 'checkout-total' }, `${t('order.total')} `, total)),
+    error,
+    submit);
+}
+
+function checkoutFields() {
+  return {
+    vendorSelect: h('select', { name: 'vendor', required: true, 'data-testid': 'vendor-select' }, h('option', { value: '' }, t('checkout.loading_vendors'))),
+    currency: h('select', { name: 'currency' }, CURRENCIES.map((c) => h('option', { value: c }, c))),
+    rows: h('tbody'),
+    total: h('strong', { 'data-testid': 'checkout-total' }),
+    note: h('textarea', { name: 'note', rows: 2, maxlength: 1000, placeholder: t('checkout.note_placeholder') }),
+    error: h('p', { class: 'form-error', role: 'alert', hidden: true }),
+    submit: h('button', { class: 'button primary wide', type: 'submit', 'data-testid': 'place-order' }, t('checkout.place_order')),
+  };
+}
+
+function vendorOptions(vendors) {
+  return [h('option', { value: '' }, vendors.length ? t('checkout.choose_vendor') : t('checkout.no_vendors')),
+    vendors.map((v) => h('option', { value: v.id }, v.name))];
+}
+
 export function render(main, { navigate, toast }) {
   if (state.user.role !== 'customer') {
-    mount(main, h('section', { class: 'card empty-state' }, h('h1', {}, t('checkout.customers_only')), h('p', { class: 'muted' }, t('checkout.customers_only_hint'))));
+    mount(main, customersOnly());
     return;
   }
   // One key per checkout: a retried click after a network error cannot order twice.
   let idempotencyKey = crypto.randomUUID();
-  const vendorSelect = h('select', { name: 'vendor', required: true, 'data-testid': 'vendor-select' }, h('option', { value: '' }, t('checkout.loading_vendors')));
-  const currency = h('select', { name: 'currency' }, CURRENCIES.map((c) => h('option', { value: c }, c)));
-  const rows = h('tbody');
-  const total = h('strong', { 'data-testid': 'checkout-total' });
-  const note = h('textarea', { name: 'note', rows: 2, maxlength: 1000, placeholder: t('checkout.note_placeholder') });
-  const error = h('p', { class: 'form-error', role: 'alert', hidden: true });
-  const submit = h('button', { class: 'button primary wide', type: 'submit', 'data-testid': 'place-order' }, t('checkout.place_order'));
-
-  function addRow(name = '', price = '', quantity = 1) {
-    const row = h('tr', { class: 'item-row' },
-      h('td', {}, h('input', { name: 'name', value: name, placeholder: t('checkout.item'), required: true, maxlength: 200, 'aria-label': t('checkout.item_name') })),
-      h('td', {}, h('input', { name: 'quantity', type: 'number', min: 1, max: 10000, value: quantity, required: true, class: 'qty', 'aria-label': t('checkout.quantity') })),
-      h('td', {}, h('input', { name: 'price', inputmode: 'decimal', value: price, placeholder: '0.00', required: true, class: 'amount', 'aria-label': t('checkout.unit_price') })),
-      h('td', {}, h('button', { type: 'button', class: 'icon-button remove', 'aria-label': t('checkout.remove_item'), onclick: () => { row.remove(); changed(); } }, '×')));
-    rows.append(row);
+  const fields = checkoutFields();
+  const { vendorSelect, currency, rows, total, note, error, submit } = fields;
+  const items = () => readItems(rows, currency.value);
+  const updateTotal = () => { total.textContent = money(totalCents(items()), currency.value); };
+  const showError = (text) => {
+    error.textContent = text;
+    error.hidden = false;
+  };
+  // A refusal is about the form as it was sent: once it changes, the message is stale.
+  const changed = () => {
     updateTotal();
-  }
-
-  function items() {
-    return [...rows.querySelectorAll('tr')].map((tr) => ({
-      name: tr.querySelector('[name=name]').value.trim(),
-      quantity: Number.parseInt(tr.querySelector('[name=quantity]').value, 10),
-      unit_price_cents: toCents(tr.querySelector('[name=price]').value, currency.value),
-    }));
-  }
-
-  function updateTotal() {
-    const sum = items().reduce((s, i) => s + (Number.isInteger(i.quantity) && i.unit_price_cents !== null ? i.quantity * i.unit_price_cents : 0), 0);
-    total.textContent = money(sum, currency.value);
-  }
+    error.hidden = true;
+  };
+  const addRow = (name, price) => {
+    rows.append(itemRow({ name, price, onRemove: changed }));
+    updateTotal();
+  };
 
   async function place(event) {
     event.preventDefault();
     error.hidden = true;
     const body = { vendor_id: vendorSelect.value, items: items(), currency: currency.value, note: note.value.trim() || null };
     if (!body.items.length) return showError(t('checkout.add_one'));
-    if (body.items.some((i) => !i.name || !Number.isInteger(i.quantity) || i.quantity < 1 || i.unit_price_cents === null)) {
-      return showError(t('checkout.item_incomplete'));
-    }
+    if (!body.items.every(complete)) return showError(t('checkout.item_incomplete'));
     submit.disabled = true;
     try {
       const order = await post('/api/orders', body, { 'Idempotency-Key': idempotencyKey });
@@ -68,39 +126,8 @@ export function render(main, { navigate, toast }) {
     }
   }
 
-  // A refusal is about the form as it was sent: once it changes, the message is stale.
-  function changed() {
-    updateTotal();
-    error.hidden = true;
-  }
-
-  function showError(text) {
-    error.textContent = text;
-    error.hidden = false;
-  }
-
-  mount(main,
-    h('div', { class: 'page-head' }, h('h1', {}, t('nav.new_order'))),
-    h('form', { class: 'card form checkout', 'data-testid': 'checkout-form', onsubmit: place, oninput: changed },
-      h('label', { class: 'field' }, h('span', {}, t('checkout.vendor')), vendorSelect),
-      h('table', { class: 'item-editor' },
-        h('thead', {}, h('tr', {}, h('th', {}, t('checkout.item')), h('th', {}, t('checkout.qty')), h('th', {}, t('checkout.price')), h('th', {}))),
-        rows),
-      h('div', { class: 'row' },
-        h('button', { type: 'button', class: 'button ghost', 'data-testid': 'add-item', onclick: () => addRow() }, `+ ${t('checkout.add_item')}`),
-        h('span', { class: 'muted small' }, t('checkout.quick_add')),
-        SUGGESTIONS.map(([key, price]) => h('button', { type: 'button', class: 'chip', onclick: () => addRow(t(key), price) }, t(key)))),
-      h('label', { class: 'field' }, h('span', {}, t('checkout.note')), note),
-      h('div', { class: 'checkout-foot' },
-        h('label', { class: 'field inline' }, h('span', {}, t('checkout.currency')), currency),
-        h('span', { class: 'checkout-total' }, `${t('order.total')} `, total)),
-      error,
-      submit));
+  mount(main, h('div', { class: 'page-head' }, h('h1', {}, t('nav.new_order'))), checkoutForm(fields, { place, changed, addRow }));
   currency.addEventListener('change', updateTotal);
   addRow(t(SUGGESTIONS[0][0]), SUGGESTIONS[0][1]);
-
-  get('/api/vendors').then((vendors) => {
-    mount(vendorSelect, h('option', { value: '' }, vendors.length ? t('checkout.choose_vendor') : t('checkout.no_vendors')),
-      vendors.map((v) => h('option', { value: v.id }, v.name)));
-  }).catch((e) => showError(errorMessage(e)));
+  get('/api/vendors').then((vendors) => mount(vendorSelect, vendorOptions(vendors))).catch((e) => showError(errorMessage(e)));
 }

@@ -16,6 +16,26 @@ function stat(label, value, testid) {
   return h('div', { class: 'stat', 'data-testid': testid }, h('span', { class: 'stat-value' }, value), h('span', { class: 'stat-label' }, label));
 }
 
+/** Money that came in today (payments less refunds, whatever day the order is from):
+ * an unpaid order is not a sale yet. */
+function paidToday(orders, currency) {
+  const today = new Date().toDateString();
+  return orders.filter((o) => o.currency === currency).flatMap((o) => o.payments)
+    .filter((p) => new Date(p.created_at).toDateString() === today)
+    .reduce((sum, p) => sum + (p.kind === 'refund' ? -p.amount_cents : p.amount_cents), 0);
+}
+
+/** Today at a glance: pending and open orders, money in today, unread notifications. */
+function todayStats(orders) {
+  const currency = orders[0]?.currency || 'EUR';
+  return [
+    stat(t('home.stat_pending'), number(orders.filter((o) => o.status === 'pending').length), 'stat-pending'),
+    stat(t('home.stat_open'), number(orders.filter((o) => OPEN.has(o.status) && o.status !== 'pending').length), 'stat-open'),
+    stat(t('home.stat_paid_today'), money(paidToday(orders, currency), currency), 'stat-sales'),
+    stat(t('home.stat_unread'), number(state.counts.unread), 'stat-unread'),
+  ];
+}
+
 export function render(main, ctx) {
   if (state.user.role !== 'vendor') return ctx.navigate('/orders', { replace: true });
   const stats = h('div', { class: 'stats' });
@@ -32,18 +52,7 @@ export function render(main, ctx) {
       mount(recent, h('p', { class: 'muted' }, errorMessage(error)));
       return;
     }
-    // Money that came in today (payments less refunds, whatever day the order is from):
-    // an unpaid order is not a sale yet.
-    const today = new Date().toDateString();
-    const currency = orders[0]?.currency || 'EUR';
-    const paidToday = orders.filter((o) => o.currency === currency).flatMap((o) => o.payments)
-      .filter((p) => new Date(p.created_at).toDateString() === today)
-      .reduce((sum, p) => sum + (p.kind === 'refund' ? -p.amount_cents : p.amount_cents), 0);
-    mount(stats,
-      stat(t('home.stat_pending'), number(orders.filter((o) => o.status === 'pending').length), 'stat-pending'),
-      stat(t('home.stat_open'), number(orders.filter((o) => OPEN.has(o.status) && o.status !== 'pending').length), 'stat-open'),
-      stat(t('home.stat_paid_today'), money(paidToday, currency), 'stat-sales'),
-      stat(t('home.stat_unread'), number(state.counts.unread), 'stat-unread'));
+    mount(stats, todayStats(orders));
     const attention = orders.filter((o) => OPEN.has(o.status)).slice(0, 10);
     mount(recent, orderList(attention, 'vendor', t('home.no_open_orders')));
   }

@@ -10,6 +10,33 @@ import { on, setCounts } from '../state.js';
 
 const PAGE = 20;
 
+async function markAllRead({ toast, reload }) {
+  try {
+    await post('/api/notifications/mark-all-read');
+    setCounts({ unread: 0, unseen: 0 });
+    reload();
+    toast(t('notifications.all_marked_read'), 'success');
+  } catch (error) {
+    toast(errorMessage(error), 'error');
+  }
+}
+
+function chip(label, active, href) {
+  return h('a', { class: `chip${active ? ' active' : ''}`, href, 'aria-current': active ? 'true' : null }, label);
+}
+
+/** The type and read-state chips: links to this page with the filter changed. */
+function filters(type, status) {
+  const link = (changes) => `/notifications${query({ type, status: status === 'all' ? '' : status, ...changes })}`;
+  return h('div', { class: 'filters' },
+    h('div', { class: 'chips', 'aria-label': t('notifications.filter_type') }, chip(t('notifications.all_types'), !type, link({ type: '' })),
+      TYPES.map((value) => chip(typeLabel(value), type === value, link({ type: value })))),
+    h('div', { class: 'chips', 'aria-label': t('notifications.filter_read') },
+      chip(t('notifications.all'), status === 'all', link({ status: '' })),
+      chip(t('notifications.unread'), status === 'unread', link({ status: 'unread' })),
+      chip(t('notifications.read'), status === 'read', link({ status: 'read' }))));
+}
+
 export function render(main, { query: params, navigate, toast }) {
   const type = params.get('type') || '';
   const status = params.get('status') || 'all';
@@ -41,30 +68,10 @@ export function render(main, { query: params, navigate, toast }) {
     }
   }
 
-  async function markAll() {
-    try {
-      await post('/api/notifications/mark-all-read');
-      setCounts({ unread: 0, unseen: 0 });
-      load(true);
-      toast(t('notifications.all_marked_read'), 'success');
-    } catch (error) {
-      toast(errorMessage(error), 'error');
-    }
-  }
-
-  const link = (changes) => `/notifications${query({ type, status: status === 'all' ? '' : status, ...changes })}`;
-  const chip = (label, active, href) => h('a', { class: `chip${active ? ' active' : ''}`, href, 'aria-current': active ? 'true' : null }, label);
-
   mount(main,
     h('div', { class: 'page-head' }, h('h1', {}, t('notifications.title')),
-      h('button', { class: 'button', type: 'button', onclick: markAll }, t('bell.mark_all_read'))),
-    h('div', { class: 'filters' },
-      h('div', { class: 'chips', 'aria-label': t('notifications.filter_type') }, chip(t('notifications.all_types'), !type, link({ type: '' })),
-        TYPES.map((value) => chip(typeLabel(value), type === value, link({ type: value })))),
-      h('div', { class: 'chips', 'aria-label': t('notifications.filter_read') },
-        chip(t('notifications.all'), status === 'all', link({ status: '' })),
-        chip(t('notifications.unread'), status === 'unread', link({ status: 'unread' })),
-        chip(t('notifications.read'), status === 'read', link({ status: 'read' })))),
+      h('button', { class: 'button', type: 'button', onclick: () => markAllRead({ toast, reload: () => load(true) }) }, t('bell.mark_all_read'))),
+    filters(type, status),
     h('section', { class: 'card flush' }, list, more));
   load(true);
   const offs = [

@@ -4,11 +4,12 @@
 // Above them, with the language, the account: its password and where it is signed in.
 
 import { api, get } from '../api.js';
-import { changeLocale } from '../app.js';
+import { changeLocale } from '../session.js';
 import { h, mount } from '../dom.js';
 import { LOCALES, locale, t } from '../i18n.js';
 import { errorMessage } from '../messages.js';
 import { TYPES, typeLabel } from '../format.js';
+import { browserTimeZone, zoneNames } from '../time-zone.js';
 import { passwordCard } from './password-card.js';
 import { sessionsCard } from './sessions-card.js';
 
@@ -44,24 +45,6 @@ function orderAlertFields(alerts) {
   return { section, read };
 }
 
-export function browserTimeZone() {
-  try {
-    return Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
-  } catch {
-    return 'UTC';
-  }
-}
-
-function zoneNames(current) {
-  let names = [];
-  try {
-    names = Intl.supportedValuesOf('timeZone');
-  } catch {
-    names = [];
-  }
-  return [...new Set([current, browserTimeZone(), 'UTC', ...names])].filter(Boolean).sort();
-}
-
 /** A checkbox drawn as a switch: a real, focusable input with its own accessible name. */
 function switchInput(name, checked, attrs = {}) {
   return h('input', { type: 'checkbox', role: 'switch', class: 'switch', 'aria-label': name, checked, ...attrs });
@@ -93,6 +76,124 @@ function languageCard(ctx) {
     select);
 }
 
+/** One notification type's row: its name and hint, then a switch per channel. */
+function typeRow(type, prefs) {
+  const channels = prefs.types?.[type] || { push: true, inbox: true, email: type === 'order' };
+  const label = typeLabel(type);
+  const push = switchInput(t('prefs.push_for', { type: label }), channels.push, { 'data-testid': `push-${type}` });
+  const alwaysInbox = type === 'order';
+  const inbox = switchInput(t('prefs.inbox_for', { type: label }), alwaysInbox || channels.inbox, {
+    'data-testid': `inbox-${type}`,
+    disabled: alwaysInbox,
+    'aria-describedby': alwaysInbox ? 'order-inbox-note' : null,
+  });
+  // Email is the fallback: sent when no device rang for an order, or it went unanswered.
+  const email = switchInput(t('prefs.email_for', { type: label }), channels.email ?? type === 'order', { 'data-testid': `email-${type}` });
+  const row = h('tr', { dataset: { type } },
+    h('th', { scope: 'row' }, h('span', { class: 'pref-type' }, label), h('span', { class: 'muted small' }, t(`prefs.hint.${type}`)),
+      alwaysInbox ? h('span', { class: 'muted small', id: 'order-inbox-note' }, t('prefs.orders_always_inbox')) : null),
+    h('td', {}, push),
+    h('td', {}, inbox),
+    h('td', {}, email));
+  return { row, push, inbox, email };
+}
+
+/** Which channels each notification type uses: a table of switches. */
+function typesCard(prefs) {
+  const rows = Object.fromEntries(TYPES.map((type) => [type, typeRow(type, prefs)]));
+  const section = h('section', { class: 'card' },
+    h('h2', {}, t('prefs.by_type_title')),
+    h('p', { class: 'muted small' }, t('prefs.by_type_hint')),
+    h('table', { class: 'pref-table' },
+      h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, t('prefs.col_type')), h('th', { scope: 'col' }, t('prefs.col_push')), h('th', { scope: 'col' }, t('prefs.col_inbox')), h('th', { scope: 'col' }, t('prefs.col_email')))),
+      h('tbody', {}, TYPES.map((type) => rows[type].row))));
+  const read = () => Object.fromEntries(TYPES.map((type) => [type, {
+    push: rows[type].push.checked,
+    inbox: rows[type].inbox.checked,
+    email: rows[type].email.checked,
+  }]));
+  return { section, read };
+}
+
+/** A switch with its words beside it: the title and a muted hint. */
+function switchRow(input, text, hint) {
+  return h('label', { class: 'switch-row' }, input,
+    h('span', {}, h('span', { class: 'switch-text' }, text), h('span', { class: 'muted small' }, hint)));
+}
+
+/** Quiet hours: on or off, from and until, in which time zone, and whether orders still ring. */
+function quietHoursCard(quiet) {
+  // Never set up: start from this browser's zone rather than the server's UTC default.
+  const fresh = !quiet.enabled && (!quiet.time_zone || quiet.time_zone === 'UTC');
+  const zone = fresh ? browserTimeZone() : quiet.time_zone;
+  const enabled = switchInput(t('prefs.quiet_title'), quiet.enabled, { 'data-testid': 'quiet-enabled' });
+  const start = h('input', { type: 'time', value: quiet.start || '22:00', required: true, 'data-testid': 'quiet-start' });
+  const end = h('input', { type: 'time', value: quiet.end || '07:00', required: true, 'data-testid': 'quiet-end' });
+  const timeZone = h('input', { type: 'text', list: 'time-zones', value: zone, autocomplete: 'off', spellcheck: 'false', 'data-testid': 'quiet-zone' });
+  const zones = h('datalist', { id: 'time-zones' }, zoneNames(zone).map((name) => h('option', { value: name })));
+  const ordersRing = switchInput(t('prefs.orders_ring'), quiet.orders_ring ?? true, { 'data-testid': 'quiet-orders-ring' });
+  const quietFields = h('fieldset', { class: 'quiet-fields', disabled: !quiet.enabled },
+    h('legend', { class: 'visually-hidden' }, t('prefs.quiet_times')),
+    h('div', { class: 'quiet-times' },
+      h('label', { class: 'field' }, t('prefs.from'), start),
+      h('label', { class: 'field' }, t('prefs.until'), end),
+      h('label', { class: 'field zone-field' }, t('prefs.time_zone'), timeZone, zones)),
+    switchRow(ordersRing, t('prefs.orders_ring'), t('prefs.orders_ring_hint')));
+  enabled.addEventListener('change', () => { quietFields.disabled = !enabled.checked; });
+  const section = h('section', { class: 'card' },
+    h('h2', {}, t('prefs.quiet_title')),
+    switchRow(enabled, t('prefs.quiet_switch'), t('prefs.quiet_hint')),
+    quietFields);
+  const complete = () => Boolean(start.value && end.value);
+  const read = () => ({
+    enabled: enabled.checked,
+    start: start.value,
+    end: end.value,
+    time_zone: timeZone.value.trim(),
+    orders_ring: ordersRing.checked,
+  });
+  return { section, complete, read };
+}
+
+/** The preferences form: one Save sends the whole set; `saved(prefs)` gets the server's
+ * answer, `alive()` says whether the page is still shown. */
+function preferencesForm(prefs, { toast, saved, alive }) {
+  const types = typesCard(prefs);
+  const alerts = orderAlertFields(prefs.order_alerts || {});
+  const quiet = quietHoursCard(prefs.quiet_hours || {});
+  const error = h('p', { class: 'form-error', role: 'alert', hidden: true, 'data-testid': 'preferences-error' });
+  const save = h('button', { class: 'button primary', type: 'submit' }, t('prefs.save'));
+  const showError = (text) => {
+    error.textContent = text;
+    error.hidden = false;
+  };
+
+  async function submit(event) {
+    event.preventDefault();
+    error.hidden = true;
+    if (!quiet.complete()) return showError(t('prefs.quiet_times_needed'));
+    // order_alerts are sent as typed: the server checks the range and answers 422 with the reason.
+    const payload = { types: types.read(), quiet_hours: quiet.read(), order_alerts: alerts.read() };
+    save.disabled = true;
+    try {
+      const answer = await api('/api/preferences', { method: 'PUT', body: payload });
+      if (!alive()) return;
+      toast(t('prefs.saved'), 'success');
+      saved(answer);
+    } catch (failure) {
+      if (!alive()) return;
+      if (failure.status !== 422) return toast(errorMessage(failure), 'error');
+      showError(errorMessage(failure, { zone: payload.quiet_hours.time_zone }));
+      error.scrollIntoView({ block: 'nearest' });
+    } finally {
+      save.disabled = false;
+    }
+  }
+
+  return h('form', { class: 'form', novalidate: true, onsubmit: submit, 'data-testid': 'preferences-form' },
+    types.section, alerts.section, quiet.section, error, h('div', { class: 'row' }, save));
+}
+
 export function render(main, ctx) {
   const body = h('div', {}, h('p', { class: 'muted' }, t('prefs.loading')));
   const sessions = sessionsCard(ctx);
@@ -105,120 +206,9 @@ export function render(main, ctx) {
     body);
 
   let alive = true;
-  get('/api/preferences').then((prefs) => { if (alive) mount(body, form(prefs)); }).catch((error) => {
+  const show = (prefs) => mount(body, preferencesForm(prefs, { toast: ctx.toast, saved: show, alive: () => alive }));
+  get('/api/preferences').then((prefs) => { if (alive) show(prefs); }).catch((error) => {
     if (alive) mount(body, h('section', { class: 'card' }, h('p', { class: 'form-error', role: 'alert' }, errorMessage(error))));
   });
-
-  function form(prefs) {
-    const switches = {};
-    const rows = TYPES.map((type) => {
-      const channels = prefs.types?.[type] || { push: true, inbox: true, email: type === 'order' };
-      const label = typeLabel(type);
-      const push = switchInput(t('prefs.push_for', { type: label }), channels.push, { 'data-testid': `push-${type}` });
-      const alwaysInbox = type === 'order';
-      const inbox = switchInput(t('prefs.inbox_for', { type: label }), alwaysInbox || channels.inbox, {
-        'data-testid': `inbox-${type}`,
-        disabled: alwaysInbox,
-        'aria-describedby': alwaysInbox ? 'order-inbox-note' : null,
-      });
-      // Email is the fallback: sent when no device rang for an order, or it went unanswered.
-      const email = switchInput(t('prefs.email_for', { type: label }), channels.email ?? type === 'order', { 'data-testid': `email-${type}` });
-      switches[type] = { push, inbox, email };
-      return h('tr', { dataset: { type } },
-        h('th', { scope: 'row' }, h('span', { class: 'pref-type' }, label), h('span', { class: 'muted small' }, t(`prefs.hint.${type}`)),
-          alwaysInbox ? h('span', { class: 'muted small', id: 'order-inbox-note' }, t('prefs.orders_always_inbox')) : null),
-        h('td', {}, push),
-        h('td', {}, inbox),
-        h('td', {}, email));
-    });
-
-    const quiet = prefs.quiet_hours || {};
-    // Never set up: start from this browser's zone rather than the server's UTC default.
-    const fresh = !quiet.enabled && (!quiet.time_zone || quiet.time_zone === 'UTC');
-    const zone = fresh ? browserTimeZone() : quiet.time_zone;
-    const enabled = switchInput(t('prefs.quiet_title'), quiet.enabled, { 'data-testid': 'quiet-enabled' });
-    const start = h('input', { type: 'time', value: quiet.start || '22:00', required: true, 'data-testid': 'quiet-start' });
-    const end = h('input', { type: 'time', value: quiet.end || '07:00', required: true, 'data-testid': 'quiet-end' });
-    const timeZone = h('input', { type: 'text', list: 'time-zones', value: zone, autocomplete: 'off', spellcheck: 'false', 'data-testid': 'quiet-zone' });
-    const zones = h('datalist', { id: 'time-zones' }, zoneNames(zone).map((name) => h('option', { value: name })));
-    const ordersRing = switchInput(t('prefs.orders_ring'), quiet.orders_ring ?? true, { 'data-testid': 'quiet-orders-ring' });
-    const quietFields = h('fieldset', { class: 'quiet-fields', disabled: !quiet.enabled },
-      h('legend', { class: 'visually-hidden' }, t('prefs.quiet_times')),
-      h('div', { class: 'quiet-times' },
-        h('label', { class: 'field' }, t('prefs.from'), start),
-        h('label', { class: 'field' }, t('prefs.until'), end),
-        h('label', { class: 'field zone-field' }, t('prefs.time_zone'), timeZone, zones)),
-      h('label', { class: 'switch-row' }, ordersRing,
-        h('span', {}, h('span', { class: 'switch-text' }, t('prefs.orders_ring')),
-          h('span', { class: 'muted small' }, t('prefs.orders_ring_hint')))));
-    enabled.addEventListener('change', () => { quietFields.disabled = !enabled.checked; });
-
-    const alerts = orderAlertFields(prefs.order_alerts || {});
-
-    const error = h('p', { class: 'form-error', role: 'alert', hidden: true, 'data-testid': 'preferences-error' });
-    const save = h('button', { class: 'button primary', type: 'submit' }, t('prefs.save'));
-
-    async function submit(event) {
-      event.preventDefault();
-      error.hidden = true;
-      if (!start.value || !end.value) {
-        error.textContent = t('prefs.quiet_times_needed');
-        error.hidden = false;
-        return;
-      }
-      const payload = {
-        types: Object.fromEntries(TYPES.map((type) => [type, {
-          push: switches[type].push.checked,
-          inbox: switches[type].inbox.checked,
-          email: switches[type].email.checked,
-        }])),
-        quiet_hours: {
-          enabled: enabled.checked,
-          start: start.value,
-          end: end.value,
-          time_zone: timeZone.value.trim(),
-          orders_ring: ordersRing.checked,
-        },
-        // Sent as typed: the server checks the range and answers 422 with the reason.
-        order_alerts: alerts.read(),
-      };
-      save.disabled = true;
-      try {
-        const saved = await api('/api/preferences', { method: 'PUT', body: payload });
-        if (!alive) return;
-        ctx.toast(t('prefs.saved'), 'success');
-        mount(body, form(saved));
-      } catch (failure) {
-        if (!alive) return;
-        if (failure.status === 422) {
-          error.textContent = errorMessage(failure, { zone: payload.quiet_hours.time_zone });
-          error.hidden = false;
-          error.scrollIntoView({ block: 'nearest' });
-        } else {
-          ctx.toast(errorMessage(failure), 'error');
-        }
-      } finally {
-        save.disabled = false;
-      }
-    }
-
-    return h('form', { class: 'form', novalidate: true, onsubmit: submit, 'data-testid': 'preferences-form' },
-      h('section', { class: 'card' },
-        h('h2', {}, t('prefs.by_type_title')),
-        h('p', { class: 'muted small' }, t('prefs.by_type_hint')),
-        h('table', { class: 'pref-table' },
-          h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, t('prefs.col_type')), h('th', { scope: 'col' }, t('prefs.col_push')), h('th', { scope: 'col' }, t('prefs.col_inbox')), h('th', { scope: 'col' }, t('prefs.col_email')))),
-          h('tbody', {}, rows))),
-      alerts.section,
-      h('section', { class: 'card' },
-        h('h2', {}, t('prefs.quiet_title')),
-        h('label', { class: 'switch-row' }, enabled,
-          h('span', {}, h('span', { class: 'switch-text' }, t('prefs.quiet_switch')),
-            h('span', { class: 'muted small' }, t('prefs.quiet_hint')))),
-        quietFields),
-      error,
-      h('div', { class: 'row' }, save));
-  }
-
   return () => { alive = false; };
 }

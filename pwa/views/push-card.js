@@ -29,65 +29,83 @@ function stillWorks(vendor) {
     : t('push.still_works_customer');
 }
 
+function soundToggle(vendor) {
+  if (!vendor) return null;
+  const input = h('input', { type: 'checkbox', checked: soundEnabled(), 'data-testid': 'sound-toggle', onchange: (e) => setSoundEnabled(e.target.checked) });
+  return h('label', { class: 'toggle' }, input, h('span', { class: 'toggle-track', 'aria-hidden': 'true' }), h('span', {}, t('push.sound')));
+}
+
+function unsupported() {
+  // iPhone and iPad only offer Web Push to apps added to the Home Screen (iOS 16.4+).
+  const ios = /iPhone|iPad/.test(navigator.userAgent) && !matchMedia('(display-mode: standalone)').matches;
+  return [h('h2', {}, t('push.title')), h('p', { class: 'muted' }, ios ? t('push.ios') : t('push.unsupported'))];
+}
+
+/** The browser says "Block": how to undo it. */
+function blocked() {
+  return [h('h2', {}, t('push.blocked_title')),
+    h('p', {}, t('push.blocked')),
+    h('ol', { class: 'steps' },
+      h('li', {}, t('push.unblock_1')),
+      h('li', {}, t('push.unblock_2')),
+      h('li', {}, t('push.unblock_3')))];
+}
+
+function failed(kind, vendor, enable) {
+  return [h('h2', {}, t('push.failed_title')),
+    h('div', { role: 'alert', 'data-testid': 'push-failure' },
+      h('p', {}, t(`push.failure.${FAILURES.has(kind) ? kind : 'push_service'}`)),
+      h('p', {}, stillWorks(vendor))),
+    h('div', { class: 'row' },
+      h('button', { class: 'button primary', type: 'button', 'data-testid': 'enable-push', onclick: enable }, t('push.try_again')),
+      vendor ? h('a', { class: 'button ghost', href: '/preferences' }, t('push.email_settings')) : null)];
+}
+
+function subscribed(vendor, { compact, sendTest }) {
+  return [h('div', { class: 'push-on' }, h('span', { class: 'ok-badge' }, icon('check', 16)),
+    h('div', {}, h('h2', {}, t('push.on_title')),
+      h('p', { class: 'muted' }, vendor ? t('push.on_vendor') : t('push.on_customer')))),
+  h('div', { class: 'row' },
+    h('button', { class: 'button', type: 'button', onclick: sendTest }, t('push.send_test')),
+    compact ? null : h('a', { class: 'button ghost', href: '/devices' }, t('push.manage_devices')))];
+}
+
+function offer(vendor, enable) {
+  return [h('h2', {}, vendor ? t('push.offer_title_vendor') : t('push.offer_title_customer')),
+    h('p', {}, vendor ? t('push.offer_vendor') : t('push.offer_customer')),
+    h('div', { class: 'row' },
+      h('button', { class: 'button primary', type: 'button', 'data-testid': 'enable-push', onclick: enable }, icon('bell', 18), ` ${t('push.enable')}`))];
+}
+
+async function sendTest(toast) {
+  try {
+    const result = await post('/api/push/test');
+    toast(t('push.test_sent', { count: result.queued }), 'success');
+  } catch (error) {
+    toast(errorMessage(error), 'error');
+  }
+}
+
+/** The card's state ('subscribed', 'failed' or the permission) and its content. */
+async function cardContent(vendor, { compact, toast, enable }) {
+  const allowed = permission();
+  const subscription = allowed === 'granted' ? await currentSubscription().catch(() => null) : null;
+  if (allowed === 'unsupported') return ['unsupported', unsupported()];
+  if (allowed === 'denied') return ['denied', blocked()];
+  const failure = allowed === 'granted' && !subscription ? sessionStorage.getItem(FAILURE_KEY) : null;
+  if (failure) return ['failed', failed(failure, vendor, enable)];
+  if (allowed === 'granted' && subscription) return ['subscribed', subscribed(vendor, { compact, sendTest: () => sendTest(toast) })];
+  return [allowed, offer(vendor, enable)];
+}
+
 export function pushCard({ toast, compact = false } = {}) {
   const card = h('section', { class: 'card push-card', 'data-testid': 'push-card' });
   const vendor = state.user && state.user.role === 'vendor';
 
   async function render() {
-    const allowed = permission();
-    const subscription = allowed === 'granted' ? await currentSubscription().catch(() => null) : null;
-    card.dataset.state = allowed === 'granted' && subscription ? 'subscribed' : allowed;
-    if (allowed === 'unsupported') {
-      // iPhone and iPad only offer Web Push to apps added to the Home Screen (iOS 16.4+).
-      const ios = /iPhone|iPad/.test(navigator.userAgent) && !matchMedia('(display-mode: standalone)').matches;
-      return mount(card, h('h2', {}, t('push.title')),
-        h('p', { class: 'muted' }, ios
-          ? t('push.ios')
-          : t('push.unsupported')),
-        soundToggle());
-    }
-    if (allowed === 'denied') {
-      return mount(card, h('h2', {}, t('push.blocked_title')),
-        h('p', {}, t('push.blocked')),
-        h('ol', { class: 'steps' },
-          h('li', {}, t('push.unblock_1')),
-          h('li', {}, t('push.unblock_2')),
-          h('li', {}, t('push.unblock_3'))),
-        soundToggle());
-    }
-    const failed = allowed === 'granted' && !subscription ? sessionStorage.getItem(FAILURE_KEY) : null;
-    if (failed) {
-      card.dataset.state = 'failed';
-      return mount(card,
-        h('h2', {}, t('push.failed_title')),
-        h('div', { role: 'alert', 'data-testid': 'push-failure' },
-          h('p', {}, t(`push.failure.${FAILURES.has(failed) ? failed : 'push_service'}`)),
-          h('p', {}, stillWorks(vendor))),
-        h('div', { class: 'row' },
-          h('button', { class: 'button primary', type: 'button', 'data-testid': 'enable-push', onclick: enable }, t('push.try_again')),
-          vendor ? h('a', { class: 'button ghost', href: '/preferences' }, t('push.email_settings')) : null),
-        soundToggle());
-    }
-    if (allowed === 'granted' && subscription) {
-      return mount(card,
-        h('div', { class: 'push-on' }, h('span', { class: 'ok-badge' }, icon('check', 16)),
-          h('div', {}, h('h2', {}, t('push.on_title')),
-            h('p', { class: 'muted' }, vendor
-              ? t('push.on_vendor')
-              : t('push.on_customer')))),
-        h('div', { class: 'row' },
-          h('button', { class: 'button', type: 'button', onclick: sendTest }, t('push.send_test')),
-          compact ? null : h('a', { class: 'button ghost', href: '/devices' }, t('push.manage_devices'))),
-        soundToggle());
-    }
-    return mount(card,
-      h('h2', {}, vendor ? t('push.offer_title_vendor') : t('push.offer_title_customer')),
-      h('p', {}, vendor
-        ? t('push.offer_vendor')
-        : t('push.offer_customer')),
-      h('div', { class: 'row' },
-        h('button', { class: 'button primary', type: 'button', 'data-testid': 'enable-push', onclick: enable }, icon('bell', 18), ` ${t('push.enable')}`)),
-      soundToggle());
+    const [cardState, content] = await cardContent(vendor, { compact, toast, enable });
+    card.dataset.state = cardState;
+    mount(card, content, soundToggle(vendor));
   }
 
   async function enable(event) {
@@ -104,21 +122,6 @@ export function pushCard({ toast, compact = false } = {}) {
     // The pressed button was redrawn away: keep the keyboard in the card, at its news.
     const heading = card.querySelector('h2');
     if (heading) { heading.tabIndex = -1; heading.focus(); }
-  }
-
-  async function sendTest() {
-    try {
-      const result = await post('/api/push/test');
-      toast(t('push.test_sent', { count: result.queued }), 'success');
-    } catch (error) {
-      toast(errorMessage(error), 'error');
-    }
-  }
-
-  function soundToggle() {
-    if (!vendor) return null;
-    const input = h('input', { type: 'checkbox', checked: soundEnabled(), 'data-testid': 'sound-toggle', onchange: (e) => setSoundEnabled(e.target.checked) });
-    return h('label', { class: 'toggle' }, input, h('span', { class: 'toggle-track', 'aria-hidden': 'true' }), h('span', {}, t('push.sound')));
   }
 
   render();
