@@ -15,8 +15,8 @@ from server.admin.cli import add_commands as add_admin_commands
 from server.core.config import Settings, get_settings
 from server.core.db import make_database
 from server.core.logs import configure_logging
+from server.core.migrate import upgrade
 from server.integrations.secret_key import checked_secret_key
-from server.migrate import upgrade
 from server.push.cli import add_commands as add_push_commands
 
 

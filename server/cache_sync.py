@@ -1,4 +1,4 @@
-"""Every process's caches (server.cache) hear each committed write of every other process.
+"""Every process's caches (server.core.cache) hear each committed write of every other process.
 
 Why pub/sub with acknowledgements and a lease, and not plain pub/sub or Redis
 client-side caching: a PUBLISH (or a tracked key's invalidation) is acknowledged to the
@@ -44,7 +44,7 @@ import uuid
 from collections.abc import Hashable, Sequence
 from typing import Any
 
-from server.cache import Caches
+from server.core.cache import Caches
 from server.core.tasks import cancel_and_wait
 from server.ops.metrics import CACHE_INVALIDATIONS
 

@@ -121,10 +121,6 @@ FLOORS: tuple[tuple[str, ...], ...] = (
 INFRASTRUCTURE = {"sqlite", "core", "cluster"}
 # Top-level modules on their way into a package, and the package they belong to.
 ON_THE_WAY = {
-    "signals": "core",
-    "cache": "core",
-    "unit_of_work": "core",
-    "migrate": "core",
     "cache_sync": "cluster",
     "signal_relay": "cluster",
 }
@@ -141,10 +137,6 @@ KNOWN_BACK_IMPORTS: dict[tuple[str, str], str] = {
     ("server.preferences.routes", "server.deps"): "route dependencies live above the features",
     ("server.push.routes", "server.deps"): "route dependencies live above the features",
     ("server.realtime.routes", "server.deps"): "route dependencies live above the features",
-    ("server.cache", "server.notifications.counts"): "the counts cache holds a feature type",
-    ("server.cache", "server.preferences.rules"): "the rules cache holds a feature type",
-    ("server.unit_of_work", "server.preferences.rules"): "the unit types its rules cache",
-    ("server.unit_of_work", "server.realtime.hub"): "the unit types its hub",
     ("server.cache_sync", "server.ops.metrics"): "metrics are not on the core floor yet",
     ("server.push.outcomes", "server.ops.metrics"): "metrics are not on the core floor yet",
     ("server.realtime.routes", "server.ops.metrics"): "metrics are not on the core floor yet",

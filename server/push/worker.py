@@ -22,11 +22,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.core.config import Settings
 from server.core.db import Database, utcnow
+from server.core.signals import Signals
 from server.push.crypto_pool import EncryptionPool, auto_processes
 from server.push.keys import KeyStore
 from server.push.outcomes import DELIVERIES, SUBSCRIPTIONS, count_outcome, record_outcomes
 from server.push.sender import UNUSABLE_KEYS, Job, Outcome, Request, Sender
-from server.signals import Signals
 
 log = logging.getLogger("vendorbell.push")
 
