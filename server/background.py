@@ -31,7 +31,8 @@ from typing import Any, Literal
 
 from server.accounts.tokens import TOKENS, TokenActivity
 from server.admin.broadcasts import run_fan_out_loop
-from server.cache_sync import RedisCacheSync
+from server.cluster.cache_sync import RedisCacheSync
+from server.cluster.signal_relay import RedisSignalRelay
 from server.core.cache import Caches
 from server.core.config import Settings
 from server.core.db import Database, make_database
@@ -42,6 +43,7 @@ from server.mail.outbox import MailWorker
 from server.mail.transport import make_transport
 from server.notifications.counts import COUNTS
 from server.ops.heartbeat import Heartbeat
+from server.ops.metrics import CACHE_INVALIDATIONS
 from server.order_alerts.reminders import run_reminder_loop
 from server.preferences.digest import run_release_loop
 from server.preferences.service import PREFERENCES
@@ -50,7 +52,6 @@ from server.push.retiring import run_retire_loop
 from server.push.worker import DeliveryWorker
 from server.realtime.hub import Hub
 from server.realtime.hubs import make_hub
-from server.signal_relay import RedisSignalRelay
 
 log = logging.getLogger("vendorbell.background")
 
@@ -88,10 +89,16 @@ class Runtime:
         await self.hub.start()
         self._on_stop("hub", self.hub.close)
         # Each process's own caches; with REDIS_URL, every process hears the others'
-        # invalidations, and the caches stay closed while it cannot (server.cache_sync).
+        # invalidations, and the caches stay closed while it cannot
+        # (server.cluster.cache_sync).
         self.caches = Caches(CACHES, shared=bool(settings.redis_url))
         if settings.redis_url:
-            sync = RedisCacheSync(settings.redis_url, settings.redis_channel, self.caches)
+            sync = RedisCacheSync(
+                settings.redis_url,
+                settings.redis_channel,
+                self.caches,
+                on_received=CACHE_INVALIDATIONS.inc,
+            )
             await sync.start()
             self._on_stop("cache-sync", sync.close)
         self.signals = Signals()

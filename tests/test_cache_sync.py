@@ -22,7 +22,7 @@ import pytest
 from server.accounts.tokens import TOKENS
 from server.app import create_app
 from server.background import CACHES
-from server.cache_sync import RedisCacheSync
+from server.cluster.cache_sync import RedisCacheSync
 from server.core.cache import Caches, GenerationalCache
 from server.notifications.counts import COUNTS
 from server.preferences.service import PREFERENCES

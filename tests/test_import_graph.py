@@ -119,11 +119,6 @@ FLOORS: tuple[tuple[str, ...], ...] = (
     ("app", "background", "deps", "openapi", "apidoc", "docs_page", "pwa", "models", "__main__"),
 )
 INFRASTRUCTURE = {"sqlite", "core", "cluster"}
-# Top-level modules on their way into a package, and the package they belong to.
-ON_THE_WAY = {
-    "cache_sync": "cluster",
-    "signal_relay": "cluster",
-}
 
 # Imports that run back up today, each with why; the list only shrinks (a listed import
 # that no longer exists fails the test too, so it is crossed off when it is cut).
@@ -137,7 +132,6 @@ KNOWN_BACK_IMPORTS: dict[tuple[str, str], str] = {
     ("server.preferences.routes", "server.deps"): "route dependencies live above the features",
     ("server.push.routes", "server.deps"): "route dependencies live above the features",
     ("server.realtime.routes", "server.deps"): "route dependencies live above the features",
-    ("server.cache_sync", "server.ops.metrics"): "metrics are not on the core floor yet",
     ("server.push.outcomes", "server.ops.metrics"): "metrics are not on the core floor yet",
     ("server.realtime.routes", "server.ops.metrics"): "metrics are not on the core floor yet",
     ("server.push.cli", "server.background"): "the worker command is wired in push",
@@ -167,8 +161,7 @@ KNOWN_BACK_IMPORTS: dict[tuple[str, str], str] = {
 
 def package_of(module: str) -> str:
     """`server.push.worker` -> `push`; a top-level module is its own package."""
-    name = module.split(".")[1] if "." in module else "__init__"
-    return ON_THE_WAY.get(name, name)
+    return module.split(".")[1] if "." in module else "__init__"
 
 
 def floor_of(package: str) -> int:

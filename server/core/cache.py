@@ -12,8 +12,8 @@ stores a value read under the generation it saw before reading (`generation()`),
 so a read that raced with a write can never overwrite the invalidation.
 
 With one process (no REDIS_URL) a committed write invalidates here and that is all.
-With several, every process keeps its own caches and server.cache_sync carries each
-invalidation to the others over Redis; `CacheState` says whether the caches may serve
+With several, every process keeps its own caches and server.cluster.cache_sync carries
+each invalidation to the others over Redis; `CacheState` says whether the caches may serve
 (the other processes are known to reach us) and store (we are subscribed). While
 either is not so, reads go to the database: never to a value another process changed.
 """
@@ -35,7 +35,7 @@ class CacheState:
 
     Alone (`shared=False`) both always hold. Shared, the caches store only while
     subscribed to the other processes' invalidations, and serve only until
-    `fresh_until` (monotonic seconds): server.cache_sync moves it on each time the
+    `fresh_until` (monotonic seconds): server.cluster.cache_sync moves it on each time the
     subscription proves it has delivered everything published until then.
     """
 
@@ -131,7 +131,7 @@ class CacheSpec(Generic[V]):
 
 
 class Peers(Protocol):
-    """The other processes' caches (server.cache_sync): told of each committed write."""
+    """The other processes' caches (server.cluster.cache_sync): told of each commit."""
 
     async def invalidate(self, entries: Sequence[tuple[str, Hashable]]) -> None: ...
 
@@ -140,7 +140,7 @@ class Caches:
     """The app's caches, one per spec; one set per app (tests run many apps in one process).
 
     `shared=True` when other processes serve the same database: the caches then start
-    closed and server.cache_sync opens them (and sets `peers`) once subscribed.
+    closed and server.cluster.cache_sync opens them (and sets `peers`) once subscribed.
     """
 
     def __init__(self, specs: Iterable[CacheSpec[Any]], *, shared: bool = False) -> None:

@@ -108,7 +108,8 @@ class UnitOfWork:
 
     def invalidate_after_commit(self, cache: GenerationalCache[Any], *keys: Hashable) -> None:
         """Drop `keys` from `cache` once this transaction's change is visible to readers,
-        in every process (server.cache_sync); a transaction's keys go out as one message."""
+        in every process (server.cluster.cache_sync); a transaction's keys go out as one
+        message."""
         caches = self.caches
         if caches is None or not keys:
             return
