@@ -134,7 +134,6 @@ KNOWN_BACK_IMPORTS: dict[tuple[str, str], str] = {
     ("server.realtime.routes", "server.deps"): "route dependencies live above the features",
     ("server.push.outcomes", "server.ops.metrics"): "metrics are not on the core floor yet",
     ("server.realtime.routes", "server.ops.metrics"): "metrics are not on the core floor yet",
-    ("server.push.cli", "server.background"): "the worker command is wired in push",
     ("server.push.outbox", "server.notifications.models"): "deliveries point at their notification",
     ("server.push.outcomes", "server.order_alerts.failures"): "failed pushes ring order alerts",
     ("server.push.subscriptions", "server.notifications.service"): "a new device gets a notice",
