@@ -31,7 +31,7 @@ import httpx
 from bench import loadgen
 from server.accounts.security import token_digest
 from server.core.config import Settings
-from server.migrate import upgrade
+from server.core.migrate import upgrade
 
 SECRET = "bench-secret-" + "k" * 40
 TYPES = ("order", "order", "payment", "message", "order", "system")

@@ -567,7 +567,7 @@ def percentile(values: list[float], p: float) -> float:
 def prepare(args: argparse.Namespace) -> Any:
     """Settings on a fresh database (migrated here: Alembic runs its own event loop)."""
     from server.core.config import Settings
-    from server.migrate import upgrade
+    from server.core.migrate import upgrade
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-push-"))
     url = args.database_url or f"sqlite+aiosqlite:///{tmp / 'bench.db'}"

@@ -33,7 +33,7 @@ from server.analytics.schemas import SummaryOut
 from server.analytics.service import summary
 from server.core.config import Settings
 from server.core.db import Database
-from server.migrate import upgrade
+from server.core.migrate import upgrade
 from server.notifications.models import TYPES, Notification
 from server.push.models import PushDelivery, PushSubscription
 from tests.analytics.reference import summary_row_by_row

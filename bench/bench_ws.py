@@ -578,7 +578,7 @@ def main() -> None:
         serve_peer(args.serve_peer, args.deflate)
     else:
         from server.core.config import Settings
-        from server.migrate import upgrade
+        from server.core.migrate import upgrade
 
         workdir = Path(tempfile.mkdtemp(prefix="bench-ws-"))
         database_url = f"sqlite+aiosqlite:///{workdir / 'bench.db'}"

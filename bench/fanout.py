@@ -36,18 +36,19 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from server.accounts.models import User
 from server.admin.broadcasts import CHUNK
-from server.cache import Caches
+from server.background import CACHES
+from server.core.cache import Caches
 from server.core.config import Settings
 from server.core.db import Database
-from server.migrate import upgrade
+from server.core.migrate import upgrade
+from server.core.signals import Signals
+from server.core.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from server.notifications.fanout import notify_many
 from server.notifications.models import Notification
 from server.notifications.service import notify
 from server.preferences import service as preferences
 from server.push.models import PushDelivery, PushSubscription
 from server.realtime.hub import MemoryHub
-from server.signals import Signals
-from server.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 PG_DEFAULT = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 NOTICE: dict[str, Any] = {
@@ -89,7 +90,7 @@ async def measure_enqueue(
         async with _fresh_database(database_url, Path(tmp)) as settings:
             database = Database(settings.database_url)
             units = UnitOfWorkFactory(
-                database, settings, caches=Caches(), hub=MemoryHub(), signals=Signals()
+                database, settings, caches=Caches(CACHES), hub=MemoryHub(), signals=Signals()
             )
             try:
                 result: dict[str, Any] = {

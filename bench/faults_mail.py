@@ -32,11 +32,11 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from server.app import create_app
 from server.core.config import Settings
 from server.core.db import utcnow
+from server.core.migrate import upgrade
 from server.mail import outbox
 from server.mail.models import OutgoingEmail
 from server.mail.outbox import MailWorker
 from server.mail.transport import make_transport
-from server.migrate import upgrade
 
 PG_URL = os.environ.get("BENCH_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 EMAILS = 20  # one claim's worth: the first worker takes them all, the other waits

@@ -32,12 +32,12 @@ from sqlalchemy import func, insert, select
 from server.accounts.models import User
 from server.core.config import Settings
 from server.core.db import Database, make_database, utcnow
-from server.migrate import upgrade
+from server.core.migrate import upgrade
+from server.core.signals import Signals
 from server.notifications.models import Notification
 from server.push.keys import KeyStore
 from server.push.models import PushDelivery, PushSubscription
 from server.push.worker import DeliveryWorker
-from server.signals import Signals
 from tests.pushservice import PushService
 
 SETTLE_SECONDS = 120.0  # how long a recovered service's rows may take to be delivered

@@ -1,4 +1,4 @@
-"""The command line: `python -m server run|migrate|worker|keys …`."""
+"""The command line, every command wired here: `python -m server run|migrate|worker|keys …`."""
 
 from __future__ import annotations
 
@@ -11,13 +11,14 @@ import signal
 from collections.abc import Sequence
 from types import FrameType
 
-from server.admin.cli import add_commands as add_admin_commands
+from server.admin.cli import cmd_create_admin
 from server.core.config import Settings, get_settings
 from server.core.db import make_database
 from server.core.logs import configure_logging
+from server.core.migrate import upgrade
+from server.integrations.cli import cmd_integration_key
 from server.integrations.secret_key import checked_secret_key
-from server.migrate import upgrade
-from server.push.cli import add_commands as add_push_commands
+from server.push.cli import cmd_keys
 
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> None:
@@ -74,6 +75,34 @@ def cmd_migrate(args: argparse.Namespace, settings: Settings) -> None:
     logging.getLogger("vendorbell").info("migrate.done", extra={"revision": args.revision})
 
 
+async def run_worker(settings: Settings) -> None:
+    """Run the worker role (deliveries, digests, broadcasts, key retiring) until
+    SIGTERM/SIGINT, then stop it: what a delivery worker holds is released."""
+    from server.background import Runtime
+
+    runtime = Runtime(settings, "worker")
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await runtime.start()
+    try:
+        await stop.wait()
+    finally:
+        await runtime.stop()
+
+
+def cmd_worker(args: argparse.Namespace, settings: Settings) -> None:
+    if args.lease_seconds is not None:
+        settings = settings.model_copy(update={"push_lease_seconds": args.lease_seconds})
+    try:  # uvloop, as `run` gets through uvicorn (installed with uvicorn[standard])
+        import uvloop
+    except ImportError:
+        asyncio.run(run_worker(settings))
+    else:
+        uvloop.run(run_worker(settings))
+
+
 def cmd_api_doc(args: argparse.Namespace, settings: Settings) -> None:
     from server.apidoc import render
     from server.app import create_app
@@ -103,8 +132,33 @@ def build_parser() -> argparse.ArgumentParser:
     migrate.set_defaults(func=cmd_migrate)
     api_doc = commands.add_parser("api-doc", help="print docs/API.md from the OpenAPI document")
     api_doc.set_defaults(func=cmd_api_doc)
-    add_push_commands(commands)
-    add_admin_commands(commands)  # create-admin, integration-key
+    keys = commands.add_parser("keys", help="show, generate, rotate or retire VAPID keys")
+    keys.add_argument("action", choices=("show", "generate", "rotate", "retire"))
+    keys.set_defaults(func=cmd_keys)
+    worker = commands.add_parser("worker", help="run a push delivery worker (SIGTERM to stop)")
+    worker.add_argument(
+        "--lease-seconds",
+        type=float,
+        help="how long a claimed row stays with this worker before others may retake it",
+    )
+    worker.set_defaults(func=cmd_worker)
+    admin = commands.add_parser("create-admin", help="create an admin (or promote an account)")
+    admin.add_argument("--email", required=True)
+    admin.add_argument("--name", default="Administrator")
+    admin.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="read the password from standard input instead of prompting",
+    )
+    admin.set_defaults(func=cmd_create_admin)
+    integration_key = commands.add_parser("integration-key", help="manage shop integration keys")
+    actions = integration_key.add_subparsers(dest="action", required=True)
+    create = actions.add_parser("create", help="issue a key; prints its secret once")
+    create.add_argument("--name", required=True, help="which shop or system uses it")
+    actions.add_parser("list", help="list keys (never their secrets)")
+    revoke = actions.add_parser("revoke", help="revoke a key by its key id")
+    revoke.add_argument("key")
+    integration_key.set_defaults(func=cmd_integration_key)
     return parser
 
 

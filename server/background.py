@@ -29,28 +29,34 @@ import logging
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, Literal
 
-from server.accounts.tokens import TokenActivity
+from server.accounts.tokens import TOKENS, TokenActivity
 from server.admin.broadcasts import run_fan_out_loop
-from server.cache import Caches
-from server.cache_sync import RedisCacheSync
+from server.cluster.cache_sync import RedisCacheSync
+from server.cluster.signal_relay import RedisSignalRelay
+from server.core.cache import Caches
 from server.core.config import Settings
 from server.core.db import Database, make_database
+from server.core.metrics import CACHE_INVALIDATIONS
+from server.core.signals import Signals
 from server.core.tasks import cancel_and_wait
+from server.core.unit_of_work import UnitOfWorkFactory
 from server.mail.outbox import MailWorker
 from server.mail.transport import make_transport
+from server.notifications.counts import COUNTS
 from server.ops.heartbeat import Heartbeat
 from server.order_alerts.reminders import run_reminder_loop
 from server.preferences.digest import run_release_loop
+from server.preferences.service import PREFERENCES
 from server.push.keys import KeyStore
 from server.push.retiring import run_retire_loop
 from server.push.worker import DeliveryWorker
 from server.realtime.hub import Hub
 from server.realtime.hubs import make_hub
-from server.signal_relay import RedisSignalRelay
-from server.signals import Signals
-from server.unit_of_work import UnitOfWorkFactory
 
 log = logging.getLogger("vendorbell.background")
+
+# Every cache a process keeps (server.core.cache), declared by its feature.
+CACHES = (TOKENS, COUNTS, PREFERENCES)
 
 Role = Literal["all", "api", "worker"]
 LOOPS: dict[str, tuple[Role, ...]] = {
@@ -83,10 +89,16 @@ class Runtime:
         await self.hub.start()
         self._on_stop("hub", self.hub.close)
         # Each process's own caches; with REDIS_URL, every process hears the others'
-        # invalidations, and the caches stay closed while it cannot (server.cache_sync).
-        self.caches = Caches(shared=bool(settings.redis_url))
+        # invalidations, and the caches stay closed while it cannot
+        # (server.cluster.cache_sync).
+        self.caches = Caches(CACHES, shared=bool(settings.redis_url))
         if settings.redis_url:
-            sync = RedisCacheSync(settings.redis_url, settings.redis_channel, self.caches)
+            sync = RedisCacheSync(
+                settings.redis_url,
+                settings.redis_channel,
+                self.caches,
+                on_received=CACHE_INVALIDATIONS.inc,
+            )
             await sync.start()
             self._on_stop("cache-sync", sync.close)
         self.signals = Signals()

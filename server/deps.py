@@ -14,7 +14,7 @@ from server.accounts.service import authenticate_token
 from server.core.config import Settings
 from server.core.db import Database
 from server.core.errors import Forbidden, NotAuthenticated
-from server.unit_of_work import UnitOfWork, UnitOfWorkFactory
+from server.core.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 SESSION_COOKIE = "vb_session"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from server.app import create_app
 from server.core.config import Settings
-from server.migrate import upgrade
+from server.core.migrate import upgrade
 
 PG_URL = os.environ.get("TEST_DATABASE_URL")
 REDIS_URL = os.environ.get("TEST_REDIS_URL")

@@ -19,47 +19,51 @@ from typing import Any
 import httpx
 import pytest
 
+from server.accounts.tokens import TOKENS
 from server.app import create_app
-from server.cache import Caches, GenerationalCache
-from server.cache_sync import RedisCacheSync
+from server.background import CACHES
+from server.cluster.cache_sync import RedisCacheSync
+from server.core.cache import Caches, GenerationalCache
+from server.notifications.counts import COUNTS
+from server.preferences.service import PREFERENCES
 from tests.conftest import Account, Accounts, make_settings, place_order
 
 # One process: what the cache may store and serve, and when.
 
 
 def test_a_shared_cache_serves_nothing_until_its_subscription_is_current() -> None:
-    caches = Caches(shared=True)
-    caches.counts.put(1, "stale", caches.counts.generation(1))  # type: ignore[arg-type]
-    assert caches.counts.get(1) is None  # closed: nothing stored
+    caches = Caches(CACHES, shared=True)
+    caches[COUNTS].put(1, "stale", caches[COUNTS].generation(1))  # type: ignore[arg-type]
+    assert caches[COUNTS].get(1) is None  # closed: nothing stored
 
     caches.open()
-    caches.counts.put(1, "fresh", caches.counts.generation(1))  # type: ignore[arg-type]
-    assert caches.counts.get(1) is None  # stored, but no PONG has vouched for it yet
+    caches[COUNTS].put(1, "fresh", caches[COUNTS].generation(1))  # type: ignore[arg-type]
+    assert caches[COUNTS].get(1) is None  # stored, but no PONG has vouched for it yet
 
     caches.renew(time.monotonic() + 60)
-    assert caches.counts.get(1) == "fresh"
+    assert caches[COUNTS].get(1) == "fresh"
 
     caches.renew(time.monotonic() - 1)  # an older PONG never shortens the lease
-    assert caches.counts.get(1) == "fresh"
+    assert caches[COUNTS].get(1) == "fresh"
 
 
 def test_closing_empties_the_caches_and_refuses_reads_that_began_before() -> None:
-    caches = Caches(shared=True)
+    caches = Caches(CACHES, shared=True)
     caches.open()
     caches.renew(time.monotonic() + 60)
-    caches.tokens.put("digest", (1, "a@b.c", "A", "vendor"), caches.tokens.generation("digest"))
-    before = caches.tokens.generation("other")
+    caches[TOKENS].put("digest", (1, "a@b.c", "A", "vendor"), caches[TOKENS].generation("digest"))
+    before = caches[TOKENS].generation("other")
 
     caches.close()
-    assert caches.tokens.get("digest") is None
+    assert caches[TOKENS].get("digest") is None
     caches.open()
     caches.renew(time.monotonic() + 60)
-    caches.tokens.put("other", (2, "b@b.c", "B", "vendor"), before)
-    assert caches.tokens.get("other") is None  # read before the gap: may have missed a write
+    caches[TOKENS].put("other", (2, "b@b.c", "B", "vendor"), before)
+    assert caches[TOKENS].get("other") is None  # read before the gap: may have missed a write
 
 
 def test_an_expired_lease_bypasses_the_cache_without_forgetting_it() -> None:
-    caches = Caches(shared=True)
+    caches = Caches(CACHES, shared=True)
     cache: GenerationalCache[int] = GenerationalCache("counts", caches.state)
     caches.open()
     caches.renew(time.monotonic() + 0.05)
@@ -80,7 +84,7 @@ def _closed_port() -> int:
 async def test_without_redis_the_caches_stay_closed_and_a_write_does_not_hang(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    caches = Caches(shared=True)
+    caches = Caches(CACHES, shared=True)
     sync = RedisCacheSync(
         f"redis://127.0.0.1:{_closed_port()}/0", "vendorbell:test", caches, lease_seconds=0.3
     )
@@ -90,7 +94,7 @@ async def test_without_redis_the_caches_stay_closed_and_a_write_does_not_hang(
         assert not caches.state.storing and not caches.state.serving(time.monotonic())
         started = time.monotonic()
         with caplog.at_level(logging.ERROR, logger="vendorbell.cache"):
-            await caches.invalidate_committed([(caches.counts, 1)])
+            await caches.invalidate_committed([(caches[COUNTS], 1)])
         assert time.monotonic() - started < 1.0  # one lease of retries, then the background
         assert "cache.sync.publish_failed" in caplog.messages
     finally:
@@ -158,7 +162,7 @@ async def test_a_write_through_one_process_is_read_at_once_in_another(
     vendor_id = int(vendor.id)
 
     assert await unread(b, vendor) == 0
-    assert caches_of(b).counts.get(vendor_id) is not None  # B serves it from memory now
+    assert caches_of(b)[COUNTS].get(vendor_id) is not None  # B serves it from memory now
     await place_order(a, customer, vendor)  # a new notification, written by A
     assert await unread(b, vendor) == 1
 
@@ -166,7 +170,7 @@ async def test_a_write_through_one_process_is_read_at_once_in_another(
     assert await unread(b, vendor) == 0
 
     prefs = (await b.get("/api/preferences", headers=vendor.headers)).json()
-    assert caches_of(b).preferences.get(vendor_id) is not None
+    assert caches_of(b)[PREFERENCES].get(vendor_id) is not None
     prefs["types"]["payment"] = {"push": False, "inbox": True}
     assert (await a.put("/api/preferences", json=prefs, headers=vendor.headers)).is_success
     again = (await b.get("/api/preferences", headers=vendor.headers)).json()
@@ -208,15 +212,15 @@ async def test_a_lost_subscription_reads_the_database_until_it_is_back(
     async with asyncio.timeout(5):
         while caches.state.storing:
             await asyncio.sleep(0.01)
-    assert caches.counts.get(vendor_id) is None  # emptied
+    assert caches[COUNTS].get(vendor_id) is None  # emptied
     await place_order(a, customer, vendor)  # B hears nothing of it
     assert await unread(b, vendor) == 1  # from the database
     if not caches.state.storing:
-        assert caches.counts.get(vendor_id) is None  # nothing stored meanwhile
+        assert caches[COUNTS].get(vendor_id) is None  # nothing stored meanwhile
 
     await _serving(app_of(b))  # resubscribed, and a PONG has come back
     assert await unread(b, vendor) == 1
-    assert caches.counts.get(vendor_id) is not None  # filling again
+    assert caches[COUNTS].get(vendor_id) is not None  # filling again
 
 
 @pytest.mark.redis
@@ -226,7 +230,7 @@ async def test_a_subscriber_that_never_acknowledges_holds_a_write_for_one_lease(
     from redis.asyncio import Redis
 
     channel = f"vendorbell:test:{uuid.uuid4().hex}"
-    caches = Caches(shared=True)
+    caches = Caches(CACHES, shared=True)
     sync = RedisCacheSync(redis_url, channel, caches, lease_seconds=0.3)
     silent = Redis.from_url(redis_url).pubsub()
     await silent.subscribe(f"{channel}:caches")  # receives, never answers: a stalled process
@@ -234,7 +238,7 @@ async def test_a_subscriber_that_never_acknowledges_holds_a_write_for_one_lease(
     try:
         await asyncio.wait_for(sync.subscribed.wait(), 5)
         started = time.monotonic()
-        await caches.invalidate_committed([(caches.counts, 1)])
+        await caches.invalidate_committed([(caches[COUNTS], 1)])
         assert 0.3 <= time.monotonic() - started < 3.0  # one lease, not for ever
     finally:
         await sync.close()
@@ -278,7 +282,7 @@ async def test_closing_ends_even_when_a_ping_swallowed_its_cancellation(
         return answer
 
     monkeypatch.setattr(PubSub, "ping", ping_swallowing_a_cancellation)
-    caches = Caches(shared=True)
+    caches = Caches(CACHES, shared=True)
     sync = RedisCacheSync(redis_url, channel, caches, lease_seconds=0.3)
     await sync.start()
     await asyncio.wait_for(sync.subscribed.wait(), 5)

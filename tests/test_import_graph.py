@@ -1,5 +1,6 @@
-"""No import cycles in server/: every import counts, lazy and TYPE_CHECKING ones too,
-since each is a dependency a reader must follow."""
+"""No import cycles in server/, and packages import only downward (features point down):
+every import counts, lazy and TYPE_CHECKING ones too, since each is a dependency a reader
+must follow."""
 
 from __future__ import annotations
 
@@ -9,13 +10,13 @@ from pathlib import Path
 SERVER = Path(__file__).resolve().parent.parent / "server"
 
 
-def module_name(path: Path) -> str:
-    parts = path.relative_to(SERVER.parent).with_suffix("").parts
+def module_name(path: Path, root: Path = SERVER) -> str:
+    parts = path.relative_to(root.parent).with_suffix("").parts
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
-def import_graph() -> dict[str, set[str]]:
-    modules = {module_name(p): p for p in SERVER.rglob("*.py") if "migrations" not in p.parts}
+def import_graph(root: Path = SERVER) -> dict[str, set[str]]:
+    modules = {module_name(p, root): p for p in root.rglob("*.py") if "migrations" not in p.parts}
     graph: dict[str, set[str]] = {name: set() for name in modules}
     for name, path in modules.items():
         package = name if path.name == "__init__.py" else name.rpartition(".")[0]
@@ -97,3 +98,110 @@ def test_the_service_imports_no_test_or_benchmark_package() -> None:
                 (path.name, p) for p in only_elsewhere
             }
     assert found == set()
+
+
+# The floors, bottom first. A module may import its own package and any floor below it;
+# packages sharing a floor may import each other (the cycle test keeps that one-way).
+# `sqlite` sits under `core`: it imports nothing of the server, and core.db wires it in.
+FLOORS: tuple[tuple[str, ...], ...] = (
+    ("sqlite",),
+    ("core",),
+    ("cluster",),
+    ("accounts",),
+    ("push",),
+    ("mail",),
+    ("preferences",),
+    ("notifications",),
+    ("order_alerts",),
+    ("orders", "realtime"),
+    ("admin", "integrations", "analytics"),
+    ("ops",),
+    ("app", "background", "deps", "openapi", "apidoc", "docs_page", "pwa", "models", "__main__"),
+)
+INFRASTRUCTURE = {"sqlite", "core", "cluster"}
+
+# Imports that run back up today, each with why; the list only shrinks (a listed import
+# that no longer exists fails the test too, so it is crossed off when it is cut).
+KNOWN_BACK_IMPORTS: dict[tuple[str, str], str] = {
+    ("server.accounts.routes", "server.deps"): "route dependencies live above the features",
+    ("server.admin.routes", "server.deps"): "route dependencies live above the features",
+    ("server.analytics.routes", "server.deps"): "route dependencies live above the features",
+    ("server.integrations.routes", "server.deps"): "route dependencies live above the features",
+    ("server.notifications.routes", "server.deps"): "route dependencies live above the features",
+    ("server.orders.routes", "server.deps"): "route dependencies live above the features",
+    ("server.preferences.routes", "server.deps"): "route dependencies live above the features",
+    ("server.push.routes", "server.deps"): "route dependencies live above the features",
+    ("server.realtime.routes", "server.deps"): "route dependencies live above the features",
+    ("server.push.outbox", "server.notifications.models"): "deliveries point at their notification",
+    ("server.push.outcomes", "server.order_alerts.failures"): "failed pushes ring order alerts",
+    ("server.push.subscriptions", "server.notifications.service"): "a new device gets a notice",
+    ("server.push.subscriptions", "server.notifications.texts"): "the test push's wording",
+    ("server.mail.orders", "server.orders.models"): "order emails read the order",
+    ("server.mail.orders", "server.preferences"): "order emails read the recipient's preferences",
+    ("server.mail.orders", "server.preferences.service"): "order emails read the preferences",
+    ("server.mail.texts", "server.notifications.texts"): "emails reuse the notification wording",
+    ("server.preferences.digest", "server.notifications"): "the digest writes a notification",
+    ("server.preferences.digest", "server.notifications.inbox"): "the digest writes a notification",
+    ("server.preferences.digest", "server.notifications.models"): "the digest reads notifications",
+    ("server.preferences.digest", "server.order_alerts.held"): "a digest restarts held reminders",
+    ("server.preferences.schemas", "server.notifications.schemas"): "channels per type",
+    ("server.preferences.service", "server.notifications.models"): "held pushes name notifications",
+    ("server.notifications.service", "server.order_alerts"): "notices start order reminders",
+    ("server.notifications.service", "server.order_alerts.service"): "notices start reminders",
+    ("server.notifications.service", "server.orders.models"): "order notices read the order",
+    ("server.notifications.texts", "server.orders.models"): "order wording reads the order",
+    ("server.order_alerts.history", "server.orders.models"): "an order's alert history",
+    ("server.order_alerts.reminders", "server.orders.models"): "reminders read their order",
+    ("server.order_alerts.service", "server.orders.models"): "reminders are made for an order",
+}
+
+
+def package_of(module: str) -> str:
+    """`server.push.worker` -> `push`; a top-level module is its own package."""
+    return module.split(".")[1] if "." in module else "__init__"
+
+
+def floor_of(package: str) -> int:
+    for number, floor in enumerate(FLOORS):
+        if package in floor:
+            return number
+    raise AssertionError(f"server/{package} is on no floor: place it in FLOORS")
+
+
+def back_imports(graph: dict[str, set[str]]) -> set[tuple[str, str]]:
+    """Each (importer, imported) whose target sits on a higher floor, or which makes
+    infrastructure import a feature."""
+    found = set()
+    for importer, targets in graph.items():
+        below = package_of(importer)
+        if below == "__init__":
+            continue
+        for target in targets:
+            above = package_of(target)
+            if above == below:
+                continue
+            upward = floor_of(above) > floor_of(below)
+            feature_from_floor = below in INFRASTRUCTURE and above not in INFRASTRUCTURE
+            if upward or feature_from_floor:
+                found.add((importer, target))
+    return found
+
+
+def test_back_imports_are_found_inside_functions_too(tmp_path: Path) -> None:
+    for package in ("core", "push", "orders"):
+        (tmp_path / "server" / package).mkdir(parents=True)
+        (tmp_path / "server" / package / "__init__.py").write_text("")
+    (tmp_path / "server" / "core" / "db.py").write_text("")
+    (tmp_path / "server" / "orders" / "models.py").write_text("from server.core import db\n")
+    (tmp_path / "server" / "push" / "sender.py").write_text(
+        "from server.core.db import x\n\ndef send():\n    from server.orders.models import y\n"
+    )
+    graph = import_graph(tmp_path / "server")
+    assert back_imports(graph) == {("server.push.sender", "server.orders.models")}
+    assert back_imports({"server.core.db": {"server.realtime.hub"}}) != set()
+
+
+def test_packages_import_only_downward() -> None:
+    found = back_imports(import_graph())
+    assert sorted(found - KNOWN_BACK_IMPORTS.keys()) == [], "a new import runs back up"
+    assert sorted(KNOWN_BACK_IMPORTS.keys() - found) == [], "cut: cross it off the list"

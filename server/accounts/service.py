@@ -15,7 +15,7 @@ from server.accounts.passwords import check_new_password
 from server.accounts.security import hash_password, new_token, token_digest, verify_password
 from server.core.db import utcnow
 from server.core.errors import AppError, Conflict, Invalid, NotAuthenticated
-from server.unit_of_work import UnitOfWork
+from server.core.unit_of_work import UnitOfWork
 
 
 class InvalidCredentials(AppError):
@@ -118,8 +118,8 @@ async def revoke_token(uow: UnitOfWork, user: User, token: str, secret_key: str)
     await uow.session.execute(delete(ApiToken).where(ApiToken.token_hash == digest))
     if uow.caches is not None:
         # Until commit no lookup here may keep the token; after it, none anywhere.
-        uow.caches.tokens.invalidate(digest)
-        uow.invalidate_after_commit(uow.caches.tokens, digest)
+        uow.caches[tokens.TOKENS].invalidate(digest)
+        uow.invalidate_after_commit(uow.caches[tokens.TOKENS], digest)
     user_id, hub = user.id, uow.hub
 
     async def end_sessions() -> None:
@@ -148,8 +148,8 @@ async def update_account(
             await session.scalars(select(ApiToken.token_hash).where(ApiToken.user_id == user_id))
         )
         for digest in digests:
-            uow.caches.tokens.invalidate(digest)
-        uow.invalidate_after_commit(uow.caches.tokens, *digests)
+            uow.caches[tokens.TOKENS].invalidate(digest)
+        uow.invalidate_after_commit(uow.caches[tokens.TOKENS], *digests)
     return user
 
 
@@ -192,11 +192,11 @@ async def _resolve_token(
         return None
     digest = token_digest(secret_key, token)
     caches, session = uow.caches, uow.session
-    if caches and (hit := caches.tokens.get(digest)):
+    if caches and (hit := caches[tokens.TOKENS].get(digest)):
         # A detached copy: callers read id/email/name/role/locale, never persist it.
         user_id, email, name, role, locale = hit
         return User(id=user_id, email=email, name=name, role=role, locale=locale)
-    generation = caches.tokens.generation(digest) if caches else 0
+    generation = caches[tokens.TOKENS].generation(digest) if caches else 0
     row = (
         await session.execute(
             select(User, ApiToken.id, ApiToken.created_at, ApiToken.last_used_at)
@@ -215,7 +215,7 @@ async def _resolve_token(
         activity.touch(token_id)
     # Cached only while the cache entry (60 s) cannot outlive the token.
     if caches and expires_at - now > tokens.CACHE_MARGIN:
-        caches.tokens.put(
+        caches[tokens.TOKENS].put(
             digest, (user.id, user.email, user.name, user.role, user.locale), generation
         )
     return user

@@ -16,7 +16,7 @@ from server.accounts import tokens
 from server.accounts.models import ApiToken
 from server.core.db import utcnow
 from server.core.errors import NotFound
-from server.unit_of_work import UnitOfWork
+from server.core.unit_of_work import UnitOfWork
 
 
 class SessionNotFound(NotFound):
@@ -72,8 +72,8 @@ async def end_tokens(uow: UnitOfWork, user_id: int, digests: list[str]) -> None:
     if uow.caches is not None:
         # Until commit no lookup here may keep them; after it, none anywhere.
         for digest in digests:
-            uow.caches.tokens.invalidate(digest)
-        uow.invalidate_after_commit(uow.caches.tokens, *digests)
+            uow.caches[tokens.TOKENS].invalidate(digest)
+        uow.invalidate_after_commit(uow.caches[tokens.TOKENS], *digests)
     hub = uow.hub
 
     async def end_sockets() -> None:

@@ -20,6 +20,7 @@ from sqlalchemy import or_, update
 from sqlalchemy.sql.elements import ColumnElement
 
 from server.accounts.models import ApiToken
+from server.core.cache import CacheSpec
 from server.core.config import Settings
 from server.core.db import Database, utcnow
 
@@ -28,8 +29,11 @@ log = logging.getLogger("vendorbell.accounts")
 # A token in use is written to at most this often; its idle lifetime is therefore
 # between token_idle_days and token_idle_days plus this.
 TOUCH_EVERY = timedelta(hours=1)
-# The token cache (server.cache, 60 s) only takes a token that lives longer than this,
-# so a cached token can never outlive its expiry.
+# Token digest → the signed-in user's public fields (id, email, name, role, locale).
+# Logout and PATCH /api/me invalidate.
+TOKENS: CacheSpec[tuple[int, str, str, str, str]] = CacheSpec("tokens", ttl_seconds=60.0)
+# The token cache (60 s) only takes a token that lives longer than this, so a cached
+# token can never outlive its expiry.
 CACHE_MARGIN = timedelta(minutes=2)
 _BATCH = 500
 

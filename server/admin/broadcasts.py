@@ -20,10 +20,10 @@ from server.admin.schemas import BroadcastIn, BroadcastOut
 from server.core.db import utcnow
 from server.core.errors import NotFound
 from server.core.ids import parse_id
+from server.core.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from server.notifications.fanout import notify_many
 from server.notifications.schemas import PushOutcome
 from server.push.models import PushDelivery
-from server.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 log = logging.getLogger("vendorbell.admin")
 

@@ -1,4 +1,4 @@
-"""`python -m server create-admin` (and the integration-key commands, registered here too)."""
+"""`python -m server create-admin` (the command is wired in server.__main__)."""
 
 from __future__ import annotations
 
@@ -59,19 +59,3 @@ def cmd_create_admin(args: argparse.Namespace, settings: Settings) -> None:
         )
     except AppError as exc:  # the same password rules as signing up (server.accounts)
         raise SystemExit(exc.detail) from exc
-
-
-def add_commands(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    """Register `create-admin` and `integration-key` on the main parser."""
-    from server.integrations.cli import add_commands as add_integration_commands
-
-    admin = commands.add_parser("create-admin", help="create an admin (or promote an account)")
-    admin.add_argument("--email", required=True)
-    admin.add_argument("--name", default="Administrator")
-    admin.add_argument(
-        "--password-stdin",
-        action="store_true",
-        help="read the password from standard input instead of prompting",
-    )
-    admin.set_defaults(func=cmd_create_admin)
-    add_integration_commands(commands)

@@ -166,7 +166,7 @@ class Database:
         self.read_engine = read_engine
         self.write_engine = write_engine
         # Plain sessions, for infrastructure (the worker's claims, migrations checks);
-        # services get theirs inside a unit of work (server.unit_of_work).
+        # services get theirs inside a unit of work (server.core.unit_of_work).
         self.reader = async_sessionmaker(read_engine, expire_on_commit=False)
         self.writer = async_sessionmaker(write_engine, expire_on_commit=False)
 

@@ -1,4 +1,4 @@
-"""`python -m server integration-key create|list|revoke`."""
+"""`python -m server integration-key create|list|revoke` (wired in server.__main__)."""
 
 from __future__ import annotations
 
@@ -45,14 +45,3 @@ def cmd_integration_key(args: argparse.Namespace, settings: Settings) -> None:
         raise SystemExit(f"error: {exc} No key was issued.") from None
     for line in lines:
         print(line)
-
-
-def add_commands(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    parser = commands.add_parser("integration-key", help="manage shop integration keys")
-    actions = parser.add_subparsers(dest="action", required=True)
-    create = actions.add_parser("create", help="issue a key; prints its secret once")
-    create.add_argument("--name", required=True, help="which shop or system uses it")
-    actions.add_parser("list", help="list keys (never their secrets)")
-    revoke = actions.add_parser("revoke", help="revoke a key by its key id")
-    revoke.add_argument("key")
-    parser.set_defaults(func=cmd_integration_key)

@@ -18,12 +18,12 @@ from server.core.db import utcnow
 from server.core.errors import AppError, Conflict, Invalid, NotAuthenticated
 from server.core.ids import parse_id
 from server.core.languages import Language, language
+from server.core.unit_of_work import UnitOfWork
 from server.integrations import keys, signature
 from server.integrations.models import IntegrationEvent, IntegrationKey
 from server.integrations.schemas import EventData, EventIn, EventOut
 from server.integrations.sealing import UnsealError, unseal
 from server.notifications.service import notify
-from server.unit_of_work import UnitOfWork
 
 log = logging.getLogger("vendorbell.integrations")
 

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.accounts.models import User
 from server.core.languages import language
+from server.core.unit_of_work import UnitOfWork
 from server.mail import texts
 from server.mail.message import SETTINGS_PATH, absolute, new_message_id
 from server.mail.models import OutgoingEmail
@@ -21,7 +22,6 @@ from server.mail.transport import NOT_SENT, SHOWN
 from server.orders.models import Order, OrderItem
 from server.preferences import service as preferences
 from server.push.models import PushSubscription
-from server.unit_of_work import UnitOfWork
 
 
 async def queue_order_email(uow: UnitOfWork, order: Order, reason: EmailReason) -> bool:

@@ -37,10 +37,10 @@ from sqlalchemy import select, update
 
 from server.core.db import utcnow
 from server.core.tasks import cancel_and_wait
+from server.core.unit_of_work import UnitOfWorkFactory
 from server.mail.message import build_message
 from server.mail.models import OutgoingEmail
 from server.mail.transport import NOT_SENT, MailFailure, Transport
-from server.unit_of_work import UnitOfWorkFactory
 
 log = logging.getLogger("vendorbell.mail")
 

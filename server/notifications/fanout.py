@@ -28,6 +28,7 @@ from sqlalchemy import insert
 
 from server.core.db import utcnow
 from server.core.languages import DEFAULT
+from server.core.unit_of_work import UnitOfWork
 from server.notifications import inbox
 from server.notifications.live import notification_message
 from server.notifications.models import Notification
@@ -35,7 +36,6 @@ from server.preferences import service as preferences
 from server.preferences.rules import Decision
 from server.push.outbox import enqueue_pushes
 from server.push.payload import build_message
-from server.unit_of_work import UnitOfWork
 
 
 async def notify_many(

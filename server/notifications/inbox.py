@@ -11,9 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.core.db import utcnow
 from server.core.errors import Invalid, NotFound
 from server.core.ids import is_ascii_digits, parse_id
-from server.notifications.counts import Counts
+from server.core.unit_of_work import UnitOfWork
+from server.notifications.counts import COUNTS, Counts
 from server.notifications.models import TYPES, Notification
-from server.unit_of_work import UnitOfWork
 
 
 def encode_cursor(notification_id: int) -> str:
@@ -131,22 +131,22 @@ async def read_counts_of(session: AsyncSession, user_ids: Sequence[int]) -> dict
 
 
 async def cached_counts(uow: UnitOfWork, user_id: int) -> Counts:
-    """`counts`, served from this process's cache when it is on (see server.cache)."""
+    """`counts`, served from this process's cache when it is on (see server.core.cache)."""
     if uow.caches is None:
         return await counts(uow, user_id)
-    return await uow.caches.counts.get_or_load(user_id, lambda: counts(uow, user_id))
+    return await uow.caches[COUNTS].get_or_load(user_id, lambda: counts(uow, user_id))
 
 
 def invalidate_counts_after_commit(uow: UnitOfWork, user_id: int) -> None:
     """Drop the cached counts once this transaction's change to them is visible."""
     if uow.caches is not None:
-        uow.invalidate_after_commit(uow.caches.counts, user_id)
+        uow.invalidate_after_commit(uow.caches[COUNTS], user_id)
 
 
 def invalidate_many_counts_after_commit(uow: UnitOfWork, user_ids: Sequence[int]) -> None:
     """`invalidate_counts_after_commit` for many users (one message to the others)."""
     if uow.caches is not None:
-        uow.invalidate_after_commit(uow.caches.counts, *user_ids)
+        uow.invalidate_after_commit(uow.caches[COUNTS], *user_ids)
 
 
 async def get_own(session: AsyncSession, user_id: int, raw_id: str) -> Notification:

@@ -12,6 +12,7 @@ from server.accounts.models import User
 from server.accounts.service import locale_of
 from server.core.db import utcnow
 from server.core.languages import DEFAULT, Language, language
+from server.core.unit_of_work import UnitOfWork
 from server.mail.orders import queue_if_no_device
 from server.notifications import inbox, texts
 from server.notifications.counts import Counts
@@ -21,7 +22,6 @@ from server.order_alerts import service as order_alerts
 from server.orders.models import Order
 from server.preferences import service as preferences
 from server.push.outbox import enqueue_push
-from server.unit_of_work import UnitOfWork
 
 
 async def notify(

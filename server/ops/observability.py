@@ -22,14 +22,14 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from server.core.config import Settings
 from server.core.db import Database, utcnow
-from server.ops.heartbeat import ALIVE_WITHIN_BEATS, read_beats
-from server.ops.metrics import (
+from server.core.metrics import (
     HTTP_REQUESTS,
     QUEUE_DEPTH,
     QUEUE_OLDEST_DUE_AGE,
     WORKER_HEARTBEAT_AGE,
     WORKERS_ALIVE,
 )
+from server.ops.heartbeat import ALIVE_WITHIN_BEATS, read_beats
 from server.push.models import PushDelivery
 
 REQUEST_ID_HEADER = "X-Request-ID"

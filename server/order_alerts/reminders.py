@@ -28,6 +28,7 @@ from sqlalchemy import ColumnElement, or_, select
 
 from server.core.db import utcnow
 from server.core.languages import language
+from server.core.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from server.mail.orders import queue_order_email
 from server.notifications import texts
 from server.notifications.models import Notification
@@ -37,7 +38,6 @@ from server.orders.models import Order
 from server.preferences import rules
 from server.preferences import service as preferences
 from server.preferences.models import HeldPush
-from server.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 log = logging.getLogger("vendorbell.order_alerts")
 
@@ -106,7 +106,7 @@ async def _advance(uow: UnitOfWork, row: OrderReminder, now: datetime, in_digest
         row.status, row.finished_at = "done", now
         return 0
     every = timedelta(seconds=row.every_seconds)
-    prefs = uow.preferences[row.vendor_id]
+    prefs = uow.local(preferences.UNIT_PREFERENCES)[row.vendor_id]
     action = rules.decide(prefs, type="order", event="order.created", now=now).push
     if action == "hold" or in_digest:
         # Quiet hours that hold new orders hold their reminders too: none is sent, none

@@ -17,6 +17,7 @@ from sqlalchemy import delete, update
 
 from server.core.db import utcnow
 from server.core.languages import language
+from server.core.unit_of_work import UnitOfWork
 from server.notifications import inbox, texts
 from server.notifications.models import Notification
 from server.order_alerts.models import OrderReminder
@@ -26,7 +27,6 @@ from server.preferences import service as preferences
 from server.preferences.models import HeldPush
 from server.push.outbox import enqueue_pushes
 from server.push.payload import build_message
-from server.unit_of_work import UnitOfWork
 
 # The "unanswered" email comes this long after a new order when its vendor turned
 # reminders off (repeat_every_seconds 0): the email must not wait for reminders that

@@ -14,6 +14,7 @@ from server.accounts.models import User
 from server.core.db import utcnow
 from server.core.errors import Conflict, Forbidden, Invalid, NotFound
 from server.core.ids import parse_id
+from server.core.unit_of_work import UnitOfWork
 from server.notifications import service as notify
 from server.notifications.texts import money
 from server.order_alerts import service as order_alerts
@@ -21,7 +22,6 @@ from server.orders.idempotency import already_recorded, money_digest, record_onc
 from server.orders.models import Order, OrderItem, OrderMessage, OrderPayment
 from server.orders.schemas import OrderIn
 from server.orders.transitions import CLOSED, allowed_next, can_move
-from server.unit_of_work import UnitOfWork
 
 _FULL = (
     selectinload(Order.items),

@@ -15,13 +15,13 @@ from sqlalchemy import delete, select
 
 from server.accounts.service import locale_of
 from server.core.languages import Language, language
+from server.core.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from server.notifications import inbox
 from server.notifications.models import Notification
 from server.order_alerts.held import restart_after_digest
 from server.preferences import service
 from server.preferences.models import HeldPush
 from server.push.outbox import enqueue_push
-from server.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 log = logging.getLogger("vendorbell.preferences")
 

@@ -9,13 +9,20 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from server.core.cache import CacheSpec
 from server.core.db import utcnow
 from server.core.errors import Invalid
+from server.core.unit_of_work import UnitLocal, UnitOfWork
 from server.notifications.models import Notification
 from server.preferences import rules
 from server.preferences.models import HeldPush, UserPreferences
 from server.preferences.schemas import ChannelsIO, OrderAlertsIO, PreferencesIO, QuietHoursIO
-from server.unit_of_work import UnitOfWork
+
+# User id → notification preferences. Saving invalidates.
+PREFERENCES: CacheSpec[rules.Preferences] = CacheSpec("preferences", ttl_seconds=60.0)
+# Preferences a unit of work read in bulk or wrote: its own view of them, which the
+# shared cache cannot give before commit.
+UNIT_PREFERENCES: UnitLocal[dict[int, rules.Preferences]] = UnitLocal(dict)
 
 
 def now() -> datetime:
@@ -65,14 +72,14 @@ async def preload(uow: UnitOfWork, user_ids: Sequence[int]) -> None:
     # One defaults object for every user without a row (frozen, never changed in place):
     # building one apiece was half of a 500-user broadcast chunk's Python time.
     default = _to_rules(None)
-    uow.preferences.update({uid: found.get(uid, default) for uid in user_ids})
+    uow.local(UNIT_PREFERENCES).update({uid: found.get(uid, default) for uid in user_ids})
 
 
 async def load(uow: UnitOfWork, user_id: int) -> rules.Preferences:
     """The user's preferences: those this unit already read or wrote, else from the
-    in-process cache when it is on (server.cache), since every notification asks and
+    in-process cache when it is on (server.core.cache), since every notification asks and
     they change only through `save`."""
-    known = uow.preferences.get(user_id)
+    known = uow.local(UNIT_PREFERENCES).get(user_id)
     if known is not None:
         return known
     session = uow.session
@@ -82,7 +89,7 @@ async def load(uow: UnitOfWork, user_id: int) -> rules.Preferences:
 
     if uow.caches is None:
         return await read()
-    return await uow.caches.preferences.get_or_load(user_id, read)
+    return await uow.caches[PREFERENCES].get_or_load(user_id, read)
 
 
 def to_schema(prefs: rules.Preferences) -> PreferencesIO:
@@ -132,9 +139,9 @@ async def save(uow: UnitOfWork, user_id: int, body: PreferencesIO) -> rules.Pref
     _check(body)
     session = uow.session
     if uow.caches is not None:
-        # Until commit this unit reads what it saved (uow.preferences); after, all read anew.
-        uow.caches.preferences.invalidate(user_id)
-        uow.invalidate_after_commit(uow.caches.preferences, user_id)
+        # Until commit this unit reads what it saved (UNIT_PREFERENCES); after, all read anew.
+        uow.caches[PREFERENCES].invalidate(user_id)
+        uow.invalidate_after_commit(uow.caches[PREFERENCES], user_id)
     row = await session.get(UserPreferences, user_id)
     if row is None:
         row = UserPreferences(user_id=user_id)
@@ -148,7 +155,7 @@ async def save(uow: UnitOfWork, user_id: int, body: PreferencesIO) -> rules.Pref
     row.order_repeat_seconds = body.order_alerts.repeat_every_seconds
     row.order_max_repeats = body.order_alerts.max_repeats
     await session.flush()
-    saved = uow.preferences[user_id] = _to_rules(row)
+    saved = uow.local(UNIT_PREFERENCES)[user_id] = _to_rules(row)
     return saved
 
 
@@ -167,9 +174,9 @@ async def decide_many(
     rather than restating the rule (time-zone quiet hours above all) in SQL.
     """
     await preload(uow, user_ids)
-    moment = now()
+    moment, known = now(), uow.local(UNIT_PREFERENCES)
     return {
-        user_id: rules.decide(uow.preferences[user_id], type=type, event=event, now=moment)
+        user_id: rules.decide(known[user_id], type=type, event=event, now=moment)
         for user_id in user_ids
     }
 

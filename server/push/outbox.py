@@ -23,10 +23,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.dml import ReturningInsert
 
 from server.core.db import UTCDateTime, utcnow
+from server.core.unit_of_work import UnitOfWork
 from server.notifications.models import Notification
 from server.push.models import DELIVERY_STATES, PushDelivery, PushSubscription
 from server.push.payload import PushMessage, build_message
-from server.unit_of_work import UnitOfWork
 
 # Built once: it runs with every notification, and building it cost more than running it.
 _ACTIVE_SUBSCRIPTIONS = select(PushSubscription.id).where(

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from server.core.config import Settings
-from server.ops.metrics import PUSH_DEFERRED, PUSH_SERVICE_NOT_BEFORE, PUSH_SERVICE_STATE
+from server.core.metrics import PUSH_DEFERRED, PUSH_SERVICE_NOT_BEFORE, PUSH_SERVICE_STATE
 from server.push.sender import Outcome, Request
 
 CLOSED, HALF_OPEN, OPEN = 0, 1, 2

@@ -13,13 +13,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.core.config import Settings
 from server.core.errors import Invalid, NotFound
 from server.core.ids import parse_id
+from server.core.unit_of_work import UnitOfWork
 from server.notifications.service import recipient_language, system_notice
 from server.notifications.texts import push_test
 from server.push.crypto import b64url_decode
 from server.push.endpoints import UnsafeEndpoint, check_endpoint
 from server.push.models import PushDelivery, PushSubscription
 from server.push.schemas import SubscriptionIn
-from server.unit_of_work import UnitOfWork
 
 
 def check_keys(p256dh: str, auth: str) -> None:

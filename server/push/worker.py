@@ -21,6 +21,7 @@ from sqlalchemy import update
 
 from server.core.config import Settings
 from server.core.db import Database, utcnow
+from server.core.signals import Signals
 from server.core.tasks import cancel_and_wait
 from server.push.claims import claim_due
 from server.push.crypto_pool import EncryptionPool, auto_processes
@@ -29,7 +30,6 @@ from server.push.keys import KeyStore, VapidKey
 from server.push.outcomes import DELIVERIES, backoff, count_outcome, record_outcomes
 from server.push.sender import UNUSABLE_KEYS, Job, Outcome, Request, Sender
 from server.push.services import OPEN, ServiceState, service_rules
-from server.signals import Signals
 
 log = logging.getLogger("vendorbell.push")
 

@@ -14,14 +14,14 @@ from server.accounts.service import user_for_token
 from server.core.config import Settings
 from server.core.db import Database
 from server.core.ids import parse_id
+from server.core.metrics import WS_CONNECTIONS
+from server.core.unit_of_work import UnitOfWorkFactory
 from server.deps import SESSION_COOKIE
 from server.notifications import inbox
 from server.notifications.counts import Counts
 from server.notifications.live import notification_message
-from server.ops.metrics import WS_CONNECTIONS
 from server.realtime.connection import Connection
 from server.realtime.hub import SESSION_ENDED, Hub, encode
-from server.unit_of_work import UnitOfWorkFactory
 
 router = APIRouter(tags=["live"])
 

@@ -9,7 +9,7 @@ absolute lifetime ends its sockets with 4401.
 One read per token, shared by the token's sockets (the tabs of one browser share the
 cookie) and by the sockets of one keepalive slice (one `IN` query): a token's expiry is
 cached for less than a ping interval, so a logout is seen within about one interval.
-Deliberately not the token cache of server.cache: that one may serve a value for 60 s
+Deliberately not the token cache of server.core.cache: that one may serve a value for 60 s
 after a logout whose invalidation was lost. A check is not a use of the token: an open
 tab nobody touches still reaches its idle expiry.
 """
@@ -25,7 +25,7 @@ from sqlalchemy import select
 
 from server.accounts.models import ApiToken
 from server.accounts.tokens import Lifetime
-from server.cache import GenerationalCache
+from server.core.cache import GenerationalCache
 from server.core.db import Database, utcnow
 
 # A check that takes longer is abandoned: its sockets stay open until the next one.

@@ -12,7 +12,6 @@ from sqlalchemy import select, update
 from server.accounts import service, tokens
 from server.accounts.models import ApiToken
 from server.accounts.security import token_digest
-from server.cache import Caches
 from server.core.db import utcnow
 from tests.conftest import Account, Accounts
 
@@ -138,4 +137,4 @@ async def test_signing_in_deletes_the_accounts_expired_tokens(
 
 
 def test_cache_margin_covers_the_token_cache_lifetime() -> None:
-    assert Caches().tokens._ttl <= tokens.CACHE_MARGIN.total_seconds()
+    assert tokens.TOKENS.ttl_seconds <= tokens.CACHE_MARGIN.total_seconds()

@@ -12,7 +12,9 @@ import pytest
 from sqlalchemy import delete, insert, select
 
 from server.accounts.models import User
+from server.core.unit_of_work import UnitOfWork
 from server.notifications import inbox
+from server.notifications.counts import COUNTS
 from server.notifications.fanout import notify_many
 from server.notifications.models import Notification
 from server.notifications.service import notify
@@ -20,7 +22,6 @@ from server.preferences import service as preferences_service
 from server.preferences.models import HeldPush, UserPreferences
 from server.push.models import PushDelivery, PushSubscription
 from server.realtime.hub import Event
-from server.unit_of_work import UnitOfWork
 
 NOON = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)  # 21:00 in Tokyo: inside 20:00-08:00
 SYSTEM_OFF = {"system": {"push": False, "inbox": False}}
@@ -217,7 +218,7 @@ async def run(app: Any, users: dict[str, int], path: Path, body: str) -> dict[st
         "counts": counts,
         "live": {names[r.user_id]: [live_message(e) for e in r.events] for r in recorders},
         "counts cache dropped": sorted(
-            names[uid] for uid in users.values() if units.caches.counts.get(uid) is None
+            names[uid] for uid in users.values() if units.caches[COUNTS].get(uid) is None
         ),
     }
 

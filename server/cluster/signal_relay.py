@@ -5,7 +5,7 @@ Without it, an order placed through a `--role api` process reached the push serv
 only after a worker's next poll (PUSH_POLL_SECONDS, 1 s), and a broadcast started only
 after the broadcast loop's (2 s): bench/bench_scale.py measured a 500-user broadcast
 reaching open tabs at p50 2.1 s. Each process forwards what its signals send
-(server.signals) over one Redis pub/sub channel; processes whose role runs the loops
+(server.core.signals) over one Redis pub/sub channel; processes whose role runs the loops
 that listen (delivery, broadcasts, mail) subscribe and send them on locally. Several workers
 hearing the same delivery ids is safe: claiming is atomic, each row goes to one of them.
 
@@ -22,8 +22,8 @@ import logging
 import os
 from typing import Any
 
+from server.core.signals import Signals
 from server.core.tasks import cancel_and_wait
-from server.signals import Signals
 
 log = logging.getLogger("vendorbell.signals")
 

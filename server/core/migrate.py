@@ -11,7 +11,7 @@ from sqlalchemy import make_url
 from server.core.config import Settings
 from server.core.db import create_private_file
 
-MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
 
 def alembic_config(settings: Settings) -> Config:

@@ -3,9 +3,12 @@
 A request (server.deps), a background loop (server.background) or a CLI command opens
 one with `UnitOfWorkFactory.reader()` / `.writer()`, passes it to the services it
 calls, and ends it with `commit()`. Services take what they use from it, visibly:
-`uow.session`, `uow.settings`, `uow.caches`, `uow.hub`, `uow.signals`, and
-`uow.after_commit(hook)` for work that must only follow a committed change (a live
-event, a cache invalidation, a signal to this process's background loops).
+`uow.session`, `uow.settings`, `uow.caches`, `uow.hub`, `uow.signals`, `uow.local(key)`
+for what one feature keeps for the length of the unit, and `uow.after_commit(hook)` for
+work that must only follow a committed change (a live event, a cache invalidation, a
+signal to this process's background loops). Nothing here knows a feature: the hub is
+the `LiveHub` protocol (server.realtime implements it), and a feature's per-unit state
+is declared by the feature as a `UnitLocal`.
 
 The hooks hang on SQLAlchemy's own `after_commit` session event, so no commit can
 skip them, whoever calls it; a rollback drops them. `commit()` waits for them to run.
@@ -17,22 +20,37 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from typing import Any
+from typing import Any, Generic, Protocol, TypeVar, cast
 
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 
-from server.cache import Caches, GenerationalCache
+from server.core.cache import Caches, GenerationalCache
 from server.core.config import Settings
 from server.core.db import Database
-from server.preferences.rules import Preferences
-from server.realtime.hub import Hub
-from server.signals import Signals
+from server.core.signals import Signals
 
 log = logging.getLogger("vendorbell.db")
 
 AfterCommit = Callable[[], Awaitable[None]]
+T = TypeVar("T")
+
+
+class LiveHub(Protocol):
+    """What services ask of the realtime hub (server.realtime.hub implements it)."""
+
+    async def publish(self, user_id: int, message: dict[str, Any]) -> None: ...
+
+    async def end_sessions(self, user_id: int, token_digest: str) -> None: ...
+
+
+class UnitLocal(Generic[T]):
+    """A value one feature keeps per unit of work, made by `make` when first asked for
+    (`uow.local(key)`); it ends with the unit."""
+
+    def __init__(self, make: Callable[[], T]) -> None:
+        self.make = make
 
 
 class _UnitSession(Session):
@@ -46,11 +64,11 @@ class UnitOfWork:
 
     __slots__ = (
         "_invalidations",
+        "_locals",
         "_pending",
         "_running",
         "caches",
         "hub",
-        "preferences",
         "session",
         "settings",
         "signals",
@@ -62,7 +80,7 @@ class UnitOfWork:
         *,
         settings: Settings,
         caches: Caches | None,
-        hub: Hub,
+        hub: LiveHub,
         signals: Signals,
     ) -> None:
         self.session = session
@@ -70,9 +88,7 @@ class UnitOfWork:
         self.caches = caches
         self.hub = hub
         self.signals = signals
-        # Preferences this unit read in bulk or wrote: its own view of them, which the
-        # shared cache cannot give before commit (server.preferences.service).
-        self.preferences: dict[int, Preferences] = {}
+        self._locals: dict[UnitLocal[Any], Any] = {}
         self._pending: list[AfterCommit] = []
         self._invalidations: list[tuple[GenerationalCache[Any], Hashable]] | None = None
         self._running: list[asyncio.Task[None]] = []
@@ -80,13 +96,20 @@ class UnitOfWork:
         assert isinstance(sync, _UnitSession), "open units through UnitOfWorkFactory"
         sync.unit = self
 
+    def local(self, key: UnitLocal[T]) -> T:
+        """This unit's value for `key` (made on first use)."""
+        if key not in self._locals:
+            self._locals[key] = key.make()
+        return cast(T, self._locals[key])
+
     def after_commit(self, hook: AfterCommit) -> None:
         """Run `hook` once this unit's transaction has committed (never on rollback)."""
         self._pending.append(hook)
 
     def invalidate_after_commit(self, cache: GenerationalCache[Any], *keys: Hashable) -> None:
         """Drop `keys` from `cache` once this transaction's change is visible to readers,
-        in every process (server.cache_sync); a transaction's keys go out as one message."""
+        in every process (server.cluster.cache_sync); a transaction's keys go out as one
+        message."""
         caches = self.caches
         if caches is None or not keys:
             return
@@ -156,7 +179,7 @@ class UnitOfWorkFactory:
         settings: Settings,
         *,
         caches: Caches | None,
-        hub: Hub,
+        hub: LiveHub,
         signals: Signals,
     ) -> None:
         self.database = database

@@ -1,7 +1,9 @@
 """A small read-through cache per process that never serves a value older than a write.
 
 Used for the lookups every request of an open dashboard makes: the bearer token
-(→ user), the inbox counts (the badge) and the notification preferences. Measured with
+(→ user), the inbox counts (the badge) and the notification preferences. Each feature
+declares its cache as a `CacheSpec` (name, value type, TTL); the runtime hands the
+list to `Caches`, so this floor knows no feature's types. Measured with
 bench/bench_inbox.py, a count request spent most of its time opening a session and
 running two queries; served from memory it costs about as much as FastAPI's routing.
 
@@ -10,8 +12,8 @@ stores a value read under the generation it saw before reading (`generation()`),
 so a read that raced with a write can never overwrite the invalidation.
 
 With one process (no REDIS_URL) a committed write invalidates here and that is all.
-With several, every process keeps its own caches and server.cache_sync carries each
-invalidation to the others over Redis; `CacheState` says whether the caches may serve
+With several, every process keeps its own caches and server.cluster.cache_sync carries
+each invalidation to the others over Redis; `CacheState` says whether the caches may serve
 (the other processes are known to reach us) and store (we are subscribed). While
 either is not so, reads go to the database: never to a value another process changed.
 """
@@ -21,11 +23,9 @@ from __future__ import annotations
 import math
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Hashable, Sequence
-from typing import Any, Generic, Protocol, TypeVar
-
-from server.notifications.counts import Counts
-from server.preferences.rules import Preferences
+from collections.abc import Awaitable, Callable, Hashable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, Protocol, TypeVar, cast
 
 V = TypeVar("V")
 
@@ -35,7 +35,7 @@ class CacheState:
 
     Alone (`shared=False`) both always hold. Shared, the caches store only while
     subscribed to the other processes' invalidations, and serve only until
-    `fresh_until` (monotonic seconds): server.cache_sync moves it on each time the
+    `fresh_until` (monotonic seconds): server.cluster.cache_sync moves it on each time the
     subscription proves it has delivered everything published until then.
     """
 
@@ -122,39 +122,37 @@ class GenerationalCache(Generic[V]):
         self._values.clear()
 
 
+@dataclass(frozen=True)
+class CacheSpec(Generic[V]):
+    """One cache a feature keeps: `caches[spec]` is its `GenerationalCache[V]`."""
+
+    name: str
+    ttl_seconds: float
+
+
 class Peers(Protocol):
-    """The other processes' caches (server.cache_sync): told of each committed write."""
+    """The other processes' caches (server.cluster.cache_sync): told of each commit."""
 
     async def invalidate(self, entries: Sequence[tuple[str, Hashable]]) -> None: ...
 
 
 class Caches:
-    """The app's caches; one set per app (tests run many apps in one process).
+    """The app's caches, one per spec; one set per app (tests run many apps in one process).
 
     `shared=True` when other processes serve the same database: the caches then start
-    closed and server.cache_sync opens them (and sets `peers`) once subscribed.
+    closed and server.cluster.cache_sync opens them (and sets `peers`) once subscribed.
     """
 
-    def __init__(self, *, shared: bool = False) -> None:
+    def __init__(self, specs: Iterable[CacheSpec[Any]], *, shared: bool = False) -> None:
         self.state = CacheState(shared=shared)
         self.peers: Peers | None = None
-        # Token digest → the signed-in user's public fields (and locale). Logout and
-        # PATCH /api/me invalidate.
-        self.tokens: GenerationalCache[tuple[int, str, str, str, str]] = GenerationalCache(
-            "tokens", self.state, ttl_seconds=60.0
-        )
-        # User id → inbox counts. Every committed read/seen change or new notification
-        # invalidates; the TTL only bounds what a write outside those paths could leave.
-        self.counts: GenerationalCache[Counts] = GenerationalCache(
-            "counts", self.state, ttl_seconds=30.0
-        )
-        # User id → notification preferences (server.preferences). Saving invalidates.
-        self.preferences: GenerationalCache[Preferences] = GenerationalCache(
-            "preferences", self.state, ttl_seconds=60.0
-        )
         self.by_name: dict[str, GenerationalCache[Any]] = {
-            cache.name: cache for cache in (self.tokens, self.counts, self.preferences)
+            spec.name: GenerationalCache(spec.name, self.state, ttl_seconds=spec.ttl_seconds)
+            for spec in specs
         }
+
+    def __getitem__(self, spec: CacheSpec[V]) -> GenerationalCache[V]:
+        return cast("GenerationalCache[V]", self.by_name[spec.name])
 
     async def invalidate_committed(
         self, entries: Sequence[tuple[GenerationalCache[Any], Hashable]]

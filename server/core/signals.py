@@ -4,8 +4,8 @@ The outbox sends `deliveries` with the ids of the delivery rows it committed, a 
 broadcast sends `broadcasts`, a queued email `emails` (server.mail); the background
 loops of this process (if its role runs them) listen and decide what to do. Nothing
 here reaches into a loop: without a listener a signal is a no-op. With REDIS_URL,
-server.signal_relay forwards every signal to the other processes too; without it,
-loops elsewhere find the rows by polling.
+server.cluster.signal_relay forwards every signal to the other processes too; without
+it, loops elsewhere find the rows by polling.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Every process's caches (server.cache) hear each committed write of every other process.
+"""Every process's caches (server.core.cache) hear each committed write of every other process.
 
 Why pub/sub with acknowledgements and a lease, and not plain pub/sub or Redis
 client-side caching: a PUBLISH (or a tracked key's invalidation) is acknowledged to the
@@ -41,12 +41,11 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import Hashable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from typing import Any
 
-from server.cache import Caches
+from server.core.cache import Caches
 from server.core.tasks import cancel_and_wait
-from server.ops.metrics import CACHE_INVALIDATIONS
 
 log = logging.getLogger("vendorbell.cache")
 
@@ -81,9 +80,18 @@ class RedisCacheSync:
     """Publishes this process's invalidations and applies everyone's (see module doc)."""
 
     def __init__(
-        self, url: str, channel: str, caches: Caches, *, lease_seconds: float = LEASE_SECONDS
+        self,
+        url: str,
+        channel: str,
+        caches: Caches,
+        *,
+        lease_seconds: float = LEASE_SECONDS,
+        on_received: Callable[[], None] = lambda: None,
     ) -> None:
+        """`on_received` is called for each invalidation received (the runtime counts
+        them in its metrics)."""
         self._url = url
+        self._on_received = on_received
         self._channel = f"{channel}:caches"
         self._id = uuid.uuid4().hex
         self._caches = caches
@@ -270,7 +278,7 @@ class RedisCacheSync:
             cache = self._caches.by_name.get(name)
             if cache is not None:
                 cache.invalidate(key)
-        CACHE_INVALIDATIONS.inc()
+        self._on_received()
         self._acks.put_nowait((self._ack_channel(sender), seq))
 
     async def _ack_loop(self) -> None:
