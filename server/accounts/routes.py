@@ -47,6 +47,15 @@ async def _login_keys(limits: Limits, email: str, request: Request) -> tuple[str
     return account, [account, f"address:{_client_address(request)}"]
 
 
+async def _refuse_when_spent(limits: Limits, keys: list[str], *, sentence: str, code: str) -> None:
+    """429 with Retry-After while the sign-in budget of `keys` is spent (sign-in and
+    password change share it: both try a password)."""
+    if wait := await limits.login.retry_after(keys):
+        raise TooMany(
+            f"{sentence} {try_again_in(wait)}", code=code, headers={"Retry-After": str(wait)}
+        )
+
+
 async def _issue_token(session: AsyncSession, user: User, request: Request) -> str:
     return await service.issue_token(
         session,
@@ -117,12 +126,9 @@ async def login(
 ) -> SessionOut:
     limits: Limits = request.app.state.limits
     account, keys = await _login_keys(limits, body.email, request)
-    if wait := await limits.login.retry_after(keys):
-        raise TooMany(
-            f"Too many failed sign-in attempts. {try_again_in(wait)}",
-            code="login_rate_limited",
-            headers={"Retry-After": str(wait)},
-        )
+    await _refuse_when_spent(
+        limits, keys, sentence="Too many failed sign-in attempts.", code="login_rate_limited"
+    )
     try:
         user = await service.authenticate(session, email=body.email, password=body.password)
     except service.InvalidCredentials:
@@ -162,12 +168,9 @@ async def change_password(
     stays. Wrong current passwords count against the sign-in limit."""
     limits: Limits = request.app.state.limits
     account, keys = await _login_keys(limits, user.email, request)
-    if wait := await limits.login.retry_after(keys):
-        raise TooMany(
-            f"Too many wrong passwords. {try_again_in(wait)}",
-            code="password_rate_limited",
-            headers={"Retry-After": str(wait)},
-        )
+    await _refuse_when_spent(
+        limits, keys, sentence="Too many wrong passwords.", code="password_rate_limited"
+    )
     try:
         await service.change_password(
             uow,
