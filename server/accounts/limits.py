@@ -18,6 +18,7 @@ import time
 from typing import Any
 
 from server.accounts.security import SlidingWindowLimiter
+from server.cluster.clients import command_client
 from server.core.config import Settings
 
 log = logging.getLogger("vendorbell.accounts")
@@ -60,11 +61,7 @@ class RedisWindows:
     """Sliding windows kept in one Redis, under one key prefix."""
 
     def __init__(self, url: str, prefix: str) -> None:
-        from redis.asyncio import Redis
-
-        self._redis: Any = Redis.from_url(
-            url, socket_timeout=_TIMEOUT, socket_connect_timeout=_TIMEOUT
-        )
+        self._redis: Any = command_client(url, timeout=_TIMEOUT)
         self._prefix = prefix
         self._hit = self._redis.register_script(_HIT)
         self._wait = self._redis.register_script(_WAIT)

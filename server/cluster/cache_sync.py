@@ -44,6 +44,7 @@ import uuid
 from collections.abc import Callable, Hashable, Sequence
 from typing import Any
 
+from server.cluster.clients import command_client, subscription_client
 from server.core.cache import Caches
 from server.core.tasks import cancel_and_wait
 
@@ -115,21 +116,10 @@ class RedisCacheSync:
 
     async def start(self) -> None:
         """Start subscribing (in the background: the caches stay closed until then)."""
-        from redis.asyncio import Redis
-        from redis.asyncio.retry import Retry
-        from redis.backoff import NoBackoff
-
-        self._redis = Redis.from_url(
-            self._url, socket_connect_timeout=REDIS_TIMEOUT, socket_timeout=REDIS_TIMEOUT
-        )
-        # No silent reconnects on the subscription: a gap must close the caches. Named,
-        # so that CLIENT LIST shows whose it is.
-        self._subscriber = Redis.from_url(
-            self._url,
-            socket_connect_timeout=REDIS_TIMEOUT,
-            socket_timeout=REDIS_TIMEOUT,
-            retry=Retry(NoBackoff(), 0),
-            client_name=self.client_name,
+        self._redis = command_client(self._url, timeout=REDIS_TIMEOUT)
+        # A gap in the subscription must close the caches, so it never reconnects silently.
+        self._subscriber = subscription_client(
+            self._url, name=self.client_name, timeout=REDIS_TIMEOUT
         )
         self._caches.peers = self
         self._spawn(self._subscription_loop())

@@ -22,6 +22,7 @@ import logging
 import os
 from typing import Any
 
+from server.cluster.clients import command_client
 from server.core.signals import Signals
 from server.core.tasks import cancel_and_wait
 
@@ -45,11 +46,7 @@ class RedisSignalRelay:
         self._redis: Any = None
 
     async def start(self) -> None:
-        from redis.asyncio import Redis
-
-        self._redis = Redis.from_url(
-            self._url, socket_connect_timeout=REDIS_TIMEOUT, socket_timeout=REDIS_TIMEOUT
-        )
+        self._redis = command_client(self._url, timeout=REDIS_TIMEOUT)
         self._signals.deliveries.forward(self._forward_deliveries)
         self._signals.broadcasts.forward(self._forward_broadcast)
         self._signals.emails.forward(self._forward_emails)

@@ -10,6 +10,7 @@ import random
 from typing import Any
 from urllib.parse import urlsplit
 
+from server.cluster.clients import command_client, subscription_client
 from server.core.ids import is_ascii_digits
 from server.realtime.hub import SERVICE_RESTART, Event, Hub, SessionCheck, encode
 
@@ -89,22 +90,13 @@ class RedisHub(Hub):
         await self._redis.ping()
 
     async def start(self) -> None:
-        from redis.asyncio import Redis
-        from redis.asyncio.retry import Retry
-        from redis.backoff import NoBackoff
         from redis.exceptions import RedisError
 
-        self._redis = Redis.from_url(
-            self._url, socket_connect_timeout=REDIS_TIMEOUT, socket_timeout=REDIS_TIMEOUT
-        )
-        # The subscription never reconnects by itself: redis-py would resubscribe
-        # silently, and the events published meanwhile would be lost unnoticed.
-        self._listener = Redis.from_url(
-            self._url,
-            socket_connect_timeout=REDIS_TIMEOUT,
-            socket_timeout=REDIS_TIMEOUT,
-            client_name=f"{CLIENT_NAME}-{os.getpid()}",
-            retry=Retry(NoBackoff(), 0, supported_errors=()),
+        self._redis = command_client(self._url, timeout=REDIS_TIMEOUT)
+        # Events published while the subscription is away are lost to this process:
+        # it must fail visibly (its sockets are then told), never reconnect silently.
+        self._listener = subscription_client(
+            self._url, name=f"{CLIENT_NAME}-{os.getpid()}", timeout=REDIS_TIMEOUT
         )
         try:
             pubsub = await self._subscribe()
