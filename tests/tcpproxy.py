@@ -1,12 +1,15 @@
-"""A loopback TCP proxy a test can cut and restore: a database outage made of real sockets.
+"""A loopback TCP proxy a test can silence, cut and restore: outages made of real sockets.
 
-`cut()` closes every connection it carries and then, depending on `mode`, either
-refuses new ones (the listening socket is closed: connect() gets ECONNREFUSED, as when
-the database host is up but PostgreSQL is not) or blackholes them (they are accepted
-and never answered, as when a firewall or a dead host drops packets: only the
-client's own timeouts end the wait). `restore()` forwards again on the same port.
+`silence()` holds every byte, both ways, on open and new connections while TCP stays up
+(a network partition: only a client's own PING and timeouts can tell). `cut()` closes
+every connection it carries and then, depending on `mode`, either refuses new ones (the
+listening socket is closed: connect() gets ECONNREFUSED, as when the host is up but the
+server is not) or blackholes them (they are accepted and never answered, as when a
+firewall or a dead host drops packets: only the client's own timeouts end the wait).
+`restore()` forwards again on the same port.
 
-Used by the outage tests (tests/ops/test_outage.py) and by bench/faults_outage.py.
+Used by the outage tests (tests/ops/test_outage.py, in front of PostgreSQL;
+tests/realtime/test_redis_outage.py, in front of Redis) and by bench/faults_outage.py.
 """
 
 from __future__ import annotations
@@ -31,6 +34,8 @@ class TcpProxy:
         self._server: asyncio.Server | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._writers: set[asyncio.StreamWriter] = set()
+        self._flowing = asyncio.Event()
+        self._flowing.set()
 
     async def start(self) -> int:
         """Listen on a free loopback port (or the one used before a cut); returns it."""
@@ -39,6 +44,10 @@ class TcpProxy:
         )
         self.port = int(self._server.sockets[0].getsockname()[1])
         return self.port
+
+    def silence(self) -> None:
+        """Hold every byte, both ways, until `restore()`; connections stay open."""
+        self._flowing.clear()
 
     async def cut(self, mode: CutMode = "refuse") -> None:
         """Drop every carried connection; then refuse or blackhole new ones."""
@@ -52,10 +61,12 @@ class TcpProxy:
 
     async def restore(self) -> None:
         """Forward again; blackholed connections made meanwhile are dropped."""
-        for writer in list(self._writers):
-            _abort(writer)
-        self._writers.clear()
+        if self.mode == "blackhole":
+            for writer in list(self._writers):
+                _abort(writer)
+            self._writers.clear()
         self.mode = None
+        self._flowing.set()
         if self._server is None:
             await self.start()
 
@@ -89,21 +100,21 @@ class TcpProxy:
             up_reader, up_writer = await asyncio.open_connection(self.target_host, self.target_port)
         self._writers.add(up_writer)
         try:
-            await asyncio.gather(_pipe(reader, up_writer), _pipe(up_reader, writer))
+            await asyncio.gather(self._pipe(reader, up_writer), self._pipe(up_reader, writer))
         finally:
             self._writers.discard(up_writer)
             _abort(up_writer)
 
-
-async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    try:
-        while data := await reader.read(65536):
-            writer.write(data)
-            await writer.drain()
-    except OSError:
-        pass
-    finally:
-        _abort(writer)
+    async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while data := await reader.read(65536):
+                await self._flowing.wait()
+                writer.write(data)
+                await writer.drain()
+        except OSError:
+            pass
+        finally:
+            _abort(writer)
 
 
 def _abort(writer: asyncio.StreamWriter) -> None:

@@ -17,7 +17,7 @@ from server.core.config import Settings
 from server.realtime.redis_hub import RedisHub
 from tests.conftest import Accounts, make_settings, place_order
 from tests.realtime.conftest import close_code, next_message, open_socket
-from tests.realtime.tcp_proxy import TcpProxy
+from tests.tcpproxy import TcpProxy
 
 pytestmark = pytest.mark.redis
 
@@ -60,7 +60,7 @@ async def test_sockets_are_closed_1012_soon_after_the_redis_subscription_goes_si
             assert await asyncio.wait_for(close_code(ws), BOUND) == 1012
             assert asyncio.get_running_loop().time() - started < BOUND
         finally:
-            proxy.restore()
+            await proxy.restore()
 
 
 async def test_a_socket_opened_while_redis_is_away_gets_local_events_then_1012_once_it_is_back(
@@ -68,13 +68,13 @@ async def test_a_socket_opened_while_redis_is_away_gets_local_events_then_1012_o
 ) -> None:
     vendor, customer = await accounts.vendor(), await accounts.customer()
     hub: RedisHub = app.state.hub  # type: ignore[attr-defined]
-    proxy.cut()
+    await proxy.cut()
     try:
         await wait_for(hub, "subscribed", False)
         async with open_socket(ws_url, token=vendor.token) as ws:
             await place_order(client, customer, vendor)
             assert (await next_message(ws))["notification"]["event"] == "order.created"
-            proxy.restore()
+            await proxy.restore()
             assert await asyncio.wait_for(close_code(ws), BOUND) == 1012
     finally:
-        proxy.restore()
+        await proxy.restore()
