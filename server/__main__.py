@@ -6,10 +6,10 @@ import argparse
 import asyncio
 import logging
 import math
-import os
 import signal
 from collections.abc import Sequence
 from types import FrameType
+from urllib.parse import urlsplit
 
 from server.admin.cli import cmd_create_admin
 from server.core.config import Settings, get_settings
@@ -31,14 +31,15 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> None:
     # uvicorn drains on SIGTERM, then raises it again with the handler it found: this
     # one, so that a drained process exits with status 0 instead of dying by the signal.
     signal.signal(signal.SIGTERM, _exit_drained)
-    if args.role == "api":
-        os.environ["ROLE"] = "api"  # read by the app factory, in every --workers process
-        get_settings.cache_clear()
+    host, port = args.host or settings.host, args.port or settings.port
+    announce(settings, host, port)
     uvicorn.run(
-        "server.app:create_app",
+        # Each of `--workers` processes imports the factory by name, so the role is a
+        # name too: create_api_app is create_app with the role set to "api".
+        "server.app:create_api_app" if args.role == "api" else "server.app:create_app",
         factory=True,
-        host=args.host or settings.host,
-        port=args.port or settings.port,
+        host=host,
+        port=port,
         workers=args.workers,
         log_config=None,
         # X-Forwarded-For is believed from FORWARDED_ALLOW_IPS only (uvicorn would
@@ -54,6 +55,46 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> None:
         ws_per_message_deflate=False,
         ws=WebSocketProtocol,  # answers an oversize handshake instead of hanging
     )
+
+
+# Compared with, never bound to: "listening on every address".
+ANY_ADDRESS = frozenset({"0.0.0.0", "::"})  # noqa: S104
+
+
+def announce(settings: Settings, host: str, port: int) -> None:
+    """One line for the person at the console beside the JSON logs, and a warning
+    when the links in emails and pushes (PUBLIC_URL) would not lead to this server."""
+    shown = "127.0.0.1" if host in ANY_ADDRESS else host
+    where = f"http://{shown}:{port}"
+    print(f"vendorbell is serving on {where} — open it and sign up", flush=True)
+    mismatch = public_url_mismatch(settings.public_url, host, port)
+    if mismatch:
+        print(f"warning: {mismatch}", flush=True)
+        logging.getLogger("vendorbell").warning(
+            "config.public_url_mismatch", extra={"public_url": settings.public_url, "port": port}
+        )
+
+
+def public_url_mismatch(public_url: str, host: str, port: int) -> str | None:
+    """Why PUBLIC_URL looks wrong for a server on host:port, or None. Behind a proxy
+    PUBLIC_URL names the proxy (another host, https): only a loopback PUBLIC_URL that
+    points at another port, or at loopback while serving elsewhere, is surely wrong."""
+    parts = urlsplit(public_url)
+    loopback = {"127.0.0.1", "localhost", "::1"}
+    if parts.hostname not in loopback:
+        return None
+    default = 443 if parts.scheme == "https" else 80
+    if (parts.port or default) != port:
+        return (
+            f"PUBLIC_URL is {public_url} but the server listens on port {port}: links in "
+            f"emails and pushes will not reach it (set PUBLIC_URL=http://{parts.hostname}:{port})"
+        )
+    if host not in loopback and host not in ANY_ADDRESS:
+        return (
+            f"PUBLIC_URL is {public_url} (loopback) but the server listens on {host}: "
+            "other devices following links in emails and pushes will not reach it"
+        )
+    return None
 
 
 async def _check_secret_key(settings: Settings) -> None:

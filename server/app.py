@@ -60,6 +60,11 @@ def settle_garbage_collector() -> None:
     gc.set_threshold(7000, 50, 1000)
 
 
+def create_api_app() -> FastAPI:
+    """The app of `python -m server run --role api`: HTTP and WebSocket, no loops."""
+    return create_app(get_settings().model_copy(update={"role": "api"}))
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     role = settings.effective_role
