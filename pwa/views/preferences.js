@@ -92,9 +92,9 @@ function typeRow(type, prefs) {
   const row = h('tr', { dataset: { type } },
     h('th', { scope: 'row' }, h('span', { class: 'pref-type' }, label), h('span', { class: 'muted small' }, t(`prefs.hint.${type}`)),
       alwaysInbox ? h('span', { class: 'muted small', id: 'order-inbox-note' }, t('prefs.orders_always_inbox')) : null),
-    h('td', {}, push),
-    h('td', {}, inbox),
-    h('td', {}, email));
+    h('td', { 'data-label': t('prefs.col_push') }, push),
+    h('td', { 'data-label': t('prefs.col_inbox') }, inbox),
+    h('td', { 'data-label': t('prefs.col_email') }, email));
   return { row, push, inbox, email };
 }
 
