@@ -2,6 +2,8 @@
 // stay in the inbox and fall back to email, how a waiting order rings again, and quiet
 // hours in the vendor's own time zone. One Save sends the whole set (`PUT /api/preferences`).
 // Above them, with the language, the account: its password and where it is signed in.
+// A customer sees only what reaches a customer: no order alerts, no email (only a
+// vendor's orders fall back to email), no "new orders ring anyway".
 
 import { api, get } from '../api.js';
 import { changeLocale } from '../session.js';
@@ -9,6 +11,7 @@ import { h, mount } from '../dom.js';
 import { LOCALES, locale, t } from '../i18n.js';
 import { errorMessage } from '../messages.js';
 import { TYPES, typeLabel } from '../format.js';
+import { state } from '../state.js';
 import { browserTimeZone, zoneNames } from '../time-zone.js';
 import { passwordCard } from './password-card.js';
 import { sessionsCard } from './sessions-card.js';
@@ -77,7 +80,10 @@ function languageCard(ctx) {
 }
 
 /** One notification type's row: its name and hint, then a switch per channel. */
-function typeRow(type, prefs) {
+// The one email there is: a vendor's order that found no device, or still waits.
+const emailOffered = (type, vendor) => vendor && type === 'order';
+
+function typeRow(type, prefs, vendor) {
   const channels = prefs.types?.[type] || { push: true, inbox: true, email: type === 'order' };
   const label = typeLabel(type);
   const push = switchInput(t('prefs.push_for', { type: label }), channels.push, { 'data-testid': `push-${type}` });
@@ -87,30 +93,33 @@ function typeRow(type, prefs) {
     disabled: alwaysInbox,
     'aria-describedby': alwaysInbox ? 'order-inbox-note' : null,
   });
-  // Email is the fallback: sent when no device rang for an order, or it went unanswered.
-  const email = switchInput(t('prefs.email_for', { type: label }), channels.email ?? type === 'order', { 'data-testid': `email-${type}` });
+  const email = emailOffered(type, vendor)
+    ? switchInput(t('prefs.email_for', { type: label }), channels.email ?? true, { 'data-testid': `email-${type}` })
+    : null;
+  const hint = vendor ? `prefs.hint.${type}` : `prefs.hint_customer.${type}`;
   const row = h('tr', { dataset: { type } },
-    h('th', { scope: 'row' }, h('span', { class: 'pref-type' }, label), h('span', { class: 'muted small' }, t(`prefs.hint.${type}`)),
+    h('th', { scope: 'row' }, h('span', { class: 'pref-type' }, label), h('span', { class: 'muted small' }, t(hint)),
       alwaysInbox ? h('span', { class: 'muted small', id: 'order-inbox-note' }, t('prefs.orders_always_inbox')) : null),
     h('td', { 'data-label': t('prefs.col_push') }, push),
     h('td', { 'data-label': t('prefs.col_inbox') }, inbox),
-    h('td', { 'data-label': t('prefs.col_email') }, email));
+    vendor ? h('td', email ? { 'data-label': t('prefs.col_email') } : {}, email) : null);
   return { row, push, inbox, email };
 }
 
 /** Which channels each notification type uses: a table of switches. */
-function typesCard(prefs) {
-  const rows = Object.fromEntries(TYPES.map((type) => [type, typeRow(type, prefs)]));
+function typesCard(prefs, vendor) {
+  const rows = Object.fromEntries(TYPES.map((type) => [type, typeRow(type, prefs, vendor)]));
+  const columns = ['prefs.col_type', 'prefs.col_push', 'prefs.col_inbox', ...(vendor ? ['prefs.col_email'] : [])];
   const section = h('section', { class: 'card' },
     h('h2', {}, t('prefs.by_type_title')),
-    h('p', { class: 'muted small' }, t('prefs.by_type_hint')),
+    h('p', { class: 'muted small' }, t(vendor ? 'prefs.by_type_hint' : 'prefs.by_type_hint_customer')),
     h('table', { class: 'pref-table' },
-      h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, t('prefs.col_type')), h('th', { scope: 'col' }, t('prefs.col_push')), h('th', { scope: 'col' }, t('prefs.col_inbox')), h('th', { scope: 'col' }, t('prefs.col_email')))),
+      h('thead', {}, h('tr', {}, columns.map((key) => h('th', { scope: 'col' }, t(key))))),
       h('tbody', {}, TYPES.map((type) => rows[type].row))));
   const read = () => Object.fromEntries(TYPES.map((type) => [type, {
     push: rows[type].push.checked,
     inbox: rows[type].inbox.checked,
-    email: rows[type].email.checked,
+    email: rows[type].email?.checked ?? false,
   }]));
   return { section, read };
 }
@@ -122,7 +131,7 @@ function switchRow(input, text, hint) {
 }
 
 /** Quiet hours: on or off, from and until, in which time zone, and whether orders still ring. */
-function quietHoursCard(quiet) {
+function quietHoursCard(quiet, vendor) {
   // Never set up: start from this browser's zone rather than the server's UTC default.
   const fresh = !quiet.enabled && (!quiet.time_zone || quiet.time_zone === 'UTC');
   const zone = fresh ? browserTimeZone() : quiet.time_zone;
@@ -138,7 +147,7 @@ function quietHoursCard(quiet) {
       h('label', { class: 'field' }, t('prefs.from'), start),
       h('label', { class: 'field' }, t('prefs.until'), end),
       h('label', { class: 'field zone-field' }, t('prefs.time_zone'), timeZone, zones)),
-    switchRow(ordersRing, t('prefs.orders_ring'), t('prefs.orders_ring_hint')));
+    vendor ? switchRow(ordersRing, t('prefs.orders_ring'), t('prefs.orders_ring_hint')) : null);
   enabled.addEventListener('change', () => { quietFields.disabled = !enabled.checked; });
   const section = h('section', { class: 'card' },
     h('h2', {}, t('prefs.quiet_title')),
@@ -158,9 +167,10 @@ function quietHoursCard(quiet) {
 /** The preferences form: one Save sends the whole set; `saved(prefs)` gets the server's
  * answer, `alive()` says whether the page is still shown. */
 function preferencesForm(prefs, { toast, saved, alive }) {
-  const types = typesCard(prefs);
-  const alerts = orderAlertFields(prefs.order_alerts || {});
-  const quiet = quietHoursCard(prefs.quiet_hours || {});
+  const vendor = state.user?.role === 'vendor';
+  const types = typesCard(prefs, vendor);
+  const alerts = vendor ? orderAlertFields(prefs.order_alerts || {}) : null;
+  const quiet = quietHoursCard(prefs.quiet_hours || {}, vendor);
   const error = h('p', { class: 'form-error', role: 'alert', hidden: true, 'data-testid': 'preferences-error' });
   const save = h('button', { class: 'button primary', type: 'submit' }, t('prefs.save'));
   const showError = (text) => {
@@ -173,7 +183,8 @@ function preferencesForm(prefs, { toast, saved, alive }) {
     error.hidden = true;
     if (!quiet.complete()) return showError(t('prefs.quiet_times_needed'));
     // order_alerts are sent as typed: the server checks the range and answers 422 with the reason.
-    const payload = { types: types.read(), quiet_hours: quiet.read(), order_alerts: alerts.read() };
+    const payload = { types: types.read(), quiet_hours: quiet.read() };
+    if (alerts) payload.order_alerts = alerts.read();
     save.disabled = true;
     try {
       const answer = await api('/api/preferences', { method: 'PUT', body: payload });
@@ -191,7 +202,7 @@ function preferencesForm(prefs, { toast, saved, alive }) {
   }
 
   return h('form', { class: 'form', novalidate: true, onsubmit: submit, 'data-testid': 'preferences-form' },
-    types.section, alerts.section, quiet.section, error, h('div', { class: 'row' }, save));
+    types.section, alerts?.section, quiet.section, error, h('div', { class: 'row' }, save));
 }
 
 export function render(main, ctx) {

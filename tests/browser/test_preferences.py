@@ -62,10 +62,11 @@ def test_settings_are_saved_and_shown_again_after_a_reload(
     expect(page.get_by_test_id("quiet-start")).to_be_disabled()  # until quiet hours are on
 
     expect(page.get_by_role("switch", name="Email for Orders")).to_be_checked()
-    expect(page.get_by_role("switch", name="Email for Payments")).not_to_be_checked()
+    # Only orders fall back to email: no other type offers a switch that would do nothing.
+    for other in ("Payments", "Messages", "System"):
+        expect(page.get_by_role("switch", name=f"Email for {other}")).to_have_count(0)
     page.get_by_role("switch", name="Push for Messages").uncheck()
     page.get_by_role("switch", name="Email for Orders").uncheck()
-    page.get_by_role("switch", name="Email for Messages").check()
     page.get_by_role("switch", name="Quiet hours").check()
     page.get_by_test_id("quiet-start").fill("23:30")
     page.get_by_test_id("quiet-end").fill("06:15")
@@ -77,7 +78,7 @@ def test_settings_are_saved_and_shown_again_after_a_reload(
     assert saved["types"] == {
         "order": {"push": True, "inbox": True, "email": False},
         "payment": {"push": True, "inbox": True, "email": False},
-        "message": {"push": False, "inbox": True, "email": True},
+        "message": {"push": False, "inbox": True, "email": False},
         "system": {"push": True, "inbox": True, "email": False},
     }
     assert saved["quiet_hours"] == {
@@ -92,12 +93,38 @@ def test_settings_are_saved_and_shown_again_after_a_reload(
     expect(page.get_by_role("switch", name="Push for Messages")).not_to_be_checked()
     expect(page.get_by_role("switch", name="Push for Payments")).to_be_checked()
     expect(page.get_by_role("switch", name="Email for Orders")).not_to_be_checked()
-    expect(page.get_by_role("switch", name="Email for Messages")).to_be_checked()
     expect(page.get_by_role("switch", name="Quiet hours")).to_be_checked()
     expect(page.get_by_test_id("quiet-start")).to_have_value("23:30")
     expect(page.get_by_test_id("quiet-end")).to_have_value("06:15")
     expect(page.get_by_role("switch", name="New orders ring anyway")).not_to_be_checked()
     screenshot(page, "preferences")  # docs/preferences.png is a copy of it
+    assert session.errors == []
+
+
+def test_a_customers_settings_show_only_what_reaches_a_customer(
+    live_server: LiveServer, sessions: Callable[..., Session]
+) -> None:
+    customer = live_server.register("customer", "Ada Lovelace")
+    session = sessions(customer, viewport={"width": 390, "height": 844})
+    page = session.page("/preferences")
+    form = page.get_by_test_id("preferences-form")
+    expect(form.get_by_role("switch", name="Push for Orders")).to_be_checked()
+    expect(form).to_contain_text("Your orders: accepted, ready, cancelled")
+    expect(form).to_contain_text("Messages from vendors")
+    # No vendor-only control: no email, no reminders of waiting orders, no order ringing
+    # through quiet hours, and no vendor wording.
+    expect(form.get_by_role("switch", name="Email for Orders")).to_have_count(0)
+    expect(form.get_by_role("columnheader", name="Email")).to_have_count(0)
+    expect(page.get_by_test_id("alerts-every")).to_have_count(0)
+    expect(page.get_by_test_id("quiet-orders-ring")).to_have_count(0)
+    for vendor_words in ("New orders", "until you accept", "ring anyway", "email"):
+        expect(form).not_to_contain_text(vendor_words)
+    form.get_by_role("switch", name="Push for Messages").uncheck()
+    page.get_by_role("button", name="Save settings").click()
+    expect(page.locator(".toast")).to_contain_text("Settings saved.")
+    saved = api_get(live_server, customer, "/api/preferences")
+    assert saved["types"]["message"] == {"push": False, "inbox": True, "email": False}
+    assert all(not channels["email"] for channels in saved["types"].values())
     assert session.errors == []
 
 
