@@ -42,6 +42,9 @@ function focusHeading(view) {
   setTimeout(() => observer.disconnect(), 15_000);
 }
 
+// Paths people guess (the page is called Settings): sent on to the page they mean.
+const ALIASES = { '/settings': '/preferences', '/inbox': '/notifications' };
+
 function notFound(main) {
   return mount(main, h('section', { class: 'card empty-state' }, h('h1', {}, t('app.not_found')), h('a', { href: '/' }, t('app.back_to_dashboard'))));
 }
@@ -52,6 +55,7 @@ export function route({ focus = true } = {}) {
   cleanup = null;
   const main = document.getElementById('main');
   const path = location.pathname;
+  if (ALIASES[path]) return navigate(ALIASES[path] + location.search, { replace: true });
   if (!state.user && path !== '/signin') return navigate('/signin', { replace: true });
   if (state.user && path === '/signin') return navigate('/', { replace: true });
   const match = routes.map(([re, view]) => [path.match(re), view]).find(([m]) => m);

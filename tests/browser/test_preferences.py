@@ -101,6 +101,16 @@ def test_settings_are_saved_and_shown_again_after_a_reload(
     assert session.errors == []
 
 
+def test_the_settings_address_people_guess_opens_the_settings(
+    live_server: LiveServer, sessions: Callable[..., Session]
+) -> None:
+    session = sessions(live_server.register("vendor", "Corner Bakery"))
+    page = session.page("/settings")
+    expect(page.locator("main h1")).to_have_text("Settings")
+    expect(page).to_have_url(f"{live_server.origin}/preferences")
+    assert session.errors == []
+
+
 def test_a_customers_settings_show_only_what_reaches_a_customer(
     live_server: LiveServer, sessions: Callable[..., Session]
 ) -> None:
