@@ -150,15 +150,21 @@ function figure(label, value, testid, hint) {
     hint ? h('span', { class: 'muted small' }, hint) : null);
 }
 
-/** The vendor's orders in the range, in one line: how fast and how surely they were answered. */
+/** The vendor's orders in the range, in one line: how fast and how surely they were
+ * answered. Only figures that say something: no median without an accepted order, and
+ * orders still waiting apart from those that ended unaccepted. */
 function orderFigures(s) {
   if (!s.orders_received) return null;
+  const parts = [
+    s.median_seconds_to_accept == null ? null : t('analytics.fig.median', { median: duration(s.median_seconds_to_accept) }),
+    s.orders_reminded ? t('analytics.fig.reminded', { count: s.orders_reminded }) : null,
+    s.orders_emailed ? t('analytics.fig.emailed', { count: s.orders_emailed }) : null,
+    s.orders_waiting ? t('analytics.fig.waiting', { count: s.orders_waiting }) : null,
+    s.orders_never_accepted ? t('analytics.fig.never', { count: s.orders_never_accepted }) : null,
+  ].filter(Boolean);
   return h('p', { class: 'muted small order-figures', 'data-testid': 'order-figures' },
     h('strong', {}, t('analytics.orders', { count: s.orders_received })),
-    ` · ${t('analytics.order_figures', {
-      median: duration(s.median_seconds_to_accept), reminded: s.orders_reminded,
-      emailed: s.orders_emailed, never: s.orders_never_accepted,
-    })}`);
+    parts.map((part) => ` · ${part}`).join(''));
 }
 
 function figures(totals) {

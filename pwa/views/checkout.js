@@ -4,10 +4,12 @@ import { get, post } from '../api.js';
 import { h, mount } from '../dom.js';
 import { t } from '../i18n.js';
 import { errorMessage } from '../messages.js';
-import { money, toCents } from '../format.js';
+import { money, number, toCents } from '../format.js';
 import { state } from '../state.js';
 
-const SUGGESTIONS = [['checkout.flat_white', '3.50'], ['checkout.croissant', '2.20'], ['checkout.sourdough', '5.80'], ['checkout.orange_juice', '3.90']];
+// Quick-add items and their prices in cents, written in the reader's way ("3,50" in French).
+const SUGGESTIONS = [['checkout.flat_white', 350], ['checkout.croissant', 220], ['checkout.sourdough', 580], ['checkout.orange_juice', 390]];
+const decimal = (cents) => number(cents / 100, { minimumFractionDigits: 2, maximumFractionDigits: 2, useGrouping: false });
 const CURRENCIES = ['EUR', 'USD', 'GBP'];
 
 function customersOnly() {
@@ -19,7 +21,7 @@ function itemRow({ name = '', price = '', quantity = 1, onRemove }) {
   const row = h('tr', { class: 'item-row' },
     h('td', {}, h('input', { name: 'name', value: name, placeholder: t('checkout.item'), required: true, maxlength: 200, 'aria-label': t('checkout.item_name') })),
     h('td', {}, h('input', { name: 'quantity', type: 'number', min: 1, max: 10000, value: quantity, required: true, class: 'qty', 'aria-label': t('checkout.quantity') })),
-    h('td', {}, h('input', { name: 'price', inputmode: 'decimal', value: price, placeholder: '0.00', required: true, class: 'amount', 'aria-label': t('checkout.unit_price') })),
+    h('td', {}, h('input', { name: 'price', inputmode: 'decimal', value: price, placeholder: decimal(0), required: true, class: 'amount', 'aria-label': t('checkout.unit_price') })),
     h('td', {}, h('button', { type: 'button', class: 'icon-button remove', 'aria-label': t('checkout.remove_item'), onclick: () => { row.remove(); onRemove(); } }, '×')));
   return row;
 }
@@ -46,7 +48,7 @@ function quickAdd(addRow) {
   return h('div', { class: 'row' },
     h('button', { type: 'button', class: 'button ghost', 'data-testid': 'add-item', onclick: () => addRow() }, `+ ${t('checkout.add_item')}`),
     h('span', { class: 'muted small' }, t('checkout.quick_add')),
-    SUGGESTIONS.map(([key, price]) => h('button', { type: 'button', class: 'chip', onclick: () => addRow(t(key), price) }, t(key))));
+    SUGGESTIONS.map(([key, cents]) => h('button', { type: 'button', class: 'chip', onclick: () => addRow(t(key), decimal(cents)) }, t(key))));
 }
 
 /** The checkout form around its fields (built by render, which reads them). */
@@ -128,6 +130,6 @@ export function render(main, { navigate, toast }) {
 
   mount(main, h('div', { class: 'page-head' }, h('h1', {}, t('nav.new_order'))), checkoutForm(fields, { place, changed, addRow }));
   currency.addEventListener('change', updateTotal);
-  addRow(t(SUGGESTIONS[0][0]), SUGGESTIONS[0][1]);
+  addRow(t(SUGGESTIONS[0][0]), decimal(SUGGESTIONS[0][1]));
   get('/api/vendors').then((vendors) => mount(vendorSelect, vendorOptions(vendors))).catch((e) => showError(errorMessage(e)));
 }

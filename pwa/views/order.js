@@ -39,7 +39,11 @@ function actionButtonClass(status) {
 
 /** A button per status the viewer may move the order to; `rejectBox` holds the decline form. */
 function actionsCard(order, vendor, { move, rejectBox }) {
-  const buttons = order.allowed_transitions.map((status) =>
+  // A new order is declined (with a reason for the customer), not also "cancelled": two
+  // red buttons side by side that end it alike.
+  const next = order.allowed_transitions;
+  const shown = next.includes('rejected') ? next.filter((status) => status !== 'cancelled') : next;
+  const buttons = shown.map((status) =>
     h('button', { type: 'button', class: actionButtonClass(status), 'data-action': status, onclick: () => move(status) }, actionLabel(status)));
   if (!buttons.length) return null;
   return h('section', { class: 'card' }, h('h2', {}, vendor ? t('order.next_step') : t('order.change')), h('div', { class: 'row' }, buttons), rejectBox);

@@ -15,6 +15,7 @@ export function render(main, { query: params, navigate }) {
   const status = params.get('status') || '';
   const list = h('div', {}, h('p', { class: 'muted' }, t('common.loading')));
 
+  let chips = null;
   let generation = 0; // only the newest request may draw
   async function load() {
     const mine = ++generation;
@@ -22,13 +23,16 @@ export function render(main, { query: params, navigate }) {
       const orders = await get(`/api/orders${query({ status, limit: 200 })}`);
       if (mine !== generation) return;
       const empty = vendor ? t('orders.empty_vendor') : t('orders.empty_customer');
+      // No order at all yet: eight status filters over an empty list only get in the way.
+      chips.hidden = !status && orders.length === 0;
       mount(list, orderList(orders, state.user.role, empty));
     } catch (error) {
+      chips.hidden = false;
       mount(list, h('p', { class: 'muted' }, errorMessage(error)));
     }
   }
 
-  const chips = h('div', { class: 'chips', role: 'group', 'aria-label': t('orders.filter_status') }, FILTERS.map((value) =>
+  chips = h('div', { class: 'chips', role: 'group', hidden: !status, 'aria-label': t('orders.filter_status') }, FILTERS.map((value) =>
     h('button', {
       type: 'button',
       class: `chip${value === status ? ' active' : ''}`,

@@ -17,12 +17,12 @@ from server.mail.models import OutgoingEmail
 from server.order_alerts.models import OrderReminder
 from server.orders.models import Order
 
-# An order never accepted has no acceptance time and cannot get one any more, or is
-# still pending. Orders placed before acceptance times were stored (NULL) but moved past
-# `accepted` count as accepted, though not in the median.
-_NEVER_ACCEPTED = Order.accepted_at.is_(None) & Order.status.in_(
-    ("pending", "rejected", "cancelled")
-)
+# An order never accepted has no acceptance time and cannot get one any more; one still
+# pending may yet be accepted, so it is counted apart ("1 never accepted" for an order a
+# minute old would contradict its own page). Orders placed before acceptance times were
+# stored (NULL) but moved past `accepted` count as accepted, though not in the median.
+_NEVER_ACCEPTED = Order.accepted_at.is_(None) & Order.status.in_(("rejected", "cancelled"))
+_WAITING = Order.status == "pending"
 
 
 def _in_range(vendor_id: int, start: datetime, end: datetime) -> tuple[ColumnElement[bool], ...]:
@@ -50,12 +50,15 @@ async def order_figures(
             _counted(OrderReminder.sent > 0),
             _counted(emailed),
             _counted(_NEVER_ACCEPTED),
+            _counted(_WAITING),
         )
         .select_from(Order)
         .outerjoin(OrderReminder, OrderReminder.order_id == Order.id)
         .where(*in_range)
     )
-    received, accepted, reminded, emailed_n, never = (await session.execute(counts)).one()
+    received, accepted, reminded, emailed_n, never, waiting = (
+        await session.execute(counts)
+    ).one()
     return OrderFigures(
         orders_received=received,
         orders_accepted=accepted,
@@ -63,6 +66,7 @@ async def order_figures(
         orders_reminded=reminded,
         orders_emailed=emailed_n,
         orders_never_accepted=never,
+        orders_waiting=waiting,
     )
 
 

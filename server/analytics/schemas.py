@@ -50,8 +50,12 @@ class OrderFigures(BaseModel):
     )
     orders_never_accepted: int = Field(
         default=0,
-        description="Orders never accepted: still pending, rejected, or cancelled before "
-        "acceptance (orders accepted and later cancelled are not counted).",
+        description="Orders that ended without being accepted: rejected, or cancelled "
+        "before acceptance (orders accepted and later cancelled are not counted; orders "
+        "still pending are `orders_waiting`).",
+    )
+    orders_waiting: int = Field(
+        default=0, description="Orders still pending: not accepted yet, and not ended."
     )
 
 

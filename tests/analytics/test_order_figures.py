@@ -93,7 +93,8 @@ async def test_order_figures_count_the_vendors_orders_in_the_range_exactly(
         accepted_after=30.5,
         emails=("failed",),
     )
-    # Never accepted: still pending (reminded, emailed), rejected, cancelled while pending.
+    # Not accepted: still pending (reminded, emailed: waiting, not "never"), rejected,
+    # cancelled while pending (never accepted).
     await order(
         app,
         client,
@@ -121,7 +122,8 @@ async def test_order_figures_count_the_vendors_orders_in_the_range_exactly(
         "median_seconds_to_accept": 60.0,  # of 30.5, 60 and 180
         "orders_reminded": 2,
         "orders_emailed": 1,
-        "orders_never_accepted": 3,
+        "orders_never_accepted": 2,
+        "orders_waiting": 1,
     }
     two_hours = "from=2026-11-01T10:00:00Z&to=2026-11-01T12:00:00Z"
     first_two = await client.get(f"/api/analytics/summary?{two_hours}", headers=vendor.headers)

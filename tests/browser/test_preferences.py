@@ -239,7 +239,7 @@ def test_dashboard_chart_shows_each_day_and_the_servers_click_through_rate(
     expect(page.get_by_test_id("figure-read")).to_contain_text("1 read")
     expect(page.get_by_test_id("figure-failed")).to_contain_text("0 / 0")
     expect(page.get_by_test_id("order-figures")).to_have_text(
-        "4 orders · median — to accept · 0 reminded · 0 emailed · 4 never accepted"
+        "4 orders · 4 still waiting"  # pending: not "never accepted", and no empty median
     )
     expect(chart.locator("title").first).to_have_text("Notifications per day, last 14 days")
     expect(chart.locator("desc")).to_contain_text("4 received, 1 read and 4 of 4 pushes delivered")
