@@ -19,10 +19,25 @@ export function save(path, data) {
   }
 }
 
-/** `{ at, data }` saved for `path`, or null. */
+/** `{ at, data }` saved for `path`, or null. An order never opened online is found in
+ * a saved order list (the list's items are whole orders), so a listed order opens offline. */
 export function saved(path) {
+  const own = read(PREFIX + path);
+  const order = path.match(/^\/api\/orders\/(\d+)$/);
+  if (own || !order) return own;
+  let found = null;
+  for (const key of savedKeys()) {
+    if (!/^\/api\/orders(\?.*)?$/.test(key.slice(PREFIX.length))) continue;
+    const list = read(key);
+    const item = Array.isArray(list?.data) && list.data.find((o) => String(o.id) === order[1]);
+    if (item && (!found || list.at > found.at)) found = { at: list.at, data: item };
+  }
+  return found;
+}
+
+function read(key) {
   try {
-    return JSON.parse(localStorage.getItem(PREFIX + path) || 'null');
+    return JSON.parse(localStorage.getItem(key) || 'null');
   } catch {
     return null;
   }

@@ -101,6 +101,11 @@ def test_offline_reload_shows_the_saved_inbox_orders_and_counts(
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Orders").click()
     expect(page.get_by_test_id("order-list")).to_contain_text("Ada Lovelace")
     screenshot(page, "offline")
+    # A listed order never opened online opens from the saved list.
+    page.get_by_test_id("order-list").get_by_text("Ada Lovelace").click()
+    expect(page.get_by_test_id("order-title")).to_have_text(re.compile(r"^Order #\d+$"))
+    expect(page.locator("main")).to_contain_text("Ada Lovelace")
+    page.go_back()
     # What was never saved says it needs the connection.
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Devices").click()
     expect(page.locator("main")).to_contain_text("You are offline")
