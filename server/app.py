@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from server.accounts.deps import check_caller
 from server.accounts.limits import Limits
 from server.accounts.routes import router as accounts_router
 from server.admin.routes import router as admin_router
@@ -17,7 +18,6 @@ from server.core.config import Settings, get_settings
 from server.core.errors import install_error_handlers
 from server.core.http import BodyLimitMiddleware, SecurityHeadersMiddleware, TrailingSlashMiddleware
 from server.core.outages import AnswerErrorsMiddleware, WriteOutcomes
-from server.deps import check_caller
 from server.docs_page import install_api_docs
 from server.integrations.routes import router as integrations_router
 from server.notifications.routes import router as inbox_router

@@ -1,8 +1,8 @@
 """The unit of work: one transaction, and everything a service may need beside it.
 
-A request (server.deps), a background loop (server.background) or a CLI command opens
-one with `UnitOfWorkFactory.reader()` / `.writer()`, passes it to the services it
-calls, and ends it with `commit()`. Services take what they use from it, visibly:
+A request (server.accounts.deps), a background loop (server.background) or a CLI
+command opens one with `UnitOfWorkFactory.reader()` / `.writer()`, passes it to the
+services it calls, and ends it with `commit()`. Services take what they use from it, visibly:
 `uow.session`, `uow.settings`, `uow.caches`, `uow.hub`, `uow.signals`, `uow.local(key)`
 for what one feature keeps for the length of the unit, and `uow.after_commit(hook)` for
 work that must only follow a committed change (a live event, a cache invalidation, a

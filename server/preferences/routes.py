@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from server.deps import CurrentUser, UnitOfWorkDep
+from server.accounts.deps import CurrentUser, UnitOfWorkDep
 from server.preferences import service
 from server.preferences.schemas import PreferencesIO
 
