@@ -20,6 +20,7 @@ from server.core.http import BodyLimitMiddleware, SecurityHeadersMiddleware, Tra
 from server.core.outages import AnswerErrorsMiddleware, WriteOutcomes
 from server.docs_page import install_api_docs
 from server.integrations.routes import router as integrations_router
+from server.notifications.preferences.routes import router as preferences_router
 from server.notifications.routes import router as inbox_router
 from server.openapi import install_openapi
 from server.ops.drain import Drain, DrainMiddleware
@@ -28,7 +29,6 @@ from server.ops.health import router as health_router
 from server.ops.observability import RequestMetricsMiddleware
 from server.ops.observability import router as metrics_router
 from server.orders.routes import router as orders_router
-from server.preferences.routes import router as preferences_router
 from server.push.routes import router as push_router
 from server.pwa import mount_pwa
 from server.realtime.routes import router as live_router

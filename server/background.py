@@ -43,10 +43,10 @@ from server.core.unit_of_work import UnitOfWorkFactory
 from server.mail.outbox import MailWorker
 from server.mail.transport import make_transport
 from server.notifications.counts import COUNTS
+from server.notifications.preferences.digest import run_release_loop
+from server.notifications.preferences.service import PREFERENCES
 from server.ops.heartbeat import Heartbeat
-from server.order_alerts.reminders import run_reminder_loop
-from server.preferences.digest import run_release_loop
-from server.preferences.service import PREFERENCES
+from server.orders.alerts.reminders import run_reminder_loop
 from server.push.keys import KeyStore
 from server.push.retiring import run_retire_loop
 from server.push.worker import DeliveryWorker

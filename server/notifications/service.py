@@ -13,14 +13,14 @@ from server.accounts.service import locale_of
 from server.core.db import utcnow
 from server.core.languages import DEFAULT, Language, language
 from server.core.unit_of_work import UnitOfWork
-from server.mail.orders import queue_if_no_device
 from server.notifications import inbox, texts
 from server.notifications.counts import Counts
 from server.notifications.live import counts_message, notification_message
 from server.notifications.models import Notification
-from server.order_alerts import service as order_alerts
+from server.notifications.preferences import service as preferences
+from server.orders.alerts import service as order_alerts
+from server.orders.alerts.emails import queue_if_no_device
 from server.orders.models import Order
-from server.preferences import service as preferences
 from server.push.outbox import enqueue_push
 
 
@@ -42,7 +42,7 @@ async def notify(
     (`recipient_language`) for texts written here, English for texts not translated.
     The user's preferences decide here, and only here, whether the inbox row is
     written and whether the push goes now, waits for the quiet-hours digest, or not
-    at all (server.preferences).
+    at all (server.notifications.preferences).
     """
     decision = await preferences.decide_for(uow, user_id, type=type, event=event)
     notification = Notification(

@@ -17,7 +17,7 @@ from server.core.ids import parse_id
 from server.core.unit_of_work import UnitOfWork
 from server.notifications import service as notify
 from server.notifications.texts import money
-from server.order_alerts import service as order_alerts
+from server.orders.alerts import service as order_alerts
 from server.orders.idempotency import already_recorded, money_digest, record_once
 from server.orders.models import Order, OrderItem, OrderMessage, OrderPayment
 from server.orders.schemas import OrderIn

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.core.db import utcnow
 from server.core.metrics import PUSH_LATENCY, PUSHES
-from server.order_alerts.failures import note_failed_pushes
+from server.orders.alerts.failures import note_failed_pushes
 from server.push.models import PushDelivery, PushSubscription
 from server.push.sender import Job, Outcome
 

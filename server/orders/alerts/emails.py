@@ -14,13 +14,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.accounts.models import User
 from server.core.languages import language
 from server.core.unit_of_work import UnitOfWork
-from server.mail import texts
 from server.mail.message import SETTINGS_PATH, absolute, new_message_id
 from server.mail.models import OutgoingEmail
 from server.mail.schemas import EmailOut, EmailReason
 from server.mail.transport import NOT_SENT, SHOWN
+from server.notifications.preferences import service as preferences
+from server.orders.alerts import email_texts as texts
 from server.orders.models import Order, OrderItem
-from server.preferences import service as preferences
 from server.push.models import PushSubscription
 
 

@@ -20,11 +20,11 @@ from server.core.languages import language
 from server.core.unit_of_work import UnitOfWork
 from server.notifications import inbox, texts
 from server.notifications.models import Notification
-from server.order_alerts.models import OrderReminder
+from server.notifications.preferences import rules
+from server.notifications.preferences import service as preferences
+from server.notifications.preferences.models import HeldPush
+from server.orders.alerts.models import OrderReminder
 from server.orders.models import Order
-from server.preferences import rules
-from server.preferences import service as preferences
-from server.preferences.models import HeldPush
 from server.push.outbox import enqueue_pushes
 from server.push.payload import build_message
 

@@ -40,7 +40,7 @@ class Line:
 
 @dataclass(frozen=True)
 class OrderFacts:
-    """What the email tells, gathered by server.mail.orders."""
+    """What the email tells, gathered by server.orders.alerts.emails."""
 
     number: int
     vendor_name: str

@@ -18,9 +18,9 @@ from server.core.languages import Language, language
 from server.core.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from server.notifications import inbox
 from server.notifications.models import Notification
-from server.order_alerts.held import restart_after_digest
-from server.preferences import service
-from server.preferences.models import HeldPush
+from server.notifications.preferences import service
+from server.notifications.preferences.models import HeldPush
+from server.orders.alerts.held import restart_after_digest
 from server.push.outbox import enqueue_push
 
 log = logging.getLogger("vendorbell.preferences")
@@ -82,7 +82,7 @@ async def release_held(uow: UnitOfWork, now: datetime) -> int:
             if prefs.channels(type_).push:  # switched off since: drop quietly
                 held[type_].append(notification_id)
         # The digest stands for the reminders its orders had in the quiet hours: theirs
-        # restart one spacing after it (server.order_alerts.held).
+        # restart one spacing after it (server.orders.alerts.held).
         orders = [notification_id for type_, notification_id in rows if type_ == "order"]
         await restart_after_digest(session, orders, now)
         for type_, ids in held.items():
