@@ -18,6 +18,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.orders.alerts.models import OrderReminder
 
 
+async def after_digest(
+    session: AsyncSession, type: str, notification_ids: Collection[int], now: datetime
+) -> None:
+    """The quiet-hours digest released these notifications of `type` at `now`
+    (server.notifications.preferences.digest calls this through its hook): the orders
+    among them restart their reminders."""
+    if type == "order":
+        await restart_after_digest(session, notification_ids, now)
+
+
 async def restart_after_digest(
     session: AsyncSession, notification_ids: Collection[int], now: datetime
 ) -> None:

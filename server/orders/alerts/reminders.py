@@ -29,11 +29,11 @@ from sqlalchemy import ColumnElement, or_, select
 from server.core.db import utcnow
 from server.core.languages import language
 from server.core.unit_of_work import UnitOfWork, UnitOfWorkFactory
-from server.notifications import texts
 from server.notifications.models import Notification
 from server.notifications.preferences import rules
 from server.notifications.preferences import service as preferences
 from server.notifications.preferences.models import HeldPush
+from server.orders import texts
 from server.orders.alerts.emails import queue_order_email
 from server.orders.alerts.models import OrderReminder
 from server.orders.alerts.service import OrderPush, enqueue_order_push
