@@ -45,8 +45,8 @@ from server.core.signals import Signals
 from server.core.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from server.notifications.fanout import notify_many
 from server.notifications.models import Notification
+from server.notifications.preferences import service as preferences
 from server.notifications.service import notify
-from server.preferences import service as preferences
 from server.push.models import PushDelivery, PushSubscription
 from server.realtime.hub import MemoryHub
 

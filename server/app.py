@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from server.accounts.deps import check_caller
 from server.accounts.limits import Limits
 from server.accounts.routes import router as accounts_router
 from server.admin.routes import router as admin_router
@@ -17,9 +18,9 @@ from server.core.config import Settings, get_settings
 from server.core.errors import install_error_handlers
 from server.core.http import BodyLimitMiddleware, SecurityHeadersMiddleware, TrailingSlashMiddleware
 from server.core.outages import AnswerErrorsMiddleware, WriteOutcomes
-from server.deps import check_caller
 from server.docs_page import install_api_docs
 from server.integrations.routes import router as integrations_router
+from server.notifications.preferences.routes import router as preferences_router
 from server.notifications.routes import router as inbox_router
 from server.openapi import install_openapi
 from server.ops.drain import Drain, DrainMiddleware
@@ -28,7 +29,6 @@ from server.ops.health import router as health_router
 from server.ops.observability import RequestMetricsMiddleware
 from server.ops.observability import router as metrics_router
 from server.orders.routes import router as orders_router
-from server.preferences.routes import router as preferences_router
 from server.push.routes import router as push_router
 from server.pwa import mount_pwa
 from server.realtime.routes import router as live_router

@@ -3,7 +3,7 @@
 Every process has the same parts, made here in this order and stopped in the
 reverse one: the database, the VAPID keys, the hub (live events; Redis when
 REDIS_URL is set), the caches (kept in step across processes through Redis), the
-signals and the unit-of-work factory. Then the loops its role runs:
+signals, the hooks and the unit-of-work factory. Then the loops its role runs:
 
 | loop              | all | api | worker | what it does                                           |
 |-------------------|-----|-----|--------|--------------------------------------------------------|
@@ -20,6 +20,9 @@ signals and the unit-of-work factory. Then the loops its role runs:
 and `python -m server worker` runs the worker role without HTTP. The heartbeat starts
 last and stops first: a process that is draining takes no new work, so it no longer
 counts as an alive worker.
+
+The hooks (server.core.hooks) are how a lower feature hears of a higher one without
+importing it; `feature_hooks()` is the one list of who listens to what.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ from server.cluster.signal_relay import RedisSignalRelay
 from server.core.cache import Caches
 from server.core.config import Settings
 from server.core.db import Database, make_database
+from server.core.hooks import Hooks
 from server.core.metrics import CACHE_INVALIDATIONS
 from server.core.signals import Signals
 from server.core.tasks import cancel_and_wait
@@ -43,17 +47,33 @@ from server.core.unit_of_work import UnitOfWorkFactory
 from server.mail.outbox import MailWorker
 from server.mail.transport import make_transport
 from server.notifications.counts import COUNTS
+from server.notifications.preferences.digest import DIGESTED, run_release_loop
+from server.notifications.preferences.service import PREFERENCES
+from server.notifications.service import push_test_notice
 from server.ops.heartbeat import Heartbeat
-from server.order_alerts.reminders import run_reminder_loop
-from server.preferences.digest import run_release_loop
-from server.preferences.service import PREFERENCES
+from server.orders.alerts.failures import note_failed_pushes
+from server.orders.alerts.held import after_digest
+from server.orders.alerts.reminders import run_reminder_loop
 from server.push.keys import KeyStore
+from server.push.outcomes import PUSHES_SETTLED
 from server.push.retiring import run_retire_loop
+from server.push.subscriptions import TEST_NOTICE
 from server.push.worker import DeliveryWorker
 from server.realtime.hub import Hub
 from server.realtime.hubs import make_hub
 
 log = logging.getLogger("vendorbell.background")
+
+
+def feature_hooks() -> Hooks:
+    """Who listens to a lower feature's hooks: order alerts to failed pushes and to the
+    quiet-hours digest, the notification service to the push test."""
+    hooks = Hooks()
+    hooks.on(PUSHES_SETTLED, note_failed_pushes)
+    hooks.on(DIGESTED, after_digest)
+    hooks.on(TEST_NOTICE, push_test_notice)
+    return hooks
+
 
 # Every cache a process keeps (server.core.cache), declared by its feature.
 CACHES = (TOKENS, COUNTS, PREFERENCES)
@@ -111,8 +131,14 @@ class Runtime:
             )
             await relay.start()
             self._on_stop("signal-relay", relay.close)
+        self.hooks = feature_hooks()
         self.units = UnitOfWorkFactory(
-            self.database, settings, caches=self.caches, hub=self.hub, signals=self.signals
+            self.database,
+            settings,
+            caches=self.caches,
+            hub=self.hub,
+            signals=self.signals,
+            hooks=self.hooks,
         )
         self.token_activity: TokenActivity | None = None
         if self._runs("token-activity"):
@@ -126,6 +152,7 @@ class Runtime:
                 signals=self.signals,
                 lease_seconds=settings.push_lease_seconds,
                 poll_seconds=settings.push_poll_seconds,
+                hooks=self.hooks,
             )
             await worker.start()
             self._started("delivery", worker.stop)

@@ -9,10 +9,10 @@ MODEL_MODULES = (
     "server.orders.models",
     "server.notifications.models",
     "server.push.models",
-    "server.preferences.models",
+    "server.notifications.preferences.models",
     "server.admin.models",
     "server.integrations.models",
-    "server.order_alerts.models",
+    "server.orders.alerts.models",
     "server.mail.models",
     "server.ops.heartbeat",
 )

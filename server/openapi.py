@@ -4,7 +4,7 @@ Routes declare only their successful answers. The errors they can give follow fr
 what they depend on, so they are derived here rather than repeated in each route:
 
 - 401 and 403: the route needs a signed-in caller (`CurrentUser` and the role checks in
-  server.deps). 403 is for a caller of the wrong role, or a cookie-signed write from
+  server.accounts.deps). 403 is for a caller of the wrong role, or a cookie-signed write from
   another origin (any method but GET/HEAD/OPTIONS).
 - 404: the path names something (`/api/orders/{order_id}`) that may not exist, or
   not be the caller's.
@@ -32,14 +32,14 @@ from fastapi.routing import APIRoute, iter_route_contexts
 from pydantic.json_schema import models_json_schema
 from starlette.routing import BaseRoute
 
-from server.core.errors import ErrorOut, ValidationErrorOut
-from server.deps import (
+from server.accounts.deps import (
     ROLE_CHECKS,
     SAFE_METHODS,
     SESSION_COOKIE,
     dependency_calls,
     get_current_user,
 )
+from server.core.errors import ErrorOut, ValidationErrorOut
 from server.integrations import signature
 from server.integrations.schemas import EventIn as IntegrationEventIn
 

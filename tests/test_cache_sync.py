@@ -25,7 +25,7 @@ from server.background import CACHES
 from server.cluster.cache_sync import RedisCacheSync
 from server.core.cache import Caches, GenerationalCache
 from server.notifications.counts import COUNTS
-from server.preferences.service import PREFERENCES
+from server.notifications.preferences.service import PREFERENCES
 from tests.conftest import Account, Accounts, make_settings, place_order
 
 # One process: what the cache may store and serve, and when.

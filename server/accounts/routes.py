@@ -6,6 +6,7 @@ from fastapi import APIRouter, Request, Response, status
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.accounts import service, sessions
+from server.accounts.deps import SESSION_COOKIE, CurrentUser, SessionDep, SettingsDep, UnitOfWorkDep
 from server.accounts.limits import Limits
 from server.accounts.models import User
 from server.accounts.schemas import (
@@ -24,7 +25,6 @@ from server.core.config import Settings
 from server.core.errors import TooMany
 from server.core.ids import parse_id
 from server.core.languages import negotiate
-from server.deps import SESSION_COOKIE, CurrentUser, SessionDep, SettingsDep, UnitOfWorkDep
 
 router = APIRouter(tags=["accounts"])
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter, status
 
+from server.accounts.deps import CurrentAdmin, SessionDep, UnitOfWorkDep
 from server.admin import broadcasts
 from server.admin.schemas import BroadcastIn, BroadcastOut
-from server.deps import CurrentAdmin, SessionDep, UnitOfWorkDep
 
 router = APIRouter(prefix="/api/admin", tags=["admin"])
 

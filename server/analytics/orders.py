@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.analytics.schemas import OrderFigures
 from server.analytics.timestamps import micros_between
 from server.mail.models import OutgoingEmail
-from server.order_alerts.models import OrderReminder
+from server.orders.alerts.models import OrderReminder
 from server.orders.models import Order
 
 # An order never accepted has no acceptance time and cannot get one any more; one still

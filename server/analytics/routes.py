@@ -7,10 +7,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from server.accounts.deps import CurrentUser, SessionDep
 from server.analytics import service
 from server.analytics.schemas import SummaryOut
 from server.core.db import utcnow
-from server.deps import CurrentUser, SessionDep
 
 router = APIRouter(prefix="/api/analytics", tags=["analytics"])
 

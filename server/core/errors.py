@@ -175,7 +175,7 @@ CallerCheck = Callable[[Request], Awaitable[None]]
 async def _refusal_before_body(request: Request, check_caller: CallerCheck) -> AppError | None:
     """A request whose body is not even JSON is still refused for who sent it first:
     FastAPI parses the body before it runs any dependency, so the authentication and role
-    checks of the route are run here (server.deps), as they are before a body is
+    checks of the route are run here (server.accounts.deps), as they are before a body is
     validated."""
     try:
         await check_caller(request)
@@ -199,7 +199,7 @@ def install_error_handlers(app: FastAPI, check_caller: CallerCheck) -> None:
     """Every client mistake becomes `{"detail", "code"}`; anything else is logged once.
 
     `check_caller` runs a route's authentication and role checks on their own
-    (server.deps.check_caller), for a body refused before any dependency ran."""
+    (server.accounts.deps.check_caller), for a body refused before any dependency ran."""
 
     @app.exception_handler(AppError)
     async def _app_error(_: Request, exc: AppError) -> JSONResponse:

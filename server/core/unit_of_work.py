@@ -1,9 +1,10 @@
 """The unit of work: one transaction, and everything a service may need beside it.
 
-A request (server.deps), a background loop (server.background) or a CLI command opens
-one with `UnitOfWorkFactory.reader()` / `.writer()`, passes it to the services it
-calls, and ends it with `commit()`. Services take what they use from it, visibly:
-`uow.session`, `uow.settings`, `uow.caches`, `uow.hub`, `uow.signals`, `uow.local(key)`
+A request (server.accounts.deps), a background loop (server.background) or a CLI
+command opens one with `UnitOfWorkFactory.reader()` / `.writer()`, passes it to the
+services it calls, and ends it with `commit()`. Services take what they use from it, visibly:
+`uow.session`, `uow.settings`, `uow.caches`, `uow.hub`, `uow.signals`, `uow.hooks`
+(what features above registered for a lower one's hooks, server.core.hooks), `uow.local(key)`
 for what one feature keeps for the length of the unit, and `uow.after_commit(hook)` for
 work that must only follow a committed change (a live event, a cache invalidation, a
 signal to this process's background loops). Nothing here knows a feature: the hub is
@@ -29,6 +30,7 @@ from sqlalchemy.orm import Session
 from server.core.cache import Caches, GenerationalCache
 from server.core.config import Settings
 from server.core.db import Database
+from server.core.hooks import Hooks
 from server.core.signals import Signals
 
 log = logging.getLogger("vendorbell.db")
@@ -60,7 +62,7 @@ class _UnitSession(Session):
 
 
 class UnitOfWork:
-    """A session plus settings, caches, hub and signals, with after-commit hooks."""
+    """A session plus settings, caches, hub, signals and hooks, with after-commit hooks."""
 
     __slots__ = (
         "_invalidations",
@@ -68,6 +70,7 @@ class UnitOfWork:
         "_pending",
         "_running",
         "caches",
+        "hooks",
         "hub",
         "session",
         "settings",
@@ -82,12 +85,14 @@ class UnitOfWork:
         caches: Caches | None,
         hub: LiveHub,
         signals: Signals,
+        hooks: Hooks | None = None,
     ) -> None:
         self.session = session
         self.settings = settings
         self.caches = caches
         self.hub = hub
         self.signals = signals
+        self.hooks = hooks or Hooks()
         self._locals: dict[UnitLocal[Any], Any] = {}
         self._pending: list[AfterCommit] = []
         self._invalidations: list[tuple[GenerationalCache[Any], Hashable]] | None = None
@@ -181,12 +186,14 @@ class UnitOfWorkFactory:
         caches: Caches | None,
         hub: LiveHub,
         signals: Signals,
+        hooks: Hooks | None = None,
     ) -> None:
         self.database = database
         self.settings = settings
         self.caches = caches
         self.hub = hub
         self.signals = signals
+        self.hooks = hooks or Hooks()
         self._reader = async_sessionmaker(
             database.read_engine, expire_on_commit=False, sync_session_class=_UnitSession
         )
@@ -201,6 +208,7 @@ class UnitOfWorkFactory:
             caches=self.caches,
             hub=self.hub,
             signals=self.signals,
+            hooks=self.hooks,
         )
 
     @asynccontextmanager

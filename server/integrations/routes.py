@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response, status
 
-from server.deps import CurrentAdmin, SessionDep, UnitOfWorkDep
+from server.accounts.deps import CurrentAdmin, SessionDep, UnitOfWorkDep
 from server.integrations import events, keys, signature
 from server.integrations.schemas import EventOut, KeyIn, KeyOut, NewKeyOut
 

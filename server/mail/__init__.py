@@ -1,1 +1,2 @@
-"""Email: the fallback channel that reaches a vendor when pushes cannot (server.mail.orders)."""
+"""Email: the fallback channel that reaches a vendor when pushes cannot (the order emails
+of server.orders.alerts.emails)."""

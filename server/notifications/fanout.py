@@ -32,8 +32,8 @@ from server.core.unit_of_work import UnitOfWork
 from server.notifications import inbox
 from server.notifications.live import notification_message
 from server.notifications.models import Notification
-from server.preferences import service as preferences
-from server.preferences.rules import Decision
+from server.notifications.preferences import service as preferences
+from server.notifications.preferences.rules import Decision
 from server.push.outbox import enqueue_pushes
 from server.push.payload import build_message
 

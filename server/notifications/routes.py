@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Response, status
 
-from server.deps import CurrentUser, SessionDep, UnitOfWorkDep
+from server.accounts.deps import CurrentUser, SessionDep, UnitOfWorkDep
 from server.notifications import inbox, service
 from server.notifications.models import Notification
 from server.notifications.schemas import (

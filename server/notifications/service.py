@@ -1,4 +1,4 @@
-"""The one place that decides who is notified of what, and fans each notification out.
+"""The generic notification service: one notification written, decided and fanned out.
 
 A notification row, its push deliveries (the outbox) and the domain change are
 written in the caller's transaction; the live event is published only after commit.
@@ -8,19 +8,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from server.accounts.models import User
 from server.accounts.service import locale_of
 from server.core.db import utcnow
 from server.core.languages import DEFAULT, Language, language
 from server.core.unit_of_work import UnitOfWork
-from server.mail.orders import queue_if_no_device
 from server.notifications import inbox, texts
 from server.notifications.counts import Counts
 from server.notifications.live import counts_message, notification_message
 from server.notifications.models import Notification
-from server.order_alerts import service as order_alerts
-from server.orders.models import Order
-from server.preferences import service as preferences
+from server.notifications.preferences import rules
+from server.notifications.preferences import service as preferences
 from server.push.outbox import enqueue_push
 
 
@@ -35,6 +32,7 @@ async def notify(
     url: str,
     data: dict[str, Any] | None = None,
     lang: str = DEFAULT,
+    prefs: rules.Preferences | None = None,
 ) -> Notification:
     """Write one notification for `user_id`, queue its pushes, publish it after commit.
 
@@ -42,9 +40,13 @@ async def notify(
     (`recipient_language`) for texts written here, English for texts not translated.
     The user's preferences decide here, and only here, whether the inbox row is
     written and whether the push goes now, waits for the quiet-hours digest, or not
-    at all (server.preferences).
+    at all (server.notifications.preferences). A caller that already loaded them (an
+    order event: server.orders.notices) hands them in as `prefs`.
     """
-    decision = await preferences.decide_for(uow, user_id, type=type, event=event)
+    if prefs is None:
+        decision = await preferences.decide_for(uow, user_id, type=type, event=event)
+    else:
+        decision = rules.decide(prefs, type=type, event=event, now=preferences.now())
     notification = Notification(
         user_id=user_id,
         type=type,
@@ -84,118 +86,6 @@ async def recipient_language(uow: UnitOfWork, user_id: int) -> Language:
     return language(await locale_of(uow.session, user_id))
 
 
-def _order_data(order: Order) -> dict[str, Any]:
-    return {"order_id": str(order.id), "status": order.status}
-
-
-async def order_created(uow: UnitOfWork, order: Order) -> None:
-    lang = await recipient_language(uow, order.vendor_id)
-    title, body = texts.order_created(order, lang)
-    notification = await notify(
-        uow,
-        order.vendor_id,
-        type="order",
-        event="order.created",
-        title=title,
-        body=body,
-        url=f"/orders/{order.id}",
-        data=_order_data(order),
-        lang=lang.code,
-    )
-    # It rings again while pending, and its vendor hears if it stays unanswered.
-    await order_alerts.schedule(uow, order, notification)
-    # No device will ring: the order reaches the vendor by email (if they keep it on).
-    await queue_if_no_device(uow, order)
-
-
-async def order_status_changed(uow: UnitOfWork, order: Order, *, by: str) -> None:
-    recipient = order.vendor_id if by == "customer" else order.customer_id
-    lang = await recipient_language(uow, recipient)
-    title, body = texts.status_changed(order, by, lang)
-    await notify(
-        uow,
-        recipient,
-        type="order",
-        event=f"order.{order.status}",
-        title=title,
-        body=body,
-        url=f"/orders/{order.id}",
-        data=_order_data(order),
-        lang=lang.code,
-    )
-
-
-async def payment_received(uow: UnitOfWork, order: Order, amount_cents: int) -> None:
-    lang = await recipient_language(uow, order.vendor_id)
-    title, body = texts.payment_received(order, amount_cents, lang)
-    data = {**_order_data(order), "amount_cents": amount_cents}
-    await notify(
-        uow,
-        order.vendor_id,
-        type="payment",
-        event="payment.received",
-        title=title,
-        body=body,
-        url=f"/orders/{order.id}",
-        data=data,
-        lang=lang.code,
-    )
-
-
-async def cash_payment_recorded(uow: UnitOfWork, order: Order, amount_cents: int) -> None:
-    """The vendor took cash (at pickup): the customer's record of it."""
-    lang = await recipient_language(uow, order.customer_id)
-    title, body = texts.cash_payment_recorded(order, amount_cents, lang)
-    await notify(
-        uow,
-        order.customer_id,
-        type="payment",
-        event="payment.recorded",
-        title=title,
-        body=body,
-        url=f"/orders/{order.id}",
-        data={**_order_data(order), "amount_cents": amount_cents},
-        lang=lang.code,
-    )
-
-
-async def refund_issued(
-    uow: UnitOfWork, order: Order, amount_cents: int, reason: str | None
-) -> None:
-    data = {**_order_data(order), "amount_cents": amount_cents}
-    for recipient, to in ((order.customer_id, "customer"), (order.vendor_id, "vendor")):
-        lang = await recipient_language(uow, recipient)
-        title, body = texts.refund_issued(order, amount_cents, reason, to=to, lang=lang)
-        await notify(
-            uow,
-            recipient,
-            type="payment",
-            event="payment.refunded",
-            title=title,
-            body=body,
-            url=f"/orders/{order.id}",
-            data=data,
-            lang=lang.code,
-        )
-
-
-async def message_posted(uow: UnitOfWork, order: Order, sender: User, text: str) -> None:
-    recipient = order.customer_id if sender.id == order.vendor_id else order.vendor_id
-    lang = await recipient_language(uow, recipient)
-    title, body = texts.message_posted(order, sender.name, text, lang)
-    await notify(
-        uow,
-        recipient,
-        type="message",
-        event="message.created",
-        title=title,
-        body=body,
-        url=f"/orders/{order.id}",
-        data=_order_data(order),
-        lang=lang.code,
-    )
-
-
 async def system_notice(
     uow: UnitOfWork,
     user_id: int,
@@ -209,6 +99,17 @@ async def system_notice(
     return await notify(
         uow, user_id, type="system", event=event, title=title, body=body, url=url, lang=lang
     )
+
+
+async def push_test_notice(uow: UnitOfWork, user_id: int) -> int:
+    """The test notification POST /api/push/test sends to each of the user's devices, in
+    their language; its id (push reaches this through a hook: server.background)."""
+    lang = await recipient_language(uow, user_id)
+    title, body = texts.push_test(lang)
+    notification = await system_notice(
+        uow, user_id, title=title, body=body, event="system.push_test", lang=lang.code
+    )
+    return notification.id
 
 
 async def publish_counts(uow: UnitOfWork, user_id: int) -> Counts:

@@ -7,12 +7,12 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Header, Query, Response, status
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from server.accounts.deps import CurrentCustomer, CurrentUser, SessionDep, UnitOfWorkDep
 from server.accounts.models import User
 from server.core.errors import Forbidden
-from server.deps import CurrentCustomer, CurrentUser, SessionDep, UnitOfWorkDep
-from server.order_alerts.history import order_alerts
-from server.order_alerts.schemas import OrderAlertsOut
 from server.orders import service
+from server.orders.alerts.history import order_alerts
+from server.orders.alerts.schemas import OrderAlertsOut
 from server.orders.models import Order
 from server.orders.schemas import (
     MessageIn,

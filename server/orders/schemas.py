@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints
 
 from server.core.ids import ID
 from server.core.text import Line200, Note1000, Text2000
-from server.order_alerts.schemas import OrderAlertsOut
+from server.orders.alerts.schemas import OrderAlertsOut
 
 MAX_CENTS = 100_000_000  # one million in any currency: beyond that, a typo
 

@@ -1,4 +1,4 @@
-"""Placing and moving orders; every change notifies through the notification service."""
+"""Placing and moving orders; every change tells whom it concerns (server.orders.notices)."""
 
 from __future__ import annotations
 
@@ -15,12 +15,12 @@ from server.core.db import utcnow
 from server.core.errors import Conflict, Forbidden, Invalid, NotFound
 from server.core.ids import parse_id
 from server.core.unit_of_work import UnitOfWork
-from server.notifications import service as notify
-from server.notifications.texts import money
-from server.order_alerts import service as order_alerts
+from server.orders.alerts import service as order_alerts
 from server.orders.idempotency import already_recorded, money_digest, record_once
 from server.orders.models import Order, OrderItem, OrderMessage, OrderPayment
+from server.orders.notices import Event, Said, tell
 from server.orders.schemas import OrderIn
+from server.orders.texts import money
 from server.orders.transitions import CLOSED, allowed_next, can_move
 
 _FULL = (
@@ -134,7 +134,7 @@ async def place_order(
             if order := await _replay(session, customer, idempotency_key, digest):
                 return order, False
             raise
-    await notify.order_created(uow, order)
+    await tell(uow, order, "order.created")
     return order, True
 
 
@@ -179,7 +179,7 @@ async def change_status(
     order = await load_order(session, order.id)
     if answered:  # reminders stop in this very transaction; lock screens follow
         await order_alerts.order_answered(uow, order, by=party)
-    await notify.order_status_changed(uow, order, by=party)
+    await tell(uow, order, "order.status", Said(by=party))
     return order
 
 
@@ -211,10 +211,8 @@ async def add_payment(
     order.paid_cents += amount_cents
     await session.flush()
     order = await load_order(session, order.id)
-    if by == "vendor":
-        await notify.cash_payment_recorded(uow, order, amount_cents)
-    else:
-        await notify.payment_received(uow, order, amount_cents)
+    event: Event = "payment.recorded" if by == "vendor" else "payment.received"
+    await tell(uow, order, event, Said(amount_cents=amount_cents))
     return order, True
 
 
@@ -244,7 +242,7 @@ async def add_refund(
     order.refunded_cents += amount_cents
     await session.flush()
     order = await load_order(session, order.id)
-    await notify.refund_issued(uow, order, amount_cents, reason)
+    await tell(uow, order, "payment.refunded", Said(amount_cents=amount_cents, reason=reason))
     return order, True
 
 
@@ -273,5 +271,6 @@ async def add_message(uow: UnitOfWork, order: Order, sender: User, body: str) ->
     order.messages.append(OrderMessage(sender_id=sender.id, body=body))
     await session.flush()
     order = await load_order(session, order.id)
-    await notify.message_posted(uow, order, sender, body)
+    by = "vendor" if sender.id == order.vendor_id else "customer"
+    await tell(uow, order, "message.created", Said(by=by, sender=sender, message=body))
     return order

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import timedelta
 from functools import lru_cache
+from typing import Protocol
 
 from sqlalchemy import (
     Integer,
@@ -24,9 +25,17 @@ from sqlalchemy.sql.dml import ReturningInsert
 
 from server.core.db import UTCDateTime, utcnow
 from server.core.unit_of_work import UnitOfWork
-from server.notifications.models import Notification
 from server.push.models import DELIVERY_STATES, PushDelivery, PushSubscription
-from server.push.payload import PushMessage, build_message
+from server.push.payload import PushMessage, PushSource, build_message
+
+
+class Recipient(PushSource, Protocol):
+    """A notification as the outbox reads it (server.notifications.models.Notification,
+    or a digest standing in for one): what the push shows, and whose devices get it."""
+
+    @property
+    def user_id(self) -> int: ...
+
 
 # Built once: it runs with every notification, and building it cost more than running it.
 _ACTIVE_SUBSCRIPTIONS = select(PushSubscription.id).where(
@@ -34,7 +43,7 @@ _ACTIVE_SUBSCRIPTIONS = select(PushSubscription.id).where(
 )
 
 
-async def enqueue_push(uow: UnitOfWork, notification: Notification, *, app_badge: int) -> int:
+async def enqueue_push(uow: UnitOfWork, notification: Recipient, *, app_badge: int) -> int:
     """Queue one delivery per active subscription of the recipient, in the unit's transaction.
 
     After commit the unit signals "deliveries committed" with their ids; a delivery

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import random
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -20,8 +20,8 @@ from sqlalchemy import Table, bindparam, delete, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.core.db import utcnow
+from server.core.hooks import Hook, Hooks
 from server.core.metrics import PUSH_LATENCY, PUSHES
-from server.order_alerts.failures import note_failed_pushes
 from server.push.models import PushDelivery, PushSubscription
 from server.push.sender import Job, Outcome
 
@@ -30,6 +30,12 @@ log = logging.getLogger("vendorbell.push")
 DELIVERIES: Table = PushDelivery.__table__  # type: ignore[assignment]
 SUBSCRIPTIONS: Table = PushSubscription.__table__  # type: ignore[assignment]
 BACKOFF_CAP = 3600.0
+
+# Deliveries that just failed or expired, in the transaction recording them: whoever
+# cares about a push that never arrived hears of it here (orders: server.background).
+PUSHES_SETTLED: Hook[Callable[[AsyncSession, Collection[int]], Awaitable[None]]] = Hook(
+    "push.settled"
+)
 
 
 def backoff(attempts: int, retry_after: float | None) -> float:
@@ -57,8 +63,11 @@ def count_outcome(outcome: Outcome, job: Job) -> None:
         PUSH_LATENCY.observe(max(0.0, time.time() - job.created_at.timestamp()))
 
 
-async def record_outcomes(session: AsyncSession, results: Sequence[tuple[Job, Outcome]]) -> None:
-    """Write a batch of send outcomes to the outbox rows and their subscriptions."""
+async def record_outcomes(
+    session: AsyncSession, results: Sequence[tuple[Job, Outcome]], hooks: Hooks | None = None
+) -> None:
+    """Write a batch of send outcomes to the outbox rows and their subscriptions, and
+    hand the deliveries that failed or expired to the `PUSHES_SETTLED` hooks."""
     t, s = DELIVERIES, SUBSCRIPTIONS
     now = utcnow()
     rows: list[dict[str, Any]] = []
@@ -150,5 +159,6 @@ async def record_outcomes(session: AsyncSession, results: Sequence[tuple[Job, Ou
         )
     if gone:
         await session.execute(delete(s).where(s.c.id.in_(gone)))
-    # A new order none of whose pushes arrived: its vendor is owed an email.
-    await note_failed_pushes(session, [r["b_id"] for r in rows if r["b_status"] != "queued"])
+    settled = [r["b_id"] for r in rows if r["b_status"] != "queued"]
+    for hook in hooks.each(PUSHES_SETTLED) if hooks else ():
+        await hook(session, settled)

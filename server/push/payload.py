@@ -13,7 +13,7 @@ TTL_BY_TYPE = {"order": 24 * 3600, "payment": 24 * 3600, "message": 6 * 3600, "s
 # iOS in particular) delay or batch normal-urgency messages on devices in power saving.
 URGENT_EVENTS = {"order.created", "order.reminder"}
 # The one push that shows again over the order's notification with sound (`renotify`);
-# any other push of an order replaces it quietly (server.order_alerts).
+# any other push of an order replaces it quietly (server.orders.alerts).
 RENOTIFY_EVENTS = {"order.reminder"}
 # RFC 8030 §5.4 limit: a record size of 4096 bytes, including the 86-byte header
 # (salt 16 + rs 4 + idlen 1 + key 65), the 16-byte AEAD tag and the padding delimiter.
@@ -58,8 +58,8 @@ def _urgency(notification: PushSource) -> str:
 
 def _tag(notification: PushSource) -> str:
     """One per order (`order-12`): every push about an order shows in its one place. A
-    quiet-hours digest (server.preferences.digest) has its own (`order-digest`), never
-    one that an order's id could also give."""
+    quiet-hours digest (server.notifications.preferences.digest) has its own
+    (`order-digest`), never one that an order's id could also give."""
     if "digest" in notification.data:
         return f"{notification.type}-digest"
     return f"{notification.type}-{notification.data.get('order_id', notification.id)}"

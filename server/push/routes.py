@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response, status
 
-from server.deps import CurrentUser, SessionDep, SettingsDep, UnitOfWorkDep
+from server.accounts.deps import CurrentUser, SessionDep, SettingsDep, UnitOfWorkDep
 from server.push import subscriptions
 from server.push.keys import KeyStore
 from server.push.schemas import (

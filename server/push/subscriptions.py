@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import binascii
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -12,10 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.core.config import Settings
 from server.core.errors import Invalid, NotFound
+from server.core.hooks import Hook
 from server.core.ids import parse_id
 from server.core.unit_of_work import UnitOfWork
-from server.notifications.service import recipient_language, system_notice
-from server.notifications.texts import push_test
 from server.push.crypto import b64url_decode
 from server.push.endpoints import UnsafeEndpoint, check_endpoint
 from server.push.models import PushDelivery, PushSubscription
@@ -131,23 +131,21 @@ async def remove(session: AsyncSession, user_id: int, subscription_id: str) -> N
         raise NotFound("No such subscription.", code="subscription_not_found")
 
 
+# Writes the test notification for a user (queueing its pushes) and gives its id: a
+# notification is the notifications feature's to write (server.background registers it).
+TEST_NOTICE: Hook[Callable[[UnitOfWork, int], Awaitable[int]]] = Hook("push.test_notice")
+
+
 async def send_test(uow: UnitOfWork, user_id: int) -> int:
     """Queue a test notification to each of the user's devices; how many were queued."""
-    lang = await recipient_language(uow, user_id)
-    title, body = push_test(lang)
-    notification = await system_notice(
-        uow,
-        user_id,
-        title=title,
-        body=body,
-        url="/notifications",
-        event="system.push_test",
-        lang=lang.code,
-    )
-    count = await uow.session.scalar(
-        select(func.count()).where(PushDelivery.notification_id == notification.id)
-    )
-    return int(count or 0)
+    queued = 0
+    for write in uow.hooks.each(TEST_NOTICE):
+        notification_id = await write(uow, user_id)
+        count = await uow.session.scalar(
+            select(func.count()).where(PushDelivery.notification_id == notification_id)
+        )
+        queued += int(count or 0)
+    return queued
 
 
 async def key_ids_in_use(session: AsyncSession) -> set[str]:

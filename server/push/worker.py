@@ -21,6 +21,7 @@ from sqlalchemy import update
 
 from server.core.config import Settings
 from server.core.db import Database, utcnow
+from server.core.hooks import Hooks
 from server.core.signals import Signals
 from server.core.tasks import cancel_and_wait
 from server.push.claims import claim_due
@@ -57,11 +58,13 @@ class DeliveryWorker:
         sender: Sender | None = None,
         lease_seconds: float = LEASE_SECONDS,
         poll_seconds: float = POLL_SECONDS,
+        hooks: Hooks | None = None,
     ) -> None:
         self.database = database
         self.settings = settings
         self.keys = keys
         self.signals = signals
+        self.hooks = hooks  # for the outcomes it records (server.push.outcomes)
         self.sender = sender or Sender(settings, keys)
         self.lease_seconds = lease_seconds
         self.poll_seconds = poll_seconds
@@ -367,7 +370,7 @@ class DeliveryWorker:
             return
         try:
             async with self.database.writer() as session:
-                await record_outcomes(session, results)
+                await record_outcomes(session, results, self.hooks)
                 await session.commit()
         except BaseException:
             self._results[:0] = results  # try again with the next batch

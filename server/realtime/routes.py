@@ -9,6 +9,7 @@ from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
+from server.accounts.deps import SESSION_COOKIE
 from server.accounts.security import token_digest
 from server.accounts.service import user_for_token
 from server.core.config import Settings
@@ -16,7 +17,6 @@ from server.core.db import Database
 from server.core.ids import parse_id
 from server.core.metrics import WS_CONNECTIONS
 from server.core.unit_of_work import UnitOfWorkFactory
-from server.deps import SESSION_COOKIE
 from server.notifications import inbox
 from server.notifications.counts import Counts
 from server.notifications.live import notification_message

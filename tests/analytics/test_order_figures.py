@@ -9,7 +9,7 @@ import httpx
 from sqlalchemy import update
 
 from server.mail.models import OutgoingEmail
-from server.order_alerts.models import OrderReminder
+from server.orders.alerts.models import OrderReminder
 from server.orders.models import Order
 from tests.conftest import Account, Accounts, place_order
 from tests.preferences.factories import add_device

@@ -12,8 +12,8 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from server.order_alerts.models import OrderReminder
-from server.order_alerts.reminders import send_due
+from server.orders.alerts.models import OrderReminder
+from server.orders.alerts.reminders import send_due
 from server.push.models import PushDelivery, PushSubscription
 from tests.browser.conftest import (
     LiveServer,

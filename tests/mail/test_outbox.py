@@ -14,10 +14,10 @@ import httpx
 import pytest
 
 from server.core.db import utcnow
-from server.mail.orders import emails_for_order, queue_order_email
 from server.mail.outbox import MAX_ATTEMPTS, MailWorker
 from server.mail.schemas import EmailOut, EmailReason
 from server.mail.transport import REFUSED, UNREACHABLE, SmtpTransport, make_transport
+from server.orders.alerts.emails import emails_for_order, queue_order_email
 from server.orders.service import load_order
 from tests.conftest import Account, Accounts, place_order
 from tests.mail.smtpserver import Mailbox, free_port

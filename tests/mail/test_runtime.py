@@ -14,7 +14,7 @@ from server.app import create_app
 from server.cluster.signal_relay import RedisSignalRelay
 from server.core.config import Settings
 from server.core.signals import Signals
-from server.mail.orders import emails_for_order
+from server.orders.alerts.emails import emails_for_order
 from tests.conftest import Accounts, place_order
 from tests.mail.smtpserver import Mailbox
 

@@ -17,9 +17,9 @@ from server.notifications import inbox
 from server.notifications.counts import COUNTS
 from server.notifications.fanout import notify_many
 from server.notifications.models import Notification
+from server.notifications.preferences import service as preferences_service
+from server.notifications.preferences.models import HeldPush, UserPreferences
 from server.notifications.service import notify
-from server.preferences import service as preferences_service
-from server.preferences.models import HeldPush, UserPreferences
 from server.push.models import PushDelivery, PushSubscription
 from server.realtime.hub import Event
 

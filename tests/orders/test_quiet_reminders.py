@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 
 from server.core.db import utcnow
-from server.preferences.digest import release_held
+from server.notifications.preferences.digest import release_held
 from tests.conftest import Accounts, place_order
 from tests.orders.test_reminders import pushes, reminder_row, set_alerts, shop, tick
 

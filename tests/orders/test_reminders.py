@@ -17,12 +17,12 @@ import pytest
 from sqlalchemy import select
 
 from server.core.db import utcnow
-from server.mail.orders import emails_for_order
 from server.notifications.models import Notification
-from server.order_alerts.models import OrderReminder
-from server.order_alerts.reminders import send_due
-from server.preferences.digest import release_held
-from server.preferences.models import HeldPush
+from server.notifications.preferences.digest import release_held
+from server.notifications.preferences.models import HeldPush
+from server.orders.alerts.emails import emails_for_order
+from server.orders.alerts.models import OrderReminder
+from server.orders.alerts.reminders import send_due
 from server.push.models import PushDelivery
 from tests.conftest import Account, Accounts, place_order
 from tests.preferences.factories import add_device

@@ -8,8 +8,8 @@ from typing import Any
 import httpx
 import pytest
 
-from server.preferences import service as preferences_service
-from server.preferences.digest import release_held
+from server.notifications.preferences import service as preferences_service
+from server.notifications.preferences.digest import release_held
 from tests.conftest import Accounts, place_order
 from tests.preferences.factories import add_device, deliveries
 

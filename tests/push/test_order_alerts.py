@@ -17,9 +17,9 @@ import pytest
 from sqlalchemy import select, update
 
 from server.core.db import utcnow
-from server.mail.orders import emails_for_order
-from server.order_alerts import reminders
-from server.order_alerts.models import OrderReminder
+from server.orders.alerts import reminders
+from server.orders.alerts.emails import emails_for_order
+from server.orders.alerts.models import OrderReminder
 from tests.conftest import Account, Accounts, place_order
 from tests.pushservice import PushService, Received
 

@@ -20,8 +20,8 @@ from sqlalchemy import select, update
 
 from server.core.config import Settings
 from server.core.db import utcnow
-from server.mail.orders import emails_for_order
-from server.order_alerts.models import OrderReminder
+from server.orders.alerts.emails import emails_for_order
+from server.orders.alerts.models import OrderReminder
 from server.push.models import PushDelivery
 from tests.conftest import Accounts, place_order
 from tests.pushservice import PushService

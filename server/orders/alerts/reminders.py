@@ -13,7 +13,7 @@ next worker sends that reminder once. No lease column is needed, since nothing h
 waits on the network while holding the row.
 
 Quiet hours that hold new orders hold their reminders, and fold them into the digest
-that ends the quiet hours (server.order_alerts.held): the held reminder puts its order in
+that ends the quiet hours (server.orders.alerts.held): the held reminder puts its order in
 the digest if it is not there yet, no reminder rings while its order waits in the
 digest, and the digest sets the next one a spacing after itself.
 """
@@ -29,15 +29,15 @@ from sqlalchemy import ColumnElement, or_, select
 from server.core.db import utcnow
 from server.core.languages import language
 from server.core.unit_of_work import UnitOfWork, UnitOfWorkFactory
-from server.mail.orders import queue_order_email
-from server.notifications import texts
 from server.notifications.models import Notification
-from server.order_alerts.models import OrderReminder
-from server.order_alerts.service import OrderPush, enqueue_order_push
+from server.notifications.preferences import rules
+from server.notifications.preferences import service as preferences
+from server.notifications.preferences.models import HeldPush
+from server.orders import texts
+from server.orders.alerts.emails import queue_order_email
+from server.orders.alerts.models import OrderReminder
+from server.orders.alerts.service import OrderPush, enqueue_order_push
 from server.orders.models import Order
-from server.preferences import rules
-from server.preferences import service as preferences
-from server.preferences.models import HeldPush
 
 log = logging.getLogger("vendorbell.order_alerts")
 
@@ -112,7 +112,7 @@ async def _advance(uow: UnitOfWork, row: OrderReminder, now: datetime, in_digest
         # Quiet hours that hold new orders hold their reminders too: none is sent, none
         # is counted, and the next look is one spacing later. The order is named in the
         # digest that ends them, which stands for this reminder and restarts the spacing
-        # (server.order_alerts.held); until that digest is out, quiet hours over or not,
+        # (server.orders.alerts.held); until that digest is out, quiet hours over or not,
         # the reminder would only ring beside it.
         if not in_digest:
             await preferences.hold_many(

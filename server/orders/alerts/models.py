@@ -17,7 +17,7 @@ class OrderReminder(Base):
     due time rings the vendor's devices again; the due time after that is the check for
     the "unanswered" email, and the row is done. Leaving `pending` marks it done in the
     same transaction as the status change. The reminder loop claims due rows with a row
-    lock inside the transaction that writes their pushes (server.order_alerts.reminders),
+    lock inside the transaction that writes their pushes (server.orders.alerts.reminders),
     so the lock is the lease: a worker that dies rolls back and the row is due again.
     """
 

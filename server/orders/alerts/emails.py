@@ -1,6 +1,6 @@
 """Fallback emails about orders: queued in the caller's transaction, once per reason.
 
-Callers: the notification service when a new order finds no device to ring
+Callers: the order's notice (server.orders.notices) when a new order finds no device to ring
 (`queue_if_no_device`), and whoever sees that every push of an order failed or that it
 is still unanswered (`queue_order_email`). The mail loop (server.mail.outbox) sends.
 """
@@ -14,25 +14,30 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.accounts.models import User
 from server.core.languages import language
 from server.core.unit_of_work import UnitOfWork
-from server.mail import texts
 from server.mail.message import SETTINGS_PATH, absolute, new_message_id
 from server.mail.models import OutgoingEmail
 from server.mail.schemas import EmailOut, EmailReason
 from server.mail.transport import NOT_SENT, SHOWN
+from server.notifications.preferences import rules
+from server.notifications.preferences import service as preferences
+from server.orders.alerts import email_texts as texts
 from server.orders.models import Order, OrderItem
-from server.preferences import service as preferences
 from server.push.models import PushSubscription
 
 
-async def queue_order_email(uow: UnitOfWork, order: Order, reason: EmailReason) -> bool:
+async def queue_order_email(
+    uow: UnitOfWork, order: Order, reason: EmailReason, prefs: rules.Preferences | None = None
+) -> bool:
     """Queue the vendor's email about `order` for `reason`, in the unit's transaction.
 
     False, and nothing written, when the vendor switched order emails off or this
     reason was already queued for this order (whatever became of it). After commit,
-    the mail loop of this process (and, with REDIS_URL, of the others) is woken.
+    the mail loop of this process (and, with REDIS_URL, of the others) is woken. `prefs`:
+    the vendor's, when the caller has them already.
     """
     session = uow.session
-    if not (await preferences.load(uow, order.vendor_id)).channels("order").email:
+    prefs = prefs or await preferences.load(uow, order.vendor_id)
+    if not prefs.channels("order").email:
         return False
     if await _queued(session, order.id, reason):
         return False
@@ -88,9 +93,10 @@ async def queue_order_email(uow: UnitOfWork, order: Order, reason: EmailReason) 
     return True
 
 
-async def queue_if_no_device(uow: UnitOfWork, order: Order) -> bool:
-    """For a new order: email the vendor when no unmuted push device of theirs will ring."""
-    if not (await preferences.load(uow, order.vendor_id)).channels("order").email:
+async def queue_if_no_device(uow: UnitOfWork, order: Order, prefs: rules.Preferences) -> bool:
+    """For a new order: email the vendor when no unmuted push device of theirs will ring
+    (`prefs`: the vendor's, as the order's notice loaded them)."""
+    if not prefs.channels("order").email:
         return False
     device = await uow.session.scalar(
         select(PushSubscription.id)
@@ -99,7 +105,7 @@ async def queue_if_no_device(uow: UnitOfWork, order: Order) -> bool:
     )
     if device is not None:
         return False
-    return await queue_order_email(uow, order, "no_device")
+    return await queue_order_email(uow, order, "no_device", prefs)
 
 
 async def emails_for_order(session: AsyncSession, order_id: int) -> list[EmailOut]:

@@ -53,7 +53,7 @@ class QuietHours:
 
 @dataclass(frozen=True)
 class OrderAlerts:
-    """How a pending order rings again (server.order_alerts): every `repeat_every_seconds`
+    """How a pending order rings again (server.orders.alerts): every `repeat_every_seconds`
     (0: never), at most `max_repeats` times."""
 
     repeat_every_seconds: int = 120

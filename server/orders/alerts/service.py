@@ -18,13 +18,14 @@ from sqlalchemy import delete, update
 from server.core.db import utcnow
 from server.core.languages import language
 from server.core.unit_of_work import UnitOfWork
-from server.notifications import inbox, texts
+from server.notifications import inbox
 from server.notifications.models import Notification
-from server.order_alerts.models import OrderReminder
+from server.notifications.preferences import rules
+from server.notifications.preferences import service as preferences
+from server.notifications.preferences.models import HeldPush
+from server.orders import texts
+from server.orders.alerts.models import OrderReminder
 from server.orders.models import Order
-from server.preferences import rules
-from server.preferences import service as preferences
-from server.preferences.models import HeldPush
 from server.push.outbox import enqueue_pushes
 from server.push.payload import build_message
 
@@ -56,16 +57,18 @@ def first_due(alerts: rules.OrderAlerts, now: datetime) -> tuple[int, int, datet
     return every, alerts.repeats, now + timedelta(seconds=every)
 
 
-async def schedule(uow: UnitOfWork, order: Order, notification: Notification) -> None:
+async def schedule(
+    uow: UnitOfWork, order: Order, notification: Notification, prefs: rules.Preferences
+) -> None:
     """Write the new order's reminder row, in the order's transaction.
 
     Every order gets one, even with reminders off: its last due time is the check for
     the "unanswered" email, and it links the order to the notification that its state
-    pushes replace.
+    pushes replace. `prefs` are the vendor's, as the order's notice loaded them.
     """
     if notification.id is None:  # not stored (never for orders, which always stay)
         return
-    alerts = (await preferences.load(uow, order.vendor_id)).alerts
+    alerts = prefs.alerts
     every, repeats, due = first_due(alerts, utcnow())
     uow.session.add(
         OrderReminder(
@@ -119,7 +122,7 @@ async def order_answered(uow: UnitOfWork, order: Order, *, by: str) -> None:
         id=notification_id,
         type="order",
         event=f"order.{order.status}",
-        title=texts.order_answered(order, lang),
+        title=texts.status_title(order, lang),
         body=body,
         url=f"/orders/{order.id}",
         data={"order_id": str(order.id), "status": order.status},

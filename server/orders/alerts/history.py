@@ -5,9 +5,9 @@ from __future__ import annotations
 from sqlalchemy import and_, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.mail.orders import emails_for_order
-from server.order_alerts.models import OrderReminder
-from server.order_alerts.schemas import OrderAlertsOut
+from server.orders.alerts.emails import emails_for_order
+from server.orders.alerts.models import OrderReminder
+from server.orders.alerts.schemas import OrderAlertsOut
 from server.orders.models import Order
 from server.push.models import PushDelivery
 

@@ -12,7 +12,7 @@ from html import escape
 
 from server.core.languages import Language
 from server.mail.schemas import EmailReason
-from server.notifications.texts import items
+from server.orders.texts import items
 
 TIMES = "\u00d7"  # the multiplication sign, as in "2 (times) Flat white"
 
@@ -40,7 +40,7 @@ class Line:
 
 @dataclass(frozen=True)
 class OrderFacts:
-    """What the email tells, gathered by server.mail.orders."""
+    """What the email tells, gathered by server.orders.alerts.emails."""
 
     number: int
     vendor_name: str

@@ -14,9 +14,14 @@ from server.core.db import utcnow
 from server.core.errors import Invalid
 from server.core.unit_of_work import UnitLocal, UnitOfWork
 from server.notifications.models import Notification
-from server.preferences import rules
-from server.preferences.models import HeldPush, UserPreferences
-from server.preferences.schemas import ChannelsIO, OrderAlertsIO, PreferencesIO, QuietHoursIO
+from server.notifications.preferences import rules
+from server.notifications.preferences.models import HeldPush, UserPreferences
+from server.notifications.preferences.schemas import (
+    ChannelsIO,
+    OrderAlertsIO,
+    PreferencesIO,
+    QuietHoursIO,
+)
 
 # User id → notification preferences. Saving invalidates.
 PREFERENCES: CacheSpec[rules.Preferences] = CacheSpec("preferences", ttl_seconds=60.0)
@@ -182,7 +187,8 @@ async def decide_many(
 
 
 async def hold(session: AsyncSession, notification: Notification) -> None:
-    """Keep the push back until the user's quiet hours end (see server.preferences.digest)."""
+    """Keep the push back until the user's quiet hours end (see
+    server.notifications.preferences.digest)."""
     session.add(
         HeldPush(
             user_id=notification.user_id,

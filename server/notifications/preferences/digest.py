@@ -9,24 +9,33 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict
+from collections.abc import Awaitable, Callable, Collection
 from datetime import datetime
 
 from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.accounts.service import locale_of
+from server.core.hooks import Hook
 from server.core.languages import Language, language
 from server.core.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from server.notifications import inbox
 from server.notifications.models import Notification
-from server.order_alerts.held import restart_after_digest
-from server.preferences import service
-from server.preferences.models import HeldPush
+from server.notifications.preferences import service
+from server.notifications.preferences.models import HeldPush
 from server.push.outbox import enqueue_push
 
 log = logging.getLogger("vendorbell.preferences")
 
 INTERVAL = 30.0  # seconds: quiet hours end at most this late
 USERS_PER_TICK = 500
+
+# (session, type, notification ids, now): these held notifications of one type are
+# released at `now`, in this transaction (orders restart their reminders after it:
+# server.orders.alerts.held, registered by server.background).
+DIGESTED: Hook[Callable[[AsyncSession, str, Collection[int], datetime], Awaitable[None]]] = Hook(
+    "digest.released"
+)
 
 
 def digest_title(type: str, count: int, lang: Language) -> str:
@@ -81,10 +90,14 @@ async def release_held(uow: UnitOfWork, now: datetime) -> int:
         for type_, notification_id in rows:
             if prefs.channels(type_).push:  # switched off since: drop quietly
                 held[type_].append(notification_id)
-        # The digest stands for the reminders its orders had in the quiet hours: theirs
-        # restart one spacing after it (server.order_alerts.held).
-        orders = [notification_id for type_, notification_id in rows if type_ == "order"]
-        await restart_after_digest(session, orders, now)
+        # The digest stands for whatever else its notifications had waiting in the quiet
+        # hours (an order's reminders restart one spacing after it).
+        released_ids: dict[str, list[int]] = defaultdict(list)
+        for type_, notification_id in rows:
+            released_ids[type_].append(notification_id)
+        for hook in uow.hooks.each(DIGESTED):
+            for type_, ids in released_ids.items():
+                await hook(session, type_, ids, now)
         for type_, ids in held.items():
             await _queue_digest(uow, user_id, type_, ids)
             released += 1

@@ -28,7 +28,7 @@ class UserPreferences(Base):
     time_zone: Mapped[str] = mapped_column(String(64), default="UTC")
     # New orders still ring during quiet hours (a vendor's livelihood).
     orders_ring: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("true"))
-    # A pending order's reminders (server.order_alerts): spacing in seconds (0 off), count.
+    # A pending order's reminders (server.orders.alerts): spacing in seconds (0 off), count.
     order_repeat_seconds: Mapped[int] = mapped_column(
         Integer, default=120, server_default=text("120")
     )

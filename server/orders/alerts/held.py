@@ -1,10 +1,10 @@
 """Reminders held in quiet hours, and the digest that ends them.
 
-Quiet hours that hold new orders hold their reminders too (server.order_alerts.reminders),
+Quiet hours that hold new orders hold their reminders too (server.orders.alerts.reminders),
 and the order waits in the digest the vendor gets when the quiet hours end
-(server.preferences.digest). That digest stands for every reminder held meanwhile: a
-reminder does not ring while its order still waits in it, and the digest restarts the
-spacing, so the next reminder comes one spacing after it rather than beside it.
+(server.notifications.preferences.digest). That digest stands for every reminder held
+meanwhile: a reminder does not ring while its order still waits in it, and the digest
+restarts the spacing, so the next reminder comes one spacing after it rather than beside it.
 """
 
 from __future__ import annotations
@@ -15,7 +15,17 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.order_alerts.models import OrderReminder
+from server.orders.alerts.models import OrderReminder
+
+
+async def after_digest(
+    session: AsyncSession, type: str, notification_ids: Collection[int], now: datetime
+) -> None:
+    """The quiet-hours digest released these notifications of `type` at `now`
+    (server.notifications.preferences.digest calls this through its hook): the orders
+    among them restart their reminders."""
+    if type == "order":
+        await restart_after_digest(session, notification_ids, now)
 
 
 async def restart_after_digest(

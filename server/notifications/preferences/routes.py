@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from server.deps import CurrentUser, UnitOfWorkDep
-from server.preferences import service
-from server.preferences.schemas import PreferencesIO
+from server.accounts.deps import CurrentUser, UnitOfWorkDep
+from server.notifications.preferences import service
+from server.notifications.preferences.schemas import PreferencesIO
 
 router = APIRouter(tags=["preferences"])
 

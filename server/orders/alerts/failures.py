@@ -7,7 +7,7 @@ from collections.abc import Collection
 from sqlalchemy import Table, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.order_alerts.models import OrderReminder
+from server.orders.alerts.models import OrderReminder
 from server.push.models import PushDelivery
 
 REMINDERS: Table = OrderReminder.__table__  # type: ignore[assignment]
