@@ -16,6 +16,7 @@ from server.analytics.timestamps import micros_between
 from server.mail.models import OutgoingEmail
 from server.orders.alerts.models import OrderReminder
 from server.orders.models import Order
+from server.push.models import PushDelivery
 
 # An order never accepted has no acceptance time and cannot get one any more; one still
 # pending may yet be accepted, so it is counted apart ("1 never accepted" for an order a
@@ -38,6 +39,14 @@ async def order_figures(
 ) -> OrderFigures:
     """The figures of the vendor's orders created in [start, end)."""
     in_range = _in_range(vendor_id, start, end)
+    # Rung again: reminder rounds passed and the order's push rang some device (rounds
+    # without a device ring nothing, as its order page says).
+    rang = (
+        select(PushDelivery.id)
+        .where(PushDelivery.notification_id == OrderReminder.notification_id)
+        .where(PushDelivery.urgency == "high")
+        .exists()
+    )
     emailed = (
         select(OutgoingEmail.id)
         .where(OutgoingEmail.order_id == Order.id, OutgoingEmail.status == "sent")
@@ -47,7 +56,7 @@ async def order_figures(
         select(
             func.count(),
             func.count(Order.accepted_at),
-            _counted(OrderReminder.sent > 0),
+            _counted((OrderReminder.sent > 0) & rang),
             _counted(emailed),
             _counted(_NEVER_ACCEPTED),
             _counted(_WAITING),
@@ -56,9 +65,7 @@ async def order_figures(
         .outerjoin(OrderReminder, OrderReminder.order_id == Order.id)
         .where(*in_range)
     )
-    received, accepted, reminded, emailed_n, never, waiting = (
-        await session.execute(counts)
-    ).one()
+    received, accepted, reminded, emailed_n, never, waiting = (await session.execute(counts)).one()
     return OrderFigures(
         orders_received=received,
         orders_accepted=accepted,

@@ -82,9 +82,10 @@ NOTICES: dict[Event, Notice] = {
         lambda o, s, to, lang: texts.cash_payment_recorded(o, s.amount_cents, lang),
         money=True,
     ),
+    # Only the vendor refunds: they are not told of what they just did themselves.
     "payment.refunded": Notice(
-        "payment", lambda o, s: ("customer", "vendor"),
-        lambda o, s, to, lang: texts.refund_issued(o, s.amount_cents, s.reason, to=to, lang=lang),
+        "payment", lambda o, s: ("customer",),
+        lambda o, s, to, lang: texts.refund_issued(o, s.amount_cents, s.reason, lang),
         money=True,
     ),
     "message.created": Notice(

@@ -132,16 +132,14 @@ def cash_payment_recorded(order: Order, amount_cents: int, lang: Language) -> tu
 
 
 def refund_issued(
-    order: Order, amount_cents: int, reason: str | None, *, to: str, lang: Language
+    order: Order, amount_cents: int, reason: str | None, lang: Language
 ) -> tuple[str, str]:
+    """The customer's notice of a refund (the vendor, who made it, gets none)."""
     amount = lang.money(amount_cents, order.currency)
-    if to == "customer":
-        title = lang.gettext("Refund for order #{number}")
-        body = lang.gettext("{vendor} refunded {amount}.")
-    else:
-        title = lang.gettext("Refund sent for #{number}")
-        body = lang.gettext("You refunded {amount} to {customer}.")
-    body = body.format(vendor=order.vendor.name, customer=order.customer.name, amount=amount)
+    title = lang.gettext("Refund for order #{number}")
+    body = lang.gettext("{vendor} refunded {amount}.").format(
+        vendor=order.vendor.name, amount=amount
+    )
     return title.format(number=order.id), with_reason(lang, body, reason)
 
 

@@ -10,6 +10,7 @@ from sqlalchemy import update
 
 from server.core.db import utcnow
 from server.mail.models import OutgoingEmail
+from server.orders.alerts.models import OrderReminder
 from server.push.models import PushDelivery
 from tests.conftest import Accounts, place_order
 from tests.orders.test_reminders import reminder_row, set_alerts, tick
@@ -69,6 +70,8 @@ async def test_a_vendor_without_devices_sees_the_email_and_when_it_went(
         status="sent",
         sent_at=sent_at,
     )
+    # Two reminder rounds passed with no device to ring: not "reminded twice".
+    await mark(app, OrderReminder, OrderReminder.order_id == int(order["id"]), sent=2)
 
     alerts = (await client.get(f"/api/orders/{order['id']}", headers=vendor.headers)).json()[
         "alerts"

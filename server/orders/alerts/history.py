@@ -42,7 +42,9 @@ async def order_alerts(session: AsyncSession, order: Order) -> OrderAlertsOut:
     return OrderAlertsOut(
         devices_rung=rung,
         devices_reached=delivered,
-        reminders_sent=sent,
+        # A reminder rings devices: with none ("No device rang"), no reminder rang either,
+        # though its rounds passed (they still lead to the "unanswered" email).
+        reminders_sent=sent if rung else 0,
         emails=await emails_for_order(session, order.id),
         answered_at=order.answered_at,
     )
