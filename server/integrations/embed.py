@@ -103,7 +103,7 @@ async def start_session(
     )
     log.info(
         "integrations.embed.session",
-        extra={"integration": integration.id, "user_id": user.id, "created": created},
+        extra={"integration": integration.id, "user_id": user.id, "first_sight": created},
     )
     counts = await cached_counts(uow, user.id)
     return EmbedSession(session_token, expires_at, user, counts)
