@@ -78,7 +78,12 @@ async def start_session(
     user_agent: str | None = None,
     client_address: str | None = None,
 ) -> EmbedSession:
-    """Exchange the marketplace's token, sent from `origin`, for a session of its vendor."""
+    """Exchange the marketplace's token, sent from `origin`, for a session of its vendor.
+
+    Who before where: no token at all is a 401, then an origin no integration registered
+    a 403 before the token is read, then the token's own refusals (401)."""
+    if not token:
+        raise embed_tokens.refused("Send the marketplace's token as Authorization: Bearer <token>.")
     origin = await check_origin(uow, origin)
     settings = uow.settings
     sign_in = await embed_tokens.verify(uow.session, token, settings.public_url)

@@ -190,6 +190,12 @@ class BulkVendorIn(VendorIn):
     sub: str = Field(min_length=1, max_length=128)
 
 
+class BulkVendorsIn(BaseModel):
+    """Up to 1,000 vendors; each is checked on its own (a refused one fails alone)."""
+
+    vendors: list[BulkVendorIn] = Field(min_length=1, max_length=1000)
+
+
 class VendorOut(BaseModel):
     id: ID
     sub: str
