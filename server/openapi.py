@@ -70,7 +70,6 @@ SERVICE_ANSWERS: dict[tuple[str, str], tuple[int, ...]] = {
     ("POST", "/api/integrations/vendors/{sub}/sign-out"): (401, 403),
     # too_many_keys (two are active), kid_taken.
     ("POST", "/api/admin/integrations/{integration_id}/embed-keys"): (409,),
-    ("POST", "/api/admin/integrations/{integration_id}/embed-keys/generate"): (409,),
 }
 
 # How a caller signs in, for the operations that need one (either will do).

@@ -10,7 +10,6 @@ from server.integrations.schemas import (
     EmbedKeyIn,
     EmbedKeyOut,
     GeneratedKeyOut,
-    GenerateKeyIn,
     IntegrationDetailOut,
     IntegrationIn,
     IntegrationOut,
@@ -52,27 +51,21 @@ async def get_integration(
 
 
 @router.post(
-    "/{integration_id}/embed-keys", response_model=EmbedKeyOut, status_code=status.HTTP_201_CREATED
-)
-async def add_embed_key(
-    integration_id: str, body: EmbedKeyIn, session: SessionDep, admin: CurrentAdmin
-) -> EmbedKeyOut:
-    integration = await registry.get(session, integration_id)
-    key = await embed_keys.add(session, integration.id, body.public_key_pem, body.kid)
-    return EmbedKeyOut.model_validate(key)
-
-
-@router.post(
-    "/{integration_id}/embed-keys/generate",
+    "/{integration_id}/embed-keys",
     response_model=GeneratedKeyOut,
     status_code=status.HTTP_201_CREATED,
 )
-async def generate_embed_key(
-    integration_id: str, body: GenerateKeyIn, session: SessionDep, admin: CurrentAdmin
+async def add_embed_key(
+    integration_id: str, body: EmbedKeyIn, session: SessionDep, admin: CurrentAdmin
 ) -> GeneratedKeyOut:
-    """A new key pair: the private key is in this answer only."""
+    """Store the marketplace's public key (`public_key_pem`), or make a pair (`generate`:
+    the algorithm) whose private key is in this answer only."""
     integration = await registry.get(session, integration_id)
-    key, private_pem = await embed_keys.generate(session, integration.id, body.alg)
+    private_pem = None
+    if body.generate is not None:
+        key, private_pem = await embed_keys.generate(session, integration.id, body.generate)
+    else:
+        key = await embed_keys.add(session, integration.id, body.public_key_pem or "", body.kid)
     return GeneratedKeyOut(
         **EmbedKeyOut.model_validate(key).model_dump(), private_key_pem=private_pem
     )

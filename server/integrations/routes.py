@@ -4,12 +4,23 @@ signed), and `/api/admin/integration-keys` for admins."""
 from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response, status
+from starlette.convertors import StringConvertor, register_url_convertor
 
 from server.deps import CurrentAdmin, SessionDep, UnitOfWorkDep
 from server.integrations import events, keys, signature, vendor_api
 from server.integrations.schemas import BulkOut, EventOut, KeyIn, KeyOut, NewKeyOut, VendorOut
 
 router = APIRouter(tags=["integrations"])
+
+
+class VendorSub(StringConvertor):
+    """A marketplace's vendor id in a path; `bulk` alone is the bulk operation's, so that
+    `/api/integrations/vendors/bulk` is one resource (POST) and never a vendor's too."""
+
+    regex = r"(?!bulk$)[^/]+"
+
+
+register_url_convertor("vendor_sub", VendorSub())
 
 
 @router.post(
@@ -70,7 +81,7 @@ async def _signed_integration(request: Request, uow: UnitOfWorkDep) -> str:
 
 
 @router.put(
-    "/api/integrations/vendors/{sub}",
+    "/api/integrations/vendors/{sub:vendor_sub}",
     response_model=VendorOut,
     status_code=status.HTTP_201_CREATED,
     responses={200: {"model": VendorOut, "description": "known vendor, updated"}},
@@ -93,7 +104,7 @@ async def put_vendors(request: Request, uow: UnitOfWorkDep) -> BulkOut:
     return await vendor_api.bulk(uow, integration_id, await request.body())
 
 
-@router.delete("/api/integrations/vendors/{sub}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete("/api/integrations/vendors/{sub:vendor_sub}", status_code=status.HTTP_204_NO_CONTENT)
 async def delete_vendor(sub: str, request: Request, uow: UnitOfWorkDep) -> Response:
     """Delete the vendor: devices removed, sessions ended, live sockets closed everywhere."""
     integration_id = await _signed_integration(request, uow)
@@ -101,7 +112,9 @@ async def delete_vendor(sub: str, request: Request, uow: UnitOfWorkDep) -> Respo
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.post("/api/integrations/vendors/{sub}/sign-out", status_code=status.HTTP_204_NO_CONTENT)
+@router.post(
+    "/api/integrations/vendors/{sub:vendor_sub}/sign-out", status_code=status.HTTP_204_NO_CONTENT
+)
 async def sign_out_vendor(sub: str, request: Request, uow: UnitOfWorkDep) -> Response:
     """End every session of the vendor (the page must get a new token from the marketplace)."""
     integration_id = await _signed_integration(request, uow)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from server.core.ids import ID
 from server.core.text import Line64, Line200, Name, Text1000
@@ -157,20 +157,25 @@ class IntegrationDetailOut(IntegrationOut):
 
 
 class EmbedKeyIn(BaseModel):
+    """Either the marketplace's public key (PEM), or `generate` and an algorithm."""
+
     model_config = ConfigDict(extra="forbid")
 
-    public_key_pem: str = Field(min_length=1, max_length=4000)
+    public_key_pem: str | None = Field(default=None, min_length=1, max_length=4000)
     kid: str | None = Field(default=None, min_length=1, max_length=128)
+    generate: Literal["ES256", "EdDSA", "RS256"] | None = None
 
-
-class GenerateKeyIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    alg: Literal["ES256", "EdDSA", "RS256"] = "ES256"
+    @model_validator(mode="after")
+    def _one_way(self) -> EmbedKeyIn:
+        if (self.public_key_pem is None) == (self.generate is None):
+            raise ValueError("give either public_key_pem or generate")
+        return self
 
 
 class GeneratedKeyOut(EmbedKeyOut):
-    private_key_pem: str = Field(description="Shown once: vendorbell keeps only the public key.")
+    private_key_pem: str | None = Field(
+        description="With `generate` only, shown once: vendorbell keeps only the public key."
+    )
 
 
 class VendorIn(BaseModel):

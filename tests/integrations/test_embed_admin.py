@@ -49,13 +49,17 @@ async def test_admins_register_an_integration_and_manage_its_keys(
         f"{base}/embed-keys", json={"public_key_pem": pem}, headers=admin.headers
     )
     assert added.status_code == 201 and added.json()["alg"] == "ES256"
+    assert added.json()["private_key_pem"] is None
+    both = {"public_key_pem": pem, "generate": "ES256"}
+    refused = await client.post(f"{base}/embed-keys", json=both, headers=admin.headers)
+    assert refused.status_code == 422
     generated = await client.post(
-        f"{base}/embed-keys/generate", json={"alg": "EdDSA"}, headers=admin.headers
+        f"{base}/embed-keys", json={"generate": "EdDSA"}, headers=admin.headers
     )
     assert generated.status_code == 201
     assert generated.json()["private_key_pem"].startswith("-----BEGIN PRIVATE KEY-----")
     third = await client.post(
-        f"{base}/embed-keys/generate", json={"alg": "ES256"}, headers=admin.headers
+        f"{base}/embed-keys", json={"generate": "ES256"}, headers=admin.headers
     )
     assert (third.status_code, third.json()["code"]) == (409, "too_many_keys")
     kid = added.json()["kid"]
