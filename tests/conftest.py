@@ -46,6 +46,7 @@ TABLES = (
     "order_payments",
     "order_items",
     "orders",
+    "order_counters",
     "api_tokens",
     "users",
     "integrations",

@@ -22,9 +22,14 @@ class Order(Base):
         UniqueConstraint("customer_id", "idempotency_key", name="uq_orders_idempotency"),
         Index("ix_orders_vendor_id_id", "vendor_id", "id"),
         Index("ix_orders_customer_id_id", "customer_id", "id"),
+        # Numbers count per vendor (server.orders.numbers); never two alike for one.
+        UniqueConstraint("vendor_id", "number", name="uq_orders_vendor_number"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    # "#1" is each vendor's first order: the marketplace's volume is nobody's business.
+    # Orders older than per-vendor numbers keep the number they were shown with (their id).
+    number: Mapped[int] = mapped_column(Integer)
     customer_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     vendor_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     status: Mapped[str] = mapped_column(String(16), default="pending")
@@ -61,6 +66,17 @@ class Order(Base):
         back (an item that could not be made, a goodwill gesture): it lowers what the
         order costs as much as what was kept, so it never reopens the bill."""
         return max(0, self.total_cents - self.paid_cents)
+
+
+class OrderCounter(Base):
+    """The last order number a vendor gave (server.orders.numbers)."""
+
+    __tablename__ = "order_counters"
+
+    vendor_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    last_number: Mapped[int] = mapped_column(Integer)
 
 
 class OrderItem(Base):

@@ -48,7 +48,7 @@ def order_out(order: Order, viewer: User, alerts: OrderAlertsOut | None = None) 
                     "updated_at",
                 )
             },
-            "number": f"#{order.id}",
+            "number": f"#{order.number}",
             "vendor": order.vendor,
             "customer": order.customer,
             "items": order.items,

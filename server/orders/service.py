@@ -19,6 +19,7 @@ from server.orders.alerts import service as order_alerts
 from server.orders.idempotency import already_recorded, money_digest, record_once
 from server.orders.models import Order, OrderItem, OrderMessage, OrderPayment
 from server.orders.notices import Event, Said, tell
+from server.orders.numbers import next_number
 from server.orders.schemas import OrderIn
 from server.orders.texts import money
 from server.orders.transitions import CLOSED, allowed_next, can_move
@@ -121,12 +122,15 @@ async def place_order(
         messages=[],
     )
     if idempotency_key is None:
+        order.number = await next_number(session, vendor.id)
         session.add(order)
         await session.flush()
     else:
         try:
-            # Added inside the savepoint so that a conflict discards it with the savepoint.
+            # Numbered and added inside the savepoint, so that a conflict discards both
+            # (the number is given back).
             async with session.begin_nested():
+                order.number = await next_number(session, vendor.id)
                 session.add(order)
                 await session.flush()
         except IntegrityError:

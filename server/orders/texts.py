@@ -21,7 +21,7 @@ def items(lang: Language, count: int) -> str:
 
 def order_created(order: Order, lang: Language) -> tuple[str, str]:
     count = sum(item.quantity for item in order.items)
-    title = lang.gettext("New order #{number}").format(number=order.id)
+    title = lang.gettext("New order #{number}").format(number=order.number)
     body = lang.gettext("{items}, {total} from {customer}").format(
         items=items(lang, count),
         total=lang.money(order.total_cents, order.currency),
@@ -32,10 +32,10 @@ def order_created(order: Order, lang: Language) -> tuple[str, str]:
     return title, body
 
 
-def order_reminder(order_id: int, waited_seconds: float, lang: Language) -> str:
+def order_reminder(number: int, waited_seconds: float, lang: Language) -> str:
     """The title of a pending order's reminder: "Still waiting: order #12 · 4 min"."""
     return lang.gettext("Still waiting: order #{number} · {waited}").format(
-        number=order_id, waited=lang.duration(waited_seconds)
+        number=number, waited=lang.duration(waited_seconds)
     )
 
 
@@ -77,7 +77,7 @@ def status_title(order: Order, lang: Language) -> str:
     """ "Order #12 accepted": the customer's notification, and the vendor's own lock
     screens once the order left `pending`."""
     title, _ = _status_wording(lang, order.status)
-    return title.format(number=order.id, status=order.status)
+    return title.format(number=order.number, status=order.status)
 
 
 def with_reason(lang: Language, text: str, reason: str | None) -> str:
@@ -88,7 +88,7 @@ def with_reason(lang: Language, text: str, reason: str | None) -> str:
 
 def status_changed(order: Order, by: str, lang: Language) -> tuple[str, str]:
     if by == "customer":
-        title = lang.gettext("Order #{number} cancelled").format(number=order.id)
+        title = lang.gettext("Order #{number} cancelled").format(number=order.number)
         body = lang.gettext("{customer} cancelled their order ({total}).").format(
             customer=order.customer.name, total=lang.money(order.total_cents, order.currency)
         )
@@ -102,7 +102,7 @@ def status_changed(order: Order, by: str, lang: Language) -> tuple[str, str]:
 
 def payment_received(order: Order, amount_cents: int, lang: Language) -> tuple[str, str]:
     outstanding = order.outstanding_cents  # a refund never reopens the bill
-    title = lang.gettext("Payment received for #{number}").format(number=order.id)
+    title = lang.gettext("Payment received for #{number}").format(number=order.number)
     if outstanding <= 0:
         body = lang.gettext("{customer} paid {amount} — paid in full.")
     else:
@@ -126,7 +126,7 @@ def cash_payment_recorded(order: Order, amount_cents: int, lang: Language) -> tu
         "vendor": order.vendor.name,
         "amount": lang.money(amount_cents, order.currency),
         "outstanding": lang.money(outstanding, order.currency),
-        "number": order.id,
+        "number": order.number,
     }
     return title.format(**values), body.format(**values)
 
@@ -140,10 +140,10 @@ def refund_issued(
     body = lang.gettext("{vendor} refunded {amount}.").format(
         vendor=order.vendor.name, amount=amount
     )
-    return title.format(number=order.id), with_reason(lang, body, reason)
+    return title.format(number=order.number), with_reason(lang, body, reason)
 
 
 def message_posted(order: Order, sender_name: str, body: str, lang: Language) -> tuple[str, str]:
     preview = body if len(body) <= 200 else body[:199].rstrip() + "…"
-    title = lang.gettext("New message on order #{number}").format(number=order.id)
+    title = lang.gettext("New message on order #{number}").format(number=order.number)
     return title, lang.gettext("{sender}: {message}").format(sender=sender_name, message=preview)

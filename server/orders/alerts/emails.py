@@ -47,7 +47,7 @@ async def queue_order_email(
         return False
     public_url = uow.settings.public_url
     facts = texts.OrderFacts(
-        number=order.id,
+        number=order.number,
         vendor_name=vendor.name,
         customer_name=customer.name,
         currency=order.currency,

@@ -146,7 +146,7 @@ async def _ring(uow: UnitOfWork, row: OrderReminder, order: Order, now: datetime
         id=notification.id,
         type="order",
         event="order.reminder",
-        title=texts.order_reminder(order.id, waited, lang),
+        title=texts.order_reminder(order.number, waited, lang),
         body=notification.body,
         url=notification.url,
         data={"order_id": str(order.id), "status": order.status, "reminders": row.sent},
