@@ -13,7 +13,8 @@ from server.core.errors import Invalid, NotFound
 from server.core.ids import is_ascii_digits, parse_id
 from server.core.unit_of_work import UnitOfWork
 from server.notifications.counts import COUNTS, Counts
-from server.notifications.models import TYPES, Notification
+from server.notifications.models import Notification
+from server.notifications.types import KINDS
 
 
 def encode_cursor(notification_id: int) -> str:
@@ -95,7 +96,7 @@ async def counts(uow: UnitOfWork, user_id: int) -> Counts:
 async def read_counts(session: AsyncSession, user_id: int) -> Counts:
     """`counts` straight from the database (the live channel's replay has no unit)."""
     rows = (await session.execute(_COUNTS, {"user_id": user_id})).all()
-    by_type = dict.fromkeys(TYPES, 0)
+    by_type = dict.fromkeys(KINDS, 0)
     unseen_count = 0
     for key, n in rows:
         if key == "_unseen":
@@ -119,7 +120,7 @@ async def read_counts_of(session: AsyncSession, user_ids: Sequence[int]) -> dict
         .where(Notification.user_id.in_(user_ids), Notification.seen_at.is_(None))
         .group_by(Notification.user_id)
     )
-    found = {user_id: Counts(0, 0, dict.fromkeys(TYPES, 0)) for user_id in user_ids}
+    found = {user_id: Counts(0, 0, dict.fromkeys(KINDS, 0)) for user_id in user_ids}
     for user_id, key, n in await session.execute(union_all(unread, unseen)):
         counts = found[user_id]
         if key == "_unseen":

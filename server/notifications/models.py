@@ -9,8 +9,10 @@ from sqlalchemy import JSON, Boolean, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from server.core.db import Base, UTCDateTime, utcnow
+from server.notifications.types import KINDS
 
-TYPES = ("order", "payment", "message", "system")
+# The types declared at start (server.notifications.types reads a later one too).
+TYPES = tuple(KINDS)
 
 
 class Notification(Base):

@@ -8,8 +8,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from server.core.ids import ID
+from server.notifications.types import KindName
 
-NotificationType = Literal["order", "payment", "message", "system"]
+NotificationType = KindName  # a declared type (server.notifications.types)
 
 
 class PushOutcome(BaseModel):

@@ -6,9 +6,24 @@ import json
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-# RFC 8030 §5.2 TTL in seconds: a new order is worth ringing for a day later,
-# a system notice is stale within the hour.
-TTL_BY_TYPE = {"order": 24 * 3600, "payment": 24 * 3600, "message": 6 * 3600, "system": 3600}
+
+@dataclass(frozen=True)
+class PushType:
+    """How the pushes of one notification type travel: RFC 8030 §5.2 TTL in seconds (how
+    long a push service keeps trying) and §5.3 urgency. Told by the notifications feature
+    for each type it declares (server.notifications.types), since push sits below it."""
+
+    ttl: int = 3600
+    urgency: str = "normal"
+
+
+PUSH_TYPES: dict[str, PushType] = {}
+
+
+def declare_push_type(name: str, push_type: PushType) -> None:
+    PUSH_TYPES[name] = push_type
+
+
 # RFC 8030 §5.3. `high` for new orders and their reminders: mobile push services (and
 # iOS in particular) delay or batch normal-urgency messages on devices in power saving.
 URGENT_EVENTS = {"order.created", "order.reminder"}
@@ -50,10 +65,14 @@ class PushMessage:
     topic: str | None
 
 
+def _push_type(notification: PushSource) -> PushType:
+    return PUSH_TYPES.get(notification.type) or PushType()
+
+
 def _urgency(notification: PushSource) -> str:
     if notification.event in URGENT_EVENTS:
         return "high"
-    return "low" if notification.type == "system" else "normal"
+    return _push_type(notification).urgency
 
 
 def _tag(notification: PushSource) -> str:
@@ -114,7 +133,7 @@ def build_message(notification: PushSource, *, app_badge: int, public_url: str) 
         doc = _document(notification, body, app_badge, public_url)
     return PushMessage(
         payload=doc,
-        ttl=TTL_BY_TYPE.get(notification.type, 3600),
+        ttl=_push_type(notification).ttl,
         urgency=_urgency(notification),
         topic=_topic(notification),
     )

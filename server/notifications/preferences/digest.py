@@ -23,6 +23,7 @@ from server.notifications import inbox
 from server.notifications.models import Notification
 from server.notifications.preferences import service
 from server.notifications.preferences.models import HeldPush
+from server.notifications.types import KINDS
 from server.push.outbox import enqueue_push
 
 log = logging.getLogger("vendorbell.preferences")
@@ -39,25 +40,10 @@ DIGESTED: Hook[Callable[[AsyncSession, str, Collection[int], datetime], Awaitabl
 
 
 def digest_title(type: str, count: int, lang: Language) -> str:
-    """'7 new orders while you were away'."""
-    if type == "order":
-        title = lang.ngettext(
-            "{count} new order while you were away", "{count} new orders while you were away", count
-        )
-    elif type == "payment":
-        title = lang.ngettext(
-            "{count} payment while you were away", "{count} payments while you were away", count
-        )
-    elif type == "message":
-        title = lang.ngettext(
-            "{count} new message while you were away",
-            "{count} new messages while you were away",
-            count,
-        )
-    elif type == "system":
-        title = lang.ngettext(
-            "{count} notice while you were away", "{count} notices while you were away", count
-        )
+    """'7 new orders while you were away', as the type's `Kind` words it."""
+    kind = KINDS.get(type)
+    if kind is not None:
+        title = kind.digest(lang, count)
     else:
         title = lang.ngettext(
             "{count} notification while you were away",

@@ -7,7 +7,8 @@ from datetime import datetime, time
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-TYPES = ("order", "payment", "message", "system")
+from server.notifications.types import KINDS
+
 # The push test must reach the device now whatever the settings: it is the check.
 ALWAYS_PUSH_EVENTS = frozenset({"system.push_test"})
 
@@ -22,9 +23,10 @@ class Channels:
 
 
 def default_channels(type: str) -> Channels:
-    """What a type does until the user says otherwise: push and inbox on, and email on
-    only for orders, the one kind a vendor must not miss."""
-    return Channels(email=type == "order")
+    """What a type does until the user says otherwise: push and inbox on, and email as
+    its `Kind` says (on for orders only, the one kind a vendor must not miss)."""
+    kind = KINDS.get(type)
+    return Channels(email=kind.email if kind else False)
 
 
 @dataclass(frozen=True)

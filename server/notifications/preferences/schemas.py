@@ -6,6 +6,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator, model_validator
 
+from server.notifications.preferences.rules import default_channels
 from server.notifications.schemas import NotificationType
 
 HHMM = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"  # ASCII digits: \d takes any script's
@@ -62,5 +63,5 @@ class PreferencesIO(BaseModel):
     def _email_defaults(self) -> PreferencesIO:
         for name, channels in self.types.items():
             if channels.email is None:
-                channels.email = name == "order"
+                channels.email = default_channels(name).email
         return self

@@ -22,6 +22,7 @@ from server.notifications.preferences.schemas import (
     PreferencesIO,
     QuietHoursIO,
 )
+from server.notifications.types import KINDS
 
 # User id → notification preferences. Saving invalidates.
 PREFERENCES: CacheSpec[rules.Preferences] = CacheSpec("preferences", ttl_seconds=60.0)
@@ -106,7 +107,7 @@ def to_schema(prefs: rules.Preferences) -> PreferencesIO:
                 inbox=prefs.channels(name).inbox,
                 email=prefs.channels(name).email,
             )
-            for name in rules.TYPES
+            for name in KINDS
         },
         quiet_hours=QuietHoursIO(
             enabled=quiet.enabled,
