@@ -30,10 +30,11 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
+from functools import partial
 from typing import Any, Literal
 
 from server.accounts.tokens import TOKENS, TokenActivity
-from server.admin.broadcasts import run_fan_out_loop
+from server.admin import broadcasts
 from server.cluster.cache_sync import RedisCacheSync
 from server.cluster.signal_relay import RedisSignalRelay
 from server.core.cache import Caches
@@ -42,22 +43,23 @@ from server.core.db import Database, make_database
 from server.core.hooks import Hooks
 from server.core.metrics import CACHE_INVALIDATIONS
 from server.core.signals import Signals
-from server.core.tasks import cancel_and_wait
+from server.core.tasks import cancel_and_wait, every
 from server.core.unit_of_work import UnitOfWorkFactory
 from server.integrations.registry import EMBED_ORIGINS
 from server.mail.outbox import MailWorker
 from server.mail.transport import make_transport
 from server.notifications.counts import COUNTS
-from server.notifications.preferences.digest import DIGESTED, run_release_loop
+from server.notifications.preferences import digest
+from server.notifications.preferences.digest import DIGESTED
 from server.notifications.preferences.service import PREFERENCES
 from server.notifications.service import push_test_notice
 from server.ops.heartbeat import Heartbeat
+from server.orders.alerts import reminders
 from server.orders.alerts.failures import note_failed_pushes
 from server.orders.alerts.held import after_digest
-from server.orders.alerts.reminders import run_reminder_loop
+from server.push import retiring
 from server.push.keys import KeyStore
 from server.push.outcomes import PUSHES_SETTLED
-from server.push.retiring import run_retire_loop
 from server.push.subscriptions import TEST_NOTICE
 from server.push.worker import DeliveryWorker
 from server.realtime.hub import Hub
@@ -157,14 +159,19 @@ class Runtime:
             )
             await worker.start()
             self._started("delivery", worker.stop)
+        # The passes that run on a clock, each under the one supervision (core.tasks.every).
+        units = self.units
         if self._runs("digests"):
-            self._task("digests", run_release_loop(self.units))
-        if self._runs("broadcasts"):
-            self._task("broadcasts", run_fan_out_loop(self.units))
+            self._every("digests", digest.INTERVAL, partial(digest.release_due, units))
+        if self._runs("broadcasts"):  # at once on a broadcast committed here, and on start
+            fan_out = partial(broadcasts.fan_out_pending, units)
+            wake = broadcasts.fan_out_wake(units)
+            self._every("broadcasts", broadcasts.POLL_SECONDS, fan_out, wake=wake, first=True)
         if self._runs("key-retiring"):
-            self._task("key-retiring", run_retire_loop(self.database, self.keys))
+            retire = partial(retiring.retire_unused, self.database, self.keys)
+            self._every("key-retiring", retiring.RETIRE_EVERY, retire, first=True)
         if self._runs("reminders"):
-            self._task("reminders", run_reminder_loop(self.units))
+            self._every("reminders", reminders.POLL_SECONDS, partial(reminders.remind_due, units))
         if self._runs("mail"):
             mail = MailWorker(self.units, make_transport(settings))
             await mail.start()
@@ -196,6 +203,17 @@ class Runtime:
     def _started(self, name: str, stop: Callable[[], Awaitable[None]]) -> None:
         self.running.append(name)
         self._on_stop(name, stop)
+
+    def _every(
+        self,
+        name: str,
+        seconds: float,
+        step: Callable[[], Awaitable[object]],
+        *,
+        wake: asyncio.Event | None = None,
+        first: bool = False,
+    ) -> None:
+        self._task(name, every(name, seconds, step, wake=wake, first=first))
 
     def _task(self, name: str, loop: Coroutine[Any, Any, None]) -> None:
         task = asyncio.get_running_loop().create_task(loop, name=name)

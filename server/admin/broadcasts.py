@@ -8,7 +8,6 @@ together), so a restart resumes where it stopped and nobody is notified twice.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 
 from sqlalchemy import func, insert, select
@@ -76,23 +75,12 @@ async def fan_out_pending(units: UnitOfWorkFactory) -> int:
     return len(ids)
 
 
-async def run_fan_out_loop(units: UnitOfWorkFactory, poll_seconds: float = POLL_SECONDS) -> None:
-    """The worker role's broadcast loop: fan out what is unfinished (a restart resumes
-    where it stopped), then wait for a new broadcast in this process or the next poll."""
+def fan_out_wake(units: UnitOfWorkFactory) -> asyncio.Event:
+    """Set when this process commits a broadcast, so the loop starts it at once
+    (broadcasts made elsewhere are found by the next poll, or relayed over Redis)."""
     wake = asyncio.Event()
-
-    def committed(_: int) -> None:
-        wake.set()
-
-    units.signals.broadcasts.connect(committed)
-    try:
-        while True:
-            wake.clear()
-            await fan_out_pending(units)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(wake.wait(), poll_seconds)
-    finally:
-        units.signals.broadcasts.disconnect(committed)
+    units.signals.broadcasts.connect(lambda _: wake.set())
+    return wake
 
 
 async def _send_chunk(units: UnitOfWorkFactory, broadcast_id: int) -> bool:

@@ -1,4 +1,5 @@
-"""Stopping background tasks so that a stop always ends, in a bounded time.
+"""Running background loops under one supervision (`every`), and stopping them so that
+a stop always ends, in a bounded time.
 
 Why not `task.cancel(); await task`: on Python 3.11, `asyncio.wait_for` swallows a
 cancellation that arrives just as the awaited operation completes (CPython
@@ -12,11 +13,44 @@ A cancellation is therefore repeated until the task ends, and the wait is bounde
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 log = logging.getLogger("vendorbell.tasks")
+
+
+async def every(
+    name: str,
+    seconds: float,
+    step: Callable[[], Awaitable[object]],
+    *,
+    wake: asyncio.Event | None = None,
+    first: bool = False,
+) -> None:
+    """Forever: wait `seconds` (or until `wake` is set), then run `step` once. A failing
+    step is logged as `<name>.failed` and the loop goes on: a database outage or a bug in
+    one pass never ends a loop that the next pass may serve. `first` runs a pass before
+    the first wait (a restart resumes at once); otherwise waiting first keeps short-lived
+    apps (tests) from writing in the background."""
+    run_now = first
+    while True:
+        if not run_now:
+            if wake is None:
+                await asyncio.sleep(seconds)
+            else:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(wake.wait(), seconds)
+                wake.clear()
+        run_now = False
+        try:
+            await step()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception(f"{name}.failed")
+
 
 RECANCEL_SECONDS = 0.05
 STOP_SECONDS = 5.0

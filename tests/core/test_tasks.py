@@ -1,13 +1,15 @@
-"""Stopping background tasks ends, even when a task swallows a cancellation."""
+"""Loops run under one supervision (`every`), and stopping background tasks ends, even
+when a task swallows a cancellation."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 
 import pytest
 
-from server.core.tasks import cancel_and_wait
+from server.core.tasks import cancel_and_wait, every
 
 
 async def _swallows_first_cancellation(log: list[str]) -> None:
@@ -71,3 +73,39 @@ async def test_a_stop_that_is_itself_cancelled_still_sees_its_tasks_end() -> Non
         await cancel_and_wait([parent])  # re-cancels the owner during its clean-up
     assert parent.cancelled()
     assert child.cancelled(), "the owner's clean-up was cut short and left its child running"
+
+
+async def test_every_logs_a_failing_pass_and_keeps_going(caplog: pytest.LogCaptureFixture) -> None:
+    passes: list[int] = []
+
+    async def step() -> None:
+        passes.append(len(passes))
+        if len(passes) == 1:
+            raise RuntimeError("database away")
+
+    task = asyncio.create_task(every("reminders", 0.001, step))
+    async with asyncio.timeout(10):
+        while len(passes) < 3:
+            await asyncio.sleep(0.001)
+    await cancel_and_wait([task])
+    assert [r.message for r in caplog.records if r.levelname == "ERROR"] == ["reminders.failed"]
+
+
+async def test_every_runs_at_once_when_woken_or_asked_to_start_with_a_pass() -> None:
+    wake = asyncio.Event()
+    woken = asyncio.Event()
+    # An hour between passes: only `first` and the wake can run one within the test.
+    task = asyncio.create_task(every("broadcasts", 3600, _setter(woken), wake=wake, first=True))
+    async with asyncio.timeout(10):
+        await woken.wait()  # the first pass, before any wait
+        woken.clear()
+        wake.set()
+        await woken.wait()  # the wake, long before the hour
+    await cancel_and_wait([task])
+
+
+def _setter(event: asyncio.Event) -> Callable[[], Awaitable[None]]:
+    async def step() -> None:
+        event.set()
+
+    return step

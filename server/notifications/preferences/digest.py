@@ -6,7 +6,6 @@ tests call it directly with the time they want, so nothing waits on a real clock
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Collection
@@ -117,19 +116,9 @@ async def _queue_digest(uow: UnitOfWork, user_id: int, type: str, ids: list[int]
     log.info("preferences.digest.queued", extra={"user_id": user_id, "type": type, "n": len(ids)})
 
 
-async def run_release_loop(units: UnitOfWorkFactory, interval: float = INTERVAL) -> None:
-    """Forever: wait, then release what is due. Errors are logged, never fatal.
-
-    Run by the background runtime of the worker role (claims make several runners
-    safe); waiting first keeps short-lived apps (tests) from writing in the background.
-    """
-    while True:
-        await asyncio.sleep(interval)
-        try:
-            async with units.writer() as uow:
-                await release_held(uow, service.now())
-                await uow.commit()
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception("preferences.digest.failed")
+async def release_due(units: UnitOfWorkFactory) -> None:
+    """One pass, run by the runtime every INTERVAL in the worker role (claims make
+    several runners safe): release the digests that are due."""
+    async with units.writer() as uow:
+        await release_held(uow, service.now())
+        await uow.commit()

@@ -20,7 +20,6 @@ digest, and the digest sets the next one a spacing after itself.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from datetime import datetime, timedelta
 
@@ -156,19 +155,12 @@ async def _ring(uow: UnitOfWork, row: OrderReminder, order: Order, now: datetime
     log.info("order_alerts.reminder.queued", extra={"order": order.id, "n": row.sent})
 
 
-async def run_reminder_loop(units: UnitOfWorkFactory, poll_seconds: float | None = None) -> None:
-    """Forever: look for due rows, act on them. Errors are logged, never fatal."""
-    while True:
-        await asyncio.sleep(POLL_SECONDS if poll_seconds is None else poll_seconds)
-        try:
-            now = utcnow()
-            async with units.reader() as uow:
-                if not await any_due(uow, now):
-                    continue
-            async with units.writer() as uow:
-                await send_due(uow, utcnow())
-                await uow.commit()
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception("order_alerts.reminders.failed")
+async def remind_due(units: UnitOfWorkFactory) -> None:
+    """One pass, run by the runtime every POLL_SECONDS: a cheap read says whether any
+    row is due, and only then a write transaction acts on them."""
+    async with units.reader() as uow:
+        if not await any_due(uow, utcnow()):
+            return
+    async with units.writer() as uow:
+        await send_due(uow, utcnow())
+        await uow.commit()
