@@ -29,7 +29,9 @@ class Kind:
     name: str
     ttl_seconds: int  # RFC 8030 §5.2: how long a push service keeps trying
     urgency: str  # RFC 8030 §5.3 (a new order and its reminders are `high` whatever this says)
-    email: bool  # the fallback email, until the user says otherwise
+    # The type has a fallback email (on until the user says otherwise); a type without
+    # one offers no email switch at all: a switch that does nothing is not shown.
+    email: bool
     digest: DigestWording  # "{count} new orders while you were away", not yet formatted
 
 

@@ -93,7 +93,7 @@ async def test_email_is_saved_per_type_and_left_out_means_the_default(
     body = {
         "types": {
             "order": {"push": True, "inbox": True, "email": False},
-            "message": {"push": True, "inbox": True, "email": True},
+            "message": {"push": True, "inbox": True, "email": False},
             "payment": {"push": False, "inbox": True},
         }
     }
@@ -103,12 +103,32 @@ async def test_email_is_saved_per_type_and_left_out_means_the_default(
     assert {t: c["email"] for t, c in again["types"].items()} == {
         "order": False,
         "payment": False,
-        "message": True,
+        "message": False,
         "system": False,
     }
     await put(client, vendor, {"types": {"order": {"push": True, "inbox": True}}})
     again = (await client.get("/api/preferences", headers=vendor.headers)).json()
     assert again["types"]["order"]["email"] is True  # left out: back to the default
+
+
+async def test_an_email_switch_that_would_do_nothing_is_refused(
+    client: httpx.AsyncClient, accounts: Accounts
+) -> None:
+    """Only a vendor's orders fall back to email: switching email on for messages, or
+    for a customer at all, is refused instead of saved and never used."""
+    vendor, customer = await accounts.vendor(), await accounts.customer()
+    message_email = {"types": {"message": {"push": True, "inbox": True, "email": True}}}
+    refused = await put(client, vendor, message_email)
+    assert refused.status_code == 422 and refused.json()["code"] == "email_not_offered"
+    order_email = {"types": {"order": {"push": True, "inbox": True, "email": True}}}
+    refused = await put(client, customer, order_email)
+    assert refused.status_code == 422 and refused.json()["code"] == "email_not_offered"
+    assert "customer" in refused.json()["detail"]
+    # Left out, the default is taken: a customer's order email reads off, not refused.
+    left_out = await put(client, customer, {"types": {"order": {"push": True, "inbox": True}}})
+    assert left_out.status_code == 200 and left_out.json()["types"]["order"]["email"] is False
+    answered = (await client.get("/api/preferences", headers=customer.headers)).json()
+    assert all(channels["email"] is False for channels in answered["types"].values())
 
 
 @pytest.mark.parametrize(

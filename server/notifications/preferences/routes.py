@@ -13,11 +13,11 @@ router = APIRouter(tags=["preferences"])
 
 @router.get("/api/preferences", response_model=PreferencesIO)
 async def get_preferences(uow: UnitOfWorkDep, user: CurrentUser) -> PreferencesIO:
-    return service.to_schema(await service.load(uow, user.id))
+    return service.to_schema(await service.load(uow, user.id), user.role)
 
 
 @router.put("/api/preferences", response_model=PreferencesIO)
 async def put_preferences(
     body: PreferencesIO, uow: UnitOfWorkDep, user: CurrentUser
 ) -> PreferencesIO:
-    return service.to_schema(await service.save(uow, user.id, body))
+    return service.to_schema(await service.save(uow, user.id, user.role, body), user.role)

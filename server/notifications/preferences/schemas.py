@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    StrictInt,
+    field_validator,
+    model_validator,
+)
 
 from server.notifications.preferences.rules import default_channels
 from server.notifications.schemas import NotificationType
@@ -58,10 +66,18 @@ class PreferencesIO(BaseModel):
     types: dict[NotificationType, ChannelsIO] = Field(default_factory=dict)
     quiet_hours: QuietHoursIO = Field(default_factory=QuietHoursIO)
     order_alerts: OrderAlertsIO = Field(default_factory=OrderAlertsIO)
+    # The types whose `email` was left out and took the default (not a choice to check).
+    _email_defaulted: set[str] = PrivateAttr(default_factory=set)
 
     @model_validator(mode="after")
     def _email_defaults(self) -> PreferencesIO:
         for name, channels in self.types.items():
             if channels.email is None:
                 channels.email = default_channels(name).email
+                self._email_defaulted.add(name)
         return self
+
+    def email_chosen(self, name: str) -> bool:
+        """Whether the body switched `name`'s email on itself (not by leaving it out)."""
+        channels = self.types.get(name)
+        return bool(channels and channels.email) and name not in self._email_defaulted

@@ -98,14 +98,20 @@ async def load(uow: UnitOfWork, user_id: int) -> rules.Preferences:
     return await uow.caches[PREFERENCES].get_or_load(user_id, read)
 
 
-def to_schema(prefs: rules.Preferences) -> PreferencesIO:
+def email_offered(type_name: str, role: str) -> bool:
+    """Whether an email switch exists for this type and role: the one email there is
+    falls back for a vendor's orders (server.orders.alerts.emails)."""
+    return role == "vendor" and KINDS[type_name].email
+
+
+def to_schema(prefs: rules.Preferences, role: str) -> PreferencesIO:
     quiet = prefs.quiet
     return PreferencesIO(
         types={
             name: ChannelsIO(
                 push=prefs.channels(name).push,
                 inbox=prefs.channels(name).inbox,
-                email=prefs.channels(name).email,
+                email=prefs.channels(name).email and email_offered(name, role),
             )
             for name in KINDS
         },
@@ -123,9 +129,17 @@ def to_schema(prefs: rules.Preferences) -> PreferencesIO:
     )
 
 
-def _check(body: PreferencesIO) -> None:
+def _check(body: PreferencesIO, role: str) -> None:
     if not body.types.get("order", ChannelsIO()).inbox:
         raise Invalid("Orders always stay in the inbox.", code="order_inbox_required")
+    for name in body.types:
+        if body.email_chosen(name) and not email_offered(name, role):
+            raise Invalid(
+                f"No email is sent for {name} notifications"
+                + (" to a vendor" if role == "vendor" else " to a customer")
+                + ": only a vendor's orders fall back to email.",
+                code="email_not_offered",
+            )
     quiet = body.quiet_hours
     try:
         ZoneInfo(quiet.time_zone)
@@ -140,9 +154,9 @@ def _check(body: PreferencesIO) -> None:
         )
 
 
-async def save(uow: UnitOfWork, user_id: int, body: PreferencesIO) -> rules.Preferences:
+async def save(uow: UnitOfWork, user_id: int, role: str, body: PreferencesIO) -> rules.Preferences:
     """Replace the user's preferences (types left out go back to the defaults)."""
-    _check(body)
+    _check(body, role)
     session = uow.session
     if uow.caches is not None:
         # Until commit this unit reads what it saved (UNIT_PREFERENCES); after, all read anew.
@@ -152,7 +166,11 @@ async def save(uow: UnitOfWork, user_id: int, body: PreferencesIO) -> rules.Pref
     if row is None:
         row = UserPreferences(user_id=user_id)
         session.add(row)
-    row.types = {name: value.model_dump() for name, value in body.types.items()}
+    # A type without an email for this role stores it off, whatever a default said.
+    row.types = {
+        name: {**value.model_dump(), "email": bool(value.email) and email_offered(name, role)}
+        for name, value in body.types.items()
+    }
     row.quiet_enabled = body.quiet_hours.enabled
     row.quiet_start = _minutes(body.quiet_hours.start)
     row.quiet_end = _minutes(body.quiet_hours.end)
