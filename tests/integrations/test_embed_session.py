@@ -87,12 +87,11 @@ async def test_a_marketplaces_vendor_cannot_sign_in_with_a_password(
 ) -> None:
     market = await register(app)
     await signed_in(client, market, email="embedded@example.com")
-    for password in ("", "correct horse battery"):
-        r = await client.post(
-            "/api/auth/login", json={"email": "embedded@example.com", "password": password or "x"}
-        )
-        assert r.status_code in (401, 422)
-        assert r.json()["code"] in ("invalid_credentials", "validation_error")
+    r = await client.post(
+        "/api/auth/login",
+        json={"email": "embedded@example.com", "password": "correct horse battery"},
+    )
+    assert (r.status_code, r.json()["code"]) == (401, "invalid_credentials")
 
 
 def _other_key(kind: str) -> Any:
