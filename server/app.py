@@ -19,9 +19,9 @@ from server.core.errors import install_error_handlers
 from server.core.http import BodyLimitMiddleware, SecurityHeadersMiddleware, TrailingSlashMiddleware
 from server.core.outages import AnswerErrorsMiddleware, WriteOutcomes
 from server.docs_page import install_api_docs
-from server.integrations.admin_routes import router as integrations_admin_router
 from server.integrations.cors import EmbedCorsMiddleware
-from server.integrations.embed_routes import router as embed_router
+from server.integrations.routes import admin_router as integrations_admin_router
+from server.integrations.routes import embed_router
 from server.integrations.routes import router as integrations_router
 from server.notifications.preferences.routes import router as preferences_router
 from server.notifications.routes import router as inbox_router

@@ -287,8 +287,10 @@ async def _resolve_token(
 
 
 async def list_vendors(session: AsyncSession) -> Sequence[User]:
+    """vendorbell's own vendors: a marketplace's vendors are its own, not listed to
+    vendorbell's customers."""
     return (
         await session.scalars(
-            select(User).where(User.role == "vendor").order_by(User.name, User.id)
+            select(User).where(User.role == "vendor", OWN_ACCOUNT).order_by(User.name, User.id)
         )
     ).all()

@@ -55,13 +55,12 @@ async def spend(uow: UnitOfWork, sign_in: embed_tokens.SignIn) -> None:
     session = uow.session
     await session.execute(delete(EmbedTokenUse).where(EmbedTokenUse.expires_at < utcnow()))
     digest = hashlib.sha256(sign_in.jti.encode()).hexdigest()
-    session.add(
-        EmbedTokenUse(
-            integration_id=sign_in.integration_id, jti_sha256=digest, expires_at=sign_in.expires_at
-        )
+    use = EmbedTokenUse(
+        integration_id=sign_in.integration_id, jti_sha256=digest, expires_at=sign_in.expires_at
     )
     try:
         async with session.begin_nested():
+            session.add(use)
             await session.flush()
     except IntegrityError:
         raise embed_tokens.refused(

@@ -1,16 +1,36 @@
 """`POST /api/events` and `/api/integrations/vendors` for shops and marketplaces (HMAC
-signed), and `/api/admin/integration-keys` for admins."""
+signed), `/api/embed/session` for a marketplace's pages, and `/api/admin/integrations`
+and `/api/admin/integration-keys` for admins."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response, status
 from starlette.convertors import StringConvertor, register_url_convertor
 
-from server.accounts.deps import CurrentAdmin, SessionDep, UnitOfWorkDep
-from server.integrations import events, keys, signature, vendor_api
-from server.integrations.schemas import BulkOut, EventOut, KeyIn, KeyOut, NewKeyOut, VendorOut
+from server.accounts.deps import CurrentAdmin, CurrentUser, SessionDep, UnitOfWorkDep, bearer_token
+from server.accounts.service import revoke_token
+from server.integrations import embed, embed_keys, events, keys, registry, signature, vendor_api
+from server.integrations.schemas import (
+    BulkOut,
+    EmbedCountsOut,
+    EmbedKeyIn,
+    EmbedKeyOut,
+    EmbedSessionOut,
+    EmbedUserOut,
+    EventOut,
+    GeneratedKeyOut,
+    IntegrationDetailOut,
+    IntegrationIn,
+    IntegrationOut,
+    KeyIn,
+    KeyOut,
+    NewKeyOut,
+    VendorOut,
+)
 
 router = APIRouter(tags=["integrations"])
+embed_router = APIRouter(prefix="/api/embed", tags=["embed"])
+admin_router = APIRouter(prefix="/api/admin/integrations", tags=["admin"])
 
 
 class VendorSub(StringConvertor):
@@ -119,4 +139,102 @@ async def sign_out_vendor(sub: str, request: Request, uow: UnitOfWorkDep) -> Res
     """End every session of the vendor (the page must get a new token from the marketplace)."""
     integration_id = await _signed_integration(request, uow)
     await vendor_api.sign_out(uow, integration_id, sub)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+# -- a marketplace's page ---------------------------------------------------------
+
+
+@embed_router.post("/session", response_model=EmbedSessionOut, status_code=status.HTTP_201_CREATED)
+async def start_session(request: Request, uow: UnitOfWorkDep) -> EmbedSessionOut:
+    """Send `Authorization: Bearer <the marketplace's JWT>` from a registered Origin
+    (docs/embedding.md). The answer's token is a bearer token bound to that Origin."""
+    started = await embed.start_session(
+        uow,
+        request.app.state.secret_key,
+        bearer_token(request) or "",
+        request.headers.get("origin"),
+        user_agent=request.headers.get("user-agent"),
+        client_address=request.client.host if request.client else None,
+    )
+    user = started.user
+    return EmbedSessionOut(
+        token=started.token,
+        expires_at=started.expires_at,
+        user=EmbedUserOut(id=user.id, name=user.name, locale=user.locale),
+        counts=EmbedCountsOut(unread=started.counts.unread, unseen=started.counts.unseen),
+        vapid_public_key=request.app.state.keys.current.public_key,
+    )
+
+
+@embed_router.delete("/session", status_code=status.HTTP_204_NO_CONTENT)
+async def end_session(request: Request, uow: UnitOfWorkDep, user: CurrentUser) -> Response:
+    """End the session whose token is sent (its live sockets close)."""
+    await revoke_token(uow, user, request.state.token, request.app.state.secret_key)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+# -- admins -----------------------------------------------------------------------
+
+
+@admin_router.get("", response_model=list[IntegrationOut])
+async def list_integrations(session: SessionDep, admin: CurrentAdmin) -> list[IntegrationOut]:
+    return [IntegrationOut.model_validate(i) for i in await registry.list_all(session)]
+
+
+@admin_router.post("", response_model=IntegrationOut, status_code=status.HTTP_201_CREATED)
+async def create_integration(
+    body: IntegrationIn, uow: UnitOfWorkDep, admin: CurrentAdmin
+) -> IntegrationOut:
+    integration = await registry.create(
+        uow,
+        name=body.name,
+        origins=body.allowed_origins,
+        link_base=body.link_base,
+        webhook_url=body.webhook_url,
+        webhook_events=body.webhook_events,
+    )
+    return IntegrationOut.model_validate(integration)
+
+
+@admin_router.get("/{integration_id}", response_model=IntegrationDetailOut)
+async def get_integration(
+    integration_id: str, session: SessionDep, admin: CurrentAdmin
+) -> IntegrationDetailOut:
+    integration = await registry.get(session, integration_id)
+    keys = await embed_keys.list_keys(session, integration.id)
+    return IntegrationDetailOut(
+        **IntegrationOut.model_validate(integration).model_dump(),
+        embed_keys=[EmbedKeyOut.model_validate(k) for k in keys],
+    )
+
+
+@admin_router.post(
+    "/{integration_id}/embed-keys",
+    response_model=GeneratedKeyOut,
+    status_code=status.HTTP_201_CREATED,
+)
+async def add_embed_key(
+    integration_id: str, body: EmbedKeyIn, session: SessionDep, admin: CurrentAdmin
+) -> GeneratedKeyOut:
+    """Store the marketplace's public key (`public_key_pem`), or make a pair (`generate`:
+    the algorithm) whose private key is in this answer only."""
+    integration = await registry.get(session, integration_id)
+    private_pem = None
+    if body.generate is not None:
+        key, private_pem = await embed_keys.generate(session, integration.id, body.generate)
+    else:
+        key = await embed_keys.add(session, integration.id, body.public_key_pem or "", body.kid)
+    return GeneratedKeyOut(
+        **EmbedKeyOut.model_validate(key).model_dump(), private_key_pem=private_pem
+    )
+
+
+@admin_router.delete("/{integration_id}/embed-keys/{kid}", status_code=status.HTTP_204_NO_CONTENT)
+async def retire_embed_key(
+    integration_id: str, kid: str, session: SessionDep, admin: CurrentAdmin
+) -> Response:
+    """Retire the key: tokens it signed sign no one in from now on."""
+    integration = await registry.get(session, integration_id)
+    await embed_keys.retire(session, integration.id, kid)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

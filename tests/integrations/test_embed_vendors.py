@@ -181,3 +181,16 @@ async def test_naming_by_sub_needs_an_integrations_key_and_ids_stay_within_it(
         client, other.hmac, "POST", "/api/events", order(other, session["user"]["id"])
     )
     assert (by_id.status_code, by_id.json()["code"]) == (422, "unknown_vendor")
+
+
+async def test_a_marketplaces_vendors_are_not_listed_to_vendorbells_customers(
+    app: Any, client: httpx.AsyncClient
+) -> None:
+    from tests.conftest import Accounts
+
+    own = await Accounts(client).vendor()
+    customer = await Accounts(client).customer()
+    market = await register(app)
+    await signed_in(client, market, name="Marketplace vendor")
+    listed = (await client.get("/api/vendors", headers=customer.headers)).json()
+    assert [v["id"] for v in listed] == [own.id]
