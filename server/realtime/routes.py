@@ -1,4 +1,8 @@
-"""`WS /ws/notifications`: a user's live channel, with resync from `?since=`."""
+"""`WS /ws/notifications`: a user's live channel, with resync from `?since=`.
+
+Signed in by the PWA's cookie (or `?token=` for API clients) at the handshake, or, for
+the element embedded on a marketplace's pages, by the first message
+(server.realtime.first_message)."""
 
 from __future__ import annotations
 
@@ -21,6 +25,7 @@ from server.notifications import inbox
 from server.notifications.counts import Counts
 from server.notifications.live import notification_message
 from server.realtime.connection import Connection
+from server.realtime.first_message import embed_origin_allowed, first_message, verify
 from server.realtime.hub import SESSION_ENDED, Hub, encode
 
 router = APIRouter(tags=["live"])
@@ -30,6 +35,8 @@ FORBIDDEN_ORIGIN = 4403  # a cookie sent by a page of another site (cross-site W
 BAD_SINCE = 4400
 TOO_MANY_SOCKETS = 4429  # the user already has ws_max_per_user sockets on this process
 REPLAY_PAGE = 500
+# Sent once to a socket signed in by its first message, before any replay.
+AUTHENTICATED = '{"type":"authenticated"}'
 _TOKEN_IN_QUERY = re.compile(r"([?&]token=)[^&\s\"]*")
 
 
@@ -53,6 +60,9 @@ async def live_notifications(
     websocket: WebSocket, token: str | None = None, since: str | None = None
 ) -> None:
     settings: Settings = websocket.app.state.settings
+    if not token and SESSION_COOKIE not in websocket.cookies and _from_another_site(websocket):
+        await _embedded(websocket, since, settings)
+        return
     user_id, digest, refusal = await authenticate(websocket, token, settings)
     since_id = parse_id(since) if since is not None else None
     if refusal is None and since is not None and since_id is None:
@@ -75,6 +85,13 @@ async def live_notifications(
         max_queue=settings.ws_send_queue,
         ping_interval=settings.ws_ping_interval,
     )
+    await _serve(connection, since_id, accept=True)
+
+
+async def _serve(connection: Connection, since_id: int | None, *, accept: bool) -> None:
+    """Subscribe, (accept,) replay from `since_id`, then run until either side closes."""
+    websocket = connection.websocket
+    hub: Hub = websocket.app.state.hub
     # Subscribed before the handshake completes, so a client that sees the socket open
     # misses nothing published after that; and before reading the database, so nothing
     # committed meanwhile is missed (the connection drops live copies the replay sent).
@@ -83,14 +100,62 @@ async def live_notifications(
     try:
         # The client may go away during the handshake or the replay: only clean up.
         with contextlib.suppress(OSError, RuntimeError, TimeoutError, WebSocketDisconnect):
-            await websocket.accept()
+            if accept:
+                await websocket.accept()
+            else:
+                await connection.send_now(AUTHENTICATED)
             if since_id is not None:
                 database: Database = websocket.app.state.db
-                connection.skip(await replay(connection, database, user_id, since_id))
+                connection.skip(await replay(connection, database, connection.user_id, since_id))
             await connection.run()
     finally:
         WS_CONNECTIONS.dec()
         await hub.unsubscribe(connection)
+
+
+async def _embedded(websocket: WebSocket, since: str | None, settings: Settings) -> None:
+    """The element's socket: an embedding origin, then the token in the first message."""
+    await websocket.accept()  # a close code (and the first message) need an open socket
+    allowed = embed_origin_allowed(websocket.headers.get("origin"), embed_origins(websocket))
+    since_id = parse_id(since) if since is not None else None
+    refusal = None if allowed else FORBIDDEN_ORIGIN
+    if refusal is None and since is not None and since_id is None:
+        refusal = BAD_SINCE
+    signed = await first_message(websocket) if refusal is None else None
+    if refusal is None and signed is None:
+        refusal = NOT_AUTHENTICATED
+    hub: Hub = websocket.app.state.hub
+    if signed is not None and hub.local_count(signed.user_id) >= settings.ws_max_per_user:
+        refusal = TOO_MANY_SOCKETS
+    if signed is None or refusal is not None:
+        with contextlib.suppress(OSError, RuntimeError, WebSocketDisconnect):
+            await websocket.close(refusal or NOT_AUTHENTICATED)
+        return
+    connection = Connection(
+        websocket,
+        signed.user_id,
+        signed.digest,
+        max_queue=settings.ws_send_queue,
+        ping_interval=settings.ws_ping_interval,
+        reauthenticate=lambda token: verify(websocket, token),
+    )
+    await _serve(connection, since_id, accept=False)
+
+
+def _from_another_site(websocket: WebSocket) -> bool:
+    """A page of another site (an embedding marketplace, or one that may not embed: 4403).
+    Without an Origin, or from our own pages, a socket without credentials stays what it
+    always was: not signed in (4401 at once)."""
+    settings: Settings = websocket.app.state.settings
+    origin = websocket.headers.get("origin")
+    return origin is not None and not origin_allowed(websocket, settings)
+
+
+def embed_origins(websocket: WebSocket) -> frozenset[str]:
+    """The origins a marketplace may embed the element from. The integration records fill
+    `app.state.embed_origins`; none are allowed until some integration names one."""
+    origins: frozenset[str] = getattr(websocket.app.state, "embed_origins", frozenset())
+    return origins
 
 
 async def authenticate(
