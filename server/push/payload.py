@@ -79,6 +79,9 @@ def _topic(notification: PushSource) -> str | None:
 
 def _document(notification: PushSource, body: str, app_badge: int, public_url: str) -> str:
     data: dict[str, Any] = {
+        # Marks the push as vendorbell's: a marketplace's worker that imports the embed
+        # snippet hands vendorbell only these (vendorbell.owns(event)).
+        "app": "vendorbell",
         "id": str(notification.id),
         "type": notification.type,
         "event": notification.event,
