@@ -60,6 +60,7 @@ ul{list-style:none;margin:0;padding:0}
 time{color:var(--vb-muted);font-size:.8em}
 .dot{flex:none;width:8px;height:8px;margin-top:6px;border-radius:50%;background:var(--vb-accent)}
 [part=empty],.note{padding:14px;color:var(--vb-muted)}
+::slotted([slot=footer]){display:block;padding:10px 14px;border-top:1px solid var(--vb-line)}
 .push{padding:12px 14px;border-top:1px solid var(--vb-line);font-size:.9em}
 .push button{margin-top:8px;padding:8px 12px;border:0;border-radius:8px;background:var(--vb-accent);color:#fff;font-weight:600}
 svg{width:22px;height:22px;fill:none;stroke:currentColor;stroke-width:2;stroke-linecap:round;stroke-linejoin:round}
