@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import gzip
+import hashlib
 import json
 import re
 from pathlib import Path
@@ -69,3 +71,20 @@ async def test_nothing_else_is_served_as_an_embed_asset(
     response = await client.get(path)
     assert response.status_code == 404
     assert "access-control-allow-origin" not in response.headers
+
+
+@pytest.mark.parametrize("name", ["vendor-bell.js", "sw.js"])
+def test_the_published_sri_hash_is_the_files(name: str) -> None:
+    page = (ROOT / "docs" / "embedding-element.md").read_text("utf-8")
+    digest = base64.b64encode(hashlib.sha384((EMBED / name).read_bytes()).digest()).decode()
+    published = re.findall(rf"`/embed/v1/{re.escape(name)}` \| `(sha384-[^`]+)`", page)
+    assert published == [f"sha384-{digest}"], "update the hashes in docs/embedding-element.md"
+
+
+def test_every_hash_on_the_page_is_a_current_one() -> None:
+    page = (ROOT / "docs" / "embedding-element.md").read_text("utf-8")
+    current = {
+        "sha384-" + base64.b64encode(hashlib.sha384(path.read_bytes()).digest()).decode()
+        for path in (ELEMENT, EMBED / "sw.js")
+    }
+    assert set(re.findall(r"sha384-[A-Za-z0-9+/=]+", page)) <= current
