@@ -56,7 +56,7 @@
     try {
       // A simple request (text/plain, no cookie, no custom header): no preflight, and the
       // receipt token alone says which notification and device it is about.
-      await fetch(`${server}/api/push/receipts`, {
+      await fetch(`${server}/api/notifications/receipts`, {
         method: 'POST',
         mode: 'no-cors',
         credentials: 'omit',

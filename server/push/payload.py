@@ -6,6 +6,8 @@ import json
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from server.push.receipts import ROOM as RECEIPT_ROOM
+
 # RFC 8030 §5.2 TTL in seconds: a new order is worth ringing for a day later,
 # a system notice is stale within the hour.
 TTL_BY_TYPE = {"order": 24 * 3600, "payment": 24 * 3600, "message": 6 * 3600, "system": 3600}
@@ -17,7 +19,8 @@ URGENT_EVENTS = {"order.created", "order.reminder"}
 RENOTIFY_EVENTS = {"order.reminder"}
 # RFC 8030 §5.4 limit: a record size of 4096 bytes, including the 86-byte header
 # (salt 16 + rs 4 + idlen 1 + key 65), the 16-byte AEAD tag and the padding delimiter.
-MAX_PLAINTEXT = 4096 - 86 - 16 - 1
+# The sender adds each device's receipt token (server.push.receipts.ROOM) to the document.
+MAX_PLAINTEXT = 4096 - 86 - 16 - 1 - RECEIPT_ROOM
 
 
 class PushSource(Protocol):
