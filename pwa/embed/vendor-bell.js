@@ -35,8 +35,8 @@ const EN = {
 const CSS = `
 :host{--vb-accent:#d93025;--vb-bg:#fff;--vb-fg:#1f2328;--vb-radius:12px;--vb-font:inherit;--vb-panel-width:380px;
 --vb-muted:#5f6368;--vb-line:#e3e5e8;--vb-unread:#eef3fd;position:relative;display:inline-block;font:var(--vb-font);color:var(--vb-fg)}
-:host([theme=dark]){--vb-bg:#1e1f22;--vb-fg:#e8eaed;--vb-muted:#a8adb3;--vb-line:#3a3c40;--vb-unread:#263044}
-@media (prefers-color-scheme:dark){:host([theme=auto]){--vb-bg:#1e1f22;--vb-fg:#e8eaed;--vb-muted:#a8adb3;--vb-line:#3a3c40;--vb-unread:#263044}}
+:host([theme=dark]){--vb-bg:#1e1f22;--vb-fg:#e8eaed;--vb-muted:#a8adb3;--vb-line:#3a3c40;--vb-unread:#263044;--vb-link:color-mix(in srgb,var(--vb-accent) 40%,#fff)}
+@media (prefers-color-scheme:dark){:host([theme=auto]){--vb-bg:#1e1f22;--vb-fg:#e8eaed;--vb-muted:#a8adb3;--vb-line:#3a3c40;--vb-unread:#263044;--vb-link:color-mix(in srgb,var(--vb-accent) 40%,#fff)}}
 *{box-sizing:border-box}
 button{font:inherit;color:inherit;cursor:pointer}
 [part=button]{position:relative;display:inline-flex;align-items:center;justify-content:center;width:44px;height:44px;border:0;border-radius:50%;background:transparent}
@@ -47,7 +47,7 @@ button{font:inherit;color:inherit;cursor:pointer}
 [part=panel]{position:fixed;z-index:2147483000;width:min(var(--vb-panel-width),calc(100vw - 16px));max-height:min(70vh,560px);overflow:auto;
 background:var(--vb-bg);color:var(--vb-fg);border:1px solid var(--vb-line);border-radius:var(--vb-radius);box-shadow:0 8px 28px rgb(0 0 0/.18)}
 .head{display:flex;align-items:center;justify-content:space-between;gap:8px;padding:12px 14px;border-bottom:1px solid var(--vb-line)}
-.link{border:0;background:none;color:var(--vb-accent);padding:4px;font-size:.9em;text-decoration:underline}
+.link{border:0;background:none;color:var(--vb-link,var(--vb-accent));padding:4px;font-size:.9em;text-decoration:underline}
 .link:disabled{color:var(--vb-muted);text-decoration:none;cursor:default}
 ul{list-style:none;margin:0;padding:0}
 [part~=item]{border-bottom:1px solid var(--vb-line)}
@@ -60,7 +60,7 @@ ul{list-style:none;margin:0;padding:0}
 time{color:var(--vb-muted);font-size:.8em}
 .dot{flex:none;width:8px;height:8px;margin-top:6px;border-radius:50%;background:var(--vb-accent)}
 [part=empty],.note{padding:14px;color:var(--vb-muted)}
-::slotted([slot=footer]){display:block;padding:10px 14px;border-top:1px solid var(--vb-line)}
+::slotted([slot=footer]){display:block;padding:10px 14px;color:inherit;border-top:1px solid var(--vb-line)}
 .push{padding:12px 14px;border-top:1px solid var(--vb-line);font-size:.9em}
 .push button{margin-top:8px;padding:8px 12px;border:0;border-radius:8px;background:var(--vb-accent);color:#fff;font-weight:600}
 svg{width:22px;height:22px;fill:none;stroke:currentColor;stroke-width:2;stroke-linecap:round;stroke-linejoin:round}
