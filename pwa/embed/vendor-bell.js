@@ -569,25 +569,35 @@ class VendorBell extends HTMLElement {
   async _autoPush() {
     const mode = this.getAttribute('push') || 'prompt';
     const state = this._pushSupport();
+    this._subscribed = state === 'granted' && (await this._hasSubscription());
     this._setPush(state);
-    // Never a prompt without a gesture: `auto` subscribes only what is already granted.
-    if (mode === 'auto' && state === 'granted') await this.enablePush();
+    // Never a prompt without a gesture: `auto` subscribes only where permission is granted.
+    if (mode === 'auto' && state === 'granted' && !this._subscribed) await this.enablePush();
     this._drawPush();
+  }
+
+  _scope() {
+    return new URL(this.swScope, location.href).pathname;
+  }
+
+  async _hasSubscription() {
+    const registration = await navigator.serviceWorker.getRegistration(this._scope()).catch(() => null);
+    return Boolean(registration && (await registration.pushManager.getSubscription().catch(() => null)));
   }
 
   _drawPush() {
     const mode = this.getAttribute('push') || 'prompt';
     const state = this._pushState;
     const box = this._push;
-    box.hidden = mode === 'off' || !this._session || (state === 'granted' && !this._pushFailed);
+    const offer = state === 'default' || (state === 'granted' && !this._subscribed);
+    box.hidden = mode === 'off' || !this._session || (state === 'granted' && this._subscribed);
     const words = {
-      default: 'embed.push_offer', denied: 'embed.push_blocked', unsupported: 'embed.push_unsupported',
-      'needs-install': 'embed.needs_install', conflict: 'embed.push_conflict', granted: 'embed.push_failed',
+      denied: 'embed.push_blocked', unsupported: 'embed.push_unsupported',
+      'needs-install': 'embed.needs_install', conflict: 'embed.push_conflict',
     };
-    const children = [el('div', {}, this._t(words[state] || 'embed.push_offer'))];
-    if (state === 'default' || (state === 'granted' && this._pushFailed)) {
-      children.push(el('button', { type: 'button', onclick: () => this.enablePush() }, this._t('embed.push_enable')));
-    }
+    const key = this._pushFailed ? 'embed.push_failed' : words[state] || 'embed.push_offer';
+    const children = [el('div', {}, this._t(key))];
+    if (offer) children.push(el('button', { type: 'button', onclick: () => this.enablePush() }, this._t('embed.push_enable')));
     box.replaceChildren(...children);
   }
 
@@ -597,7 +607,7 @@ class VendorBell extends HTMLElement {
     if (state === 'default') state = await Notification.requestPermission();
     if (state !== 'granted' || !this._session) return this._setPush(state);
     try {
-      const scope = new URL(this.swScope, location.href).pathname;
+      const scope = this._scope();
       const registration = await navigator.serviceWorker.register(`${scope}sw.js`, { scope });
       const worker = registration.installing || registration.waiting || registration.active;
       if (worker && worker.state !== 'activated') {
@@ -612,6 +622,7 @@ class VendorBell extends HTMLElement {
       subscription ||= await registration.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: key });
       await this._api('/api/push/subscriptions', { method: 'POST', body: { ...subscription.toJSON(), label: navigator.userAgentData?.platform || 'Browser' } });
       this._pushFailed = false;
+      this._subscribed = true;
       this._setPush('granted');
     } catch (error) {
       this._pushFailed = true;

@@ -11,6 +11,7 @@ element, the WebSocket (first-message sign-in, not routed) and the workers are r
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 import time
@@ -31,7 +32,9 @@ from examples.marketplace.shop import Embedding, create_app, sri
 from server.core.ids import parse_id
 from server.push.receipts import receipt_token
 from tests.browser.conftest import LiveServer, User, _bound_socket, screenshot
+from tests.pushservice import PushService, ThreadedPushService
 
+FAKE_PUSH_MANAGER = (Path(__file__).parent / "fake_push_manager.js").read_text()
 ELEMENT = Path(__file__).resolve().parents[2] / "pwa" / "embed" / "vendor-bell.js"
 CORS = {
     "access-control-allow-headers": "Authorization, Content-Type, Idempotency-Key",
@@ -89,6 +92,7 @@ class Exchange:
     audience: str
     vendors: dict[str, User]
     seconds: int = 3600
+    vapid: str = VAPID
     tokens: list[str] = field(default_factory=list)  # the sessions handed out, in order
     fresh: Any = None  # sub → a new bearer token (a second sign-in), for renewals
 
@@ -112,7 +116,7 @@ class Exchange:
             "expires_at": expires.isoformat(),
             "user": {"id": vendor.id, "name": claims.get("name"), "locale": "en"},
             "counts": {"unread": counts["unread"], "unseen": counts["unseen"]},
-            "vapid_public_key": VAPID,
+            "vapid_public_key": self.vapid,
         }
 
 
@@ -475,3 +479,76 @@ def test_the_bell_speaks_the_pages_language(context: Any, marketplace: Marketpla
     page.wait_for_function("() => window.__vb.some((e) => e.name === 'vb-ready')")
     mark_all = page.locator("vendor-bell").locator(".head button")
     assert mark_all.text_content() == "Alle als gelesen markieren"
+
+
+@pytest.fixture
+def push_service() -> Iterator[tuple[PushService, ThreadedPushService]]:
+    threaded = ThreadedPushService()
+    with threaded as service:
+        yield service, threaded
+
+
+@pytest.mark.parametrize("live_server", [{"run_worker": True}], indirect=True)
+def test_enabling_push_in_the_bell_subscribes_through_the_vendorbell_worker_and_a_push_shows(
+    context: Any,
+    marketplace: Marketplace,
+    push_service: tuple[PushService, ThreadedPushService],
+) -> None:
+    service, threaded = push_service
+    device = service.subscribe()
+    server, shop = marketplace.vendorbell, marketplace.shop.origin
+    with server.client() as client:
+        marketplace.exchange.vapid = client.get("/api/push/vapid-public-key").json()["public_key"]
+    # Headless Chromium has no push service: subscribe() answers the loopback service's
+    # subscription (tests/browser/fake_push_manager.js); everything after it is real.
+    context.add_init_script(
+        FAKE_PUSH_MANAGER.replace("__MADE__", json.dumps(device.to_json())).replace(
+            "__EXISTING_KEY__", "null"
+        )
+    )
+    context.grant_permissions(["notifications"], origin=shop)
+    page = signed_in_page(context, marketplace.shop)
+    page.locator("vendor-bell").locator("[part=button]").click()
+    with page.expect_request(f"{server.origin}/api/push/subscriptions") as posted:
+        page.locator("vendor-bell").locator(".push button").click()
+    assert posted.value.post_data_json["endpoint"] == device.endpoint
+    page.wait_for_function(
+        "() => window.__vb.some((e) => e.name === 'vb-push-change' && e.detail.state === 'granted')"
+    )
+    scopes = page.evaluate(
+        "() => navigator.serviceWorker.getRegistrations().then((l) => l.map((r) => r.scope))"
+    )
+    assert sorted(scopes) == [f"{shop}/", f"{shop}/vendorbell/"]  # the shop's own stays
+    order_for(marketplace)
+    [received] = asyncio.run_coroutine_threadsafe(service.wait_for(1), threaded.loop).result(15)
+    assert received.json["notification"]["data"]["app"] == "vendorbell"
+    deliver_push(page, "/vendorbell/", received.plaintext.decode())
+    wait_shown(page, "/vendorbell/", 1)
+    [note] = shown(page, "/vendorbell/")
+    assert note["title"] == "New order #1"
+    assert note["data"]["receipt"].startswith(f"{received_device(server, marketplace)}.")
+
+
+def received_device(server: LiveServer, marketplace: Marketplace) -> str:
+    with server.client() as client:
+        [device] = client.get("/api/push/subscriptions", headers=marketplace.vendor.headers).json()
+    return str(parse_id(device["id"]))
+
+
+def test_the_bell_says_so_when_the_marketplace_has_no_token_for_it(
+    context: Any, marketplace: Marketplace
+) -> None:
+    page = context.new_page()
+    page.goto(f"{marketplace.shop.origin}/")  # signed out: /token answers 401
+    page.evaluate(
+        """async (server) => {
+          await import(`${server}/embed/v1/vendor-bell.js`);
+          const bell = document.createElement('vendor-bell');
+          bell.setAttribute('server', server);
+          bell.setAttribute('token-url', '/token');
+          document.body.append(bell);
+        }""",
+        marketplace.vendorbell.origin,
+    )
+    page.wait_for_function("() => window.__vb.some((e) => e.name === 'vb-auth-error')")
+    assert events(page, "vb-auth-error")[0]["detail"] == {"code": "token_unavailable"}
