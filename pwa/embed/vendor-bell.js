@@ -354,7 +354,11 @@ class VendorBell extends HTMLElement {
     if (this._socket !== socket) return;
     this._socket = null;
     if (this._stopped) return;
-    if (code === 4403) return this._emit('vb-auth-error', { code: 'origin_mismatch' });
+    if (code === 4403) {
+      // This page's origin may not hold the live channel: the counts still come by polling.
+      this._emit('vb-auth-error', { code: 'origin_mismatch' });
+      return this._poll();
+    }
     if (code === 4401) await this._renew();
     this._failures = (this._failures || 0) + 1;
     // After a few failures poll the counts meanwhile, and keep trying the socket.

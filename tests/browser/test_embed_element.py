@@ -16,6 +16,7 @@ import json
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -148,11 +149,14 @@ def marketplace(live_server: LiveServer) -> Iterator[Marketplace]:
         shop.stop()
 
 
-@pytest.fixture
-def context(browser: Any, marketplace: Marketplace) -> Iterator[Any]:
-    ctx = browser.new_context(viewport={"width": 1280, "height": 800})
+@contextmanager
+def browser_context(browser: Any, marketplace: Marketplace, **options: Any) -> Iterator[Any]:
+    """A context whose requests to vendorbell's REST routes get the stand-ins above."""
+    options.setdefault("viewport", {"width": 1280, "height": 800})
+    ctx = browser.new_context(**options)
     ctx.add_init_script(RECORDER)
     vendorbell = marketplace.vendorbell.origin
+    closing = False
 
     def route(request_route: Any) -> None:
         request = request_route.request
@@ -171,11 +175,18 @@ def context(browser: Any, marketplace: Marketplace) -> Iterator[Any]:
                 if not closing:
                     raise
 
-    closing = False
     ctx.route(f"{vendorbell}/api/**", route)
-    yield ctx
-    closing = True
-    ctx.close()
+    try:
+        yield ctx
+    finally:
+        closing = True
+        ctx.close()
+
+
+@pytest.fixture
+def context(browser: Any, marketplace: Marketplace) -> Iterator[Any]:
+    with browser_context(browser, marketplace) as ctx:
+        yield ctx
 
 
 def signed_in_page(context: Any, shop: ShopServer, errors: list[str] | None = None) -> Any:
@@ -552,3 +563,40 @@ def test_the_bell_says_so_when_the_marketplace_has_no_token_for_it(
     )
     page.wait_for_function("() => window.__vb.some((e) => e.name === 'vb-auth-error')")
     assert events(page, "vb-auth-error")[0]["detail"] == {"code": "token_unavailable"}
+
+
+def test_without_the_live_channel_the_badge_follows_by_polling(
+    context: Any, marketplace: Marketplace
+) -> None:
+    marketplace.vendorbell.app.state.embed_origins = frozenset()  # the socket is refused
+    page = context.new_page()
+    page.clock.install()
+    page.goto(f"{marketplace.shop.origin}/")
+    page.fill("input[name=username]", "rosa")
+    page.fill("input[name=password]", "bread")
+    page.click("text=Sign in")
+    page.wait_for_function("() => window.__vb.some((e) => e.name === 'vb-auth-error')")
+    assert events(page, "vb-auth-error")[0]["detail"] == {"code": "origin_mismatch"}
+    order_for(marketplace)
+    page.clock.run_for(31_000)  # one polling interval
+    page.wait_for_function(f"() => {BADGE}.textContent === '1'")
+
+
+IPHONE = (
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 18_0 like Mac OS X) AppleWebKit/605.1.15 "
+    "(KHTML, like Gecko) Version/18.0 Mobile/15E148 Safari/604.1"
+)
+
+
+def test_an_iphone_outside_a_home_screen_app_is_told_to_install_not_prompted(
+    browser: Any, marketplace: Marketplace
+) -> None:
+    phone = {"width": 390, "height": 844}
+    with browser_context(browser, marketplace, user_agent=IPHONE, viewport=phone) as ctx:
+        page = signed_in_page(ctx, marketplace.shop)
+        page.wait_for_function("() => window.__vb.some((e) => e.name === 'vb-push-change')")
+        assert events(page, "vb-push-change")[-1]["detail"] == {"state": "needs-install"}
+        page.locator("vendor-bell").locator("[part=button]").click()
+        push = page.locator("vendor-bell").locator(".push")
+        assert "Home Screen" in (push.text_content() or "")
+        assert push.locator("button").count() == 0
