@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import re
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
@@ -116,7 +117,8 @@ async def _serve(connection: Connection, since_id: int | None, *, accept: bool) 
 async def _embedded(websocket: WebSocket, since: str | None, settings: Settings) -> None:
     """The element's socket: an embedding origin, then the token in the first message."""
     await websocket.accept()  # a close code (and the first message) need an open socket
-    allowed = embed_origin_allowed(websocket.headers.get("origin"), embed_origins(websocket))
+    origin = websocket.headers.get("origin")
+    allowed = embed_origin_allowed(origin, await embed_origins(websocket))
     since_id = parse_id(since) if since is not None else None
     refusal = None if allowed else FORBIDDEN_ORIGIN
     if refusal is None and since is not None and since_id is None:
@@ -151,11 +153,14 @@ def _from_another_site(websocket: WebSocket) -> bool:
     return origin is not None and not origin_allowed(websocket, settings)
 
 
-def embed_origins(websocket: WebSocket) -> frozenset[str]:
-    """The origins a marketplace may embed the element from. The integration records fill
-    `app.state.embed_origins`; none are allowed until some integration names one."""
-    origins: frozenset[str] = getattr(websocket.app.state, "embed_origins", frozenset())
-    return origins
+async def embed_origins(websocket: WebSocket) -> frozenset[str]:
+    """The origins a marketplace may embed the element from: `app.state.embed_origins`,
+    an async function the app wires to the integrations' allowed origins (this floor
+    imports no integration); none when there is none."""
+    load: Callable[[], Awaitable[frozenset[str]]] | None = getattr(
+        websocket.app.state, "embed_origins", None
+    )
+    return await load() if load is not None else frozenset()
 
 
 async def authenticate(

@@ -57,29 +57,33 @@ BADGE = "document.querySelector('vendor-bell').shadowRoot.querySelector('[part=b
 
 
 class ShopServer:
-    """The example marketplace under uvicorn on localhost:<port>, in a thread."""
+    """The example marketplace under uvicorn on localhost:<port>, in a thread. Its port
+    (so its origin) is known before it starts, for registering the integration."""
 
-    def __init__(self, embedding: Embedding) -> None:
+    def __init__(self) -> None:
         self._sock = _bound_socket()
         self.port = self._sock.getsockname()[1]
         self.origin = f"http://localhost:{self.port}"
-        self._server = uvicorn.Server(
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+
+    def start(self, embedding: Embedding) -> None:
+        self._server = server = uvicorn.Server(
             uvicorn.Config(create_app(embedding), log_level="warning", lifespan="off")
         )
         self._thread = threading.Thread(
-            target=self._server.run, kwargs={"sockets": [self._sock]}, daemon=True
+            target=server.run, kwargs={"sockets": [self._sock]}, daemon=True
         )
-
-    def start(self) -> None:
         self._thread.start()
         deadline = time.monotonic() + 15
-        while not self._server.started:  # a flag set by another thread
+        while not server.started:  # a flag set by another thread
             assert time.monotonic() < deadline, "the marketplace did not start"
             time.sleep(0.02)
 
     def stop(self) -> None:
-        self._server.should_exit = True
-        self._thread.join(15)
+        if self._server is not None and self._thread is not None:
+            self._server.should_exit = True
+            self._thread.join(15)
         self._sock.close()
 
 
@@ -129,6 +133,15 @@ class Marketplace:
     vendor: User
 
 
+def allow_embedding(server: LiveServer, *origins: str) -> None:
+    """These origins may hold the live channel (what an integration's allowed origins do)."""
+
+    async def allowed() -> frozenset[str]:
+        return frozenset(origins)
+
+    server.app.state.embed_origins = allowed
+
+
 @pytest.fixture
 def marketplace(live_server: LiveServer) -> Iterator[Marketplace]:
     key = ec.generate_private_key(ec.SECP256R1())
@@ -137,12 +150,11 @@ def marketplace(live_server: LiveServer) -> Iterator[Marketplace]:
         serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption(),
     ).decode()
-    embedding = Embedding(live_server.origin, "int_test", "k1", pem, sri(ELEMENT))
-    shop = ShopServer(embedding)
+    shop = ShopServer()
     vendor = live_server.register("vendor", "Rosa's Bakery")
     exchange = Exchange(live_server, key.public_key(), live_server.origin, {"v_1001": vendor})
-    live_server.app.state.embed_origins = frozenset({shop.origin})
-    shop.start()
+    allow_embedding(live_server, shop.origin)
+    shop.start(Embedding(live_server.origin, "int_test", "k1", pem, sri(ELEMENT)))
     try:
         yield Marketplace(shop, live_server, exchange, vendor)
     finally:
@@ -568,7 +580,7 @@ def test_the_bell_says_so_when_the_marketplace_has_no_token_for_it(
 def test_without_the_live_channel_the_badge_follows_by_polling(
     context: Any, marketplace: Marketplace
 ) -> None:
-    marketplace.vendorbell.app.state.embed_origins = frozenset()  # the socket is refused
+    allow_embedding(marketplace.vendorbell)  # no origin may: the socket is refused
     page = context.new_page()
     page.clock.install()
     page.goto(f"{marketplace.shop.origin}/")

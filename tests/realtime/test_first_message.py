@@ -17,7 +17,11 @@ SHOP = "http://shop.example:9000"
 @pytest.fixture
 def embedding(app: Any) -> None:
     """SHOP is an origin some integration allows to embed the element."""
-    app.state.embed_origins = frozenset({SHOP})
+
+    async def allowed() -> frozenset[str]:
+        return frozenset({SHOP})
+
+    app.state.embed_origins = allowed
 
 
 def auth(token: str) -> str:
