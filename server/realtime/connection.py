@@ -23,6 +23,8 @@ from server.realtime.hub import SESSION_ENDED, Event
 log = logging.getLogger("vendorbell.realtime")
 
 PING = Event('{"type":"ping"}')
+# Sent to a socket signed in by its first message, and again after each renewal.
+AUTHENTICATED = Event('{"type":"authenticated"}')
 TRY_AGAIN_LATER = 1013  # RFC 6455 §7.4.1 (IANA registry): the client is too slow
 PEER_DEAD = 1011  # no answer to two pings (what `websockets` uses for ping timeouts)
 _PEER_GONE = 0  # internal: the client already disconnected, nothing to send
@@ -145,3 +147,4 @@ class Connection:
             self.close(SESSION_ENDED)
             return
         self.token_digest = signed.digest
+        self.deliver(AUTHENTICATED)  # the client knows its renewal took

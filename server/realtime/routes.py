@@ -25,7 +25,7 @@ from server.deps import SESSION_COOKIE
 from server.notifications import inbox
 from server.notifications.counts import Counts
 from server.notifications.live import notification_message
-from server.realtime.connection import Connection
+from server.realtime.connection import AUTHENTICATED, Connection
 from server.realtime.first_message import embed_origin_allowed, first_message, verify
 from server.realtime.hub import SESSION_ENDED, Hub, encode
 
@@ -36,8 +36,6 @@ FORBIDDEN_ORIGIN = 4403  # a cookie sent by a page of another site (cross-site W
 BAD_SINCE = 4400
 TOO_MANY_SOCKETS = 4429  # the user already has ws_max_per_user sockets on this process
 REPLAY_PAGE = 500
-# Sent once to a socket signed in by its first message, before any replay.
-AUTHENTICATED = '{"type":"authenticated"}'
 _TOKEN_IN_QUERY = re.compile(r"([?&]token=)[^&\s\"]*")
 
 
@@ -104,7 +102,7 @@ async def _serve(connection: Connection, since_id: int | None, *, accept: bool) 
             if accept:
                 await websocket.accept()
             else:
-                await connection.send_now(AUTHENTICATED)
+                await connection.send_now(AUTHENTICATED.text)
             if since_id is not None:
                 database: Database = websocket.app.state.db
                 connection.skip(await replay(connection, database, connection.user_id, since_id))

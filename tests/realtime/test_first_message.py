@@ -83,6 +83,7 @@ async def test_a_renewed_token_keeps_the_same_socket_after_the_first_one_ends(
         await ws.send(auth(vendor.token))
         await next_message(ws, "authenticated")
         await ws.send(auth(renewed))
+        await next_message(ws, "authenticated")  # the renewal took
         # The first token ends (as a session past its expiry does): the socket moved on.
         response = await client.post("/api/auth/logout", headers=vendor.headers)
         assert response.status_code == 204
