@@ -16,7 +16,7 @@ from server.core.config import Settings, get_settings
 from server.core.db import make_database
 from server.core.logs import configure_logging
 from server.core.migrate import upgrade
-from server.integrations.cli import cmd_integration_key
+from server.integrations.cli import cmd_embed_key, cmd_integration, cmd_integration_key
 from server.integrations.secret_key import checked_secret_key
 from server.push.cli import cmd_keys
 
@@ -155,11 +155,45 @@ def build_parser() -> argparse.ArgumentParser:
     actions = integration_key.add_subparsers(dest="action", required=True)
     create = actions.add_parser("create", help="issue a key; prints its secret once")
     create.add_argument("--name", required=True, help="which shop or system uses it")
+    create.add_argument("--integration", help="the integration (marketplace) it belongs to")
     actions.add_parser("list", help="list keys (never their secrets)")
     revoke = actions.add_parser("revoke", help="revoke a key by its key id")
     revoke.add_argument("key")
     integration_key.set_defaults(func=cmd_integration_key)
+    _add_embed_commands(commands)
     return parser
+
+
+def _add_embed_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    integration = commands.add_parser(
+        "integration", help="register a marketplace that embeds the bell (docs/embedding.md)"
+    )
+    actions = integration.add_subparsers(dest="action", required=True)
+    create = actions.add_parser("create", help="register one; prints its id (the tokens' iss)")
+    create.add_argument("--name", required=True)
+    create.add_argument(
+        "--origin", action="append", required=True, help="a page origin that embeds (repeat)"
+    )
+    create.add_argument("--link-base", required=True, help="the origin links open on")
+    actions.add_parser("list", help="list integrations")
+    show = actions.add_parser("show", help="one integration and its keys")
+    show.add_argument("id")
+    integration.set_defaults(func=cmd_integration)
+    embed_key = commands.add_parser("embed-key", help="a marketplace's token-signing keys")
+    key_actions = embed_key.add_subparsers(dest="action", required=True)
+    add = key_actions.add_parser("add", help="store a public key; prints its kid")
+    add.add_argument("--integration", required=True)
+    add.add_argument("--public-key", required=True, help="a PEM file (public key only)")
+    add.add_argument("--kid", help="default: the key's RFC 7638 thumbprint")
+    generate = key_actions.add_parser(
+        "generate", help="make a key pair; prints the kid and the private key, once"
+    )
+    generate.add_argument("--integration", required=True)
+    generate.add_argument("--alg", choices=("ES256", "EdDSA", "RS256"), default="ES256")
+    retire = key_actions.add_parser("retire", help="retire a key: its tokens are refused")
+    retire.add_argument("--integration", required=True)
+    retire.add_argument("--kid", required=True)
+    embed_key.set_defaults(func=cmd_embed_key)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

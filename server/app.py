@@ -19,6 +19,9 @@ from server.core.http import BodyLimitMiddleware, SecurityHeadersMiddleware, Tra
 from server.core.outages import AnswerErrorsMiddleware, WriteOutcomes
 from server.deps import check_caller
 from server.docs_page import install_api_docs
+from server.integrations.cors import EmbedCorsMiddleware
+from server.integrations.routes import admin_router as integrations_admin_router
+from server.integrations.routes import embed_router
 from server.integrations.routes import router as integrations_router
 from server.notifications.routes import router as inbox_router
 from server.openapi import install_openapi
@@ -44,6 +47,8 @@ ROUTERS = (
     analytics_router,
     admin_router,
     integrations_router,
+    integrations_admin_router,
+    embed_router,
     health_router,
 )
 
@@ -117,6 +122,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(DrainMiddleware, drain=app.state.drain)
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(TrailingSlashMiddleware)
+    # Outermost: a refusal (401, 403, 413, 503) still carries the CORS headers its page
+    # needs to read it (server.integrations.cors).
+    app.add_middleware(EmbedCorsMiddleware)
     for router in ROUTERS:
         app.include_router(router)
     install_api_docs(app)

@@ -40,6 +40,7 @@ from server.core.metrics import CACHE_INVALIDATIONS
 from server.core.signals import Signals
 from server.core.tasks import cancel_and_wait
 from server.core.unit_of_work import UnitOfWorkFactory
+from server.integrations.registry import EMBED_ORIGINS
 from server.mail.outbox import MailWorker
 from server.mail.transport import make_transport
 from server.notifications.counts import COUNTS
@@ -56,7 +57,7 @@ from server.realtime.hubs import make_hub
 log = logging.getLogger("vendorbell.background")
 
 # Every cache a process keeps (server.core.cache), declared by its feature.
-CACHES = (TOKENS, COUNTS, PREFERENCES)
+CACHES = (TOKENS, COUNTS, PREFERENCES, EMBED_ORIGINS)
 
 Role = Literal["all", "api", "worker"]
 LOOPS: dict[str, tuple[Role, ...]] = {

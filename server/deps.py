@@ -105,7 +105,9 @@ async def get_current_user(request: Request, uow: UnitOfWorkDep, settings: Setti
     if not token:
         raise NotAuthenticated("Sign in first.")
     state = request.app.state
-    user = await authenticate_token(uow, token, state.secret_key, state.token_activity)
+    # An embedded session answers only to the Origin it was issued to (server.integrations.embed).
+    origin = request.headers.get("origin")
+    user = await authenticate_token(uow, token, state.secret_key, state.token_activity, origin)
     if from_cookie:
         check_csrf(request, settings)
     request.state.token = token

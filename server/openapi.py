@@ -4,8 +4,9 @@ Routes declare only their successful answers. The errors they can give follow fr
 what they depend on, so they are derived here rather than repeated in each route:
 
 - 401 and 403: the route needs a signed-in caller (`CurrentUser` and the role checks in
-  server.deps). 403 is for a caller of the wrong role, or a cookie-signed write from
-  another origin (any method but GET/HEAD/OPTIONS).
+  server.deps). 403 is for a caller of the wrong role, a cookie-signed write from
+  another origin, or an embedded session used from another origin than its page's
+  (`origin_mismatch`, any method).
 - 404: the path names something (`/api/orders/{order_id}`) that may not exist, or
   not be the caller's.
 - 413: a method that carries a body; the body-size limit (server.core.http) comes first.
@@ -34,13 +35,12 @@ from starlette.routing import BaseRoute
 
 from server.core.errors import ErrorOut, ValidationErrorOut
 from server.deps import (
-    ROLE_CHECKS,
-    SAFE_METHODS,
     SESSION_COOKIE,
     dependency_calls,
     get_current_user,
 )
 from server.integrations import signature
+from server.integrations.schemas import BulkVendorsIn, VendorIn
 from server.integrations.schemas import EventIn as IntegrationEventIn
 
 REF = "#/components/schemas/{model}"
@@ -62,6 +62,16 @@ SERVICE_ANSWERS: dict[tuple[str, str], tuple[int, ...]] = {
     ("POST", "/api/orders/{order_id}/payments"): (409,),  # order_closed, overpayment
     ("POST", "/api/orders/{order_id}/cash-payments"): (409,),
     ("POST", "/api/orders/{order_id}/refunds"): (409,),  # refund_exceeds_paid
+    # token_invalid, token_expired, token_replayed, token_lifetime, unknown_key,
+    # wrong_audience; origin_not_allowed, vendor_disabled.
+    ("POST", "/api/embed/session"): (401, 403),
+    # A marketplace's calls: bad signature; a key of no integration; a refused value.
+    ("PUT", "/api/integrations/vendors/{sub}"): (401, 403, 422),
+    ("POST", "/api/integrations/vendors/bulk"): (401, 403, 422),
+    ("DELETE", "/api/integrations/vendors/{sub}"): (401, 403),
+    ("POST", "/api/integrations/vendors/{sub}/sign-out"): (401, 403),
+    # too_many_keys (two are active), kid_taken.
+    ("POST", "/api/admin/integrations/{integration_id}/embed-keys"): (409,),
 }
 
 # How a caller signs in, for the operations that need one (either will do).
@@ -80,12 +90,29 @@ SECURITY_SCHEMES = {
     },
 }
 SIGNED_IN: list[dict[str, list[str]]] = [{"bearer": []}, {"session": []}]
+MARKETPLACE_SCHEME = "marketplace_jwt"
+SECURITY_SCHEMES[MARKETPLACE_SCHEME] = {
+    "type": "http",
+    "scheme": "bearer",
+    "bearerFormat": "JWT",
+    "description": "A JWT the marketplace signs for its vendor (ES256, EdDSA or RS256; "
+    "see docs/embedding.md), sent from a registered Origin.",
+}
 
 # Operations that read their body raw, to check an HMAC over its bytes: what they parse
 # and the headers that sign it (see docs/integrations.md), which FastAPI cannot see.
-SIGNED_BODIES: dict[tuple[str, str], tuple[type[IntegrationEventIn], str]] = {
+SIGNED_BODIES: dict[tuple[str, str], tuple[type[Any], str]] = {
     ("POST", "/api/events"): (IntegrationEventIn, "IntegrationEventIn"),
+    ("PUT", "/api/integrations/vendors/{sub}"): (VendorIn, "VendorIn"),
+    ("POST", "/api/integrations/vendors/bulk"): (BulkVendorsIn, "BulkVendorsIn"),
 }
+# Signed operations without a body: the signature covers `<t>.` and nothing after.
+SIGNED_EMPTY = frozenset(
+    {
+        ("DELETE", "/api/integrations/vendors/{sub}"),
+        ("POST", "/api/integrations/vendors/{sub}/sign-out"),
+    }
+)
 SIGNATURE_HEADERS = [
     {
         "name": signature.KEY_HEADER,
@@ -105,7 +132,9 @@ SIGNATURE_HEADERS = [
 
 DESCRIPTIONS = {
     401: "Not authenticated: no valid token (for a signed event: no valid signature)",
-    403: "Signed in, but not allowed: wrong role, or a cookie-signed write from another origin",
+    403: "Not allowed: wrong role, a cookie-signed write from another origin, an embedded "
+    "session from another origin than its page's (`origin_mismatch`), or a page origin no "
+    "integration registered (`origin_not_allowed`)",
     404: "No such resource, or not the caller's",
     409: "Conflicts with the resource's current state",
     413: "The request body is larger than the server accepts (MAX_BODY_BYTES)",
@@ -159,8 +188,7 @@ def error_statuses(route: Any, method: str) -> set[int]:
     statuses.add(503)  # any operation may meet an outage
     if get_current_user in calls:
         statuses.add(401)
-        if method not in SAFE_METHODS or calls & set(ROLE_CHECKS):
-            statuses.add(403)
+        statuses.add(403)  # an embedded session used from another origin, whatever the method
     if route.param_convertors:
         statuses.add(404)
     if method in BODY_METHODS:
@@ -185,6 +213,10 @@ def declare_errors(schema: dict[str, Any], routes: Iterable[BaseRoute]) -> None:
                 operation["security"] = SIGNED_IN
             if signed := SIGNED_BODIES.get((method, route.path_format or "")):
                 added |= _declare_signed_body(operation, *signed)
+            if (method, route.path_format) in SIGNED_EMPTY:
+                operation["parameters"] = [*operation.get("parameters", []), *SIGNATURE_HEADERS]
+            if (method, route.path_format) == ("POST", "/api/embed/session"):
+                operation["security"] = [{MARKETPLACE_SCHEME: []}]
             responses = operation.setdefault("responses", {})
             for status in sorted(error_statuses(route, method)):
                 if status == 422 or str(status) not in responses:

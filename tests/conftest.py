@@ -31,6 +31,8 @@ PG_REASON = (
 TABLES = (
     "email_outbox",
     "integration_events",
+    "embed_token_uses",
+    "embed_keys",
     "integration_keys",
     "broadcast_notifications",
     "broadcasts",
@@ -46,6 +48,7 @@ TABLES = (
     "orders",
     "api_tokens",
     "users",
+    "integrations",
     "worker_heartbeats",
 )
 

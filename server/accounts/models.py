@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String, text
+from sqlalchemy import ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from server.core.db import Base, UTCDateTime, utcnow
@@ -13,16 +13,42 @@ ROLES = ("vendor", "customer", "admin")
 
 
 class User(Base):
+    """A vendorbell account, or a marketplace's vendor (`integration_id` set).
+
+    A marketplace's vendor is known by (integration, `external_sub`) and signs in only
+    through its marketplace (server.integrations.embed): no password, and its email is
+    the marketplace's to set, so it is unique only among vendorbell's own accounts (one
+    marketplace's vendor can never claim another account by email).
+    """
+
     __tablename__ = "users"
+    __table_args__ = (
+        Index(
+            "uq_users_email_own",
+            "email",
+            unique=True,
+            sqlite_where=text("integration_id IS NULL"),
+            postgresql_where=text("integration_id IS NULL"),
+        ),
+        Index("uq_users_integration_sub", "integration_id", "external_sub", unique=True),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    email: Mapped[str] = mapped_column(String(320), unique=True)
+    email: Mapped[str] = mapped_column(String(320))
     name: Mapped[str] = mapped_column(String(120))
     role: Mapped[str] = mapped_column(String(16), index=True)
-    password_hash: Mapped[str] = mapped_column(String(255))
+    # None for a marketplace's vendor: password sign-in is impossible for it.
+    password_hash: Mapped[str | None] = mapped_column(String(255))
     # What the user reads (server.core.languages): their notifications and emails are written in it.
     locale: Mapped[str] = mapped_column(String(16), default="en", server_default=text("'en'"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    integration_id: Mapped[str | None] = mapped_column(
+        ForeignKey("integrations.id", ondelete="CASCADE")
+    )
+    external_sub: Mapped[str | None] = mapped_column(String(128))
+    shop_name: Mapped[str | None] = mapped_column(String(120))
+    time_zone: Mapped[str | None] = mapped_column(String(64))  # IANA, from the marketplace
+    disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class ApiToken(Base):
@@ -43,3 +69,7 @@ class ApiToken(Base):
     # sessions from before these were recorded.
     user_agent: Mapped[str | None] = mapped_column(String(300))
     client_address: Mapped[str | None] = mapped_column(String(64))
+    # An embedded session (server.integrations.embed): usable only from this Origin,
+    # and not after `expires_at` whatever the lifetime settings say. None for the PWA's.
+    origin: Mapped[str | None] = mapped_column(String(300))
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Literal
 
 from sqlalchemy import delete, select
@@ -14,7 +16,7 @@ from server.accounts.models import ApiToken, User
 from server.accounts.passwords import check_new_password
 from server.accounts.security import hash_password, new_token, token_digest, verify_password
 from server.core.db import utcnow
-from server.core.errors import AppError, Conflict, Invalid, NotAuthenticated
+from server.core.errors import AppError, Conflict, Forbidden, Invalid, NotAuthenticated
 from server.core.unit_of_work import UnitOfWork
 
 
@@ -26,6 +28,11 @@ class SessionExpired(NotAuthenticated):
     code = "session_expired"
 
 
+class OriginMismatch(Forbidden):
+    # An embedded session (bound to the page that started it) used from another origin.
+    code = "origin_mismatch"
+
+
 class WrongPassword(Invalid):
     # 422, not 401: the caller is signed in, and a client must not take it for a sign-out.
     code = "wrong_password"
@@ -33,6 +40,11 @@ class WrongPassword(Invalid):
 
 def normalize_email(email: str) -> str:
     return email.strip().lower()
+
+
+# vendorbell's own accounts: a marketplace's vendors (server.integrations) carry an email
+# their marketplace set, which signs no one in and claims no account.
+OWN_ACCOUNT = User.integration_id.is_(None)
 
 
 async def register(
@@ -46,7 +58,7 @@ async def register(
 ) -> User:
     email = normalize_email(email)
     check_new_password(password, email=email, name=name)
-    if await session.scalar(select(User.id).where(User.email == email)):
+    if await session.scalar(select(User.id).where(User.email == email, OWN_ACCOUNT)):
         raise Conflict("An account with this email already exists.", code="email_taken")
     password_hash = await hash_password(password)
     user = User(email=email, name=name, role=role, locale=locale, password_hash=password_hash)
@@ -60,7 +72,9 @@ async def register(
 
 
 async def authenticate(session: AsyncSession, *, email: str, password: str) -> User:
-    user = await session.scalar(select(User).where(User.email == normalize_email(email)))
+    user = await session.scalar(
+        select(User).where(User.email == normalize_email(email), OWN_ACCOUNT)
+    )
     if not await verify_password(user.password_hash if user else None, password) or not user:
         raise InvalidCredentials("Email or password is wrong.")
     return user
@@ -73,8 +87,11 @@ async def issue_token(
     *,
     user_agent: str | None = None,
     client_address: str | None = None,
+    origin: str | None = None,
+    expires_at: datetime | None = None,
 ) -> str:
-    """A new session token; where it was asked from is kept for the list of sessions."""
+    """A new session token; where it was asked from is kept for the list of sessions.
+    An embedded session is bound to `origin` and ends at `expires_at` at the latest."""
     token = new_token()
     session.add(
         ApiToken(
@@ -82,6 +99,8 @@ async def issue_token(
             token_hash=token_digest(secret_key, token),
             user_agent=user_agent[:300] if user_agent else None,
             client_address=client_address[:64] if client_address else None,
+            origin=origin,
+            expires_at=expires_at,
         )
     )
     await session.flush()
@@ -160,70 +179,118 @@ async def locale_of(session: AsyncSession, user_id: int) -> str:
     return user.locale if user is not None else "en"
 
 
+@dataclass(frozen=True)
+class TokenSession:
+    """A live session: its user, and for an embedded one the origin it is bound to."""
+
+    user: User
+    digest: str
+    origin: str | None  # None: usable from anywhere (the PWA's, an API client's)
+    expires_at: datetime
+
+    def allows(self, origin: str | None) -> bool:
+        return self.origin is None or origin == self.origin
+
+
 async def user_for_token(
-    uow: UnitOfWork, token: str, secret_key: str, activity: tokens.TokenActivity | None
+    uow: UnitOfWork,
+    token: str,
+    secret_key: str,
+    activity: tokens.TokenActivity | None,
+    origin: str | None = None,
 ) -> User | None:
-    """The user a live token belongs to, else None (unknown, revoked or expired token).
+    """The user a live token belongs to, else None (unknown, revoked or expired token,
+    or an embedded session used from another origin than its own).
 
     The lookup is by digest, so no timing leak of the token. A use is recorded through
     `activity` (the process's batched `last_used_at` writer), when there is one.
     """
     found = await _resolve_token(uow, token, secret_key, activity)
-    return found if isinstance(found, User) else None
+    if not isinstance(found, TokenSession) or not found.allows(origin):
+        return None
+    return found.user
 
 
-async def authenticate_token(
-    uow: UnitOfWork, token: str, secret_key: str, activity: tokens.TokenActivity | None
-) -> User:
-    """The user a live token belongs to; a 401 `session_expired` for a token past its
-    lifetime, a 401 `not_authenticated` for any other."""
+async def session_for_token(
+    uow: UnitOfWork,
+    token: str,
+    secret_key: str,
+    activity: tokens.TokenActivity | None,
+    origin: str | None = None,
+) -> TokenSession:
+    """The live session of a token used from `origin` (the request's Origin header): a
+    401 `session_expired` for a token past its lifetime, a 401 `not_authenticated` for
+    any other unknown one, a 403 `origin_mismatch` for an embedded session used from
+    another origin than the one it was issued to. The live channel checks its first
+    message's token with this too."""
     found = await _resolve_token(uow, token, secret_key, activity)
     if found == "expired":
         raise SessionExpired("Your session has expired. Sign in again.")
-    if not isinstance(found, User):
+    if not isinstance(found, TokenSession):
         raise NotAuthenticated("Your session has expired or the token is invalid.")
+    if not found.allows(origin):
+        raise OriginMismatch("This session belongs to another origin.")
     return found
+
+
+async def authenticate_token(
+    uow: UnitOfWork,
+    token: str,
+    secret_key: str,
+    activity: tokens.TokenActivity | None,
+    origin: str | None = None,
+) -> User:
+    """The user of `session_for_token`."""
+    return (await session_for_token(uow, token, secret_key, activity, origin)).user
 
 
 async def _resolve_token(
     uow: UnitOfWork, token: str, secret_key: str, activity: tokens.TokenActivity | None
-) -> User | Literal["expired"] | None:
+) -> TokenSession | Literal["expired"] | None:
     if not token or len(token) > 200:
         return None
     digest = token_digest(secret_key, token)
     caches, session = uow.caches, uow.session
     if caches and (hit := caches[tokens.TOKENS].get(digest)):
         # A detached copy: callers read id/email/name/role/locale, never persist it.
-        user_id, email, name, role, locale = hit
-        return User(id=user_id, email=email, name=name, role=role, locale=locale)
+        user_id, email, name, role, locale, origin, until = hit
+        user = User(id=user_id, email=email, name=name, role=role, locale=locale)
+        return TokenSession(user, digest, origin, datetime.fromtimestamp(until, UTC))
     generation = caches[tokens.TOKENS].generation(digest) if caches else 0
     row = (
         await session.execute(
-            select(User, ApiToken.id, ApiToken.created_at, ApiToken.last_used_at)
+            select(User, ApiToken)
             .join(ApiToken, ApiToken.user_id == User.id)
             .where(ApiToken.token_hash == digest)
         )
     ).first()
     if row is None:
         return None
-    user, token_id, created_at, last_used_at = row
+    user, api_token = row
     now = utcnow()
-    expires_at = tokens.Lifetime.of(uow.settings).expires_at(created_at, last_used_at)
+    expires_at = tokens.Lifetime.of(uow.settings).expires_at(
+        api_token.created_at, api_token.last_used_at
+    )
+    if api_token.expires_at is not None:
+        expires_at = min(expires_at, api_token.expires_at)
     if now >= expires_at:
         return "expired"
-    if activity is not None and now - last_used_at >= tokens.TOUCH_EVERY:
-        activity.touch(token_id)
+    if activity is not None and now - api_token.last_used_at >= tokens.TOUCH_EVERY:
+        activity.touch(api_token.id)
     # Cached only while the cache entry (60 s) cannot outlive the token.
     if caches and expires_at - now > tokens.CACHE_MARGIN:
+        entry = (user.id, user.email, user.name, user.role, user.locale)
         caches[tokens.TOKENS].put(
-            digest, (user.id, user.email, user.name, user.role, user.locale), generation
+            digest, (*entry, api_token.origin, expires_at.timestamp()), generation
         )
-    return user
+    return TokenSession(user, digest, api_token.origin, expires_at)
 
 
 async def list_vendors(session: AsyncSession) -> Sequence[User]:
+    """vendorbell's own vendors: a marketplace's vendors are its own, not listed to
+    vendorbell's customers."""
     return (
         await session.scalars(
-            select(User).where(User.role == "vendor").order_by(User.name, User.id)
+            select(User).where(User.role == "vendor", OWN_ACCOUNT).order_by(User.name, User.id)
         )
     ).all()

@@ -29,9 +29,11 @@ log = logging.getLogger("vendorbell.accounts")
 # A token in use is written to at most this often; its idle lifetime is therefore
 # between token_idle_days and token_idle_days plus this.
 TOUCH_EVERY = timedelta(hours=1)
-# Token digest → the signed-in user's public fields (id, email, name, role, locale).
+# Token digest → the signed-in user's public fields (id, email, name, role, locale), the
+# origin an embedded session is bound to and when the token ends (Unix seconds).
 # Logout and PATCH /api/me invalidate.
-TOKENS: CacheSpec[tuple[int, str, str, str, str]] = CacheSpec("tokens", ttl_seconds=60.0)
+TokenEntry = tuple[int, str, str, str, str, str | None, float]
+TOKENS: CacheSpec[TokenEntry] = CacheSpec("tokens", ttl_seconds=60.0)
 # The token cache (60 s) only takes a token that lives longer than this, so a cached
 # token can never outlive its expiry.
 CACHE_MARGIN = timedelta(minutes=2)

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from server.accounts.models import User
 from server.accounts.passwords import check_new_password
 from server.accounts.security import hash_password
-from server.accounts.service import normalize_email, register
+from server.accounts.service import OWN_ACCOUNT, normalize_email, register
 from server.core.config import Settings
 from server.core.db import make_database
 from server.core.errors import AppError
@@ -23,7 +23,9 @@ async def create_admin(settings: Settings, *, email: str, name: str, password: s
     database = make_database(settings)
     try:
         async with database.writer() as session:
-            user = await session.scalar(select(User).where(User.email == normalize_email(email)))
+            user = await session.scalar(
+                select(User).where(User.email == normalize_email(email), OWN_ACCOUNT)
+            )
             if user is None:
                 user = await register(
                     session, email=email, password=password, name=name, role="admin"

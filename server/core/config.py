@@ -118,6 +118,12 @@ class Settings(BaseSettings):
     drain_notice_seconds: float = Field(default=0.0, ge=0)
     # How often a worker process (role all or worker) records that it is alive.
     heartbeat_seconds: float = Field(default=10.0, gt=0)
+    # How long a session started by a marketplace's signed token lives, at most (absolute:
+    # the page asks its marketplace for a new token to go on).
+    embed_session_seconds: int = Field(default=3600, ge=60, le=3600)
+    # Hosts an integration's webhook URL may name; empty: any public https host on 443.
+    # An IP literal or localhost entry may use http, any port and private addresses.
+    webhook_allowed_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _database_in_data_dir(self) -> Settings:
@@ -125,7 +131,9 @@ class Settings(BaseSettings):
             self.database_url = f"sqlite+aiosqlite:///{self.data_dir.resolve() / 'vendorbell.db'}"
         return self
 
-    @field_validator("allowed_origins", "push_allowed_hosts", mode="before")
+    @field_validator(
+        "allowed_origins", "push_allowed_hosts", "webhook_allowed_hosts", mode="before"
+    )
     @classmethod
     def _split_csv(cls, value: object) -> object:
         return _csv(value)

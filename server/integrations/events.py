@@ -13,15 +13,15 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.accounts.models import User
-from server.accounts.service import normalize_email
+from server.accounts.service import OWN_ACCOUNT, normalize_email
 from server.core.db import utcnow
 from server.core.errors import AppError, Conflict, Invalid, NotAuthenticated
 from server.core.ids import parse_id
 from server.core.languages import Language, language
 from server.core.unit_of_work import UnitOfWork
-from server.integrations import keys, signature
+from server.integrations import keys, signature, vendors
 from server.integrations.models import IntegrationEvent, IntegrationKey
-from server.integrations.schemas import EventData, EventIn, EventOut
+from server.integrations.schemas import EventData, EventIn, EventOut, EventVendor
 from server.integrations.sealing import UnsealError, unseal
 from server.notifications.service import notify
 
@@ -75,10 +75,35 @@ def parse_event(body: bytes) -> EventIn:
 
 async def find_vendor(session: AsyncSession, ref: str) -> User:
     key = parse_id(ref)
-    condition = User.id == key if key is not None else User.email == normalize_email(ref)
+    # By email only among vendorbell's own accounts: a marketplace's vendors go by `sub`.
+    condition = (
+        User.id == key if key is not None else (User.email == normalize_email(ref)) & OWN_ACCOUNT
+    )
     vendor = await session.scalar(select(User).where(condition, User.role == "vendor"))
     if vendor is None:
         raise Invalid("No vendor with this id or email.", code="unknown_vendor")
+    return vendor
+
+
+async def _vendor(uow: UnitOfWork, key: IntegrationKey, ref: str | EventVendor) -> User:
+    if isinstance(ref, str):
+        vendor = await find_vendor(uow.session, ref)
+        if vendor.integration_id not in (None, key.integration_id):  # another marketplace's
+            raise Invalid("No vendor with this id or email.", code="unknown_vendor")
+        return vendor
+    if key.integration_id is None:
+        raise Invalid(
+            "Name a vendor by sub only with a key of an integration.", code="unknown_vendor"
+        )
+    vendor, _ = await vendors.find_or_create(uow, key.integration_id, vendors.checked_sub(ref.sub))
+    profile = vendors.profile_of(
+        name=ref.name,
+        email=ref.email,
+        locale=ref.locale,
+        zoneinfo=ref.zoneinfo,
+        shop_name=ref.shop_name,
+    )
+    await vendors.apply_profile(uow, vendor, profile)
     return vendor
 
 
@@ -131,7 +156,7 @@ async def receive(uow: UnitOfWork, key: IntegrationKey, body: bytes) -> tuple[Ev
     )
     if seen is not None:
         return _duplicate(seen, digest), False
-    vendor = await find_vendor(session, event.vendor)
+    vendor = await _vendor(uow, key, event.vendor)
     row = IntegrationEvent(
         key_id=key.id, event_id=event.id, type=event.type, vendor_id=vendor.id, body_sha256=digest
     )

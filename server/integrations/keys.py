@@ -11,15 +11,25 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.core.db import utcnow
 from server.core.errors import NotFound
 from server.core.ids import parse_id
-from server.integrations.models import IntegrationKey
+from server.integrations.models import Integration, IntegrationKey
 from server.integrations.sealing import seal
 
 
-async def issue(session: AsyncSession, secret_key: str, name: str) -> tuple[IntegrationKey, str]:
-    """A new key and its secret (returned once; only the sealed form is stored)."""
+async def issue(
+    session: AsyncSession, secret_key: str, name: str, integration_id: str | None = None
+) -> tuple[IntegrationKey, str]:
+    """A new key and its secret (returned once; only the sealed form is stored); with
+    `integration_id`, a key of that marketplace (which must exist)."""
+    if integration_id is not None and await session.get(Integration, integration_id) is None:
+        raise NotFound("No such integration.", code="integration_not_found")
     key_id = "ik_" + secrets.token_hex(12)
     secret = "whsec_" + secrets.token_urlsafe(32)
-    key = IntegrationKey(key_id=key_id, name=name, secret_sealed=seal(secret_key, key_id, secret))
+    key = IntegrationKey(
+        key_id=key_id,
+        name=name,
+        secret_sealed=seal(secret_key, key_id, secret),
+        integration_id=integration_id,
+    )
     session.add(key)
     await session.flush()
     return key, secret

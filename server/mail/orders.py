@@ -38,8 +38,8 @@ async def queue_order_email(uow: UnitOfWork, order: Order, reason: EmailReason) 
         return False
     vendor = await session.get(User, order.vendor_id)
     customer = await session.get(User, order.customer_id)
-    if vendor is None or customer is None:
-        return False
+    if vendor is None or customer is None or not vendor.email:
+        return False  # a marketplace's vendor whose email the marketplace never gave
     public_url = uow.settings.public_url
     facts = texts.OrderFacts(
         number=order.id,

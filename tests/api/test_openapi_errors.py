@@ -222,6 +222,7 @@ async def test_signed_in_answers_are_declared(
     order = await place_order(client, customer, vendor)
     ids = {"order_id": order["id"], "notification_id": "1", "subscription_id": "1"}
     ids |= {"broadcast_id": "1", "key_ref": "vb_nope", "session_id": "999999"}
+    ids |= {"sub": "v_1", "integration_id": "int_nope", "kid": "nope"}
     for who, path, method in itertools.product(
         (customer, vendor), document["paths"], ("get", "post", "put", "patch", "delete")
     ):
@@ -300,10 +301,19 @@ async def test_operations_needing_a_caller_declare_how_to_sign_in(
     client: httpx.AsyncClient,
 ) -> None:
     document = await openapi(client)
-    assert set(document["components"]["securitySchemes"]) == {"bearer", "session"}
+    schemes = {"bearer", "session", "marketplace_jwt"}
+    assert set(document["components"]["securitySchemes"]) == schemes
     signed_otherwise = {("post", "/api/auth/login"), ("post", "/api/events")}
+    signed_otherwise |= {
+        (m, p) for p, ops in document["paths"].items() for m in ops if "/api/integrations/" in p
+    }
+    embed = document["paths"]["/api/embed/session"]["post"]
+    assert embed["security"] == [{"marketplace_jwt": []}]
+    signed_otherwise.add(("post", "/api/embed/session"))
     for path, operations in document["paths"].items():
         for method, operation in operations.items():
+            if (method, path) == ("post", "/api/embed/session"):
+                continue
             if "401" in operation["responses"] and (method, path) not in signed_otherwise:
                 assert operation["security"] == [{"bearer": []}, {"session": []}], (method, path)
             else:
@@ -320,3 +330,23 @@ async def test_the_event_api_declares_its_signed_body(client: httpx.AsyncClient)
     schemas = document["components"]["schemas"]
     assert set(schemas["IntegrationEventIn"]["required"]) == {"id", "type", "vendor"}
     assert "event" in schemas["EventIn"]["properties"]  # the inbox's EventIn, untouched
+
+
+async def test_the_vendor_api_declares_its_signed_bodies_and_headers(
+    client: httpx.AsyncClient,
+) -> None:
+    document = await openapi(client)
+    for method, path, body in [
+        ("put", "/api/integrations/vendors/{sub}", "VendorIn"),
+        ("post", "/api/integrations/vendors/bulk", "BulkVendorsIn"),
+        ("delete", "/api/integrations/vendors/{sub}", None),
+        ("post", "/api/integrations/vendors/{sub}/sign-out", None),
+    ]:
+        operation = document["paths"][path][method]
+        headers = {p["name"] for p in operation["parameters"] if p["in"] == "header"}
+        assert headers == {"Vendorbell-Key", "Vendorbell-Signature"}, path
+        declared_body = operation.get("requestBody", {}).get("content", {})
+        if body:
+            ref = declared_body["application/json"]["schema"]["$ref"]
+            assert ref == f"#/components/schemas/{body}"
+        assert {"401", "403"} <= set(operation["responses"]), path
