@@ -17,6 +17,7 @@ from typing import Any
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from server.accounts.service import OriginMismatch
 from server.realtime.first_message import Signed, auth_token
 from server.realtime.hub import SESSION_ENDED, Event
 
@@ -25,6 +26,7 @@ log = logging.getLogger("vendorbell.realtime")
 PING = Event('{"type":"ping"}')
 # Sent to a socket signed in by its first message, and again after each renewal.
 AUTHENTICATED = Event('{"type":"authenticated"}')
+FORBIDDEN_ORIGIN = 4403  # a renewal with a session bound to another page
 TRY_AGAIN_LATER = 1013  # RFC 6455 §7.4.1 (IANA registry): the client is too slow
 PEER_DEAD = 1011  # no answer to two pings (what `websockets` uses for ping timeouts)
 _PEER_GONE = 0  # internal: the client already disconnected, nothing to send
@@ -142,7 +144,11 @@ class Connection:
         token = auth_token(message.get("text"))
         if token is None or self._reauthenticate is None:
             return
-        signed = await self._reauthenticate(token)
+        try:
+            signed = await self._reauthenticate(token)
+        except OriginMismatch:
+            self.close(FORBIDDEN_ORIGIN)
+            return
         if signed is None or signed.user_id != self.user_id:
             self.close(SESSION_ENDED)
             return

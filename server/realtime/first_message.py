@@ -21,8 +21,8 @@ from dataclasses import dataclass
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from server.accounts.security import token_digest
-from server.accounts.service import user_for_token
+from server.accounts.service import session_for_token
+from server.core.errors import NotAuthenticated
 from server.core.unit_of_work import UnitOfWorkFactory
 
 # A client that opened the socket and says nothing is refused after this long.
@@ -58,18 +58,24 @@ def auth_token(text: str | None) -> str | None:
 
 
 async def verify(websocket: WebSocket, token: str) -> Signed | None:
+    """The session behind `token` used from this socket's Origin (an embedded session is
+    bound to the page that started it: OriginMismatch, 4403), or None (4401)."""
     state = websocket.app.state
     units: UnitOfWorkFactory = state.units
-    secret_key: str = state.secret_key
-    async with units.reader() as uow:
-        user = await user_for_token(uow, token, secret_key, state.token_activity)
-    if user is None:
+    origin = websocket.headers.get("origin")
+    try:
+        async with units.reader() as uow:
+            found = await session_for_token(
+                uow, token, state.secret_key, state.token_activity, origin
+            )
+    except NotAuthenticated:
         return None
-    return Signed(user.id, token_digest(secret_key, token))
+    return Signed(found.user.id, found.digest)
 
 
 async def first_message(websocket: WebSocket) -> Signed | None:
-    """Wait (bounded) for the accepted socket's auth message and verify its token."""
+    """Wait (bounded) for the accepted socket's auth message and verify its token; raises
+    OriginMismatch for a session bound to another origin."""
     try:
         async with asyncio.timeout(AUTH_TIMEOUT):
             message = await websocket.receive()

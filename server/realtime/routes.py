@@ -15,7 +15,7 @@ from typing import Any
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from server.accounts.security import token_digest
-from server.accounts.service import user_for_token
+from server.accounts.service import OriginMismatch, user_for_token
 from server.core.config import Settings
 from server.core.db import Database
 from server.core.ids import parse_id
@@ -121,7 +121,12 @@ async def _embedded(websocket: WebSocket, since: str | None, settings: Settings)
     refusal = None if allowed else FORBIDDEN_ORIGIN
     if refusal is None and since is not None and since_id is None:
         refusal = BAD_SINCE
-    signed = await first_message(websocket) if refusal is None else None
+    signed = None
+    if refusal is None:
+        try:
+            signed = await first_message(websocket)
+        except OriginMismatch:
+            refusal = FORBIDDEN_ORIGIN
     if refusal is None and signed is None:
         refusal = NOT_AUTHENTICATED
     hub: Hub = websocket.app.state.hub
