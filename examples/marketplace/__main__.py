@@ -76,15 +76,16 @@ def wait_for(url: str, process: subprocess.Popen[bytes]) -> None:
 def main() -> None:
     cli("migrate")
     state = registered()
-    env = {**os.environ, "PUBLIC_URL": VENDORBELL}
+    port = VENDORBELL.rsplit(":", 1)[1] if VENDORBELL.count(":") == 2 else "8000"
+    env = {**os.environ, "PUBLIC_URL": VENDORBELL, "PORT": port}
     vendorbell = subprocess.Popen([sys.executable, "-m", "server", "run"], env=env)
     try:
         wait_for(VENDORBELL, vendorbell)
         embedding = Embedding(VENDORBELL, state["integration"], state["kid"],
                               state["private_key"], sri(ELEMENT))  # fmt: skip
-        port = int(SHOP.rsplit(":", 1)[1])
+        shop_port = int(SHOP.rsplit(":", 1)[1])
         print(f"Corner Market: {SHOP} (rosa / bread, otto / cheese); vendorbell: {VENDORBELL}")
-        uvicorn.run(create_app(embedding), host="127.0.0.1", port=port, log_level="warning")
+        uvicorn.run(create_app(embedding), host="127.0.0.1", port=shop_port, log_level="warning")
     finally:
         vendorbell.terminate()
         vendorbell.wait(15)
