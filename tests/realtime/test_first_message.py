@@ -9,9 +9,12 @@ import httpx
 import pytest
 
 from tests.conftest import Accounts, place_order
+from tests.integrations.embedding import SHOP as EMBEDDING_SHOP
+from tests.integrations.embedding import register, signed_in
 from tests.realtime.conftest import close_code, next_message, open_socket
 
-SHOP = "http://shop.example:9000"
+SHOP = EMBEDDING_SHOP  # the origin the embedding helpers exchange from
+OTHER_PAGE = "https://other.example"
 
 
 @pytest.fixture
@@ -120,4 +123,24 @@ async def test_no_origin_may_embed_until_an_integration_names_it(
 ) -> None:
     await accounts.vendor()
     async with open_socket(ws_url, origin=SHOP) as ws:
+        assert await close_code(ws) == 4403
+
+
+async def test_an_integrations_origin_signs_in_with_its_embedded_session(
+    app: Any, ws_url: str, client: httpx.AsyncClient
+) -> None:
+    market = await register(app, origins=(SHOP, OTHER_PAGE))
+    session = await signed_in(client, market)  # bound to SHOP, where it was exchanged
+    async with open_socket(ws_url, origin=SHOP) as ws:
+        await ws.send(auth(session["token"]))
+        assert (await next_message(ws, "authenticated"))["type"] == "authenticated"
+
+
+async def test_an_embedded_session_used_from_another_allowed_page_is_closed_4403(
+    app: Any, ws_url: str, client: httpx.AsyncClient
+) -> None:
+    market = await register(app, origins=(SHOP, OTHER_PAGE))
+    session = await signed_in(client, market)
+    async with open_socket(ws_url, origin=OTHER_PAGE) as ws:
+        await ws.send(auth(session["token"]))
         assert await close_code(ws) == 4403
