@@ -12,7 +12,7 @@ DEV     := $(VENV)/.installed-dev
 BENCH   := $(VENV)/.installed-bench
 PIP     := $(BIN)/pip install --quiet --disable-pip-version-check
 
-.PHONY: run test lint format messages migrate worker bench bench-inbox bench-push bench-ws bench-scale bench-faults clean fuzz
+.PHONY: run demo-embed test lint format messages migrate worker bench bench-inbox bench-push bench-ws bench-scale bench-faults clean fuzz
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "vendorbell needs Python 3.11+"'
@@ -37,6 +37,11 @@ $(BENCH): pyproject.toml | $(BIN)/python
 ## Serve the API (docs at /docs) and the PWA on http://127.0.0.1:8000 (SQLite under data/).
 run: $(RUNTIME)
 	$(BIN)/python -m server run
+
+## The example marketplace on http://localhost:9000 embedding the bell of vendorbell on
+## http://127.0.0.1:8000 (docs/embedding-element.md); registers its integration on the first run.
+demo-embed: $(RUNTIME)
+	$(BIN)/python -m examples.marketplace
 
 ## The whole test suite (PostgreSQL/Redis/browser tests skip unless their servers are there).
 test: $(DEV)

@@ -19,6 +19,7 @@ from server.core.errors import install_error_handlers
 from server.core.http import BodyLimitMiddleware, SecurityHeadersMiddleware, TrailingSlashMiddleware
 from server.core.outages import AnswerErrorsMiddleware, WriteOutcomes
 from server.docs_page import install_api_docs
+from server.integrations import registry
 from server.integrations.cors import EmbedCorsMiddleware
 from server.integrations.routes import admin_router as integrations_admin_router
 from server.integrations.routes import embed_router
@@ -113,6 +114,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.write_outcomes = WriteOutcomes()  # written by AnswerErrorsMiddleware
     app.state.secret_key = settings.resolved_secret_key()
     app.state.limits = Limits(settings)  # sign-up and sign-in; in Redis with REDIS_URL
+
+    async def embed_origins() -> frozenset[str]:
+        # The live channel's embedding origins (server.realtime.first_message): the
+        # integrations' allowed origins, cached and invalidated as the CORS check's are.
+        async with app.state.units.reader() as uow:
+            return await registry.allowed_origins(uow)
+
+    app.state.embed_origins = embed_origins
     install_error_handlers(app, check_caller)
     # The middleware stack, innermost first (each add_middleware wraps the previous):
     # whatever a route raises is answered (503 for an outage, 500 JSON for a bug) right

@@ -54,6 +54,8 @@ SERVICE_ANSWERS: dict[tuple[str, str], tuple[int, ...]] = {
     # HMAC-signed, the body read raw: missing/invalid signature, reused event id, bad event.
     ("POST", "/api/events"): (401, 409, 422),
     ("POST", "/api/orders"): (409,),  # idempotency_key_reused
+    # The body read raw (text/plain); a receipt token that does not verify is a 404.
+    ("POST", "/api/notifications/receipts"): (404, 422),
     ("POST", "/api/orders/{order_id}/accept"): (409,),  # illegal_transition
     ("POST", "/api/orders/{order_id}/reject"): (409,),
     ("POST", "/api/orders/{order_id}/status"): (409,),

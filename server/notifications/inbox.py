@@ -15,6 +15,7 @@ from server.core.unit_of_work import UnitOfWork
 from server.notifications.counts import COUNTS, Counts
 from server.notifications.models import Notification
 from server.notifications.types import KINDS
+from server.push.receipts import receipt_device
 
 
 def encode_cursor(notification_id: int) -> str:
@@ -156,6 +157,18 @@ async def get_own(session: AsyncSession, user_id: int, raw_id: str) -> Notificat
         await session.get(Notification, notification_id) if notification_id is not None else None
     )
     if notification is None or notification.user_id != user_id:
+        raise NotFound("No such notification.", code="notification_not_found")
+    return notification
+
+
+async def get_by_receipt(
+    session: AsyncSession, secret: str, raw_id: str, receipt: str
+) -> Notification:
+    """The notification a push's receipt token (server.push.receipts) was sent with."""
+    notification_id = parse_id(raw_id)
+    valid = notification_id is not None and receipt_device(secret, notification_id, receipt)
+    notification = await session.get(Notification, notification_id) if valid else None
+    if notification is None:
         raise NotFound("No such notification.", code="notification_not_found")
     return notification
 

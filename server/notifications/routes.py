@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Query, Request, Response, status
+from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError
 
 from server.accounts.deps import CurrentUser, SessionDep, UnitOfWorkDep
 from server.notifications import inbox, service
@@ -16,6 +18,7 @@ from server.notifications.schemas import (
     NotificationPage,
     NotificationType,
     PushOutcome,
+    ReceiptIn,
     UpdatedOut,
 )
 from server.push.outbox import outcomes_for
@@ -95,3 +98,32 @@ async def record_event(
     if await inbox.record_event(uow.session, notification, body.event):
         await service.publish_counts(uow, user.id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post(
+    "/receipts",
+    status_code=status.HTTP_204_NO_CONTENT,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"text/plain": {"schema": ReceiptIn.model_json_schema()}},
+        }
+    },
+)
+async def record_receipt(request: Request, uow: UnitOfWorkDep) -> Response:
+    """`shown` / `clicked` from a service worker that has no session (the embed snippet on
+    a marketplace's origin): the push's receipt token is the authority. The body is JSON
+    sent as text/plain, a simple request: no preflight, no cookie."""
+    body = await _receipt(request)
+    secret: str = request.app.state.secret_key
+    notification = await inbox.get_by_receipt(uow.session, secret, body.notification, body.receipt)
+    if await inbox.record_event(uow.session, notification, body.event):
+        await service.publish_counts(uow, notification.user_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+async def _receipt(request: Request) -> ReceiptIn:
+    try:
+        return ReceiptIn.model_validate_json(await request.body())
+    except ValidationError as exc:
+        raise RequestValidationError(exc.errors(include_url=False)) from None

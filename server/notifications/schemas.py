@@ -52,6 +52,16 @@ class UpdatedOut(BaseModel):
     updated: int
 
 
+class ReceiptIn(BaseModel):
+    """A report from a worker without a session: the push's receipt token vouches for it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    notification: str = Field(max_length=32)
+    event: Literal["shown", "clicked"]
+    receipt: str = Field(max_length=64)
+
+
 class EventIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 

@@ -21,7 +21,7 @@ from server.push.sender import Job
 # Job's fields, in order: the delivery's columns, then its subscription's.
 JOB_COLUMNS = (
     "id", "payload", "urgency", "topic", "created_at", "expires_at", "attempts",
-    "subscription_id",
+    "subscription_id", "notification_id",
 )  # fmt: skip
 SUBSCRIPTION_COLUMNS = ("endpoint", "p256dh", "auth", "vapid_key_id")
 
@@ -38,13 +38,15 @@ _SQLITE_CLAIM = (
     " attempts = attempts + 1"
     " WHERE id IN (SELECT id FROM push_deliveries WHERE status = 'queued' AND due_at <= ?"
     " ORDER BY due_at LIMIT ?)"
-    " RETURNING id, payload, urgency, topic, created_at, expires_at, attempts, subscription_id"
+    " RETURNING id, payload, urgency, topic, created_at, expires_at, attempts, subscription_id,"
+    " notification_id"
 )
 _SQLITE_CLAIM_IDS = (
     "UPDATE push_deliveries SET due_at = ?, lease_until = ?, leased_by = ?,"
     " attempts = attempts + 1"
     " WHERE id IN (SELECT value FROM json_each(?)) AND status = 'queued' AND due_at <= ?"
-    " RETURNING id, payload, urgency, topic, created_at, expires_at, attempts, subscription_id"
+    " RETURNING id, payload, urgency, topic, created_at, expires_at, attempts, subscription_id,"
+    " notification_id"
 )
 _SQLITE_SUBSCRIPTIONS = (
     "SELECT id, endpoint, p256dh, auth, vapid_key_id FROM push_subscriptions"
@@ -65,7 +67,7 @@ def _from_sqlite(value: str) -> datetime:
 def _sqlite_job(row: tuple[Any, ...], subscription: tuple[Any, ...]) -> Job:
     """A Job from a _SQLITE_CLAIM row (its two datetimes are text) and its subscription."""
     created, expires = _from_sqlite(row[4]), _from_sqlite(row[5])
-    return Job._make((*row[:4], created, expires, *row[6:], *subscription))
+    return Job._make((*row[:4], created, expires, row[6], row[7], *subscription, row[8]))
 
 
 async def claim_due(
@@ -130,7 +132,8 @@ async def _claim_postgres(
         select(*(claimed.c[name] for name in JOB_COLUMNS), *_subscription_columns(s))
         .select_from(claimed.outerjoin(s, s.c.id == claimed.c.subscription_id))
     )  # fmt: skip
-    return [Job(*row) for row in rows]
+    # Job keeps the subscription's columns before notification_id (the last, defaulted).
+    return [Job._make((*row[:8], *row[9:], row[8])) for row in rows]
 
 
 async def _claim_sqlite(

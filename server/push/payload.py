@@ -6,6 +6,8 @@ import json
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from server.push.receipts import ROOM as RECEIPT_ROOM
+
 
 @dataclass(frozen=True)
 class PushType:
@@ -32,7 +34,8 @@ URGENT_EVENTS = {"order.created", "order.reminder"}
 RENOTIFY_EVENTS = {"order.reminder"}
 # RFC 8030 §5.4 limit: a record size of 4096 bytes, including the 86-byte header
 # (salt 16 + rs 4 + idlen 1 + key 65), the 16-byte AEAD tag and the padding delimiter.
-MAX_PLAINTEXT = 4096 - 86 - 16 - 1
+# The sender adds each device's receipt token (server.push.receipts.ROOM) to the document.
+MAX_PLAINTEXT = 4096 - 86 - 16 - 1 - RECEIPT_ROOM
 
 
 class PushSource(Protocol):
@@ -98,6 +101,9 @@ def _topic(notification: PushSource) -> str | None:
 
 def _document(notification: PushSource, body: str, app_badge: int, public_url: str) -> str:
     data: dict[str, Any] = {
+        # Marks the push as vendorbell's: a marketplace's worker that imports the embed
+        # snippet hands vendorbell only these (vendorbell.owns(event)).
+        "app": "vendorbell",
         "id": str(notification.id),
         "type": notification.type,
         "event": notification.event,

@@ -21,6 +21,7 @@ from server.push.endpoints import (
 )
 from server.push.http1 import Http1Client, UnsafeRequest
 from server.push.keys import KeyStore, VapidKey
+from server.push.receipts import receipt_token, with_receipt
 
 log = logging.getLogger("vendorbell.push")
 
@@ -48,6 +49,7 @@ class Job(NamedTuple):
     p256dh: str | None
     auth: str | None
     key_id: str | None
+    notification_id: int | None = None  # for the push's receipt token
 
 
 @dataclass(frozen=True)
@@ -166,6 +168,7 @@ class Sender:
             settings, timeout=settings.push_send_timeout
         )
         self.signer = VapidSigner(settings.vapid_subject, clock)
+        self._receipt_secret = settings.resolved_secret_key()
         self._targets: dict[str, EndpointTarget | UnsafeEndpoint] = {}
 
     def _target(self, endpoint: str) -> EndpointTarget:
@@ -216,13 +219,20 @@ class Sender:
             headers["Topic"] = job.topic
         return Request(job, target, headers, body)
 
+    def payload(self, job: Job) -> str:
+        """The job's document with this device's receipt token (server.push.receipts)."""
+        if job.notification_id is None or job.subscription_id is None:
+            return job.payload
+        token = receipt_token(self._receipt_secret, job.notification_id, job.subscription_id)
+        return with_receipt(job.payload, token)
+
     async def send(self, job: Job) -> Outcome:
         """Deliver one message, encrypted inline; never raises."""
         checked = self.screen(job, time.time())
         if isinstance(checked, Outcome):
             return checked
         assert job.payload and job.p256dh and job.auth
-        body = encrypt_batch([(job.payload, job.p256dh, job.auth)])[0]
+        body = encrypt_batch([(self.payload(job), job.p256dh, job.auth)])[0]
         if body is None:
             return Outcome("failed", reason=UNUSABLE_KEYS)
         return await self.post(self.request(job, *checked, body))

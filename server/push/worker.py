@@ -216,7 +216,8 @@ class DeliveryWorker:
 
     async def _encrypt(self, items: list[Claimed]) -> None:
         """Rows whose keys are unusable are settled here."""
-        batch = [(job.payload, job.p256dh or "", job.auth or "") for job, *_ in items]
+        payload = self.sender.payload
+        batch = [(payload(job), job.p256dh or "", job.auth or "") for job, *_ in items]
         try:
             bodies = await self.pool.encrypt(batch)
         except Exception:

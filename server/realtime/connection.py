@@ -12,14 +12,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from server.realtime.hub import Event
+from server.accounts.service import OriginMismatch
+from server.realtime.first_message import Signed, auth_token
+from server.realtime.hub import SESSION_ENDED, Event
 
 log = logging.getLogger("vendorbell.realtime")
 
 PING = Event('{"type":"ping"}')
+# Sent to a socket signed in by its first message, and again after each renewal.
+AUTHENTICATED = Event('{"type":"authenticated"}')
+FORBIDDEN_ORIGIN = 4403  # a renewal with a session bound to another page
 TRY_AGAIN_LATER = 1013  # RFC 6455 §7.4.1 (IANA registry): the client is too slow
 PEER_DEAD = 1011  # no answer to two pings (what `websockets` uses for ping timeouts)
 _PEER_GONE = 0  # internal: the client already disconnected, nothing to send
@@ -34,6 +41,7 @@ class Connection:
         "_close_code",
         "_interval",
         "_queue",
+        "_reauthenticate",
         "_skip",
         "last_heard",
         "token_digest",
@@ -49,6 +57,7 @@ class Connection:
         *,
         max_queue: int,
         ping_interval: float,
+        reauthenticate: Callable[[str], Awaitable[Signed | None]] | None = None,
     ) -> None:
         self.websocket = websocket
         self.user_id = user_id
@@ -57,6 +66,8 @@ class Connection:
         self._interval = ping_interval
         self._skip: frozenset[int] = frozenset()
         self._close_code: int | None = None
+        # For sockets signed in by their first message: a later auth message renews them.
+        self._reauthenticate = reauthenticate
         self.last_heard = asyncio.get_running_loop().time()
 
     # Called by the hub; never block.
@@ -119,9 +130,27 @@ class Connection:
     async def _receive(self) -> None:
         loop = asyncio.get_running_loop()
         try:
-            while (await self.websocket.receive())["type"] != "websocket.disconnect":
+            while (message := await self.websocket.receive())["type"] != "websocket.disconnect":
                 self.last_heard = loop.time()
+                if self._reauthenticate is not None:
+                    await self._renew(message)
         except (WebSocketDisconnect, OSError, RuntimeError):
             pass
         finally:
             self.close(_PEER_GONE)
+
+    async def _renew(self, message: MutableMapping[str, Any]) -> None:
+        """A renewed token for the same user moves the socket onto it; any other is refused."""
+        token = auth_token(message.get("text"))
+        if token is None or self._reauthenticate is None:
+            return
+        try:
+            signed = await self._reauthenticate(token)
+        except OriginMismatch:
+            self.close(FORBIDDEN_ORIGIN)
+            return
+        if signed is None or signed.user_id != self.user_id:
+            self.close(SESSION_ENDED)
+            return
+        self.token_digest = signed.digest
+        self.deliver(AUTHENTICATED)  # the client knows its renewal took

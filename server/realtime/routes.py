@@ -1,17 +1,22 @@
-"""`WS /ws/notifications`: a user's live channel, with resync from `?since=`."""
+"""`WS /ws/notifications`: a user's live channel, with resync from `?since=`.
+
+Signed in by the PWA's cookie (or `?token=` for API clients) at the handshake, or, for
+the element embedded on a marketplace's pages, by the first message
+(server.realtime.first_message)."""
 
 from __future__ import annotations
 
 import contextlib
 import logging
 import re
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from server.accounts.deps import SESSION_COOKIE
 from server.accounts.security import token_digest
-from server.accounts.service import user_for_token
+from server.accounts.service import OriginMismatch, user_for_token
 from server.core.config import Settings
 from server.core.db import Database
 from server.core.ids import parse_id
@@ -20,7 +25,8 @@ from server.core.unit_of_work import UnitOfWorkFactory
 from server.notifications import inbox
 from server.notifications.counts import Counts
 from server.notifications.live import notification_message
-from server.realtime.connection import Connection
+from server.realtime.connection import AUTHENTICATED, Connection
+from server.realtime.first_message import embed_origin_allowed, first_message, verify
 from server.realtime.hub import SESSION_ENDED, Hub, encode
 
 router = APIRouter(tags=["live"])
@@ -53,6 +59,9 @@ async def live_notifications(
     websocket: WebSocket, token: str | None = None, since: str | None = None
 ) -> None:
     settings: Settings = websocket.app.state.settings
+    if not token and SESSION_COOKIE not in websocket.cookies and _from_another_site(websocket):
+        await _embedded(websocket, since, settings)
+        return
     user_id, digest, refusal = await authenticate(websocket, token, settings)
     since_id = parse_id(since) if since is not None else None
     if refusal is None and since is not None and since_id is None:
@@ -75,6 +84,13 @@ async def live_notifications(
         max_queue=settings.ws_send_queue,
         ping_interval=settings.ws_ping_interval,
     )
+    await _serve(connection, since_id, accept=True)
+
+
+async def _serve(connection: Connection, since_id: int | None, *, accept: bool) -> None:
+    """Subscribe, (accept,) replay from `since_id`, then run until either side closes."""
+    websocket = connection.websocket
+    hub: Hub = websocket.app.state.hub
     # Subscribed before the handshake completes, so a client that sees the socket open
     # misses nothing published after that; and before reading the database, so nothing
     # committed meanwhile is missed (the connection drops live copies the replay sent).
@@ -83,14 +99,71 @@ async def live_notifications(
     try:
         # The client may go away during the handshake or the replay: only clean up.
         with contextlib.suppress(OSError, RuntimeError, TimeoutError, WebSocketDisconnect):
-            await websocket.accept()
+            if accept:
+                await websocket.accept()
+            else:
+                await connection.send_now(AUTHENTICATED.text)
             if since_id is not None:
                 database: Database = websocket.app.state.db
-                connection.skip(await replay(connection, database, user_id, since_id))
+                connection.skip(await replay(connection, database, connection.user_id, since_id))
             await connection.run()
     finally:
         WS_CONNECTIONS.dec()
         await hub.unsubscribe(connection)
+
+
+async def _embedded(websocket: WebSocket, since: str | None, settings: Settings) -> None:
+    """The element's socket: an embedding origin, then the token in the first message."""
+    await websocket.accept()  # a close code (and the first message) need an open socket
+    origin = websocket.headers.get("origin")
+    allowed = embed_origin_allowed(origin, await embed_origins(websocket))
+    since_id = parse_id(since) if since is not None else None
+    refusal = None if allowed else FORBIDDEN_ORIGIN
+    if refusal is None and since is not None and since_id is None:
+        refusal = BAD_SINCE
+    signed = None
+    if refusal is None:
+        try:
+            signed = await first_message(websocket)
+        except OriginMismatch:
+            refusal = FORBIDDEN_ORIGIN
+    if refusal is None and signed is None:
+        refusal = NOT_AUTHENTICATED
+    hub: Hub = websocket.app.state.hub
+    if signed is not None and hub.local_count(signed.user_id) >= settings.ws_max_per_user:
+        refusal = TOO_MANY_SOCKETS
+    if signed is None or refusal is not None:
+        with contextlib.suppress(OSError, RuntimeError, WebSocketDisconnect):
+            await websocket.close(refusal or NOT_AUTHENTICATED)
+        return
+    connection = Connection(
+        websocket,
+        signed.user_id,
+        signed.digest,
+        max_queue=settings.ws_send_queue,
+        ping_interval=settings.ws_ping_interval,
+        reauthenticate=lambda token: verify(websocket, token),
+    )
+    await _serve(connection, since_id, accept=False)
+
+
+def _from_another_site(websocket: WebSocket) -> bool:
+    """A page of another site (an embedding marketplace, or one that may not embed: 4403).
+    Without an Origin, or from our own pages, a socket without credentials stays what it
+    always was: not signed in (4401 at once)."""
+    settings: Settings = websocket.app.state.settings
+    origin = websocket.headers.get("origin")
+    return origin is not None and not origin_allowed(websocket, settings)
+
+
+async def embed_origins(websocket: WebSocket) -> frozenset[str]:
+    """The origins a marketplace may embed the element from: `app.state.embed_origins`,
+    an async function the app wires to the integrations' allowed origins (this floor
+    imports no integration); none when there is none."""
+    load: Callable[[], Awaitable[frozenset[str]]] | None = getattr(
+        websocket.app.state, "embed_origins", None
+    )
+    return await load() if load is not None else frozenset()
 
 
 async def authenticate(

@@ -57,14 +57,19 @@ class TokenCheck:
         async with asyncio.timeout(CHECK_TIMEOUT), self._database.reader() as session:
             rows = (
                 await session.execute(
-                    select(ApiToken.token_hash, ApiToken.created_at, ApiToken.last_used_at).where(
-                        ApiToken.token_hash.in_(unknown)
-                    )
+                    select(
+                        ApiToken.token_hash,
+                        ApiToken.created_at,
+                        ApiToken.last_used_at,
+                        ApiToken.expires_at,
+                    ).where(ApiToken.token_hash.in_(unknown))
                 )
             ).all()
         live = set()
-        for digest, created_at, last_used_at in rows:
+        for digest, created_at, last_used_at, absolute_end in rows:
             expires_at = self._lifetime.expires_at(created_at, last_used_at)
+            if absolute_end is not None:  # an embedded session: renewed, or over at its end
+                expires_at = min(expires_at, absolute_end)
             if expires_at > now:
                 live.add(digest)
                 self._expiry.put(

@@ -117,12 +117,7 @@ async def test_each_party_reads_the_order_s_news_in_their_own_language(
             "Alice a payé 5,00\u00a0€ — reste à payer\u00a0: 4,20\u00a0€.",
             "fr",
         ),
-        (
-            f"Remboursement effectué pour la commande #{n}",
-            "Vous avez remboursé 2,00\u00a0€ à Alice. Motif\u00a0: Croissant vergessen",
-            "fr",
-        ),
-    ]
+    ]  # and no notice of the refund the vendor made themselves
 
 
 async def test_a_push_test_speaks_the_caller_s_language(
