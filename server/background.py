@@ -47,6 +47,7 @@ from server.core.unit_of_work import UnitOfWorkFactory
 from server.integrations.registry import EMBED_ORIGINS
 from server.mail.outbox import MailWorker
 from server.mail.transport import make_transport
+from server.notifications.channels import CHANNELS, PUSH
 from server.notifications.counts import COUNTS
 from server.notifications.preferences.digest import DIGESTED, run_release_loop
 from server.notifications.preferences.service import PREFERENCES
@@ -68,11 +69,13 @@ log = logging.getLogger("vendorbell.background")
 
 def feature_hooks() -> Hooks:
     """Who listens to a lower feature's hooks: order alerts to failed pushes and to the
-    quiet-hours digest, the notification service to the push test."""
+    quiet-hours digest, the notification service to the push test; and the channels
+    a notification goes out through (server.notifications.channels)."""
     hooks = Hooks()
     hooks.on(PUSHES_SETTLED, note_failed_pushes)
     hooks.on(DIGESTED, after_digest)
     hooks.on(TEST_NOTICE, push_test_notice)
+    hooks.on(CHANNELS, PUSH)
     return hooks
 
 

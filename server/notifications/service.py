@@ -1,7 +1,8 @@
 """The generic notification service: one notification written, decided and fanned out.
 
-A notification row, its push deliveries (the outbox) and the domain change are
-written in the caller's transaction; the live event is published only after commit.
+A notification row, what each channel switched on queues for it (server.notifications.
+channels: push deliveries, webhook events) and the domain change are written in the
+caller's transaction; the live event is published only after commit.
 """
 
 from __future__ import annotations
@@ -13,12 +14,12 @@ from server.core.db import utcnow
 from server.core.languages import DEFAULT, Language, language
 from server.core.unit_of_work import UnitOfWork
 from server.notifications import inbox, texts
+from server.notifications.channels import CHANNELS
 from server.notifications.counts import Counts
 from server.notifications.live import counts_message, notification_message
 from server.notifications.models import Notification
 from server.notifications.preferences import rules
 from server.notifications.preferences import service as preferences
-from server.push.outbox import enqueue_push
 
 
 async def notify(
@@ -65,10 +66,9 @@ async def notify(
     await uow.session.flush()
     inbox.invalidate_counts_after_commit(uow, user_id)
     counts = await inbox.counts(uow, user_id)
-    if decision.push == "now":
-        await enqueue_push(uow, notification, app_badge=counts.unseen)
-    elif decision.push == "hold":
-        await preferences.hold(uow.session, notification)
+    for channel in uow.hooks.each(CHANNELS):
+        if channel.switched_on(decision):
+            await channel.deliver(uow, notification, decision, counts)
     if not decision.inbox:
         return notification
     message = notification_message(notification, counts)
