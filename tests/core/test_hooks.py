@@ -27,5 +27,5 @@ def test_a_hook_calls_what_was_registered_in_order_and_nothing_when_none_was() -
 
 def test_the_runtime_registers_a_listener_for_every_feature_hook() -> None:
     hooks = feature_hooks()
-    assert [len(hooks.each(hook)) for hook in (PUSHES_SETTLED, DIGESTED, TEST_NOTICE)] == [1, 1, 1]
-    assert [channel.name for channel in hooks.each(CHANNELS)] == ["push"]
+    assert [len(hooks.each(hook)) for hook in (PUSHES_SETTLED, DIGESTED, TEST_NOTICE)] == [2, 1, 1]
+    assert [channel.name for channel in hooks.each(CHANNELS)] == ["push", "webhooks"]

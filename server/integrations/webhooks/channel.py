@@ -1,0 +1,89 @@
+"""Where webhook events come from: the notification channel, and push outcomes.
+
+Registered by the wiring (server.background): `CHANNEL` for `notifications.channels`
+(each notification written: `notification.created`), `pushes_delivered` and
+`pushes_settled` for push's outcome hooks (`notification.delivered`, `.failed`,
+`.expired`). Each writes outbox rows in the transaction it is handed; users who belong
+to no integration with a webhook cost one query and write nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server.core.unit_of_work import UnitOfWork
+from server.integrations.webhooks.outbox import emit
+from server.notifications.counts import Counts
+from server.notifications.models import Notification
+from server.notifications.preferences.rules import Decision
+from server.push.models import PushDelivery
+
+
+class WebhookChannel:
+    name = "webhooks"
+
+    def switched_on(self, decision: Decision) -> bool:
+        return True  # every notification written is news to the marketplace
+
+    async def deliver(
+        self, uow: UnitOfWork, notification: Notification, decision: Decision, counts: Counts
+    ) -> None:
+        data = {
+            "notification_id": notification.id,
+            "notification_type": notification.type,
+            "event": notification.event,
+            "title": notification.title,
+            "body": notification.body,
+            "url": notification.url,
+            "inbox": decision.inbox,
+        }
+        await emit(uow.session, "notification.created", [(notification.user_id, data)])
+
+
+CHANNEL = WebhookChannel()
+
+
+async def _push_outcomes(session: AsyncSession, delivery_ids: Collection[int]) -> None:
+    if not delivery_ids:
+        return
+    t = PushDelivery
+    found = await session.execute(
+        select(
+            t.id,
+            t.status,
+            t.notification_id,
+            t.subscription_id,
+            t.last_status,
+            t.error,
+            Notification.user_id,
+        )
+        .join(Notification, Notification.id == t.notification_id)
+        .where(t.id.in_(list(delivery_ids)))
+    )
+    by_type: dict[str, list[tuple[int, dict[str, object]]]] = {}
+    for id, status, notification_id, device_id, last_status, error, user_id in found:
+        if status not in ("delivered", "failed", "expired"):
+            continue
+        data: dict[str, object] = {
+            "notification_id": notification_id,
+            "delivery_id": id,
+            "device_id": device_id,
+        }
+        if status != "delivered":
+            data.update(push_status=last_status, reason=error)
+        by_type.setdefault(f"notification.{status}", []).append((user_id, data))
+    for type, events in by_type.items():
+        await emit(session, type, events)
+
+
+async def pushes_delivered(session: AsyncSession, delivery_ids: Collection[int]) -> None:
+    """`notification.delivered` per device the push service accepted the push for."""
+    await _push_outcomes(session, delivery_ids)
+
+
+async def pushes_settled(session: AsyncSession, delivery_ids: Collection[int]) -> None:
+    """`notification.failed` / `notification.expired` per push that never arrived."""
+    await _push_outcomes(session, delivery_ids)
