@@ -54,7 +54,7 @@ from server.notifications.channels import CHANNELS, PUSH
 from server.notifications.counts import COUNTS
 from server.notifications.preferences.digest import DIGESTED, run_release_loop
 from server.notifications.preferences.service import PREFERENCES
-from server.notifications.service import push_test_notice
+from server.notifications.service import NOTIFICATION_EVENTS, push_test_notice
 from server.ops.heartbeat import Heartbeat
 from server.orders.alerts.failures import note_failed_pushes
 from server.orders.alerts.held import after_digest
@@ -62,7 +62,7 @@ from server.orders.alerts.reminders import run_reminder_loop
 from server.push.keys import KeyStore
 from server.push.outcomes import PUSHES_DELIVERED, PUSHES_SETTLED
 from server.push.retiring import run_retire_loop
-from server.push.subscriptions import TEST_NOTICE
+from server.push.subscriptions import DEVICES_CHANGED, TEST_NOTICE
 from server.push.worker import DeliveryWorker
 from server.realtime.hub import Hub
 from server.realtime.hubs import make_hub
@@ -82,6 +82,8 @@ def feature_hooks() -> Hooks:
     hooks.on(CHANNELS, webhooks.CHANNEL)
     hooks.on(PUSHES_SETTLED, webhooks.pushes_settled)
     hooks.on(PUSHES_DELIVERED, webhooks.pushes_delivered)
+    hooks.on(NOTIFICATION_EVENTS, webhooks.notification_events)
+    hooks.on(DEVICES_CHANGED, webhooks.devices_changed)
     return hooks
 
 

@@ -5,6 +5,7 @@ marketplace subscribed to, with one event id however often an event is sent."""
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -12,19 +13,24 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from aiohttp import web
+from cryptography.hazmat.primitives.asymmetric import ec
 from sqlalchemy import select, update
 
 from server.core.config import Settings
 from server.core.db import utcnow
 from server.integrations import keys, registry, signature, vendors
+from server.integrations.models import Integration
 from server.integrations.webhooks.models import WebhookDelivery
 from server.integrations.webhooks.sender import EVENT_ID_HEADER, WebhookClient
 from server.integrations.webhooks.worker import deliver_due
 from server.notifications.service import notify
 from server.push.endpoints import RefusedAddress
 from tests.conftest import Accounts, make_settings
+from tests.integrations.embedding import bearer, register, signed_in
+from tests.pushservice import BrowserSubscription
 
 
 @dataclass
@@ -226,3 +232,55 @@ async def test_a_redirect_is_not_followed_but_retried_later(app: Any, receiver: 
     assert [r.path for r in receiver.received] == ["/moved"]
     [row] = await outbox(app)
     assert (row.status, row.last_status, row.error) == ("queued", 307, "redirect not followed")
+
+
+async def test_devices_receipts_and_reads_of_a_signed_in_vendor_become_events(
+    app: Any, client: httpx.AsyncClient, receiver: Receiver
+) -> None:
+    market = await register(app)
+    async with app.state.units.writer() as uow:
+        integration = await uow.session.get(Integration, market.id)
+        assert integration is not None
+        integration.webhook_url = receiver.url()
+        integration.webhook_events = list(registry.WEBHOOK_EVENTS)
+        await uow.commit()
+    session = await signed_in(client, market, "v_9")
+    headers = bearer(session)
+    device = BrowserSubscription(
+        "http://127.0.0.1:9/push/v9", ec.generate_private_key(ec.SECP256R1()), os.urandom(16)
+    )
+    added = await client.post("/api/push/subscriptions", json=device.to_json(), headers=headers)
+    assert added.status_code == 201, added.text
+    async with app.state.units.reader() as uow:
+        user = await vendors.get(uow, market.id, "v_9")
+    await tell(app, user.id)
+    page = (await client.get("/api/notifications", headers=headers)).json()
+    notification_id = page["items"][0]["id"]
+    for event in ("shown", "clicked", "clicked"):  # the second click changes nothing
+        reported = await client.post(
+            f"/api/notifications/{notification_id}/events", json={"event": event}, headers=headers
+        )
+        assert reported.status_code == 204, reported.text
+    gone = await client.delete(f"/api/push/subscriptions/{added.json()['id']}", headers=headers)
+    assert gone.status_code == 204, gone.text
+
+    assert await send_due(app) == 6
+    events = sorted((json.loads(r.body) for r in receiver.received), key=lambda e: e["id"])
+    by_type = {e["type"]: e["data"] for e in events}
+    assert set(by_type) == {
+        "device.added",
+        "notification.created",
+        "notification.shown",
+        "notification.clicked",
+        "notification.read",
+        "device.removed",
+    }
+    assert (
+        by_type["device.added"]
+        == by_type["device.removed"]
+        == {
+            "device_id": int(added.json()["id"]),
+            "sub": "v_9",
+        }
+    )
+    assert by_type["notification.read"] == {"notification_id": int(notification_id), "sub": "v_9"}

@@ -1,15 +1,18 @@
-"""Where webhook events come from: the notification channel, and push outcomes.
+"""Where webhook events come from: the notification channel, and the hooks of push and
+notifications.
 
 Registered by the wiring (server.background): `CHANNEL` for `notifications.channels`
 (each notification written: `notification.created`), `pushes_delivered` and
 `pushes_settled` for push's outcome hooks (`notification.delivered`, `.failed`,
-`.expired`). Each writes outbox rows in the transaction it is handed; users who belong
-to no integration with a webhook cost one query and write nothing.
+`.expired`), `notification_events` for receipts and reads (`.shown`, `.clicked`,
+`.read`) and `devices_changed` for subscriptions (`device.added`, `device.removed`).
+Each writes outbox rows in the transaction it is handed; users who belong to no
+integration with a webhook cost one query and write nothing.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -77,6 +80,21 @@ async def _push_outcomes(session: AsyncSession, delivery_ids: Collection[int]) -
         by_type.setdefault(f"notification.{status}", []).append((user_id, data))
     for type, events in by_type.items():
         await emit(session, type, events)
+
+
+async def notification_events(
+    session: AsyncSession, what: str, notifications: Sequence[Notification]
+) -> None:
+    """`notification.shown`, `.clicked` (service-worker receipts) and `.read`."""
+    events = [(n.user_id, {"notification_id": n.id}) for n in notifications]
+    await emit(session, f"notification.{what}", events)
+
+
+async def devices_changed(
+    session: AsyncSession, what: str, devices: Sequence[tuple[int, int]]
+) -> None:
+    """`device.added` / `device.removed` (a subscription saved or deleted by the vendor)."""
+    await emit(session, f"device.{what}", [(user_id, {"device_id": id}) for user_id, id in devices])
 
 
 async def pushes_delivered(session: AsyncSession, delivery_ids: Collection[int]) -> None:
