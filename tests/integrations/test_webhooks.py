@@ -28,8 +28,12 @@ from server.integrations.webhooks.sender import EVENT_ID_HEADER, WebhookClient
 from server.integrations.webhooks.worker import deliver_due
 from server.notifications.service import notify
 from server.push.endpoints import RefusedAddress
+from server.push.models import PushDelivery
+from server.push.outcomes import record_outcomes
+from server.push.sender import Job, Outcome
 from tests.conftest import Accounts, make_settings
 from tests.integrations.embedding import bearer, register, signed_in
+from tests.preferences.factories import add_device
 from tests.pushservice import BrowserSubscription
 
 
@@ -284,3 +288,40 @@ async def test_devices_receipts_and_reads_of_a_signed_in_vendor_become_events(
         }
     )
     assert by_type["notification.read"] == {"notification_id": int(notification_id), "sub": "v_9"}
+
+
+async def test_push_outcomes_become_delivered_and_failed_events(
+    app: Any, receiver: Receiver
+) -> None:
+    market = await shop(app, receiver.url(), ("notification.delivered", "notification.failed"))
+    phone, laptop = await add_device(app, market.user_id), await add_device(app, market.user_id)
+    await tell(app, market.user_id)
+    async with app.state.db.reader() as session:
+        rows = list(await session.scalars(select(PushDelivery).order_by(PushDelivery.id)))
+    jobs = [
+        Job(r.id, r.payload, r.urgency, r.topic, r.created_at, r.expires_at, 1,
+            r.subscription_id, None, None, None, None)
+        for r in rows
+    ]  # fmt: skip
+    async with app.state.units.writer() as uow:  # what the delivery worker records
+        outcomes = [
+            Outcome("delivered", 201)
+            if job.subscription_id == int(phone)
+            else Outcome("failed", 400, "bad payload")
+            for job in jobs
+        ]
+        await record_outcomes(uow.session, list(zip(jobs, outcomes, strict=True)), uow.hooks)
+        await uow.commit()
+
+    assert await send_due(app) == 2
+    events = {e["type"]: e["data"] for e in (json.loads(r.body) for r in receiver.received)}
+    assert events["notification.delivered"]["device_id"] == int(phone)
+    [lost] = [r for r in rows if r.subscription_id == int(laptop)]
+    assert events["notification.failed"] == {
+        "notification_id": lost.notification_id,
+        "delivery_id": lost.id,
+        "device_id": int(laptop),
+        "push_status": 400,
+        "reason": "bad payload",
+        "sub": "v_1",
+    }

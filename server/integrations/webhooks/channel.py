@@ -17,6 +17,7 @@ from collections.abc import Collection, Sequence
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from server.accounts.models import User
 from server.core.unit_of_work import UnitOfWork
 from server.integrations.webhooks.outbox import emit
 from server.notifications.counts import Counts
@@ -64,7 +65,9 @@ async def _push_outcomes(session: AsyncSession, delivery_ids: Collection[int]) -
             Notification.user_id,
         )
         .join(Notification, Notification.id == t.notification_id)
-        .where(t.id.in_(list(delivery_ids)))
+        .join(User, User.id == Notification.user_id)
+        # Most pushes go to vendorbell's own accounts: nothing to tell, nothing more read.
+        .where(t.id.in_(list(delivery_ids)), User.integration_id.is_not(None))
     )
     by_type: dict[str, list[tuple[int, dict[str, object]]]] = {}
     for id, status, notification_id, device_id, last_status, error, user_id in found:
