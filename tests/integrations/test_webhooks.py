@@ -25,7 +25,7 @@ from server.integrations import keys, registry, signature, vendors
 from server.integrations.models import Integration
 from server.integrations.webhooks.models import WebhookDelivery
 from server.integrations.webhooks.sender import EVENT_ID_HEADER, WebhookClient
-from server.integrations.webhooks.worker import deliver_due
+from server.integrations.webhooks.worker import LEASE, claim, deliver_due
 from server.notifications.service import notify
 from server.push.endpoints import RefusedAddress
 from server.push.models import PushDelivery
@@ -325,3 +325,18 @@ async def test_push_outcomes_become_delivered_and_failed_events(
         "reason": "bad payload",
         "sub": "v_1",
     }
+
+
+async def test_an_event_claimed_by_a_worker_that_died_is_sent_once_its_lease_runs_out(
+    app: Any, receiver: Receiver
+) -> None:
+    market = await shop(app, receiver.url(), ("notification.created",))
+    await tell(app, market.user_id)
+    now = utcnow()
+    [lost] = await claim(app.state.units, app.state.secret_key, now)  # then the worker died
+    assert await claim(app.state.units, app.state.secret_key, now) == []  # still leased
+    assert await send_due(app) == 0
+    later = now + LEASE + timedelta(seconds=1)
+    [again] = await claim(app.state.units, app.state.secret_key, later)
+    assert (again.event_id, again.attempts) == (lost.event_id, 2)
+    assert again.body == lost.body
