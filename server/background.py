@@ -14,6 +14,7 @@ signals, the hooks and the unit-of-work factory. Then the loops its role runs:
 | key-retiring      |  x  |     |   x    | deletes VAPID keys no subscription uses any more       |
 | reminders         |  x  |     |   x    | rings pending orders again; emails unanswered ones     |
 | mail              |  x  |     |   x    | claims, sends and records fallback emails (SMTP/.eml)  |
+| webhooks          |  x  |     |   x    | claims, signs, sends and records marketplace webhooks  |
 | heartbeat         |  x  |     |   x    | records that this process is alive (/metrics reads it) |
 
 `python -m server run` is role "all", `run --role api` serves HTTP and WebSocket only,
@@ -46,21 +47,24 @@ from server.core.signals import Signals
 from server.core.tasks import cancel_and_wait, every
 from server.core.unit_of_work import UnitOfWorkFactory
 from server.integrations.registry import EMBED_ORIGINS
+from server.integrations.webhooks import channel as webhooks
+from server.integrations.webhooks.worker import WebhookWorker
 from server.mail.outbox import MailWorker
 from server.mail.transport import make_transport
+from server.notifications.channels import CHANNELS, PUSH
 from server.notifications.counts import COUNTS
 from server.notifications.preferences import digest
 from server.notifications.preferences.digest import DIGESTED
 from server.notifications.preferences.service import PREFERENCES
-from server.notifications.service import push_test_notice
+from server.notifications.service import NOTIFICATION_EVENTS, push_test_notice
 from server.ops.heartbeat import Heartbeat
 from server.orders.alerts import reminders
 from server.orders.alerts.failures import note_failed_pushes
 from server.orders.alerts.held import after_digest
 from server.push import retiring
 from server.push.keys import KeyStore
-from server.push.outcomes import PUSHES_SETTLED
-from server.push.subscriptions import TEST_NOTICE
+from server.push.outcomes import PUSHES_DELIVERED, PUSHES_SETTLED
+from server.push.subscriptions import DEVICES_CHANGED, TEST_NOTICE
 from server.push.worker import DeliveryWorker
 from server.realtime.hub import Hub
 from server.realtime.hubs import make_hub
@@ -70,11 +74,18 @@ log = logging.getLogger("vendorbell.background")
 
 def feature_hooks() -> Hooks:
     """Who listens to a lower feature's hooks: order alerts to failed pushes and to the
-    quiet-hours digest, the notification service to the push test."""
+    quiet-hours digest, the notification service to the push test; and the channels
+    a notification goes out through (server.notifications.channels)."""
     hooks = Hooks()
     hooks.on(PUSHES_SETTLED, note_failed_pushes)
     hooks.on(DIGESTED, after_digest)
     hooks.on(TEST_NOTICE, push_test_notice)
+    hooks.on(CHANNELS, PUSH)
+    hooks.on(CHANNELS, webhooks.CHANNEL)
+    hooks.on(PUSHES_SETTLED, webhooks.pushes_settled)
+    hooks.on(PUSHES_DELIVERED, webhooks.pushes_delivered)
+    hooks.on(NOTIFICATION_EVENTS, webhooks.notification_events)
+    hooks.on(DEVICES_CHANGED, webhooks.devices_changed)
     return hooks
 
 
@@ -90,6 +101,7 @@ LOOPS: dict[str, tuple[Role, ...]] = {
     "key-retiring": ("all", "worker"),
     "reminders": ("all", "worker"),
     "mail": ("all", "worker"),
+    "webhooks": ("all", "worker"),
     "heartbeat": ("all", "worker"),
 }
 
@@ -176,6 +188,10 @@ class Runtime:
             mail = MailWorker(self.units, make_transport(settings))
             await mail.start()
             self._started("mail", mail.stop)
+        if self._runs("webhooks"):
+            webhook_worker = WebhookWorker(self.units, settings.resolved_secret_key())
+            await webhook_worker.start()
+            self._started("webhooks", webhook_worker.stop)
         if self._runs("heartbeat"):
             heartbeat = Heartbeat(
                 self.database, self.role, list(self.running), settings.heartbeat_seconds

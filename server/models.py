@@ -12,6 +12,7 @@ MODEL_MODULES = (
     "server.notifications.preferences.models",
     "server.admin.models",
     "server.integrations.models",
+    "server.integrations.webhooks.models",
     "server.orders.alerts.models",
     "server.mail.models",
     "server.ops.heartbeat",

@@ -18,6 +18,7 @@ WORKER_LOOPS = [
     "key-retiring",
     "reminders",
     "mail",
+    "webhooks",
     "heartbeat",
 ]
 

@@ -10,10 +10,10 @@ call is a no-op, as for a signal without a listener (server.core.signals).
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any, Generic, TypeVar, cast
 
-F = TypeVar("F", bound=Callable[..., Any])
+# Usually a function's shape; a hook may also collect objects (notification channels).
+F = TypeVar("F")
 
 
 class Hook(Generic[F]):

@@ -29,6 +29,7 @@ from server.integrations.models import Integration
 from server.push.endpoints import UnsafeEndpoint, host_rule, is_public_address, parse_push_url
 
 WEBHOOK_EVENTS: Final = (
+    "notification.created",
     "notification.delivered",
     "notification.failed",
     "notification.expired",

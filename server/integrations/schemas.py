@@ -106,6 +106,7 @@ class EmbedSessionOut(BaseModel):
 
 
 WebhookEvent = Literal[
+    "notification.created",
     "notification.delivered",
     "notification.failed",
     "notification.expired",
@@ -126,7 +127,7 @@ class IntegrationIn(BaseModel):
     )
     link_base: str = Field(max_length=300, examples=["https://shop.example"])
     webhook_url: str | None = Field(default=None, max_length=2048)
-    webhook_events: list[WebhookEvent] = Field(default_factory=list, max_length=8)
+    webhook_events: list[WebhookEvent] = Field(default_factory=list, max_length=9)
 
 
 class EmbedKeyOut(BaseModel):

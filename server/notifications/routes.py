@@ -80,11 +80,8 @@ async def mark_all_read(uow: UnitOfWorkDep, user: CurrentUser) -> UpdatedOut:
 
 @router.post("/{notification_id}/read", response_model=NotificationOut)
 async def mark_read(notification_id: str, uow: UnitOfWorkDep, user: CurrentUser) -> NotificationOut:
-    session = uow.session
-    notification = await inbox.get_own(session, user.id, notification_id)
-    if await inbox.mark_read(session, notification):
-        await service.publish_counts(uow, user.id)
-    outcome = (await outcomes_for(session, [notification.id]))[notification.id]
+    notification = await service.read(uow, user.id, notification_id)
+    outcome = (await outcomes_for(uow.session, [notification.id]))[notification.id]
     return NotificationOut.model_validate(notification).model_copy(
         update={"push": PushOutcome(**outcome)}
     )
@@ -94,9 +91,7 @@ async def mark_read(notification_id: str, uow: UnitOfWorkDep, user: CurrentUser)
 async def record_event(
     notification_id: str, body: EventIn, uow: UnitOfWorkDep, user: CurrentUser
 ) -> Response:
-    notification = await inbox.get_own(uow.session, user.id, notification_id)
-    if await inbox.record_event(uow.session, notification, body.event):
-        await service.publish_counts(uow, user.id)
+    await service.record_receipt(uow, user.id, notification_id, body.event)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

@@ -1,24 +1,29 @@
 """The generic notification service: one notification written, decided and fanned out.
 
-A notification row, its push deliveries (the outbox) and the domain change are
-written in the caller's transaction; the live event is published only after commit.
+A notification row, what each channel switched on queues for it (server.notifications.
+channels: push deliveries, webhook events) and the domain change are written in the
+caller's transaction; the live event is published only after commit.
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.accounts.service import locale_of
 from server.core.db import utcnow
+from server.core.hooks import Hook
 from server.core.languages import DEFAULT, Language, language
 from server.core.unit_of_work import UnitOfWork
 from server.notifications import inbox, texts
+from server.notifications.channels import CHANNELS
 from server.notifications.counts import Counts
 from server.notifications.live import counts_message, notification_message
 from server.notifications.models import Notification
 from server.notifications.preferences import rules
 from server.notifications.preferences import service as preferences
-from server.push.outbox import enqueue_push
 
 
 async def notify(
@@ -65,10 +70,9 @@ async def notify(
     await uow.session.flush()
     inbox.invalidate_counts_after_commit(uow, user_id)
     counts = await inbox.counts(uow, user_id)
-    if decision.push == "now":
-        await enqueue_push(uow, notification, app_badge=counts.unseen)
-    elif decision.push == "hold":
-        await preferences.hold(uow.session, notification)
+    for channel in uow.hooks.each(CHANNELS):
+        if channel.switched_on(decision):
+            await channel.deliver(uow, notification, decision, counts)
     if not decision.inbox:
         return notification
     message = notification_message(notification, counts)
@@ -110,6 +114,39 @@ async def push_test_notice(uow: UnitOfWork, user_id: int) -> int:
         uow, user_id, title=title, body=body, event="system.push_test", lang=lang.code
     )
     return notification.id
+
+
+# A notification shown, clicked or read for the first time ("shown", "clicked", "read"),
+# in the transaction recording it (the marketplace webhooks: server.background).
+NOTIFICATION_EVENTS: Hook[
+    Callable[[AsyncSession, str, Sequence[Notification]], Awaitable[None]]
+] = Hook("notifications.events")
+
+
+async def read(uow: UnitOfWork, user_id: int, raw_id: str) -> Notification:
+    """Mark the user's notification read (a no-op the second time); tell every tab."""
+    notification = await inbox.get_own(uow.session, user_id, raw_id)
+    if await inbox.mark_read(uow.session, notification):
+        await publish_counts(uow, user_id)
+        await _happened(uow, "read", [notification])
+    return notification
+
+
+async def record_receipt(uow: UnitOfWork, user_id: int, raw_id: str, event: str) -> None:
+    """A service worker's report that a push was shown or clicked (a click reads it)."""
+    notification = await inbox.get_own(uow.session, user_id, raw_id)
+    before = (notification.shown_at, notification.clicked_at, notification.read_at)
+    if await inbox.record_event(uow.session, notification, event):
+        await publish_counts(uow, user_id)
+    after = (notification.shown_at, notification.clicked_at, notification.read_at)
+    for what, was, now in zip(("shown", "clicked", "read"), before, after, strict=True):
+        if was is None and now is not None:
+            await _happened(uow, what, [notification])
+
+
+async def _happened(uow: UnitOfWork, what: str, notifications: Sequence[Notification]) -> None:
+    for hook in uow.hooks.each(NOTIFICATION_EVENTS):
+        await hook(uow.session, what, notifications)
 
 
 async def publish_counts(uow: UnitOfWork, user_id: int) -> Counts:

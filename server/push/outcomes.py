@@ -36,6 +36,11 @@ BACKOFF_CAP = 3600.0
 PUSHES_SETTLED: Hook[Callable[[AsyncSession, Collection[int]], Awaitable[None]]] = Hook(
     "push.settled"
 )
+# Deliveries a push service just accepted, in the same transaction (the marketplace
+# webhooks: server.background).
+PUSHES_DELIVERED: Hook[Callable[[AsyncSession, Collection[int]], Awaitable[None]]] = Hook(
+    "push.delivered"
+)
 
 
 def backoff(attempts: int, retry_after: float | None) -> float:
@@ -67,7 +72,8 @@ async def record_outcomes(
     session: AsyncSession, results: Sequence[tuple[Job, Outcome]], hooks: Hooks | None = None
 ) -> None:
     """Write a batch of send outcomes to the outbox rows and their subscriptions, and
-    hand the deliveries that failed or expired to the `PUSHES_SETTLED` hooks."""
+    hand the deliveries that failed or expired to the `PUSHES_SETTLED` hooks, those
+    accepted to the `PUSHES_DELIVERED` ones."""
     t, s = DELIVERIES, SUBSCRIPTIONS
     now = utcnow()
     rows: list[dict[str, Any]] = []
@@ -162,3 +168,6 @@ async def record_outcomes(
     settled = [r["b_id"] for r in rows if r["b_status"] != "queued"]
     for hook in hooks.each(PUSHES_SETTLED) if hooks else ():
         await hook(session, settled)
+    accepted = [id for ids in delivered.values() for id in ids]
+    for hook in hooks.each(PUSHES_DELIVERED) if hooks and accepted else ():
+        await hook(session, accepted)

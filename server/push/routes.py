@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response, status
 
-from server.accounts.deps import CurrentUser, SessionDep, SettingsDep, UnitOfWorkDep
+from server.accounts.deps import CurrentUser, SessionDep, UnitOfWorkDep
 from server.push import subscriptions
 from server.push.keys import KeyStore
 from server.push.schemas import (
@@ -40,13 +40,12 @@ async def subscribe(
     body: SubscriptionIn,
     request: Request,
     response: Response,
-    session: SessionDep,
+    uow: UnitOfWorkDep,
     user: CurrentUser,
-    settings: SettingsDep,
 ) -> SubscriptionOut:
     # The browser subscribed with the key we serve now, so it must be signed with it.
     kid = key_store(request).current.kid
-    sub, created = await subscriptions.upsert(session, user.id, body, key_id=kid, settings=settings)
+    sub, created = await subscriptions.save(uow, user.id, body, key_id=kid)
     if not created:
         response.status_code = status.HTTP_200_OK
     return SubscriptionOut.model_validate(sub)
@@ -58,8 +57,8 @@ async def list_subscriptions(session: SessionDep, user: CurrentUser) -> list[Dev
 
 
 @router.delete("/subscriptions/{subscription_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def unsubscribe(subscription_id: str, session: SessionDep, user: CurrentUser) -> Response:
-    await subscriptions.remove(session, user.id, subscription_id)
+async def unsubscribe(subscription_id: str, uow: UnitOfWorkDep, user: CurrentUser) -> Response:
+    await subscriptions.remove(uow, user.id, subscription_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

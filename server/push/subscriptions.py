@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import binascii
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -47,6 +47,24 @@ def _expiration(milliseconds: int | None) -> datetime | None:
         return datetime.fromtimestamp(milliseconds / 1000, UTC)
     except (OverflowError, ValueError, OSError) as exc:
         raise Invalid("expirationTime is not a valid time.", code="invalid_expiration") from exc
+
+
+# A device added to or removed from a user, in the transaction that did it: "added" or
+# "removed" with (user id, subscription id) pairs (the marketplace webhooks: server.background).
+DEVICES_CHANGED: Hook[Callable[[AsyncSession, str, Sequence[tuple[int, int]]], Awaitable[None]]] = (
+    Hook("push.devices_changed")
+)
+
+
+async def save(
+    uow: UnitOfWork, user_id: int, body: SubscriptionIn, *, key_id: str
+) -> tuple[PushSubscription, bool]:
+    """`upsert`, and the `DEVICES_CHANGED` hooks told of a new device."""
+    sub, created = await upsert(uow.session, user_id, body, key_id=key_id, settings=uow.settings)
+    if created:
+        for hook in uow.hooks.each(DEVICES_CHANGED):
+            await hook(uow.session, "added", [(user_id, sub.id)])
+    return sub, created
 
 
 async def upsert(
@@ -119,16 +137,18 @@ async def list_for(session: AsyncSession, user_id: int) -> list[PushSubscription
     return list(rows)
 
 
-async def remove(session: AsyncSession, user_id: int, subscription_id: str) -> None:
+async def remove(uow: UnitOfWork, user_id: int, subscription_id: str) -> None:
     """Delete the caller's subscription (404 for anyone else's)."""
     key = parse_id(subscription_id)
-    result = await session.execute(
+    result = await uow.session.execute(
         delete(PushSubscription).where(
             PushSubscription.id == key, PushSubscription.user_id == user_id
         )
     )
     if key is None or result.rowcount == 0:  # type: ignore[attr-defined]
         raise NotFound("No such subscription.", code="subscription_not_found")
+    for hook in uow.hooks.each(DEVICES_CHANGED):
+        await hook(uow.session, "removed", [(user_id, key)])
 
 
 # Writes the test notification for a user (queueing its pushes) and gives its id: a

@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 from server.background import feature_hooks
 from server.core.hooks import Hook, Hooks
+from server.notifications.channels import CHANNELS
 from server.notifications.preferences.digest import DIGESTED
 from server.push.outcomes import PUSHES_SETTLED
 from server.push.subscriptions import TEST_NOTICE
@@ -26,4 +27,5 @@ def test_a_hook_calls_what_was_registered_in_order_and_nothing_when_none_was() -
 
 def test_the_runtime_registers_a_listener_for_every_feature_hook() -> None:
     hooks = feature_hooks()
-    assert [len(hooks.each(hook)) for hook in (PUSHES_SETTLED, DIGESTED, TEST_NOTICE)] == [1, 1, 1]
+    assert [len(hooks.each(hook)) for hook in (PUSHES_SETTLED, DIGESTED, TEST_NOTICE)] == [2, 1, 1]
+    assert [channel.name for channel in hooks.each(CHANNELS)] == ["push", "webhooks"]
