@@ -13,6 +13,7 @@ MODEL_MODULES = (
     "server.admin.models",
     "server.integrations.models",
     "server.orders.alerts.models",
+    "server.orders.shop.models",
     "server.mail.models",
     "server.ops.heartbeat",
 )
