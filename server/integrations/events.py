@@ -219,7 +219,7 @@ async def _act(uow: UnitOfWork, key: IntegrationKey, event: EventIn, vendor: Use
         return shop.notification_id  # cancelled already: told once
     fresh = event.type == "order.created" and ref is not None and shop is None
     if event.type == "order.created" and ref is not None and shop is None:
-        shop = shop_orders.new(
+        shop = await shop_orders.new(
             uow,
             vendor.id,
             source,

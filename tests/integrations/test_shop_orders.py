@@ -20,6 +20,7 @@ from tests.conftest import Account, Accounts
 from tests.integrations.test_events import event, issue_key, send
 from tests.orders.test_reminders import pushes, set_alerts, tick
 from tests.preferences.factories import add_device
+from tests.pushservice import PushService
 
 
 def answer(vendor: Account, kind: str, event_id: str, **data: Any) -> dict[str, Any]:
@@ -177,3 +178,29 @@ async def test_an_answer_must_name_an_order_the_shop_sent(
     nameless = answer(vendor, "order.accepted", "evt_2", order_ref=None)
     refused = await send(client, key, nameless)
     assert (refused.status_code, refused.json()["code"]) == (422, "invalid_event")
+
+
+async def test_a_shop_order_and_its_acceptance_reach_a_device_in_one_place_end_to_end(
+    worker_app: Any,
+    worker_client: httpx.AsyncClient,
+    worker_accounts: Accounts,
+    push_service: PushService,
+) -> None:
+    vendor = await worker_accounts.vendor()
+    device = push_service.subscribe()
+    r = await worker_client.post(
+        "/api/push/subscriptions", json=device.to_json(), headers=vendor.headers
+    )
+    assert r.status_code == 201, r.text
+    key = await issue_key(worker_app)
+    assert (await send(worker_client, key, event(vendor))).status_code == 201
+    [ring] = await push_service.wait_for(1, timeout=15)
+    accepted = answer(vendor, "order.accepted", "evt_2")
+    assert (await send(worker_client, key, accepted)).status_code == 201
+    [_, replaced] = await push_service.wait_for(2, timeout=15)
+
+    assert (ring.headers["Urgency"], replaced.headers["Urgency"]) == ("high", "normal")
+    assert replaced.headers["Topic"] == ring.headers["Topic"]
+    tags = [m.json["notification"]["tag"] for m in (ring, replaced)]
+    assert tags == [ring.headers["Topic"]] * 2 and tags[0].startswith("order-shop-")
+    assert replaced.json["notification"]["title"] == "Order #A-1001 accepted"

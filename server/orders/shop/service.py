@@ -9,8 +9,10 @@ reminder row as a native order's.
 from __future__ import annotations
 
 from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
 
 from server.core.db import utcnow
+from server.core.errors import Conflict
 from server.core.languages import language
 from server.core.unit_of_work import UnitOfWork
 from server.notifications.models import Notification
@@ -34,7 +36,7 @@ async def find(uow: UnitOfWork, vendor_id: int, source: str, order_ref: str) -> 
     )
 
 
-def new(
+async def new(
     uow: UnitOfWork,
     vendor_id: int,
     source: str,
@@ -59,6 +61,11 @@ def new(
         emailed="",
     )
     uow.session.add(shop)
+    try:
+        async with uow.session.begin_nested():
+            await uow.session.flush()
+    except IntegrityError as exc:  # the same order_ref raced in under another event id
+        raise Conflict("This order is being received.", code="order_in_progress") from exc
     return shop
 
 
@@ -70,7 +77,6 @@ async def ring(
     if notification.id is None:  # not stored: nothing to remind of
         return
     shop.notification_id = notification.id
-    await uow.session.flush()
     every, repeats, due = first_due(prefs.alerts, utcnow())
     uow.session.add(
         OrderReminder(
