@@ -217,8 +217,10 @@ async def _act(uow: UnitOfWork, key: IntegrationKey, event: EventIn, vendor: Use
         and not await shop_orders.answer(uow, shop, "cancelled", by="customer")
     ):
         return shop.notification_id  # cancelled already: told once
+    if not event.type.startswith("order."):  # a payment or message names the order only
+        shop = None
     fresh = event.type == "order.created" and ref is not None and shop is None
-    if event.type == "order.created" and ref is not None and shop is None:
+    if fresh and ref is not None:
         shop = await shop_orders.new(
             uow,
             vendor.id,
