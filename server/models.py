@@ -14,6 +14,7 @@ MODEL_MODULES = (
     "server.integrations.models",
     "server.integrations.webhooks.models",
     "server.orders.alerts.models",
+    "server.orders.shop.models",
     "server.mail.models",
     "server.ops.heartbeat",
 )

@@ -6,6 +6,7 @@ import hashlib
 import json
 import logging
 import time
+from typing import Any
 
 from pydantic import ValidationError
 from sqlalchemy import select
@@ -23,13 +24,23 @@ from server.integrations import keys, signature, vendors
 from server.integrations.models import IntegrationEvent, IntegrationKey
 from server.integrations.schemas import EventData, EventIn, EventOut, EventVendor
 from server.integrations.sealing import UnsealError, unseal
+from server.notifications.models import Notification
+from server.notifications.preferences import service as preferences
+from server.notifications.preferences.rules import Preferences
 from server.notifications.service import notify
+from server.orders.shop import service as shop_orders
+from server.orders.shop.models import ShopOrder
 
 log = logging.getLogger("vendorbell.integrations")
+
+# The shop's answer to its order (server.orders.shop): the status each event reports.
+_ANSWERS = {"order.accepted": "accepted", "order.rejected": "rejected"}
 
 # event type → notification type
 _NOTIFICATION_TYPE = {
     "order.created": "order",
+    "order.accepted": "order",
+    "order.rejected": "order",
     "order.cancelled": "order",
     "payment.received": "payment",
     "message.created": "message",
@@ -64,13 +75,21 @@ async def authenticate(
 
 def parse_event(body: bytes) -> EventIn:
     try:
-        return EventIn.model_validate(json.loads(body))
+        event = EventIn.model_validate(json.loads(body))
     except (ValueError, UnicodeDecodeError) as exc:  # JSONDecodeError is a ValueError
         if isinstance(exc, ValidationError):
             first = exc.errors()[0]
             where = ".".join(str(p) for p in first["loc"])
             raise Invalid(f"{where}: {first['msg']}", code="invalid_event") from exc
         raise Invalid("The body is not valid JSON.", code="malformed_json") from exc
+    if event.type in _ANSWERS and not event.data.order_ref:
+        raise Invalid(f"data.order_ref: required for {event.type}", code="invalid_event")
+    return event
+
+
+def ignored_fields(event: EventIn) -> list[str]:
+    """The `data` fields vendorbell does not know: said in the answer, never dropped silently."""
+    return sorted(f"data.{name}" for name in event.data.model_extra or {})
 
 
 async def find_vendor(session: AsyncSession, ref: str) -> User:
@@ -155,7 +174,7 @@ async def receive(uow: UnitOfWork, key: IntegrationKey, body: bytes) -> tuple[Ev
         )
     )
     if seen is not None:
-        return _duplicate(seen, digest), False
+        return _duplicate(seen, digest, event), False
     vendor = await _vendor(uow, key, event.vendor)
     row = IntegrationEvent(
         key_id=key.id, event_id=event.id, type=event.type, vendor_id=vendor.id, body_sha256=digest
@@ -166,9 +185,76 @@ async def receive(uow: UnitOfWork, key: IntegrationKey, body: bytes) -> tuple[Ev
             await session.flush()
     except IntegrityError as exc:  # the same event raced in on another connection
         raise Conflict("This event is being processed.", code="event_in_progress") from exc
+    row.notification_id = await _act(uow, key, event, vendor)
+    key.last_used_at = utcnow()
+    log.info("integrations.event.accepted", extra={"key_id": key.key_id, "type": event.type})
+    answer = EventOut(
+        id=event.id,
+        status="accepted",
+        notification_id=row.notification_id,
+        ignored_fields=ignored_fields(event),
+    )
+    return answer, True
+
+
+async def _act(uow: UnitOfWork, key: IntegrationKey, event: EventIn, vendor: User) -> int | None:
+    """What the event does; the id of the notification that stands for it."""
+    ref = event.data.order_ref
+    # A marketplace's order_refs are its own across its keys; a key of none, the key's.
+    source = key.integration_id or f"key:{key.id}"
+    shop = await shop_orders.find(uow, vendor.id, source, ref) if ref else None
+    if event.type in _ANSWERS:
+        if shop is None:
+            raise Invalid(
+                "No order with this order_ref: send its order.created first.",
+                code="unknown_order",
+            )
+        await shop_orders.answer(uow, shop, _ANSWERS[event.type], by="vendor")
+        return shop.notification_id
+    if (
+        event.type == "order.cancelled"
+        and shop is not None
+        and not await shop_orders.answer(uow, shop, "cancelled", by="customer")
+    ):
+        return shop.notification_id  # cancelled already: told once
+    if not event.type.startswith("order."):  # a payment or message names the order only
+        shop = None
+    fresh = event.type == "order.created" and ref is not None and shop is None
+    if fresh and ref is not None:
+        shop = await shop_orders.new(
+            uow,
+            vendor.id,
+            source,
+            ref,
+            customer=event.data.customer,
+            total_cents=event.data.total_cents,
+            currency=event.data.currency,
+            url=event.data.url,
+        )
+    prefs = await preferences.load(uow, vendor.id)
+    notification = await _notify(uow, event, vendor, shop, prefs)
+    if fresh and shop is not None:
+        await shop_orders.ring(uow, shop, notification, prefs)
+    return notification.id
+
+
+async def _notify(
+    uow: UnitOfWork,
+    event: EventIn,
+    vendor: User,
+    shop: ShopOrder | None,
+    prefs: Preferences,
+) -> Notification:
     lang = language(vendor.locale)
     title, text = render(event, lang)
-    notification = await notify(
+    data: dict[str, Any] = {
+        "source": "integration",
+        "event_id": event.id,
+        "order_ref": event.data.order_ref,
+    }
+    if shop is not None:  # its tag: every push of the order shows in one place
+        data.update(shop_order=shop.key, status=shop.status)
+    return await notify(
         uow,
         vendor.id,
         type=_NOTIFICATION_TYPE[event.type],
@@ -176,20 +262,22 @@ async def receive(uow: UnitOfWork, key: IntegrationKey, body: bytes) -> tuple[Ev
         title=title,
         body=text,
         url=event.data.url or "/notifications",
-        data={"source": "integration", "event_id": event.id, "order_ref": event.data.order_ref},
+        data=data,
         lang=lang.code,
+        prefs=prefs,
     )
-    row.notification_id = notification.id
-    key.last_used_at = utcnow()
-    log.info("integrations.event.accepted", extra={"key_id": key.key_id, "type": event.type})
-    return EventOut(id=event.id, status="accepted", notification_id=notification.id), True
 
 
-def _duplicate(seen: IntegrationEvent, digest: str) -> EventOut:
+def _duplicate(seen: IntegrationEvent, digest: str, event: EventIn) -> EventOut:
     if seen.body_sha256 != digest:
         raise AppError(
             "This event id was already used for a different event.",
             status=409,
             code="event_id_reused",
         )
-    return EventOut(id=seen.event_id, status="duplicate", notification_id=seen.notification_id)
+    return EventOut(
+        id=seen.event_id,
+        status="duplicate",
+        notification_id=seen.notification_id,
+        ignored_fields=ignored_fields(event),
+    )

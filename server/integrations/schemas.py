@@ -12,16 +12,25 @@ from server.core.text import Line64, Line200, Name, Text1000
 from server.notifications.links import AppPath
 
 EventType = Literal[
-    "order.created", "order.cancelled", "payment.received", "message.created", "system.notice"
+    "order.created",
+    "order.accepted",
+    "order.rejected",
+    "order.cancelled",
+    "payment.received",
+    "message.created",
+    "system.notice",
 ]
 
 
 class EventData(BaseModel):
-    """What the shop knows about the event; every field optional, unknown ones ignored."""
+    """What the shop knows about the event; every field optional. A field not listed here
+    is ignored, and named in the answer's `ignored_fields` (`data.<name>`)."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="allow")
 
-    order_ref: Line64 | None = None  # the shop's order number
+    # The shop's order number: it names the order in order.accepted, order.rejected and
+    # order.cancelled, and with it an order.created rings again until one of those comes.
+    order_ref: Line64 | None = None
     customer: Name | None = None
     total_cents: int | None = Field(default=None, ge=0, le=10**12)
     currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
@@ -58,6 +67,11 @@ class EventOut(BaseModel):
     id: str  # the shop's event id
     status: Literal["accepted", "duplicate"]
     notification_id: ID | None
+    ignored_fields: list[str] = Field(
+        default_factory=list,
+        description="Fields of `data` vendorbell does not know, as `data.<name>`: ignored.",
+        examples=[["data.colour"]],
+    )
 
 
 class KeyIn(BaseModel):

@@ -32,7 +32,7 @@ def order_created(order: Order, lang: Language) -> tuple[str, str]:
     return title, body
 
 
-def order_reminder(number: int, waited_seconds: float, lang: Language) -> str:
+def order_reminder(number: int | str, waited_seconds: float, lang: Language) -> str:
     """The title of a pending order's reminder: "Still waiting: order #12 · 4 min"."""
     return lang.gettext("Still waiting: order #{number} · {waited}").format(
         number=number, waited=lang.duration(waited_seconds)
@@ -76,8 +76,13 @@ def _status_wording(lang: Language, status: str) -> tuple[str, str]:
 def status_title(order: Order, lang: Language) -> str:
     """ "Order #12 accepted": the customer's notification, and the vendor's own lock
     screens once the order left `pending`."""
-    title, _ = _status_wording(lang, order.status)
-    return title.format(number=order.number, status=order.status)
+    return status_title_of(order.number, order.status, lang)
+
+
+def status_title_of(number: int | str, status: str, lang: Language) -> str:
+    """`status_title` of an order known by number and status only (a shop's order)."""
+    title, _ = _status_wording(lang, status)
+    return title.format(number=number, status=status)
 
 
 def with_reason(lang: Language, text: str, reason: str | None) -> str:

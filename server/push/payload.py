@@ -84,7 +84,9 @@ def _tag(notification: PushSource) -> str:
     (`order-digest`), never one that an order's id could also give."""
     if "digest" in notification.data:
         return f"{notification.type}-digest"
-    return f"{notification.type}-{notification.data.get('order_id', notification.id)}"
+    # A marketplace's order (server.orders.shop) by its key: `order-shop-<hash>`.
+    order = notification.data.get("shop_order") or notification.data.get("order_id")
+    return f"{notification.type}-{order or notification.id}"
 
 
 def _topic(notification: PushSource) -> str | None:

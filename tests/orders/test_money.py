@@ -83,4 +83,5 @@ async def test_money_columns_are_bigint_on_postgresql(pg_database: str) -> None:
         "orders.refunded_cents": "bigint",
         "order_items.unit_price_cents": "bigint",
         "order_payments.amount_cents": "bigint",
+        "shop_orders.total_cents": "bigint",
     }

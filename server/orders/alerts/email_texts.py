@@ -42,7 +42,7 @@ class Line:
 class OrderFacts:
     """What the email tells, gathered by server.orders.alerts.emails."""
 
-    number: int
+    number: int | str  # a shop order's: its order_ref
     vendor_name: str
     customer_name: str
     currency: str

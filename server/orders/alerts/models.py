@@ -11,7 +11,7 @@ from server.core.db import Base, UTCDateTime, utcnow
 
 
 class OrderReminder(Base):
-    """What still has to happen while an order waits in `pending`.
+    """What still has to happen while an order (native or a shop's) waits in `pending`.
 
     Written with the order, in its transaction. Until `sent` reaches `max_repeats`, each
     due time rings the vendor's devices again; the due time after that is the check for
@@ -33,7 +33,13 @@ class OrderReminder(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), unique=True)
+    # A native order's, or a marketplace's (server.orders.shop): exactly one of the two.
+    order_id: Mapped[int | None] = mapped_column(
+        ForeignKey("orders.id", ondelete="CASCADE"), unique=True
+    )
+    shop_order_id: Mapped[int | None] = mapped_column(
+        ForeignKey("shop_orders.id", ondelete="CASCADE"), unique=True
+    )
     vendor_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     # The order's `order.created` notification: reminders and state pushes are further
     # deliveries of it (no inbox rows of their own), and its `data.reminders` counts them.

@@ -22,12 +22,14 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import ColumnElement, or_, select
 
 from server.core.db import utcnow
 from server.core.languages import language
 from server.core.unit_of_work import UnitOfWork, UnitOfWorkFactory
+from server.mail.schemas import EmailReason
 from server.notifications.models import Notification
 from server.notifications.preferences import rules
 from server.notifications.preferences import service as preferences
@@ -37,6 +39,8 @@ from server.orders.alerts.emails import queue_order_email
 from server.orders.alerts.models import OrderReminder
 from server.orders.alerts.service import OrderPush, enqueue_order_push
 from server.orders.models import Order
+from server.orders.shop.emails import queue_shop_email
+from server.orders.shop.models import ShopOrder
 
 log = logging.getLogger("vendorbell.order_alerts")
 
@@ -89,19 +93,19 @@ async def send_due(uow: UnitOfWork, now: datetime, *, limit: int = BATCH) -> int
 async def _advance(uow: UnitOfWork, row: OrderReminder, now: datetime, in_digest: bool) -> int:
     """One row: the owed "push_failed" email, then the reminder or the "unanswered"
     email that is due; 1 if a reminder rang."""
-    order = await uow.session.get(Order, row.order_id, populate_existing=True)
+    order = await _order_of(uow, row)
     if order is None or order.status != "pending":  # answered: the change closes it too
         row.status, row.push_failed, row.finished_at = "done", False, now
         return 0
     if row.push_failed:
         row.push_failed = False
-        await queue_order_email(uow, order, "push_failed")
+        await _email(uow, order, "push_failed")
     if row.next_due_at > now:
         return 0
     if row.sent >= row.max_repeats:
         # One spacing after the last reminder (or after the order, with none) and still
         # pending: the vendor hears of it by email, if they keep order emails on.
-        await queue_order_email(uow, order, "unanswered")
+        await _email(uow, order, "unanswered")
         row.status, row.finished_at = "done", now
         return 0
     every = timedelta(seconds=row.every_seconds)
@@ -130,7 +134,30 @@ async def _advance(uow: UnitOfWork, row: OrderReminder, now: datetime, in_digest
     return 1
 
 
-async def _ring(uow: UnitOfWork, row: OrderReminder, order: Order, now: datetime) -> None:
+async def _order_of(uow: UnitOfWork, row: OrderReminder) -> Order | ShopOrder | None:
+    """The row's order, native or a marketplace's, as it is now (its status decides)."""
+    if row.shop_order_id is not None:
+        return await uow.session.get(ShopOrder, row.shop_order_id, populate_existing=True)
+    return await uow.session.get(Order, row.order_id, populate_existing=True)
+
+
+async def _email(uow: UnitOfWork, order: Order | ShopOrder, reason: EmailReason) -> None:
+    if isinstance(order, ShopOrder):
+        await queue_shop_email(uow, order, reason)
+    else:
+        await queue_order_email(uow, order, reason)
+
+
+def _tag_data(order: Order | ShopOrder) -> dict[str, Any]:
+    """What names the order in a push: its tag (server.push.payload) and status."""
+    if isinstance(order, ShopOrder):
+        return {"shop_order": order.key, "status": order.status}
+    return {"order_id": str(order.id), "status": order.status}
+
+
+async def _ring(
+    uow: UnitOfWork, row: OrderReminder, order: Order | ShopOrder, now: datetime
+) -> None:
     notification = await uow.session.get(Notification, row.notification_id)
     if notification is None:
         return
@@ -148,7 +175,7 @@ async def _ring(uow: UnitOfWork, row: OrderReminder, order: Order, now: datetime
         title=texts.order_reminder(order.number, waited, lang),
         body=notification.body,
         url=notification.url,
-        data={"order_id": str(order.id), "status": order.status, "reminders": row.sent},
+        data={**_tag_data(order), "reminders": row.sent},
         lang=lang.code,
     )
     await enqueue_order_push(uow, row.vendor_id, push)
