@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import gc
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 from fastapi import FastAPI
 
@@ -13,7 +13,7 @@ from server.accounts.limits import Limits
 from server.accounts.routes import router as accounts_router
 from server.admin.routes import router as admin_router
 from server.analytics.routes import router as analytics_router
-from server.background import Runtime
+from server.background import Role, Runtime
 from server.core.config import Settings, get_settings
 from server.core.errors import install_error_handlers
 from server.core.http import BodyLimitMiddleware, SecurityHeadersMiddleware, TrailingSlashMiddleware
@@ -71,11 +71,11 @@ def create_api_app() -> FastAPI:
     return create_app(get_settings().model_copy(update={"role": "api"}))
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    settings = settings or get_settings()
-    role = settings.effective_role
-    if role == "worker":
-        raise ValueError("ROLE=worker serves no HTTP: run it with `python -m server worker`")
+def lifespan_of(
+    settings: Settings, role: Role
+) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    """The app's life: its role's runtime started before the first request, and the
+    drain, the limits and the runtime stopped after the last."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -100,11 +100,38 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await limits.close()
             await runtime.stop()
 
+    return lifespan
+
+
+def install_middleware(app: FastAPI, settings: Settings) -> None:
+    """The middleware stack, innermost first (each add_middleware wraps the previous):
+    whatever a route raises is answered (503 for an outage, 500 JSON for a bug) right
+    around the routes, so that the answer is counted and carries the headers; metrics
+    must see the matched route, so it sits inside everything else; the body limit
+    refuses oversize bodies before any route reads them; security headers go on every
+    answer, refusals included; the trailing-slash rewrite runs before routing."""
+    app.add_middleware(AnswerErrorsMiddleware, outcomes=app.state.write_outcomes)
+    app.add_middleware(RequestMetricsMiddleware)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    # A draining process refuses upgrades and late requests (server.ops.drain).
+    app.add_middleware(DrainMiddleware, drain=app.state.drain)
+    app.add_middleware(SecurityHeadersMiddleware)
+    app.add_middleware(TrailingSlashMiddleware)
+    # Outermost: a refusal (401, 403, 413, 503) still carries the CORS headers its page
+    # needs to read it (server.integrations.cors).
+    app.add_middleware(EmbedCorsMiddleware)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    role = settings.effective_role
+    if role == "worker":
+        raise ValueError("ROLE=worker serves no HTTP: run it with `python -m server worker`")
     app = FastAPI(
         title="vendorbell",
         version="0.1.0",
         summary="Web Push-first notifications for marketplace vendors",
-        lifespan=lifespan,
+        lifespan=lifespan_of(settings, role),
         docs_url=None,  # served from this server instead of a CDN (server.docs_page)
         redoc_url=None,
     )
@@ -123,22 +150,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.state.embed_origins = embed_origins
     install_error_handlers(app, check_caller)
-    # The middleware stack, innermost first (each add_middleware wraps the previous):
-    # whatever a route raises is answered (503 for an outage, 500 JSON for a bug) right
-    # around the routes, so that the answer is counted and carries the headers; metrics
-    # must see the matched route, so it sits inside everything else; the body
-    # limit refuses oversize bodies before any route reads them; security headers go on
-    # every answer, refusals included; the trailing-slash rewrite runs before routing.
-    app.add_middleware(AnswerErrorsMiddleware, outcomes=app.state.write_outcomes)
-    app.add_middleware(RequestMetricsMiddleware)
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
-    # A draining process refuses upgrades and late requests (server.ops.drain).
-    app.add_middleware(DrainMiddleware, drain=app.state.drain)
-    app.add_middleware(SecurityHeadersMiddleware)
-    app.add_middleware(TrailingSlashMiddleware)
-    # Outermost: a refusal (401, 403, 413, 503) still carries the CORS headers its page
-    # needs to read it (server.integrations.cors).
-    app.add_middleware(EmbedCorsMiddleware)
+    install_middleware(app, settings)
     for router in ROUTERS:
         app.include_router(router)
     install_api_docs(app)

@@ -116,6 +116,14 @@ class Runtime:
         self._stops: list[tuple[str, Callable[[], Awaitable[None]]]] = []
 
     async def start(self) -> None:
+        """The shared parts first (database, keys, hub, caches, signals, the units of
+        work), then the loops of this role, in the order they stop in reverse."""
+        await self._start_parts()
+        await self._start_workers()
+        self._start_clock_loops()
+        await self._start_outboxes()
+
+    async def _start_parts(self) -> None:
         settings = self.settings
         self.database: Database = make_database(settings)
         self._on_stop("database", self.database.dispose)
@@ -155,6 +163,10 @@ class Runtime:
             signals=self.signals,
             hooks=self.hooks,
         )
+
+    async def _start_workers(self) -> None:
+        """The token-activity writer and the push delivery worker."""
+        settings = self.settings
         self.token_activity: TokenActivity | None = None
         if self._runs("token-activity"):
             activity = self.token_activity = TokenActivity(self.database)
@@ -171,6 +183,8 @@ class Runtime:
             )
             await worker.start()
             self._started("delivery", worker.stop)
+
+    def _start_clock_loops(self) -> None:
         # The passes that run on a clock, each under the one supervision (core.tasks.every).
         units = self.units
         if self._runs("digests"):
@@ -184,6 +198,10 @@ class Runtime:
             self._every("key-retiring", retiring.RETIRE_EVERY, retire, first=True)
         if self._runs("reminders"):
             self._every("reminders", reminders.POLL_SECONDS, partial(reminders.remind_due, units))
+
+    async def _start_outboxes(self) -> None:
+        """The email and webhook outboxes, then the heartbeat that names every loop."""
+        settings = self.settings
         if self._runs("mail"):
             mail = MailWorker(self.units, make_transport(settings))
             await mail.start()

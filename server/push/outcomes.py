@@ -13,7 +13,8 @@ import logging
 import random
 import time
 from collections.abc import Awaitable, Callable, Collection, Sequence
-from datetime import timedelta
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Table, bindparam, delete, update
@@ -68,25 +69,25 @@ def count_outcome(outcome: Outcome, job: Job) -> None:
         PUSH_LATENCY.observe(max(0.0, time.time() - job.created_at.timestamp()))
 
 
-async def record_outcomes(
-    session: AsyncSession, results: Sequence[tuple[Job, Outcome]], hooks: Hooks | None = None
-) -> None:
-    """Write a batch of send outcomes to the outbox rows and their subscriptions, and
-    hand the deliveries that failed or expired to the `PUSHES_SETTLED` hooks, those
-    accepted to the `PUSHES_DELIVERED` ones."""
-    t, s = DELIVERIES, SUBSCRIPTIONS
-    now = utcnow()
-    rows: list[dict[str, Any]] = []
-    delivered: dict[int, list[int]] = {}  # by HTTP status: one UPDATE per status
-    success: set[int] = set()
-    failures: list[dict[str, Any]] = []
-    gone: set[int] = set()
-    deferred: list[dict[str, Any]] = []
+@dataclass
+class _Batch:
+    """A batch of outcomes sorted by what they change: one statement per kind."""
+
+    rows: list[dict[str, Any]] = field(default_factory=list)  # failed, expired, retried
+    delivered: dict[int, list[int]] = field(default_factory=dict)  # by HTTP status
+    success: set[int] = field(default_factory=set)  # subscriptions that took one
+    failures: list[dict[str, Any]] = field(default_factory=list)  # subscriptions' last failure
+    gone: set[int] = field(default_factory=set)  # subscriptions to delete (404/410)
+    deferred: list[dict[str, Any]] = field(default_factory=list)  # never sent: a paused service
+
+
+def _sort(results: Sequence[tuple[Job, Outcome]], now: datetime) -> _Batch:
+    batch = _Batch()
     for job, outcome in results:
         if outcome.kind == "delivered":
-            delivered.setdefault(outcome.status or 201, []).append(job.id)
+            batch.delivered.setdefault(outcome.status or 201, []).append(job.id)
             if job.subscription_id is not None:
-                success.add(job.subscription_id)
+                batch.success.add(job.subscription_id)
             continue
         row: dict[str, Any] = {
             "b_id": job.id,
@@ -98,12 +99,12 @@ async def record_outcomes(
         if outcome.kind == "gone":
             row["b_status"] = "failed"
             if job.subscription_id is not None:
-                gone.add(job.subscription_id)
+                batch.gone.add(job.subscription_id)
             log.info("push.send.gone", extra={"delivery": job.id, "status": outcome.status})
         elif outcome.kind == "deferred":
             due = now + timedelta(seconds=outcome.retry_after or 0.0)
             if due < job.expires_at:
-                deferred.append({"b_id": job.id, "b_due": due})
+                batch.deferred.append({"b_id": job.id, "b_due": due})
                 continue
             row["b_status"], row["b_error"] = "expired", "TTL ran out while its push service paused"
         elif outcome.kind == "retry":
@@ -116,9 +117,14 @@ async def record_outcomes(
                 extra={"delivery": job.id, "status": outcome.status, "reason": outcome.reason},
             )
         if outcome.kind in ("failed", "retry") and job.subscription_id is not None:
-            failures.append({"b_sub": job.subscription_id, "b_reason": outcome.reason})
-        rows.append(row)
-    for status, ids in delivered.items():
+            batch.failures.append({"b_sub": job.subscription_id, "b_reason": outcome.reason})
+        batch.rows.append(row)
+    return batch
+
+
+async def _write_deliveries(session: AsyncSession, batch: _Batch, now: datetime) -> None:
+    t = DELIVERIES
+    for status, ids in batch.delivered.items():
         await session.execute(
             update(t)
             .where(t.c.id.in_(ids), t.c.status == "queued")
@@ -127,7 +133,7 @@ async def record_outcomes(
                 lease_until=None, leased_by=None,
             )
         )  # fmt: skip
-    if rows:
+    if batch.rows:
         await session.execute(
             update(t)
             .where(t.c.id == bindparam("b_id"), t.c.status == "queued")
@@ -139,9 +145,9 @@ async def record_outcomes(
                 lease_until=None,
                 leased_by=None,
             ),
-            rows,
+            batch.rows,
         )
-    if deferred:
+    if batch.deferred:
         # Never sent: the claim's attempt is given back, so backoff and attempts count sends.
         await session.execute(
             update(t)
@@ -150,24 +156,40 @@ async def record_outcomes(
                 due_at=bindparam("b_due"), attempts=t.c.attempts - 1,
                 lease_until=None, leased_by=None,
             ),
-            deferred,
+            batch.deferred,
         )  # fmt: skip
-    if success:
+
+
+async def _write_subscriptions(session: AsyncSession, batch: _Batch, now: datetime) -> None:
+    s = SUBSCRIPTIONS
+    if batch.success:
         await session.execute(
-            update(s).where(s.c.id.in_(success)).values(last_success_at=now, updated_at=now)
+            update(s).where(s.c.id.in_(batch.success)).values(last_success_at=now, updated_at=now)
         )
-    if failures:
+    if batch.failures:
         await session.execute(
             update(s)
             .where(s.c.id == bindparam("b_sub"))
             .values(last_failure_at=now, last_failure_reason=bindparam("b_reason")),
-            failures,
+            batch.failures,
         )
-    if gone:
-        await session.execute(delete(s).where(s.c.id.in_(gone)))
-    settled = [r["b_id"] for r in rows if r["b_status"] != "queued"]
+    if batch.gone:
+        await session.execute(delete(s).where(s.c.id.in_(batch.gone)))
+
+
+async def record_outcomes(
+    session: AsyncSession, results: Sequence[tuple[Job, Outcome]], hooks: Hooks | None = None
+) -> None:
+    """Write a batch of send outcomes to the outbox rows and their subscriptions, and
+    hand the deliveries that failed or expired to the `PUSHES_SETTLED` hooks, those
+    accepted to the `PUSHES_DELIVERED` ones."""
+    now = utcnow()
+    batch = _sort(results, now)
+    await _write_deliveries(session, batch, now)
+    await _write_subscriptions(session, batch, now)
+    settled = [r["b_id"] for r in batch.rows if r["b_status"] != "queued"]
     for hook in hooks.each(PUSHES_SETTLED) if hooks else ():
         await hook(session, settled)
-    accepted = [id for ids in delivered.values() for id in ids]
+    accepted = [id for ids in batch.delivered.values() for id in ids]
     for hook in hooks.each(PUSHES_DELIVERED) if hooks and accepted else ():
         await hook(session, accepted)

@@ -7,6 +7,8 @@ is still unanswered (`queue_order_email`). The mail loop (server.mail.outbox) se
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import inspect, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -23,6 +25,40 @@ from server.notifications.preferences import service as preferences
 from server.orders.alerts import email_texts as texts
 from server.orders.models import Order, OrderItem
 from server.push.models import PushSubscription
+
+
+async def _facts(
+    session: AsyncSession, order: Order, vendor: User, customer: User, public_url: str
+) -> texts.OrderFacts:
+    """What the order's email says: the order, its lines and its links."""
+    return texts.OrderFacts(
+        number=order.number,
+        vendor_name=vendor.name,
+        customer_name=customer.name,
+        currency=order.currency,
+        total_cents=order.total_cents,
+        note=order.note,
+        lines=[
+            texts.Line(item.name, item.quantity, item.quantity * item.unit_price_cents)
+            for item in await _items(session, order)
+        ],
+        link=absolute(public_url, f"/orders/{order.id}"),
+        settings_link=absolute(public_url, SETTINGS_PATH),
+    )
+
+
+async def _insert_once(session: AsyncSession, values: dict[str, Any]) -> int | None:
+    """The new email's id, or None when one for this order and reason exists: a
+    concurrent caller may have queued it since the check, then this inserts nothing."""
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    statement = (
+        insert(OutgoingEmail)
+        .values(values)
+        .on_conflict_do_nothing(index_elements=["order_id", "reason"])
+        .returning(OutgoingEmail.id)
+    )
+    email_id: int | None = await session.scalar(statement)
+    return email_id
 
 
 async def queue_order_email(
@@ -46,20 +82,7 @@ async def queue_order_email(
     if vendor is None or customer is None or not vendor.email:
         return False  # a marketplace's vendor whose email the marketplace never gave
     public_url = uow.settings.public_url
-    facts = texts.OrderFacts(
-        number=order.number,
-        vendor_name=vendor.name,
-        customer_name=customer.name,
-        currency=order.currency,
-        total_cents=order.total_cents,
-        note=order.note,
-        lines=[
-            texts.Line(item.name, item.quantity, item.quantity * item.unit_price_cents)
-            for item in await _items(session, order)
-        ],
-        link=absolute(public_url, f"/orders/{order.id}"),
-        settings_link=absolute(public_url, SETTINGS_PATH),
-    )
+    facts = await _facts(session, order, vendor, customer, public_url)
     content = texts.render(facts, reason, language(vendor.locale))
     values = {
         "user_id": vendor.id,
@@ -73,15 +96,7 @@ async def queue_order_email(
         "status": "queued",
         "attempts": 0,
     }
-    # A concurrent caller may have queued it since the check: then this inserts nothing.
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    statement = (
-        insert(OutgoingEmail)
-        .values(values)
-        .on_conflict_do_nothing(index_elements=["order_id", "reason"])
-        .returning(OutgoingEmail.id)
-    )
-    email_id = await session.scalar(statement)
+    email_id = await _insert_once(session, values)
     if email_id is None:
         return False
     signal = uow.signals.emails
