@@ -17,8 +17,10 @@ function when(iso, orderCreated) {
 }
 
 function emailPart(emails, orderCreated) {
-  const sent = emails.find((e) => e.status === 'sent' && e.sent_at);
-  if (sent) return t('alerts.emailed_at', { time: when(sent.sent_at, orderCreated) });
+  // Every email sent, not only the first: "emailed at 14:05 and 14:20" (no device, then
+  // still unanswered), joined as the reader's language joins a list.
+  const sent = emails.filter((e) => e.status === 'sent' && e.sent_at).map((e) => when(e.sent_at, orderCreated));
+  if (sent.length) return t('alerts.emailed_at', { time: new Intl.ListFormat(formatLocale(), { type: 'conjunction' }).format(sent) });
   if (emails.some((e) => e.status === 'queued')) return t('alerts.email_queued');
   if (emails.length) return t('alerts.email_failed');
   return null;

@@ -21,10 +21,13 @@ LIVE = 2_000
 LOCAL = {"timezone_id": "UTC", "locale": "en-GB"}
 
 
-def email_sent_at_1405(server: LiveServer, order: dict[str, Any], reason: str) -> None:
-    """The order's email, sent at 14:05 UTC on the order's day (as the mail loop marks it)."""
+def email_sent_at_1405(
+    server: LiveServer, order: dict[str, Any], reason: str, at: time = time(14, 5)
+) -> None:
+    """The order's email for `reason`, sent at 14:05 UTC (or `at`) on the order's day
+    (as the mail loop marks it)."""
     day = datetime.fromisoformat(order["created_at"]).date()
-    sent_at = datetime.combine(day, time(14, 5), UTC)
+    sent_at = datetime.combine(day, at, UTC)
 
     async def send(app: Any) -> None:
         async with app.state.db.writer() as session:
@@ -40,7 +43,7 @@ def email_sent_at_1405(server: LiveServer, order: dict[str, Any], reason: str) -
             }
             changed = await session.execute(
                 update(OutgoingEmail)
-                .where(OutgoingEmail.order_id == int(order["id"]))
+                .where(OutgoingEmail.order_id == int(order["id"]), OutgoingEmail.reason == reason)
                 .values(status="sent", sent_at=sent_at)
             )
             if not changed.rowcount:  # type: ignore[attr-defined]
@@ -95,3 +98,9 @@ def test_a_vendor_without_devices_reads_that_none_rang_and_when_the_email_went(
     email_sent_at_1405(live_server, order, "no_device")
     shop.reload()
     expect(shop.get_by_test_id("order-alerts")).to_have_text("No device rang — emailed at 14:05")
+    # Still unanswered: the second email is said too, not only the first.
+    email_sent_at_1405(live_server, order, "unanswered", at=time(14, 20))
+    shop.reload()
+    expect(shop.get_by_test_id("order-alerts")).to_have_text(
+        "No device rang — emailed at 14:05 and 14:20"
+    )
