@@ -130,7 +130,7 @@ def _refused_tokens(market: Marketplace) -> dict[str, tuple[str, str]]:
         "wrong aud": (market.token(aud="https://elsewhere.example"), "wrong_audience"),
         "aud as a list": (market.token(aud=["http://testserver"]), "wrong_audience"),
         "expired": (market.token(iat=now - 400, exp=now - 60), "token_expired"),
-        "lifetime over 600 s": (market.token(exp=now + 601), "token_lifetime"),
+        "lifetime over 600 s": (market.token(iat=now, exp=now + 601), "token_lifetime"),
         "issued in the future": (market.token(iat=now + 300, exp=now + 600), "token_invalid"),
         "no jti": (market.token(jti=None), "token_invalid"),
         "no exp": (market.token(exp=None), "token_invalid"),
