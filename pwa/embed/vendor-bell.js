@@ -66,7 +66,21 @@ time{color:var(--vb-muted);font-size:.8em}
 svg{width:22px;height:22px;fill:none;stroke:currentColor;stroke-width:2;stroke-linecap:round;stroke-linejoin:round}
 `;
 
-const BELL = '<svg viewBox="0 0 24 24" aria-hidden="true"><path d="M6 8a6 6 0 0 1 12 0c0 7 3 9 3 9H3s3-2 3-9"/><path d="M10.3 21a1.94 1.94 0 0 0 3.4 0"/></svg>';
+const BELL = ['M6 8a6 6 0 0 1 12 0c0 7 3 9 3 9H3s3-2 3-9', 'M10.3 21a1.94 1.94 0 0 0 3.4 0'];
+
+/** The bell's icon, built as nodes (no markup parsed from strings, as everywhere). */
+function bellIcon() {
+  const ns = 'http://www.w3.org/2000/svg';
+  const svg = document.createElementNS(ns, 'svg');
+  svg.setAttribute('viewBox', '0 0 24 24');
+  svg.setAttribute('aria-hidden', 'true');
+  for (const d of BELL) {
+    const path = document.createElementNS(ns, 'path');
+    path.setAttribute('d', d);
+    svg.append(path);
+  }
+  return svg;
+}
 
 let sheet = null;
 function styles() {
@@ -431,7 +445,7 @@ class VendorBell extends HTMLElement {
     this._badge = el('span', { part: 'badge', hidden: true });
     this._button = el('button', { part: 'button', type: 'button', 'aria-haspopup': 'dialog', 'aria-expanded': 'false', 'aria-controls': 'panel', onclick: () => (this._panel.hidden ? this.open() : this.close()) },
       el('slot', { name: 'icon' }), this._badge);
-    this._button.querySelector('slot').innerHTML = BELL; // fallback content: markup, not script
+    this._button.querySelector('slot').replaceChildren(bellIcon()); // the slot's fallback content
     this._heading = el('strong');
     this._markAll = el('button', { class: 'link', type: 'button', onclick: () => this.markAllRead() });
     this._list = el('ul');
