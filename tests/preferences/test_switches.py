@@ -37,7 +37,9 @@ async def _switch(
 
 async def _notify(app: Any, user: Account, kind: str) -> None:
     async with app.state.units.writer() as uow:
-        await notify(uow, user.id, type=kind, event=f"{kind}.test", title="t", body="b", url="/")
+        await notify(
+            uow, int(user.id), type=kind, event=f"{kind}.test", title="t", body="b", url="/"
+        )
         await uow.commit()
 
 
