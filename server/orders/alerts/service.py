@@ -68,20 +68,31 @@ async def schedule(
     """
     if notification.id is None:  # not stored (never for orders, which always stay)
         return
-    alerts = prefs.alerts
-    every, repeats, due = first_due(alerts, utcnow())
-    uow.session.add(
-        OrderReminder(
-            order_id=order.id,
-            vendor_id=order.vendor_id,
-            notification_id=notification.id,
-            every_seconds=every,
-            max_repeats=repeats,
-            sent=0,
-            status="active",
-            next_due_at=due,
-            push_failed=False,
-        )
+    uow.session.add(new_reminder(prefs, notification.id, order.vendor_id, order_id=order.id))
+
+
+def new_reminder(
+    prefs: rules.Preferences,
+    notification_id: int,
+    vendor_id: int,
+    *,
+    order_id: int | None = None,
+    shop_order_id: int | None = None,
+) -> OrderReminder:
+    """A new order's reminder row (a native order's or a shop's), first due one spacing
+    after now, with the vendor's spacing and number of reminders."""
+    every, repeats, due = first_due(prefs.alerts, utcnow())
+    return OrderReminder(
+        order_id=order_id,
+        shop_order_id=shop_order_id,
+        vendor_id=vendor_id,
+        notification_id=notification_id,
+        every_seconds=every,
+        max_repeats=repeats,
+        sent=0,
+        status="active",
+        next_due_at=due,
+        push_failed=False,
     )
 
 

@@ -21,7 +21,7 @@ from server.notifications.preferences import service as preferences
 from server.notifications.preferences.models import HeldPush
 from server.orders import texts
 from server.orders.alerts.models import OrderReminder
-from server.orders.alerts.service import OrderPush, enqueue_order_push, first_due
+from server.orders.alerts.service import OrderPush, enqueue_order_push, new_reminder
 from server.orders.shop.emails import queue_if_no_device
 from server.orders.shop.models import ShopOrder, order_key
 
@@ -77,20 +77,7 @@ async def ring(
     if notification.id is None:  # not stored: nothing to remind of
         return
     shop.notification_id = notification.id
-    every, repeats, due = first_due(prefs.alerts, utcnow())
-    uow.session.add(
-        OrderReminder(
-            shop_order_id=shop.id,
-            vendor_id=shop.vendor_id,
-            notification_id=notification.id,
-            every_seconds=every,
-            max_repeats=repeats,
-            sent=0,
-            status="active",
-            next_due_at=due,
-            push_failed=False,
-        )
-    )
+    uow.session.add(new_reminder(prefs, notification.id, shop.vendor_id, shop_order_id=shop.id))
     await queue_if_no_device(uow, shop, prefs)
 
 
