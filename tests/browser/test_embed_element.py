@@ -358,11 +358,19 @@ def shown(page: Any, scope: str) -> list[dict[str, Any]]:
     return found
 
 
-def wait_shown(page: Any, scope: str, count: int) -> None:
-    for _ in range(200):
-        if len(shown(page, scope)) >= count:
-            return
-        page.wait_for_timeout(50)
+def push_until_shown(page: Any, scope: str, data: str, count: int) -> None:
+    """Deliver `data` at `scope` until `count` notifications are shown there.
+
+    Chrome drops a DevTools push handed to a worker that is still starting (seen on a loaded
+    CI machine right after registration), so an unshown push is delivered again: every push
+    here carries a tag, so a second delivery replaces the first instead of adding one.
+    """
+    for _attempt in range(3):
+        deliver_push(page, scope, data)
+        for _ in range(100):
+            if len(shown(page, scope)) >= count:
+                return
+            page.wait_for_timeout(50)
     raise AssertionError(f"fewer than {count} notifications at {scope}: {shown(page, scope)}")
 
 
@@ -395,19 +403,16 @@ def test_the_worker_snippet_shows_vendorbells_push_and_leaves_the_hosts_own_alon
         }"""
     )
     # The default: vendorbell's own worker at /vendorbell/, beside the marketplace's.
-    deliver_push(page, "/vendorbell/", vendorbell_push(shop))
-    wait_shown(page, "/vendorbell/", 1)
+    push_until_shown(page, "/vendorbell/", vendorbell_push(shop), 1)
     [note] = shown(page, "/vendorbell/")
     assert note["title"] == "New order #7"
     assert note["data"]["navigate"] == f"{shop}/orders/7"
     # The snippet imported into the marketplace's own worker: its own push stays its own…
-    deliver_push(page, "/", json.dumps({"title": "Payout sent", "tag": "payout"}))
-    wait_shown(page, "/", 1)
+    push_until_shown(page, "/", json.dumps({"title": "Payout sent", "tag": "payout"}), 1)
     host = [n for n in shown(page, "/") if not n["tag"].startswith("vendorbell-")]
     assert [n["title"] for n in host] == ["Payout sent"]
     # …and a vendorbell push there is shown once, by vendorbell's handler.
-    deliver_push(page, "/", vendorbell_push(shop))
-    wait_shown(page, "/", 2)
+    push_until_shown(page, "/", vendorbell_push(shop), 2)
     titles = sorted(n["title"] for n in shown(page, "/"))
     assert titles == ["New order #7", "Payout sent"]
     scopes = page.evaluate(
@@ -452,8 +457,7 @@ def test_a_push_from_vendorbell_reports_shown_and_clicked_with_its_receipt_and_n
         "request",
         lambda r: cookies.append(r.headers.get("cookie")) if "/receipts" in r.url else None,
     )
-    deliver_push(page, "/vendorbell/", json.dumps({**document, "receipt": receipt}))
-    wait_shown(page, "/vendorbell/", 1)
+    push_until_shown(page, "/vendorbell/", json.dumps({**document, "receipt": receipt}), 1)
     [worker] = [w for w in context.service_workers if w.url.endswith("/vendorbell/sw.js")]
     worker.evaluate(
         """async () => {
@@ -545,8 +549,7 @@ def test_enabling_push_in_the_bell_subscribes_through_the_vendorbell_worker_and_
     order_for(marketplace)
     [received] = asyncio.run_coroutine_threadsafe(service.wait_for(1), threaded.loop).result(15)
     assert received.json["notification"]["data"]["app"] == "vendorbell"
-    deliver_push(page, "/vendorbell/", received.plaintext.decode())
-    wait_shown(page, "/vendorbell/", 1)
+    push_until_shown(page, "/vendorbell/", received.plaintext.decode(), 1)
     [note] = shown(page, "/vendorbell/")
     assert note["title"] == "New order #1"
     assert note["data"]["receipt"].startswith(f"{received_device(server, marketplace)}.")
