@@ -263,7 +263,7 @@ async def seed_fanout(
                 url="/notifications",
                 data={},
             )
-            message = build_message(note, app_badge=1, public_url=settings.public_url)
+            message = build_message(note, app_badge=1, link_base=settings.public_url)
             rows.append(queued_delivery(nid, sid, message, now))
         await session.execute(insert(PushDelivery), rows)
         await session.commit()

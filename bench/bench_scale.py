@@ -292,7 +292,7 @@ async def queue_deliveries(cluster: Cluster, user_ids: list[int]) -> None:
             rows = []
             for nid, value in zip(ids, values, strict=True):
                 message = build_message(
-                    Notification(id=nid, **value), app_badge=1, public_url="http://127.0.0.1"
+                    Notification(id=nid, **value), app_badge=1, link_base="http://127.0.0.1"
                 )
                 rows.append(queued_delivery(nid, subscriptions[value["user_id"]], message, now))
             await session.execute(insert(PushDelivery), rows)

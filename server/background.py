@@ -42,10 +42,12 @@ from server.core.cache import Caches
 from server.core.config import Settings
 from server.core.db import Database, make_database
 from server.core.hooks import Hooks
+from server.core.links import LINK_BASES
 from server.core.metrics import CACHE_INVALIDATIONS
 from server.core.signals import Signals
 from server.core.tasks import cancel_and_wait, every
 from server.core.unit_of_work import UnitOfWorkFactory
+from server.integrations.links import MARKETPLACE_LINKS, marketplace_link_bases
 from server.integrations.registry import EMBED_ORIGINS
 from server.integrations.webhooks import channel as webhooks
 from server.integrations.webhooks.worker import WebhookWorker
@@ -82,6 +84,7 @@ def feature_hooks() -> Hooks:
     hooks.on(TEST_NOTICE, push_test_notice)
     hooks.on(CHANNELS, PUSH)
     hooks.on(CHANNELS, webhooks.CHANNEL)
+    hooks.on(LINK_BASES, marketplace_link_bases)
     hooks.on(PUSHES_SETTLED, webhooks.pushes_settled)
     hooks.on(PUSHES_DELIVERED, webhooks.pushes_delivered)
     hooks.on(NOTIFICATION_EVENTS, webhooks.notification_events)
@@ -90,7 +93,7 @@ def feature_hooks() -> Hooks:
 
 
 # Every cache a process keeps (server.core.cache), declared by its feature.
-CACHES = (TOKENS, COUNTS, PREFERENCES, EMBED_ORIGINS)
+CACHES = (TOKENS, COUNTS, PREFERENCES, EMBED_ORIGINS, MARKETPLACE_LINKS)
 
 Role = Literal["all", "api", "worker"]
 LOOPS: dict[str, tuple[Role, ...]] = {

@@ -6,14 +6,10 @@ from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from urllib.parse import urlsplit
 
+from server.core.links import absolute
 from server.mail.models import OutgoingEmail
 
 SETTINGS_PATH = "/preferences"  # the PWA's settings page: where email alerts are switched off
-
-
-def absolute(public_url: str, path: str) -> str:
-    """`path` of this app as a link that works from a mail client."""
-    return public_url.rstrip("/") + path
 
 
 def new_message_id(public_url: str, idstring: str) -> str:

@@ -28,6 +28,7 @@ from sqlalchemy import insert
 
 from server.core.db import utcnow
 from server.core.languages import DEFAULT
+from server.core.links import link_bases
 from server.core.unit_of_work import UnitOfWork
 from server.notifications import inbox
 from server.notifications.live import notification_message
@@ -73,14 +74,14 @@ async def notify_many(
     )
     inbox.invalidate_many_counts_after_commit(uow, stored)
     counts = await inbox.read_counts_of(uow.session, stored)
-    public_url = uow.settings.public_url
+    bases = await link_bases(uow, stored)
     await enqueue_pushes(
         uow,
         [
             (
                 n.id,
                 n.user_id,
-                build_message(n, app_badge=counts[n.user_id].unseen, public_url=public_url),
+                build_message(n, app_badge=counts[n.user_id].unseen, link_base=bases[n.user_id]),
             )
             for n in notifications
             if decisions[n.user_id].push == "now"

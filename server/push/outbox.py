@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.dml import ReturningInsert
 
 from server.core.db import UTCDateTime, utcnow
+from server.core.links import link_base
 from server.core.unit_of_work import UnitOfWork
 from server.push.models import DELIVERY_STATES, PushDelivery, PushSubscription
 from server.push.payload import PushMessage, PushSource, build_message
@@ -55,7 +56,8 @@ async def enqueue_push(uow: UnitOfWork, notification: Recipient, *, app_badge: i
     )
     if not subscription_ids:
         return 0
-    message = build_message(notification, app_badge=app_badge, public_url=uow.settings.public_url)
+    base = await link_base(uow, notification.user_id)
+    message = build_message(notification, app_badge=app_badge, link_base=base)
     now = utcnow()
     expires = now + timedelta(seconds=message.ttl)
     rows = [

@@ -6,6 +6,7 @@ import json
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from server.core.links import absolute
 from server.push.receipts import ROOM as RECEIPT_ROOM
 
 
@@ -101,7 +102,7 @@ def _topic(notification: PushSource) -> str | None:
     return None
 
 
-def _document(notification: PushSource, body: str, app_badge: int, public_url: str) -> str:
+def _document(notification: PushSource, body: str, app_badge: int, link_base: str) -> str:
     data: dict[str, Any] = {
         # Marks the push as vendorbell's: a marketplace's worker that imports the embed
         # snippet hands vendorbell only these (vendorbell.owns(event)).
@@ -117,7 +118,7 @@ def _document(notification: PushSource, body: str, app_badge: int, public_url: s
         "notification": {
             "title": notification.title,
             "body": body,
-            "navigate": public_url.rstrip("/") + notification.url,
+            "navigate": absolute(link_base, notification.url),
             "tag": _tag(notification),
             "lang": notification.lang,  # what title and body are written in
             "data": data,
@@ -130,15 +131,15 @@ def _document(notification: PushSource, body: str, app_badge: int, public_url: s
     return json.dumps(message, ensure_ascii=False, separators=(",", ":"))
 
 
-def build_message(notification: PushSource, *, app_badge: int, public_url: str) -> PushMessage:
+def build_message(notification: PushSource, *, app_badge: int, link_base: str) -> PushMessage:
     """Render the push; the body text is shortened (never the JSON) to fit one record."""
     body = notification.body
-    doc = _document(notification, body, app_badge, public_url)
+    doc = _document(notification, body, app_badge, link_base)
     while len(doc.encode()) > MAX_PLAINTEXT and body:
         excess = len(doc.encode()) - MAX_PLAINTEXT
         keep = max(0, len(body) - max(excess, 1) - 1)
         body = body[:keep].rstrip() + "…" if keep else ""
-        doc = _document(notification, body, app_badge, public_url)
+        doc = _document(notification, body, app_badge, link_base)
     return PushMessage(
         payload=doc,
         ttl=_push_type(notification).ttl,

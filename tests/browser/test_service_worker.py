@@ -46,7 +46,7 @@ def server_payload(server: LiveServer, user: User) -> str:
         async with app.state.units.reader() as uow:
             notification = await uow.session.get(Notification, newest)
             counts = await inbox.counts(uow, int(user.id))
-            message = build_message(notification, app_badge=counts.unseen, public_url=server.origin)
+            message = build_message(notification, app_badge=counts.unseen, link_base=server.origin)
             return message.payload
 
     return server.run(build)

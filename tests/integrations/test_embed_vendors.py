@@ -11,9 +11,20 @@ import httpx
 from sqlalchemy import func, select
 
 from server.integrations.signature import header
+from server.mail.models import OutgoingEmail
 from server.push.models import PushSubscription
-from tests.integrations.embedding import Marketplace, bearer, exchange, register, signed_in
+from tests.conftest import Account, Accounts
+from tests.integrations.embedding import (
+    AUDIENCE,
+    SHOP,
+    Marketplace,
+    bearer,
+    exchange,
+    register,
+    signed_in,
+)
 from tests.integrations.test_events import issue_key
+from tests.orders.test_reminders import pushes
 from tests.preferences.factories import add_device
 
 
@@ -194,3 +205,39 @@ async def test_a_marketplaces_vendors_are_not_listed_to_vendorbells_customers(
     await signed_in(client, market, name="Marketplace vendor")
     listed = (await client.get("/api/vendors", headers=customer.headers)).json()
     assert [v["id"] for v in listed] == [own.id]
+
+
+async def test_a_marketplace_vendors_push_and_email_lead_to_the_marketplace_not_vendorbell(
+    app: Any, client: httpx.AsyncClient, accounts: Accounts
+) -> None:
+    market = await register(app)  # link base: https://shop.example
+    vendor = {"sub": "v_5", "name": "Stall 5", "email": "stall5@shop.example"}
+    first = order(market, vendor) | {"data": {"order_ref": "A-1", "url": "/stall/orders/A-1"}}
+    r = await call(client, market.hmac, "POST", "/api/events", first)
+    assert r.status_code == 201, r.text
+    [email] = await emails_to(app, "stall5@shop.example")  # no device yet: the fallback email
+    assert f"{SHOP}/stall/orders/A-1" in email.text_body
+    assert f"{AUDIENCE}/stall/" not in email.text_body + email.html_body
+
+    user_id = (await signed_in(client, market, "v_5"))["user"]["id"]
+    await add_device(app, user_id)
+    second = order(market, vendor, "evt_2") | {"data": {"order_ref": "A-2", "url": "/stall/o/2"}}
+    assert (await call(client, market.hmac, "POST", "/api/events", second)).status_code == 201
+    [push] = await pushes(app, Account(user_id, "", "", "vendor", ""))
+    assert push["navigate"] == f"{SHOP}/stall/o/2"
+
+    own = await accounts.vendor()  # vendorbell's own account: its pages, as before
+    await add_device(app, own.id)
+    plain = await issue_key(app)
+    r = await call(client, plain, "POST", "/api/events", order(market, own.id, "evt_3"))
+    assert r.status_code == 201, r.text
+    [push] = await pushes(app, own)
+    assert push["navigate"].startswith(f"{AUDIENCE}/")
+
+
+async def emails_to(app: Any, address: str) -> list[OutgoingEmail]:
+    async with app.state.db.reader() as session:
+        rows = await session.scalars(
+            select(OutgoingEmail).where(OutgoingEmail.recipient == address)
+        )
+        return list(rows)

@@ -15,8 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.accounts.models import User
 from server.core.languages import language
+from server.core.links import absolute, link_base
 from server.core.unit_of_work import UnitOfWork
-from server.mail.message import SETTINGS_PATH, absolute, new_message_id
+from server.mail.message import SETTINGS_PATH, new_message_id
 from server.mail.models import OutgoingEmail
 from server.mail.schemas import EmailOut, EmailReason
 from server.mail.transport import NOT_SENT, SHOWN
@@ -28,7 +29,7 @@ from server.push.models import PushSubscription
 
 
 async def _facts(
-    session: AsyncSession, order: Order, vendor: User, customer: User, public_url: str
+    session: AsyncSession, order: Order, vendor: User, customer: User, base: str, public_url: str
 ) -> texts.OrderFacts:
     """What the order's email says: the order, its lines and its links."""
     return texts.OrderFacts(
@@ -42,7 +43,7 @@ async def _facts(
             texts.Line(item.name, item.quantity, item.quantity * item.unit_price_cents)
             for item in await _items(session, order)
         ],
-        link=absolute(public_url, f"/orders/{order.id}"),
+        link=absolute(base, f"/orders/{order.id}"),
         settings_link=absolute(public_url, SETTINGS_PATH),
     )
 
@@ -82,7 +83,8 @@ async def queue_order_email(
     if vendor is None or customer is None or not vendor.email:
         return False  # a marketplace's vendor whose email the marketplace never gave
     public_url = uow.settings.public_url
-    facts = await _facts(session, order, vendor, customer, public_url)
+    base = await link_base(uow, vendor.id)
+    facts = await _facts(session, order, vendor, customer, base, public_url)
     content = texts.render(facts, reason, language(vendor.locale))
     values = {
         "user_id": vendor.id,

@@ -17,6 +17,7 @@ from sqlalchemy import delete, update
 
 from server.core.db import utcnow
 from server.core.languages import language
+from server.core.links import link_base
 from server.core.unit_of_work import UnitOfWork
 from server.notifications import inbox
 from server.notifications.models import Notification
@@ -146,5 +147,6 @@ async def enqueue_order_push(uow: UnitOfWork, vendor_id: int, push: OrderPush) -
     """Queue `push` to each unmuted device of the vendor, as a delivery of the order's
     notification; the badge shows the unseen count as it is (a reminder adds nothing)."""
     counts = await inbox.counts(uow, vendor_id)
-    message = build_message(push, app_badge=counts.unseen, public_url=uow.settings.public_url)
+    base = await link_base(uow, vendor_id)
+    message = build_message(push, app_badge=counts.unseen, link_base=base)
     return await enqueue_pushes(uow, [(push.id, vendor_id, message)])

@@ -10,8 +10,9 @@ from sqlalchemy import select
 
 from server.accounts.models import User
 from server.core.languages import language
+from server.core.links import absolute, link_base
 from server.core.unit_of_work import UnitOfWork
-from server.mail.message import SETTINGS_PATH, absolute, new_message_id
+from server.mail.message import SETTINGS_PATH, new_message_id
 from server.mail.models import OutgoingEmail
 from server.mail.schemas import EmailReason
 from server.notifications.preferences import rules
@@ -44,7 +45,7 @@ async def queue_shop_email(
         total_cents=shop.total_cents or 0,
         note=None,
         lines=[],
-        link=absolute(public_url, shop.url or "/notifications"),
+        link=absolute(await link_base(uow, vendor.id), shop.url or "/notifications"),
         settings_link=absolute(public_url, SETTINGS_PATH),
     )
     content = texts.render(facts, reason, language(vendor.locale))
