@@ -56,6 +56,8 @@ SERVICE_ANSWERS: dict[tuple[str, str], tuple[int, ...]] = {
     ("POST", "/api/orders"): (409,),  # idempotency_key_reused
     # The body read raw (text/plain); a receipt token that does not verify is a 404.
     ("POST", "/api/notifications/receipts"): (404, 422),
+    # renewal_refused (a token not, or no longer, the device's); endpoint_in_use.
+    ("POST", "/api/push/renewals"): (403, 409),
     ("POST", "/api/orders/{order_id}/accept"): (409,),  # illegal_transition
     ("POST", "/api/orders/{order_id}/reject"): (409,),
     ("POST", "/api/orders/{order_id}/status"): (409,),

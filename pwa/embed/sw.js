@@ -9,7 +9,10 @@
 
    It reads the same Declarative Web Push JSON as vendorbell's own worker (pwa/sw.js), opens
    `navigate` (an absolute URL under the marketplace's link base) on click, and reports
-   shown/clicked with the push's receipt token: the worker holds no session and no cookie. */
+   shown/clicked with the push's receipt token: the worker holds no session and no cookie.
+   When the browser renews the subscription (`pushsubscriptionchange`), it hands vendorbell
+   the new one with the device's renewal token (given by the element after subscribing,
+   kept in this origin's IndexedDB): that token can only move this one device. */
 
 (function () {
   'use strict';
@@ -122,12 +125,71 @@
     event.waitUntil(click(event.notification));
   }
 
+  // ---------------------------------------------------------------- renewal
+
+  /** The device record of this registration ({endpoint, renewal_token}), or `put` one. */
+  function device(put) {
+    return new Promise((resolve, reject) => {
+      const opened = indexedDB.open('vendorbell', 1);
+      opened.onupgradeneeded = () => opened.result.createObjectStore('device');
+      opened.onerror = () => reject(opened.error);
+      opened.onsuccess = () => {
+        const db = opened.result;
+        const tx = db.transaction('device', put ? 'readwrite' : 'readonly');
+        const store = tx.objectStore('device');
+        const request = put ? store.put(put, self.registration.scope) : store.get(self.registration.scope);
+        tx.oncomplete = () => { db.close(); resolve(request.result); };
+        tx.onerror = () => { db.close(); reject(tx.error); };
+      };
+    });
+  }
+
+  function onMessage(event) {
+    const m = event.data;
+    if (!m || m.vendorbell !== 'device' || typeof m.renewal_token !== 'string' || typeof m.endpoint !== 'string') return;
+    event.waitUntil(device({ endpoint: m.endpoint, renewal_token: m.renewal_token }));
+  }
+
+  function keyBytes(base64url) {
+    const base64 = base64url.replace(/-/g, '+').replace(/_/g, '/');
+    return Uint8Array.from(atob(base64 + '='.repeat((4 - (base64.length % 4)) % 4)), (c) => c.charCodeAt(0));
+  }
+
+  async function renew(event) {
+    const known = await device();
+    // Not vendorbell's subscription (or never told of it): the host's own to handle.
+    if (!server || !known || (event.oldSubscription && event.oldSubscription.endpoint !== known.endpoint)) return;
+    let subscription = event.newSubscription;
+    if (!subscription) {
+      const answer = await fetch(`${server}/api/push/vapid-public-key`, { credentials: 'omit' });
+      const { public_key: key } = await answer.json();
+      subscription = await self.registration.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: keyBytes(key) });
+    }
+    const { endpoint, expirationTime, keys } = subscription.toJSON();
+    const response = await fetch(`${server}/api/push/renewals`, {
+      method: 'POST',
+      credentials: 'omit',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ endpoint, expirationTime: expirationTime ?? null, keys, renewal_token: known.renewal_token }),
+    });
+    if (response.ok) {
+      const saved = await response.json();
+      await device({ endpoint: saved.endpoint, renewal_token: saved.renewal_token });
+    }
+  }
+
+  function onSubscriptionChange(event) {
+    event.waitUntil(renew(event).catch(() => null)); // offline: the element subscribes again
+  }
+
   function init(options) {
     server = String((options && options.server) || '').replace(/\/+$/, '');
     if (listening) return;
     listening = true;
     self.addEventListener('push', onPush);
     self.addEventListener('notificationclick', onClick);
+    self.addEventListener('pushsubscriptionchange', onSubscriptionChange);
+    self.addEventListener('message', onMessage);
   }
 
   self.vendorbell = { init, owns, version: 'v1' };

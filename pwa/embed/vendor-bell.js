@@ -638,7 +638,10 @@ class VendorBell extends HTMLElement {
         return this._setPush('conflict');
       }
       subscription ||= await registration.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: key });
-      await this._api('/api/push/subscriptions', { method: 'POST', body: { ...subscription.toJSON(), label: navigator.userAgentData?.platform || 'Browser' } });
+      const saved = await this._api('/api/push/subscriptions', { method: 'POST', body: { ...subscription.toJSON(), label: navigator.userAgentData?.platform || 'Browser' } });
+      // The worker keeps the device's renewal token: with it, it moves the device to the
+      // browser's next subscription (`pushsubscriptionchange`) without a session.
+      registration.active?.postMessage({ vendorbell: 'device', endpoint: saved.endpoint, renewal_token: saved.renewal_token });
       this._pushFailed = false;
       this._subscribed = true;
       this._setPush('granted');

@@ -23,7 +23,7 @@ ELEMENT_ROUTES = re.compile(
     r"/api/embed/.+"
     r"|/api/notifications(?:/count|/mark-all-seen|/mark-all-read|/[^/]+/read|/[^/]+/events)?"
     r"|/api/preferences"
-    r"|/api/push/(?:vapid-public-key|subscriptions(?:/[^/]+)?)"
+    r"|/api/push/(?:vapid-public-key|renewals|subscriptions(?:/[^/]+)?)"
 )
 ALLOW_METHODS = "GET, POST, PUT, PATCH, DELETE"
 ALLOW_HEADERS = "Authorization, Content-Type, Idempotency-Key"

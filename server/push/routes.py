@@ -7,12 +7,16 @@ from fastapi import APIRouter, Request, Response, status
 from server.accounts.deps import CurrentUser, SessionDep, UnitOfWorkDep
 from server.push import subscriptions
 from server.push.keys import KeyStore
+from server.push.models import PushSubscription
+from server.push.receipts import renewal_token
 from server.push.schemas import (
     DeviceMuteIn,
     DeviceMuteOut,
     DeviceOut,
     PublicKeyOut,
     QueuedOut,
+    RenewalIn,
+    SubscribedOut,
     SubscriptionIn,
     SubscriptionOut,
 )
@@ -30,11 +34,18 @@ async def vapid_public_key(request: Request) -> PublicKeyOut:
     return PublicKeyOut(public_key=key_store(request).current.public_key)
 
 
+def subscribed(request: Request, sub: PushSubscription) -> SubscribedOut:
+    secret: str = request.app.state.secret_key
+    saved = SubscriptionOut.model_validate(sub)
+    token = renewal_token(secret, sub.id, sub.endpoint)
+    return SubscribedOut(**saved.model_dump(), renewal_token=token)
+
+
 @router.post(
     "/subscriptions",
-    response_model=SubscriptionOut,
+    response_model=SubscribedOut,
     status_code=status.HTTP_201_CREATED,
-    responses={200: {"model": SubscriptionOut, "description": "Known endpoint, updated"}},
+    responses={200: {"model": SubscribedOut, "description": "Known endpoint, updated"}},
 )
 async def subscribe(
     body: SubscriptionIn,
@@ -42,13 +53,26 @@ async def subscribe(
     response: Response,
     uow: UnitOfWorkDep,
     user: CurrentUser,
-) -> SubscriptionOut:
+) -> SubscribedOut:
     # The browser subscribed with the key we serve now, so it must be signed with it.
     kid = key_store(request).current.kid
     sub, created = await subscriptions.save(uow, user.id, body, key_id=kid)
     if not created:
         response.status_code = status.HTTP_200_OK
-    return SubscriptionOut.model_validate(sub)
+    return subscribed(request, sub)
+
+
+@router.post("/renewals", response_model=SubscribedOut)
+async def renew_subscription(
+    body: RenewalIn, request: Request, uow: UnitOfWorkDep
+) -> SubscribedOut:
+    """A service worker's `pushsubscriptionchange`, without a session: the renewal token
+    the device was given replaces that device's endpoint, once. For workers on a
+    marketplace's origin (the embed snippet), which hold no session."""
+    kid = key_store(request).current.kid
+    secret: str = request.app.state.secret_key
+    sub = await subscriptions.renew(uow, body, secret=secret, key_id=kid)
+    return subscribed(request, sub)
 
 
 @router.get("/subscriptions", response_model=list[DeviceOut])

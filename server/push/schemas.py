@@ -33,6 +33,26 @@ class SubscriptionOut(BaseModel):
     created_at: datetime
 
 
+class SubscribedOut(SubscriptionOut):
+    """The device just saved, with the token its service worker renews it with."""
+
+    renewal_token: str = Field(
+        description="Lets a service worker without a session replace this device's "
+        "endpoint once (POST /api/push/renewals); the answer carries the next one."
+    )
+
+
+class RenewalIn(BaseModel):
+    """A browser's new subscription for a device (`pushsubscriptionchange`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    renewal_token: str = Field(min_length=3, max_length=80)
+    endpoint: str = Field(min_length=1, max_length=2048)
+    expirationTime: int | None = None  # the browser's field name
+    keys: SubscriptionKeys
+
+
 class DeviceOut(SubscriptionOut):
     """A device in the caller's list, with how its last pushes went."""
 

@@ -12,14 +12,15 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.core.config import Settings
-from server.core.errors import Invalid, NotFound
+from server.core.errors import Conflict, Forbidden, Invalid, NotFound
 from server.core.hooks import Hook
 from server.core.ids import parse_id
 from server.core.unit_of_work import UnitOfWork
+from server.push import receipts
 from server.push.crypto import b64url_decode
 from server.push.endpoints import UnsafeEndpoint, check_endpoint
 from server.push.models import PushDelivery, PushSubscription
-from server.push.schemas import SubscriptionIn
+from server.push.schemas import RenewalIn, SubscriptionIn
 
 
 def check_keys(p256dh: str, auth: str) -> None:
@@ -71,12 +72,7 @@ async def upsert(
     session: AsyncSession, user_id: int, body: SubscriptionIn, *, key_id: str, settings: Settings
 ) -> tuple[PushSubscription, bool]:
     """Save the subscription by endpoint; returns it and whether it is new."""
-    check_keys(body.keys.p256dh, body.keys.auth)
-    try:
-        await check_endpoint(body.endpoint, settings)
-    except UnsafeEndpoint as exc:
-        raise Invalid(exc.detail, code=exc.code) from exc
-    expires = _expiration(body.expirationTime)
+    expires = await _checked(body, settings)
     values = {
         "user_id": user_id,
         "p256dh": body.keys.p256dh,
@@ -108,6 +104,55 @@ async def upsert(
     await session.flush()
     await _make_room(session, user_id, sub.id, settings.max_devices_per_user)
     return sub, False
+
+
+async def _checked(body: SubscriptionIn | RenewalIn, settings: Settings) -> datetime | None:
+    """Keys and endpoint as a push may use them (422 otherwise); the expiration time."""
+    check_keys(body.keys.p256dh, body.keys.auth)
+    try:
+        await check_endpoint(body.endpoint, settings)
+    except UnsafeEndpoint as exc:
+        raise Invalid(exc.detail, code=exc.code) from exc
+    return _expiration(body.expirationTime)
+
+
+class RenewalRefused(Forbidden):
+    code = "renewal_refused"
+
+
+class EndpointInUse(Conflict):
+    code = "endpoint_in_use"
+
+
+async def renew(uow: UnitOfWork, body: RenewalIn, *, secret: str, key_id: str) -> PushSubscription:
+    """Give the device named by `body.renewal_token` its browser's new subscription.
+
+    The device keeps its id, owner, label and mute; its failures are forgotten (a new
+    endpoint has none). Refused (403) unless the token is the device's for its current
+    endpoint: a token is spent by the renewal it makes.
+    """
+    session = uow.session
+    device = receipts.token_device(body.renewal_token)
+    sub = await session.get(PushSubscription, device) if device is not None else None
+    if sub is None or not receipts.renewal_valid(secret, body.renewal_token, sub.id, sub.endpoint):
+        raise RenewalRefused("This renewal token is not valid for any device (or was used).")
+    expires = await _checked(body, uow.settings)
+    if body.endpoint != sub.endpoint:
+        holder = await session.scalar(
+            select(PushSubscription).where(PushSubscription.endpoint == body.endpoint)
+        )
+        if holder is not None and holder.user_id != sub.user_id:
+            raise EndpointInUse("This endpoint belongs to another account's device.")
+        if holder is not None:  # the same browser subscribed again meanwhile: one device
+            await session.delete(holder)
+            await session.flush()
+            for hook in uow.hooks.each(DEVICES_CHANGED):
+                await hook(session, "removed", [(holder.user_id, holder.id)])
+    sub.endpoint, sub.p256dh, sub.auth = body.endpoint, body.keys.p256dh, body.keys.auth
+    sub.vapid_key_id, sub.expiration_time = key_id, expires
+    sub.last_failure_at = sub.last_failure_reason = None
+    await session.flush()
+    return sub
 
 
 async def _make_room(session: AsyncSession, user_id: int, keep: int, limit: int) -> None:

@@ -554,6 +554,37 @@ def test_enabling_push_in_the_bell_subscribes_through_the_vendorbell_worker_and_
     assert note["title"] == "New order #1"
     assert note["data"]["receipt"].startswith(f"{received_device(server, marketplace)}.")
 
+    # The browser renews the subscription. Chromium never fires `pushsubscriptionchange`
+    # itself, so the event is dispatched in the worker with the loopback service's next
+    # subscription; the worker's renewal (token from IndexedDB, no session) is real.
+    renewed = service.subscribe()
+    [worker] = [w for w in context.service_workers if w.url.endswith("/vendorbell/sw.js")]
+    worker.evaluate(
+        """([old, made]) => {
+          const event = new ExtendableEvent('pushsubscriptionchange');
+          Object.defineProperty(event, 'oldSubscription', { value: { endpoint: old } });
+          Object.defineProperty(event, 'newSubscription', { value: { toJSON: () => made } });
+          self.dispatchEvent(event);
+        }""",
+        [device.endpoint, renewed.to_json()],
+    )
+    for _ in range(200):
+        if device_endpoints(server, marketplace) == [renewed.endpoint]:
+            break
+        page.wait_for_timeout(50)
+    else:
+        raise AssertionError(f"not renewed: {device_endpoints(server, marketplace)}")
+    order_for(marketplace)
+    asyncio.run_coroutine_threadsafe(service.wait_for(2), threaded.loop).result(15)
+    [moved] = service.messages_for(renewed)
+    assert moved.json["notification"]["data"]["app"] == "vendorbell"
+
+
+def device_endpoints(server: LiveServer, marketplace: Marketplace) -> list[str]:
+    with server.client() as client:
+        found = client.get("/api/push/subscriptions", headers=marketplace.vendor.headers)
+    return [device["endpoint"] for device in found.json()]
+
 
 def received_device(server: LiveServer, marketplace: Marketplace) -> str:
     with server.client() as client:
