@@ -36,7 +36,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from server.accounts.models import User
 from server.admin.broadcasts import CHUNK
-from server.background import CACHES
+from server.background import CACHES, feature_hooks
 from server.core.cache import Caches
 from server.core.config import Settings
 from server.core.db import Database
@@ -89,8 +89,15 @@ async def measure_enqueue(
     with tempfile.TemporaryDirectory(prefix="vb-fanout-") as tmp:
         async with _fresh_database(database_url, Path(tmp)) as settings:
             database = Database(settings.database_url)
+            # The service's own hooks: the push and webhook channels write their rows on
+            # both paths, as in the running service.
             units = UnitOfWorkFactory(
-                database, settings, caches=Caches(CACHES), hub=MemoryHub(), signals=Signals()
+                database,
+                settings,
+                caches=Caches(CACHES),
+                hub=MemoryHub(),
+                signals=Signals(),
+                hooks=feature_hooks(),
             )
             try:
                 result: dict[str, Any] = {

@@ -14,15 +14,38 @@ order stays unanswered (server.orders.alerts.emails), not when a notification is
 
 from __future__ import annotations
 
-from typing import Protocol
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
 
 from server.core.hooks import Hook
+from server.core.links import link_bases
 from server.core.unit_of_work import UnitOfWork
 from server.notifications.counts import Counts
 from server.notifications.models import Notification
 from server.notifications.preferences import service as preferences
 from server.notifications.preferences.rules import Decision
-from server.push.outbox import enqueue_push
+from server.push.outbox import enqueue_push, enqueue_pushes
+from server.push.payload import build_message
+
+
+@dataclass(frozen=True, slots=True)
+class Written:
+    """A notification row as inserted: what its push and live event are built from."""
+
+    id: int
+    user_id: int
+    type: str
+    event: str
+    title: str
+    body: str
+    url: str
+    data: dict[str, Any]
+    lang: str
+    created_at: datetime
+    seen_at: datetime | None
+    read_at: datetime | None
 
 
 class Channel(Protocol):
@@ -39,6 +62,17 @@ class Channel(Protocol):
         self, uow: UnitOfWork, notification: Notification, decision: Decision, counts: Counts
     ) -> None:
         """Queue the notification for this channel in the unit's transaction (never commit)."""
+        ...
+
+    async def deliver_many(
+        self,
+        uow: UnitOfWork,
+        notifications: Sequence[Written],
+        decisions: Mapping[int, Decision],
+        counts: Mapping[int, Counts],
+    ) -> None:
+        """`deliver` for a broadcast's batch (server.notifications.fanout): one
+        notification per user, decisions and counts by user id, a few statements in all."""
         ...
 
 
@@ -61,6 +95,28 @@ class PushChannel:
             await enqueue_push(uow, notification, app_badge=counts.unseen)
         elif decision.push == "hold":
             await preferences.hold(uow.session, notification)
+
+    async def deliver_many(
+        self,
+        uow: UnitOfWork,
+        notifications: Sequence[Written],
+        decisions: Mapping[int, Decision],
+        counts: Mapping[int, Counts],
+    ) -> None:
+        now = [n for n in notifications if decisions[n.user_id].push == "now"]
+        bases = await link_bases(uow, [n.user_id for n in now])
+        messages = [
+            (
+                n.id,
+                n.user_id,
+                build_message(n, app_badge=counts[n.user_id].unseen, link_base=bases[n.user_id]),
+            )
+            for n in now
+        ]
+        await enqueue_pushes(uow, messages)
+        held = [(n.user_id, n.id) for n in notifications if decisions[n.user_id].push == "hold"]
+        if held:
+            await preferences.hold_many(uow.session, notifications[0].type, held)
 
 
 PUSH = PushChannel()

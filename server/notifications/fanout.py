@@ -10,8 +10,9 @@ number of statements, whatever the batch size:
    quiet hours in SQL) keeps one rule for both paths;
 2. one multi-row INSERT … RETURNING of the notification rows;
 3. one grouped count of the recipients' unread and unseen rows (badge and live event);
-4. one INSERT … SELECT of the push deliveries (server.push.outbox.enqueue_pushes);
-5. one INSERT of the pushes held for quiet hours.
+4. each channel's batch (server.notifications.channels): for push, one INSERT … SELECT
+   of the deliveries and one INSERT of the pushes held for quiet hours; for a
+   marketplace's webhooks, one INSERT of the events.
 
 After commit, per batch: one hook drops the counts caches, the outbox signals every
 delivery id once, and one hook publishes every live event.
@@ -20,23 +21,19 @@ delivery id once, and one hook publishes every live event.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import insert
 
 from server.core.db import utcnow
 from server.core.languages import DEFAULT
-from server.core.links import link_bases
 from server.core.unit_of_work import UnitOfWork
 from server.notifications import inbox
+from server.notifications.channels import CHANNELS, Written
 from server.notifications.live import notification_message
 from server.notifications.models import Notification
 from server.notifications.preferences import service as preferences
 from server.notifications.preferences.rules import Decision
-from server.push.outbox import enqueue_pushes
-from server.push.payload import build_message
 
 
 async def notify_many(
@@ -74,21 +71,10 @@ async def notify_many(
     )
     inbox.invalidate_many_counts_after_commit(uow, stored)
     counts = await inbox.read_counts_of(uow.session, stored)
-    bases = await link_bases(uow, stored)
-    await enqueue_pushes(
-        uow,
-        [
-            (
-                n.id,
-                n.user_id,
-                build_message(n, app_badge=counts[n.user_id].unseen, link_base=bases[n.user_id]),
-            )
-            for n in notifications
-            if decisions[n.user_id].push == "now"
-        ],
-    )
-    held = [(n.user_id, n.id) for n in notifications if decisions[n.user_id].push == "hold"]
-    await preferences.hold_many(uow.session, type, held)
+    for channel in uow.hooks.each(CHANNELS):
+        batch = [n for n in notifications if channel.switched_on(decisions[n.user_id])]
+        if batch:
+            await channel.deliver_many(uow, batch, decisions, counts)
     _publish_after_commit(
         uow,
         [
@@ -111,24 +97,6 @@ def _publish_after_commit(uow: UnitOfWork, messages: list[tuple[int, dict[str, A
             await hub.publish(user_id, message)
 
     uow.after_commit(publish)
-
-
-@dataclass(frozen=True, slots=True)
-class Written:
-    """A notification row as inserted: what its push and live event are built from."""
-
-    id: int
-    user_id: int
-    type: str
-    event: str
-    title: str
-    body: str
-    url: str
-    data: dict[str, Any]
-    lang: str
-    created_at: datetime
-    seen_at: datetime | None
-    read_at: datetime | None
 
 
 async def _insert_notifications(

@@ -72,10 +72,7 @@ async def mark_all_seen(uow: UnitOfWorkDep, user: CurrentUser) -> UpdatedOut:
 
 @router.post("/mark-all-read", response_model=UpdatedOut)
 async def mark_all_read(uow: UnitOfWorkDep, user: CurrentUser) -> UpdatedOut:
-    updated = await inbox.mark_all_read(uow.session, user.id)
-    if updated:
-        await service.publish_counts(uow, user.id)
-    return UpdatedOut(updated=updated)
+    return UpdatedOut(updated=await service.read_all(uow, user.id))
 
 
 @router.post("/{notification_id}/read", response_model=NotificationOut)

@@ -116,10 +116,11 @@ async def push_test_notice(uow: UnitOfWork, user_id: int) -> int:
     return notification.id
 
 
-# A notification shown, clicked or read for the first time ("shown", "clicked", "read"),
-# in the transaction recording it (the marketplace webhooks: server.background).
+# Notifications shown, clicked or read for the first time ("shown", "clicked", "read"),
+# as (user id, notification id), in the transaction recording it (the marketplace
+# webhooks: server.background).
 NOTIFICATION_EVENTS: Hook[
-    Callable[[AsyncSession, str, Sequence[Notification]], Awaitable[None]]
+    Callable[[AsyncSession, str, Sequence[tuple[int, int]]], Awaitable[None]]
 ] = Hook("notifications.events")
 
 
@@ -130,6 +131,16 @@ async def read(uow: UnitOfWork, user_id: int, raw_id: str) -> Notification:
         await publish_counts(uow, user_id)
         await _happened(uow, "read", [notification])
     return notification
+
+
+async def read_all(uow: UnitOfWork, user_id: int) -> int:
+    """Mark every unread notification of the user read; tell every tab, and the hooks
+    of each one (a marketplace hears `notification.read` per notification, as one by one)."""
+    ids = await inbox.mark_all_read(uow.session, user_id)
+    if ids:
+        await publish_counts(uow, user_id)
+        await _report(uow, "read", [(user_id, id) for id in ids])
+    return len(ids)
 
 
 async def record_receipt(uow: UnitOfWork, user_id: int, raw_id: str, event: str) -> None:
@@ -145,6 +156,10 @@ async def record_receipt(uow: UnitOfWork, user_id: int, raw_id: str, event: str)
 
 
 async def _happened(uow: UnitOfWork, what: str, notifications: Sequence[Notification]) -> None:
+    await _report(uow, what, [(n.user_id, n.id) for n in notifications])
+
+
+async def _report(uow: UnitOfWork, what: str, notifications: Sequence[tuple[int, int]]) -> None:
     for hook in uow.hooks.each(NOTIFICATION_EVENTS):
         await hook(uow.session, what, notifications)
 

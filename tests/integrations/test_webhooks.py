@@ -26,7 +26,9 @@ from server.integrations.models import Integration
 from server.integrations.webhooks.models import WebhookDelivery
 from server.integrations.webhooks.sender import EVENT_ID_HEADER, WebhookClient
 from server.integrations.webhooks.worker import LEASE, claim, deliver_due
-from server.notifications.service import notify
+from server.notifications.fanout import notify_many
+from server.notifications.models import Notification
+from server.notifications.service import notify, read_all
 from server.push.endpoints import RefusedAddress
 from server.push.models import PushDelivery
 from server.push.outcomes import record_outcomes
@@ -340,3 +342,42 @@ async def test_an_event_claimed_by_a_worker_that_died_is_sent_once_its_lease_run
     [again] = await claim(app.state.units, app.state.secret_key, later)
     assert (again.event_id, again.attempts) == (lost.event_id, 2)
     assert again.body == lost.body
+
+
+async def test_mark_all_read_tells_the_marketplace_of_each_notification_read(
+    app: Any, receiver: Receiver
+) -> None:
+    market = await shop(app, receiver.url(), ("notification.read",))
+    for n in range(3):
+        await tell(app, market.user_id, f"New order #{n}")
+    async with app.state.units.writer() as uow:
+        assert await read_all(uow, market.user_id) == 3
+        await uow.commit()
+    assert await send_due(app) == 3
+    read = sorted(json.loads(r.body)["data"]["notification_id"] for r in receiver.received)
+    async with app.state.db.reader() as session:
+        ids = sorted(await session.scalars(select(Notification.id)))
+    assert read == ids and len(set(read)) == 3
+
+
+async def test_a_broadcast_reaches_a_marketplace_vendor_through_every_channel(
+    app: Any, receiver: Receiver
+) -> None:
+    market = await shop(app, receiver.url(), ("notification.created",))
+    await add_device(app, market.user_id)
+    async with app.state.units.writer() as uow:
+        written = await notify_many(
+            uow, [market.user_id], type="system", event="system.notice",
+            title="Maintenance tonight", body="22:00-23:00", url="/notifications",
+        )  # fmt: skip
+        await uow.commit()
+    assert await send_due(app) == 1
+    [created] = [json.loads(r.body) for r in receiver.received]
+    assert created["type"] == "notification.created"
+    assert created["data"]["notification_id"] == written[market.user_id]
+    assert created["data"]["title"] == "Maintenance tonight"
+    async with app.state.db.reader() as session:
+        [push] = await session.scalars(select(PushDelivery))
+    assert json.loads(push.payload)["notification"]["navigate"] == (
+        "https://shop.example/notifications"  # the marketplace's page, not vendorbell's
+    )

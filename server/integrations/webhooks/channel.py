@@ -12,7 +12,7 @@ integration with a webhook cost one query and write nothing.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.accounts.models import User
 from server.core.unit_of_work import UnitOfWork
 from server.integrations.webhooks.outbox import emit
+from server.notifications.channels import Written
 from server.notifications.counts import Counts
 from server.notifications.models import Notification
 from server.notifications.preferences.rules import Decision
@@ -35,16 +36,31 @@ class WebhookChannel:
     async def deliver(
         self, uow: UnitOfWork, notification: Notification, decision: Decision, counts: Counts
     ) -> None:
-        data = {
-            "notification_id": notification.id,
-            "notification_type": notification.type,
-            "event": notification.event,
-            "title": notification.title,
-            "body": notification.body,
-            "url": notification.url,
-            "inbox": decision.inbox,
-        }
-        await emit(uow.session, "notification.created", [(notification.user_id, data)])
+        event = (notification.user_id, _created(notification, decision))
+        await emit(uow.session, "notification.created", [event])
+
+    async def deliver_many(
+        self,
+        uow: UnitOfWork,
+        notifications: Sequence[Written],
+        decisions: Mapping[int, Decision],
+        counts: Mapping[int, Counts],
+    ) -> None:
+        events = [(n.user_id, _created(n, decisions[n.user_id])) for n in notifications]
+        await emit(uow.session, "notification.created", events)
+
+
+def _created(notification: Notification | Written, decision: Decision) -> dict[str, object]:
+    """`notification.created`'s data: what the vendor was told, and whether it is in the inbox."""
+    return {
+        "notification_id": notification.id,
+        "notification_type": notification.type,
+        "event": notification.event,
+        "title": notification.title,
+        "body": notification.body,
+        "url": notification.url,
+        "inbox": decision.inbox,
+    }
 
 
 CHANNEL = WebhookChannel()
@@ -86,10 +102,11 @@ async def _push_outcomes(session: AsyncSession, delivery_ids: Collection[int]) -
 
 
 async def notification_events(
-    session: AsyncSession, what: str, notifications: Sequence[Notification]
+    session: AsyncSession, what: str, notifications: Sequence[tuple[int, int]]
 ) -> None:
-    """`notification.shown`, `.clicked` (service-worker receipts) and `.read`."""
-    events = [(n.user_id, {"notification_id": n.id}) for n in notifications]
+    """`notification.shown`, `.clicked` (service-worker receipts) and `.read`: each
+    (user id, notification id)."""
+    events = [(user_id, {"notification_id": id}) for user_id, id in notifications]
     await emit(session, f"notification.{what}", events)
 
 
