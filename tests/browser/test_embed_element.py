@@ -495,6 +495,62 @@ def test_axe_finds_nothing_serious_inside_the_open_bell(
     screenshot(page, f"embed-{theme}")
 
 
+PROBE = "document.cookie = 'probe=1; SameSite=None; Secure'; document.cookie"
+
+
+def test_the_bell_works_where_third_party_cookies_are_blocked(
+    context: Any, marketplace: Marketplace
+) -> None:
+    shop, vendorbell = marketplace.shop.origin, marketplace.vendorbell.origin
+    # This browser blocks third-party cookies (as Safari, Firefox and Chrome's incognito
+    # do): a page of vendorbell's origin, framed by the shop, cannot keep a cookie. (Both
+    # probe pages are answered by the test; the browser treats them as those origins'.)
+    framing = f"<iframe src='{vendorbell}/cookie-probe'></iframe>"
+    context.route(
+        f"{shop}/cookie-probe", lambda r: r.fulfill(content_type="text/html", body=framing)
+    )
+    context.route(
+        f"{vendorbell}/cookie-probe", lambda r: r.fulfill(content_type="text/html", body="")
+    )
+    probe = context.new_page()
+    probe.goto(f"{shop}/cookie-probe")
+    probe.wait_for_function("() => document.querySelector('iframe') !== null")
+    for _ in range(100):
+        framed = [f for f in probe.frames if f.url.startswith(vendorbell)]
+        if framed:
+            break
+        probe.wait_for_timeout(50)
+    framed[0].wait_for_load_state()
+    assert framed[0].evaluate(PROBE) == ""
+    probe.close()
+
+    sent_cookies: list[str] = []
+    context.on(
+        "request",
+        lambda r: (
+            sent_cookies.append(r.url)
+            if r.url.startswith(vendorbell) and r.headers.get("cookie")
+            else None
+        ),
+    )
+    page = signed_in_page(context, marketplace.shop)
+    order_for(marketplace)
+    page.wait_for_function(f"() => {BADGE}.textContent === '1'")
+    page.locator("vendor-bell").locator("[part=button]").click()
+    page.locator("vendor-bell").locator(".head button").click()  # mark all as read
+    for _ in range(200):
+        if marketplace.vendorbell.notifications(marketplace.vendor)[0]["read_at"] is not None:
+            break
+        page.wait_for_timeout(50)
+    else:
+        raise AssertionError("mark all as read never reached vendorbell")
+    assert sent_cookies == []
+    # First-party, the same cookie is kept: the probe above measured the blocking, not http.
+    top = context.new_page()
+    top.goto(f"{vendorbell}/cookie-probe")
+    assert "probe=1" in top.evaluate(PROBE)
+
+
 def test_the_bell_speaks_the_pages_language(context: Any, marketplace: Marketplace) -> None:
     otto = marketplace.vendorbell.register("vendor", "Otto's Käserei")
     marketplace.exchange.vendors["v_1002"] = otto
