@@ -24,6 +24,14 @@ from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.accounts.models import User
+from server.console.activity_schemas import (
+    ActivityDeviceOut,
+    ActivityOut,
+    EventKind,
+    NotificationActivityOut,
+    TimelineEventOut,
+    UserMatchOut,
+)
 from server.core.errors import Invalid, NotFound
 from server.core.ids import parse_id
 from server.core.languages import Language
@@ -39,15 +47,6 @@ from server.notifications.preferences.models import HeldPush
 from server.orders.alerts.models import OrderReminder
 from server.orders.models import Order
 from server.push.models import PushDelivery, PushSubscription
-
-from .activity_schemas import (
-    ActivityOut,
-    DeviceOut,
-    EventKind,
-    NotificationActivityOut,
-    TimelineEventOut,
-    UserMatchOut,
-)
 
 MAX_MATCHES = 10  # users listed when a search names several
 GONE = (404, 410)  # RFC 8030: the subscription no longer exists (server.push.sender)
@@ -190,6 +189,7 @@ async def search(uow: UnitOfWork, search: Search, lang: Language, zone: tzinfo) 
     since, until = _aware(search.since), _aware(search.until)
     if since and until and since > until:
         raise Invalid("`since` is after `until`.", code="invalid_range")
+    before = decode_cursor(search.cursor) if search.cursor else None
     stmt, user, matches = await _scope(session, search)
     if len(matches) > 1:
         return ActivityOut(
@@ -203,8 +203,8 @@ async def search(uow: UnitOfWork, search: Search, lang: Language, zone: tzinfo) 
         stmt = stmt.where(Notification.created_at < until)
     if search.failed_only:
         stmt = stmt.where(_failed_clause())
-    if search.cursor:
-        stmt = stmt.where(Notification.id < decode_cursor(search.cursor))
+    if before is not None:
+        stmt = stmt.where(Notification.id < before)
     rows = list(
         await session.scalars(stmt.order_by(Notification.id.desc()).limit(search.limit + 1))
     )
@@ -354,10 +354,10 @@ class Writer:
         return words.get(error or "", lang.gettext("the email could not be sent"))
 
 
-def _device_out(subscription: PushSubscription | None) -> DeviceOut:
+def _device_out(subscription: PushSubscription | None) -> ActivityDeviceOut:
     if subscription is None:
-        return DeviceOut(id=None, known=False, label=None, service=None, muted=None)
-    return DeviceOut(
+        return ActivityDeviceOut(id=None, known=False, label=None, service=None, muted=None)
+    return ActivityDeviceOut(
         id=str(subscription.id),
         known=True,
         label=subscription.label,
@@ -541,17 +541,13 @@ def _no_push(
 def _reminder_event(reminder: OrderReminder, w: Writer) -> TimelineEventOut:
     lang = w.lang
     if reminder.status == "active":
-        text = lang.ngettext(
-            "Order reminders: {sent} of {max} sent; the next is due at {time}",
-            "Order reminders: {sent} of {max} sent; the next is due at {time}",
-            reminder.max_repeats,
+        text = lang.gettext(
+            "Order reminders: {sent} of {max} sent; the next is due at {time}"
         ).format(sent=reminder.sent, max=reminder.max_repeats, time=w.time(reminder.next_due_at))
     else:
-        text = lang.ngettext(
-            "Order reminders: {sent} of {max} sent, then stopped",
-            "Order reminders: {sent} of {max} sent, then stopped",
-            reminder.max_repeats,
-        ).format(sent=reminder.sent, max=reminder.max_repeats)
+        text = lang.gettext("Order reminders: {sent} of {max} sent, then stopped").format(
+            sent=reminder.sent, max=reminder.max_repeats
+        )
     if reminder.push_failed:
         text += lang.gettext("; every push so far failed, so the order is emailed")
     return TimelineEventOut(

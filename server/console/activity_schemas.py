@@ -15,7 +15,7 @@ EventKind = Literal[
 ]  # fmt: skip
 
 
-class DeviceOut(BaseModel):
+class ActivityDeviceOut(BaseModel):
     """The device a push went to, as far as it is still known."""
 
     id: ID | None = Field(description="The subscription's id; null once it was deleted.")
@@ -38,7 +38,7 @@ class TimelineEventOut(BaseModel):
         "sent, failed (emails); active, done (reminders); shown, clicked, read (receipts)."
     )
     text: str = Field(description="The fact in one line, in the admin's language.")
-    device: DeviceOut | None = None
+    device: ActivityDeviceOut | None = None
     attempts: int | None = None
     status_code: int | None = Field(default=None, description="The last HTTP status answered.")
     error: str | None = Field(default=None, description="The last error as stored (sanitized).")

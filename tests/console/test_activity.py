@@ -187,6 +187,7 @@ async def test_only_an_admin_may_ask(client: httpx.AsyncClient, story: dict[str,
     refused = await activity(client, vendor, q=vendor.email)
     assert refused.status_code == 403
     assert refused.json() == {"detail": "Only administrators can do this.", "code": "admin_only"}
+    client.cookies.clear()  # the admin's sign-in left its cookie on the shared client
     anonymous = await client.get("/api/admin/activity", params={"q": vendor.email})
     assert anonymous.status_code == 401
 
@@ -220,7 +221,8 @@ async def test_bad_input_is_a_4xx_json_answer(
     status: int,
     code: str,
 ) -> None:
-    await accounts.vendor("x")  # `q=x` finds someone: the other parameters are refused
+    vendor = await accounts.vendor()  # `q` finds one: the other parameters are refused
     admin = await admin_account(client, app.state.settings)
+    params = {k: vendor.id if v == "x" else v for k, v in params.items()}
     response = await activity(client, admin, **params)
     assert (response.status_code, response.json()["code"]) == (status, code), response.text
