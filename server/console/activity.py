@@ -46,6 +46,7 @@ from server.notifications.preferences import service as preferences
 from server.notifications.preferences.models import HeldPush
 from server.orders.alerts.models import OrderReminder
 from server.orders.models import Order
+from server.orders.shop.models import ShopOrder
 from server.push.models import PushDelivery, PushSubscription
 
 MAX_MATCHES = 10  # users listed when a search names several
@@ -273,6 +274,7 @@ async def _gather(uow: UnitOfWork, rows: Sequence[Notification]) -> Facts:
         for email in emails:
             assert email.order_id is not None
             facts.emails[by_order[email.order_id]].append(email)
+    await _shop_emails(session, facts)
     user_ids = sorted({row.user_id for row in rows})
     for user_id in user_ids:
         facts.prefs[user_id] = await preferences.load(uow, user_id)
@@ -285,6 +287,36 @@ async def _gather(uow: UnitOfWork, rows: Sequence[Notification]) -> Facts:
         facts.devices[subscription.user_id].append(subscription)
     await _webhooks(session, rows, facts)
     return facts
+
+
+async def _shop_emails(session: AsyncSession, facts: Facts) -> None:
+    """A marketplace order's emails: their rows name no order (server.orders.shop.emails),
+    only its key, inside the Message-ID made from `<key>.<reason>`."""
+    shops = {r.shop_order_id: r for r in facts.reminders.values() if r.shop_order_id}
+    if not shops:
+        return
+    found = await session.execute(
+        select(ShopOrder.id, ShopOrder.key).where(ShopOrder.id.in_(shops))
+    )
+    keys = {key: shops[shop_id] for shop_id, key in found}
+    if not keys:
+        return
+    emails = await session.scalars(
+        select(OutgoingEmail)
+        .where(
+            OutgoingEmail.order_id.is_(None),
+            OutgoingEmail.user_id.in_({r.vendor_id for r in keys.values()}),
+            or_(*(OutgoingEmail.message_id.contains(f".{key}.", autoescape=True) for key in keys)),
+        )
+        .order_by(OutgoingEmail.id)
+    )
+    for email in emails:
+        for key, reminder in keys.items():
+            if (
+                f".{key}.{email.reason}@" in email.message_id
+                and email.user_id == reminder.vendor_id
+            ):
+                facts.emails[reminder.notification_id].append(email)
 
 
 async def _webhooks(session: AsyncSession, rows: Sequence[Notification], facts: Facts) -> None:
