@@ -14,7 +14,7 @@ import json
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -51,7 +51,7 @@ from server.push.models import PushDelivery, PushSubscription
 
 MAX_MATCHES = 10  # users listed when a search names several
 GONE = (404, 410)  # RFC 8030: the subscription no longer exists (server.push.sender)
-WEBHOOKS_PER_PAGE = 500  # a bound on the webhook rows read for one page
+ROWS_PER_PAGE = 500  # a bound on the webhook or digest rows read for one page
 
 
 @dataclass(frozen=True)
@@ -240,6 +240,10 @@ class Facts:
     )
     prefs: dict[int, rules.Preferences] = field(default_factory=dict)
     devices: dict[int, list[PushSubscription]] = field(default_factory=lambda: defaultdict(list))
+    # (user id, type) -> when quiet-hours digests of that type were queued for the user.
+    digests: dict[tuple[int, str], list[datetime]] = field(
+        default_factory=lambda: defaultdict(list)
+    )
 
 
 async def _gather(uow: UnitOfWork, rows: Sequence[Notification]) -> Facts:
@@ -286,7 +290,29 @@ async def _gather(uow: UnitOfWork, rows: Sequence[Notification]) -> Facts:
     for subscription in subscriptions:
         facts.devices[subscription.user_id].append(subscription)
     await _webhooks(session, rows, facts)
+    await _digests(session, [r for r in rows if r.id not in facts.deliveries], facts)
     return facts
+
+
+async def _digests(session: AsyncSession, rows: Sequence[Notification], facts: Facts) -> None:
+    """The digests that may have stood for notifications without a push of their own: a
+    digest of several is a delivery of the latest held one only (server.notifications.
+    preferences.digest), its payload's event `<type>.digest`."""
+    if not rows:
+        return
+    pairs = {(row.user_id, row.type) for row in rows}
+    found = await session.execute(
+        select(PushDelivery.created_at, Notification.user_id, Notification.type)
+        .join(Notification, Notification.id == PushDelivery.notification_id)
+        .where(
+            Notification.user_id.in_({user for user, _ in pairs}),
+            PushDelivery.created_at >= min(row.created_at for row in rows),
+            or_(*(PushDelivery.payload.contains(f'"event":"{type}.digest"') for _, type in pairs)),
+        )
+        .limit(ROWS_PER_PAGE)
+    )
+    for created_at, user_id, type in found:
+        facts.digests[(user_id, type)].append(created_at)
 
 
 async def _shop_emails(session: AsyncSession, facts: Facts) -> None:
@@ -341,7 +367,7 @@ async def _webhooks(session: AsyncSession, rows: Sequence[Notification], facts: 
             or_(*(WebhookDelivery.body.contains(f'"notification_id":{i}') for i in ids)),
         )
         .order_by(WebhookDelivery.id)
-        .limit(WEBHOOKS_PER_PAGE)
+        .limit(ROWS_PER_PAGE)
     )
     for webhook in candidates:
         try:
@@ -537,12 +563,23 @@ def _decision(n: Notification, facts: Facts, w: Writer) -> list[TimelineEventOut
                 ).format(window=window),
             )
         )
+    elif "push" in kinds and (released := _released(n, prefs, facts)) is not None:
+        events.append(
+            TimelineEventOut(
+                at=n.created_at,
+                kind="held",
+                status="released",
+                text=lang.gettext(
+                    "Push held by quiet hours {window} (current settings), then sent at {time}"
+                ).format(window=window, time=w.time(released)),
+            )
+        )
     elif "push" in kinds:
         say(lang.gettext("Push sent at once"), "push_now")
     elif "digest" in kinds:
         say(lang.gettext("Push held by quiet hours, then sent in a digest"), "held")
     else:
-        say(_no_push(n, prefs, facts.devices.get(n.user_id, []), lang), "no_push")
+        say(_no_push(n, prefs, facts, w), "no_push")
     muted = [d for d in facts.devices.get(n.user_id, []) if d.muted]
     if muted:
         names = ", ".join(w.device(d) for d in muted)
@@ -555,18 +592,45 @@ def _decision(n: Notification, facts: Facts, w: Writer) -> list[TimelineEventOut
     return events
 
 
-def _no_push(
-    n: Notification, prefs: rules.Preferences, devices: list[PushSubscription], lang: Language
-) -> str:
+# A push sent at once is queued in the notification's own transaction; one queued this
+# much later was held and released (the digest of a single held push is the push itself).
+RELEASED_AFTER = timedelta(seconds=30)
+
+
+def _released(n: Notification, prefs: rules.Preferences, facts: Facts) -> datetime | None:
+    """When a push held by quiet hours went out after all, if this one was: its first
+    delivery came long after it, and the quiet hours (as set now) covered its creation."""
+    firsts = [d.created_at for d, _ in facts.deliveries.get(n.id, [])]
+    rings = n.event == "order.created" and prefs.quiet.orders_ring
+    if not firsts or rings or not prefs.quiet.active(n.created_at):
+        return None
+    first = min(firsts)
+    return first if first - n.created_at > RELEASED_AFTER else None
+
+
+def _no_push(n: Notification, prefs: rules.Preferences, facts: Facts, w: Writer) -> str:
     """Why no push went, told from the settings as they are now (the decision itself is
     not stored, so the sentence says which facts it rests on)."""
+    lang = w.lang
     if not prefs.channels(n.type).push:
         return lang.gettext("No push: pushes are switched off for this type (current settings)")
-    existed = [d for d in devices if d.created_at <= n.created_at]
+    existed = [d for d in facts.devices.get(n.user_id, []) if d.created_at <= n.created_at]
     if not existed:
         return lang.gettext("No push: the user had no device subscribed then")
     if all(d.muted for d in existed):
         return lang.gettext("No push: every device is muted (now)")
+    rings = n.event == "order.created" and prefs.quiet.orders_ring
+    if prefs.quiet.active(n.created_at) and not rings:
+        # Held, then released: a digest of several stands for all, pointing at the latest.
+        later = [at for at in facts.digests.get((n.user_id, n.type), []) if at >= n.created_at]
+        if later:
+            return lang.gettext(
+                "No push of its own: it came in the quiet hours (current settings) and a "
+                "digest sent at {time} stood for it"
+            ).format(time=w.time(min(later)))
+        return lang.gettext(
+            "No push: it came in the quiet hours (current settings) and no digest followed"
+        )
     return lang.gettext("No push was queued (what the preferences decided is not stored)")
 
 
@@ -732,11 +796,15 @@ def sentence(n: Notification, facts: Facts, w: Writer) -> str:
                         device=name, time=w.time(last.due_at)
                     )
                 )
+    prefs = facts.prefs.get(n.user_id) or rules.Preferences(types={}, quiet=rules.QuietHours())
     if n.id in facts.held:
         parts.append(lang.gettext("the push is held by quiet hours"))
+    elif devices and (released := _released(n, prefs, facts)) is not None:
+        parts.insert(
+            0, lang.gettext("held by quiet hours until {time}").format(time=w.time(released))
+        )
     elif not devices:
-        prefs = facts.prefs.get(n.user_id) or rules.Preferences(types={}, quiet=rules.QuietHours())
-        reason = _no_push(n, prefs, facts.devices.get(n.user_id, []), lang)
+        reason = _no_push(n, prefs, facts, w)
         parts.append(reason[0].lower() + reason[1:])
     for email in facts.emails.get(n.id, []):
         if email.status == "sent" and email.sent_at:

@@ -5,14 +5,16 @@ a message held by quiet hours, an email the mail server refused."""
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
+from datetime import timedelta
 from typing import Any
 
 import httpx
 import pytest
 
+from server.console import activity as console_activity
+from server.core.db import utcnow
 from server.mail.schemas import EmailOut
-from server.notifications.preferences import service as preferences_service
+from server.notifications.preferences.digest import release_held
 from server.orders.alerts.emails import emails_for_order, queue_order_email
 from server.orders.service import load_order
 from tests.admin.test_broadcasts import admin_account
@@ -20,8 +22,18 @@ from tests.conftest import Account, Accounts, place_order
 from tests.mail.smtpserver import Mailbox
 from tests.pushservice import PushService
 
-QUIET = {"enabled": True, "start": "22:00", "end": "07:00", "time_zone": "Europe/Paris"}
-NIGHT = datetime(2026, 6, 1, 21, 0, tzinfo=UTC)  # 23:00 in Paris: inside the quiet hours
+
+def quiet_hours_now() -> dict[str, Any]:
+    """Quiet hours from an hour ago to an hour from now (UTC): the real clock is inside,
+    so what was held can be told from when it was created."""
+    now = utcnow()
+    start, end = now - timedelta(hours=1), now + timedelta(hours=1)
+    return {
+        "enabled": True,
+        "start": start.strftime("%H:%M"),
+        "end": end.strftime("%H:%M"),
+        "time_zone": "UTC",
+    }
 
 
 async def settled(client: httpx.AsyncClient, vendor: Account) -> None:
@@ -51,14 +63,13 @@ async def story(
     accounts: Accounts,
     push_service: PushService,
     mailbox: Mailbox,
-    monkeypatch: pytest.MonkeyPatch,
 ) -> dict[str, Any]:
     """A vendor with three devices; an order rings them (the iPhone's subscription is
     gone: 410); its "unanswered" email is refused; a message waits for the quiet hours."""
-    monkeypatch.setattr(preferences_service, "now", lambda: NIGHT)
     vendor = await accounts.vendor("Corner Bakery")
     customer = await accounts.customer("Alice")
-    body = {"quiet_hours": QUIET}  # new orders still ring (orders_ring, the default)
+    quiet = quiet_hours_now()
+    body = {"quiet_hours": quiet}  # new orders still ring (orders_ring, the default)
     assert (await client.put("/api/preferences", json=body, headers=vendor.headers)).is_success
     devices = {label: push_service.subscribe() for label in ("iPhone", "Pixel", "Laptop")}
     push_service.answer(devices["iPhone"], 410)
@@ -86,7 +97,7 @@ async def story(
     )
     assert message.status_code == 201, message.text
     admin = await admin_account(client, app.state.settings)
-    return {"vendor": vendor, "customer": customer, "order": order, "admin": admin}
+    return {"vendor": vendor, "customer": customer, "order": order, "admin": admin, "quiet": quiet}
 
 
 async def activity(client: httpx.AsyncClient, admin: Account, **params: Any) -> httpx.Response:
@@ -106,7 +117,8 @@ async def test_the_timeline_and_sentence_name_each_reason(
 
     assert held["sentence"].startswith("The push is held by quiet hours"), held["sentence"]
     [hold] = [e for e in held["timeline"] if e["kind"] == "held"]
-    assert "22:00 to 07:00 (Europe/Paris)" in hold["text"]
+    quiet = story["quiet"]
+    assert f"{quiet['start']} to {quiet['end']} (UTC)" in hold["text"]
     assert held["failed"] is False
 
     sentence = order["sentence"]
@@ -226,3 +238,29 @@ async def test_bad_input_is_a_4xx_json_answer(
     params = {k: vendor.id if v == "x" else v for k, v in params.items()}
     response = await activity(client, admin, **params)
     assert (response.status_code, response.json()["code"]) == (status, code), response.text
+
+
+async def test_a_push_held_then_released_says_when_it_went(
+    app: Any, client: httpx.AsyncClient, story: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A release seconds later stands for one hours later: the wait that tells them apart.
+    monkeypatch.setattr(console_activity, "RELEASED_AFTER", timedelta(0))
+    async with app.state.units.writer() as uow:
+        assert await release_held(uow, utcnow() + timedelta(hours=3)) == 1
+        await uow.commit()
+    await settled(client, story["vendor"])
+    page = await activity(client, story["admin"], q=story["vendor"].id, type="message")
+    [held] = page.json()["items"]
+    assert held["sentence"].startswith("Held by quiet hours until "), held["sentence"]
+    assert "; delivered to 2 of 2 devices." in held["sentence"]
+    [hold] = [e for e in held["timeline"] if e["kind"] == "held"]
+    assert hold["status"] == "released" and "then sent at" in hold["text"]
+
+
+async def test_without_the_wait_a_push_is_told_as_sent_at_once(
+    app: Any, client: httpx.AsyncClient, story: dict[str, Any]
+) -> None:
+    page = await activity(client, story["admin"], q=story["vendor"].id, type="order")
+    [order] = page.json()["items"]
+    decisions = [e["text"] for e in order["timeline"] if e["kind"] == "decision"]
+    assert "Push sent at once" in decisions  # a new order rings in the quiet hours too
