@@ -25,6 +25,8 @@ async def read_activity(
         Query(
             min_length=1,
             max_length=320,
+            # No control characters: PostgreSQL refuses a NUL in text (a 500, not a 422).
+            pattern=r"^[^\x00-\x1f\x7f]+$",
             description="A user: id, email, marketplace `sub`, or part of a name or email.",
         ),
     ] = None,

@@ -223,6 +223,7 @@ async def test_only_an_admin_may_ask(client: httpx.AsyncClient, story: dict[str,
         ),
         ({"q": "x", "since": "yesterday"}, 422, "validation_error"),
         ({"q": "x", "tz": "Mars/Olympus_Mons"}, 422, "invalid_time_zone"),
+        ({"q": "a\x00b"}, 422, "validation_error"),
     ],
 )
 async def test_bad_input_is_a_4xx_json_answer(
