@@ -142,7 +142,15 @@ def _failed_clause() -> ColumnElement[bool]:
         OutgoingEmail.order_id == OrderReminder.order_id,
         OutgoingEmail.status == "failed",
     )
-    return or_(push_failed, email_failed)
+    shop_email_failed = exists().where(  # named by the shop order's key (see _shop_emails)
+        OrderReminder.notification_id == Notification.id,
+        ShopOrder.id == OrderReminder.shop_order_id,
+        OutgoingEmail.order_id.is_(None),
+        OutgoingEmail.user_id == OrderReminder.vendor_id,
+        OutgoingEmail.status == "failed",
+        OutgoingEmail.message_id.contains("." + ShopOrder.key + "."),
+    )
+    return or_(push_failed, email_failed, shop_email_failed)
 
 
 def _order_clause(order: Order) -> ColumnElement[bool]:
