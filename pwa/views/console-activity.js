@@ -74,7 +74,7 @@ function notificationCard(item) {
   return h('article', { class: 'card activity-item', 'data-testid': 'activity-item', dataset: { id: item.id } },
     h('div', { class: 'activity-head' },
       h('span', { class: 'pill' }, typeLabel(item.type)),
-      item.failed ? h('span', { class: 'pill status-rejected' }, t('console.failed')) : null,
+      item.failed ? h('span', { class: 'pill activity-failed' }, t('console.failed')) : null,
       h('span', { class: 'muted small' }, `#${item.id} · ${item.event} · ${when(item.created_at)}`)),
     h('h2', { class: 'activity-title' }, item.title),
     h('p', { class: 'activity-sentence', 'data-testid': 'activity-sentence' }, item.sentence),

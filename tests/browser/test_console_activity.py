@@ -1,5 +1,6 @@
 """The console's Activity in the browser: an admin at phone width searches a vendor and
-reads why one device never got the order (its subscription answered 410 and was pruned);
+reads why one device never got the order (its subscription answered 410 and was pruned),
+on a page without serious accessibility faults in light and dark;
 a vendor is shown no console link, and the page and its API refuse them."""
 
 from __future__ import annotations
@@ -8,6 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
 from sqlalchemy import select
 
@@ -16,6 +18,7 @@ from server.push.models import PushDelivery, PushSubscription
 from server.push.outcomes import record_outcomes
 from server.push.sender import Job, Outcome
 from tests.browser.conftest import LiveServer, Session, User, screenshot
+from tests.browser.test_accessibility import severe_violations
 from tests.pushservice import make_browser_subscription
 
 pytestmark = pytest.mark.browser
@@ -106,6 +109,9 @@ def test_an_admin_reads_why_a_device_missed_the_order_and_a_vendor_is_refused(
     expect(page.get_by_test_id("activity-who")).to_contain_text("Corner Bakery")
     assert page_width(page) <= PHONE["width"], "the page is wider than the phone"
     screenshot(page, "console-activity-390")
+    for scheme in ("light", "dark"):
+        page.emulate_media(color_scheme=scheme)
+        assert severe_violations(Axe(), page) == [], scheme
     assert session.errors == []
 
     # Failed only, from the URL the search wrote: the same notification (its push failed).
