@@ -121,6 +121,18 @@ def test_an_admin_reads_why_a_device_missed_the_order_and_a_vendor_is_refused(
     expect(page).to_have_url(f"{live_server.origin}/console/activity?q={searched}&failed_only=true")
     expect(page.get_by_test_id("activity-item")).to_have_count(1)
 
+    # In German (the admin's language): the server's sentence and the page's words.
+    changed = session.context.request.patch(
+        "/api/me", data={"locale": "de"}, headers={"Origin": live_server.origin}
+    )
+    assert changed.ok, changed.text()
+    page.goto(f"/console/activity?q={vendor.id}")
+    expect(page.get_by_test_id("activity-sentence")).to_contain_text(
+        "An 1 von 2 Geräten zugestellt"
+    )
+    expect(page.get_by_role("button", name="Suchen", exact=True)).to_be_visible()
+    assert page_width(page) <= PHONE["width"], "the German page is wider than the phone"
+
     shop = sessions(vendor, viewport=PHONE)
     vendor_page = shop.page("/")
     expect(vendor_page.get_by_role("link", name="Orders")).to_be_visible()
