@@ -243,9 +243,7 @@ class Facts:
     held: dict[int, HeldPush] = field(default_factory=dict)
     reminders: dict[int, OrderReminder] = field(default_factory=dict)
     emails: dict[int, list[OutgoingEmail]] = field(default_factory=lambda: defaultdict(list))
-    webhooks: dict[int, list[tuple[WebhookDelivery, str]]] = field(
-        default_factory=lambda: defaultdict(list)
-    )
+    webhooks: dict[int, list[WebhookDelivery]] = field(default_factory=lambda: defaultdict(list))
     prefs: dict[int, rules.Preferences] = field(default_factory=dict)
     devices: dict[int, list[PushSubscription]] = field(default_factory=lambda: defaultdict(list))
     # (user id, type) -> when quiet-hours digests of that type were queued for the user.
@@ -383,7 +381,7 @@ async def _webhooks(session: AsyncSession, rows: Sequence[Notification], facts: 
         except (ValueError, AttributeError):
             continue
         if data.get("notification_id") in ids:
-            facts.webhooks[int(data["notification_id"])].append((webhook, webhook.type))
+            facts.webhooks[int(data["notification_id"])].append(webhook)
 
 
 # -- the words ---------------------------------------------------------------------------
@@ -744,7 +742,7 @@ def story(n: Notification, facts: Facts, w: Writer) -> NotificationActivityOut:
     emails = facts.emails.get(n.id, [])
     timeline += [_email_event(email, w) for email in emails]
     timeline += _receipts(n, w)
-    timeline += [_webhook_event(hook, w) for hook, _ in facts.webhooks.get(n.id, [])]
+    timeline += [_webhook_event(hook, w) for hook in facts.webhooks.get(n.id, [])]
     # Stable: facts of the same moment keep the order they are told in.
     first = timeline[:1]
     rest = sorted(timeline[1:], key=lambda e: e.at or n.created_at)
