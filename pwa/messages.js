@@ -43,6 +43,7 @@ const PLAIN = new Set([
   'idempotency_key_reused', 'csrf_origin_mismatch', 'subscription_not_found', 'notification_not_found',
   'too_large', 'order_inbox_required', 'empty_quiet_hours',
   'wrong_password', 'password_too_common', 'password_like_account', 'session_not_found',
+  'admin_only', 'user_not_found', 'search_required', 'invalid_id', 'invalid_range', 'invalid_cursor',
 ]);
 
 /** "Try again in 4 minutes." for a wait in seconds, rounded up as the server words it. */

@@ -74,6 +74,8 @@ SERVICE_ANSWERS: dict[tuple[str, str], tuple[int, ...]] = {
     ("POST", "/api/integrations/vendors/{sub}/sign-out"): (401, 403),
     # too_many_keys (two are active), kid_taken.
     ("POST", "/api/admin/integrations/{integration_id}/embed-keys"): (409,),
+    # user_not_found, notification_not_found, order_not_found.
+    ("GET", "/api/admin/activity"): (404,),
 }
 
 # How a caller signs in, for the operations that need one (either will do).
