@@ -113,7 +113,7 @@ FLOORS: tuple[tuple[str, ...], ...] = (
     ("notifications",),
     ("orders", "realtime"),
     ("admin", "integrations", "analytics"),
-    ("ops",),
+    ("ops", "console"),
     ("app", "background", "openapi", "apidoc", "docs_page", "pwa", "models", "__main__"),
 )
 INFRASTRUCTURE = {"sqlite", "core", "cluster"}
