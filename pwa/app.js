@@ -13,6 +13,7 @@ import { on, rememberedUser, state } from './state.js';
 import { toast } from './toast.js';
 import * as authView from './views/auth.js';
 import * as checkoutView from './views/checkout.js';
+import * as consoleHealthView from './views/console-health.js';
 import * as devicesView from './views/devices.js';
 import * as homeView from './views/home.js';
 import * as notificationsView from './views/notifications.js';
@@ -29,6 +30,7 @@ const ROUTES = [
   [/^\/devices$/, devicesView],
   [/^\/checkout$/, checkoutView],
   [/^\/preferences$/, preferencesView],
+  [/^\/console\/health$/, consoleHealthView],
 ];
 
 function showError(error) {

@@ -10,9 +10,12 @@ import { state } from './state.js';
 function navLinks() {
   if (!state.user) return [];
   const vendor = state.user.role === 'vendor';
-  return vendor
+  const links = vendor
     ? [['/', t('nav.dashboard')], ['/orders', t('nav.orders')], ['/notifications', t('nav.notifications')], ['/devices', t('nav.devices')], ['/preferences', t('nav.settings')]]
     : [['/checkout', t('nav.new_order')], ['/orders', t('nav.my_orders')], ['/notifications', t('nav.notifications')], ['/devices', t('nav.devices')], ['/preferences', t('nav.settings')]];
+  // The operator's console: admins only (its API refuses anyone else anyway).
+  if (state.user.role === 'admin') links.push(['/console/health', t('nav.console_health')]);
+  return links;
 }
 
 /** The nav's links, the current page's marked (after each page change). */
