@@ -159,7 +159,7 @@ async def push_services(session: AsyncSession, settings: Settings) -> PushServic
                 next_try_at=next_try,
             )
         )
-    oldest = await session.scalar(select(func.min(PushAttempt.at)))
+    oldest = await retention.oldest_kept(session, retention.ATTEMPTS)
     return PushServicesOut(
         generated_at=now,
         retention_days=settings.retention_days,
@@ -181,15 +181,16 @@ async def queue(
     def count(condition: Any) -> Any:
         return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
 
+    # Only queued rows are read (the claim indexes cover them): a table of a month of
+    # delivered rows is not scanned on each look.
     row = (
         await session.execute(
             select(
                 count(pending),
-                count(and_(queued, leased)),
-                count(and_(queued, t.c.due_at > now, free)),
+                count(leased),
+                count(and_(t.c.due_at > now, free)),
                 func.min(case((pending, t.c.due_at), else_=None)),
-                func.min(t.c[kept.age]),
-            )
+            ).where(queued)
         )
     ).one()
     oldest_due: datetime | None = row[3]
@@ -205,7 +206,7 @@ async def queue(
         delayed=int(row[2]),
         oldest_pending_seconds=None if age is None else round(age, 1),
         stuck=age is not None and age > STUCK_AFTER_SECONDS,
-        oldest_kept_at=row[4],
+        oldest_kept_at=await retention.oldest_kept(session, kept),
     )
 
 

@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, delete, func, select
+from sqlalchemy import ColumnElement, Table, delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.core.config import Settings
 from server.core.db import Database, utcnow
@@ -107,8 +108,11 @@ async def prune(database: Database, settings: Settings) -> dict[str, int]:
     return deleted
 
 
-async def oldest_kept(database: Database, kept: Kept) -> datetime | None:
-    """The oldest row still in the table (any status): how far back its data goes."""
-    async with database.reader() as session:
-        value: datetime | None = await session.scalar(select(func.min(kept.table.c[kept.age])))
+async def oldest_kept(session: AsyncSession, kept: Kept) -> datetime | None:
+    """The age column of the table's first row by primary key, which follows creation:
+    how far back its data goes, read from the index instead of a scan for MIN()."""
+    (column, *_) = kept.table.primary_key.columns.values()
+    value: datetime | None = await session.scalar(
+        select(kept.table.c[kept.age]).order_by(column).limit(1)
+    )
     return value

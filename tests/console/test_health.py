@@ -199,9 +199,16 @@ async def test_queues_flag_a_stuck_queue_and_list_the_workers(
             update(PushDelivery).where(PushDelivery.id == ids[0])
             .values(due_at=now - timedelta(minutes=1))
         )  # fmt: skip
+        # The other one claimed by a worker (a claim moves due_at to the lease's end).
+        lease = now + timedelta(seconds=60)
+        await session.execute(
+            update(PushDelivery).where(PushDelivery.id == ids[1])
+            .values(due_at=lease, lease_until=lease, leased_by="elsewhere:1:1")
+        )  # fmt: skip
         await session.commit()
     push = (await get(client, "/api/admin/queues", admin.headers))["queues"][0]
-    assert push["name"] == "push" and push["pending"] == 1 and push["stuck"] is False
+    assert push["name"] == "push" and push["stuck"] is False
+    assert (push["pending"], push["delayed"], push["in_flight"]) == (1, 0, 1)
 
 
 async def test_only_admins_see_the_console(client: httpx.AsyncClient, accounts: Accounts) -> None:
