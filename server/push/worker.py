@@ -347,6 +347,7 @@ class DeliveryWorker:
                 for origin, service in list(self._services.items()):
                     if not (service.queued or service.in_flight or service.state):
                         del self._services[origin]
+                        self._circuits.pop(service.name, None)
 
     def _committed(self, delivery_ids: list[int]) -> None:
         """Deliveries were committed in this process: claim them now, by id."""
