@@ -121,7 +121,7 @@ function queuesCard(data) {
   return h('section', { class: 'card', 'data-testid': 'queues' },
     h('h2', {}, t('console.queues.title')),
     stuck.length
-      ? h('p', { class: 'form-error', role: 'alert' }, t('console.queues.stuck_hint', { count: Math.round(data.stuck_after_seconds / 60) }))
+      ? h('p', { class: 'health-alert', role: 'alert' }, t('console.queues.stuck_hint', { count: Math.round(data.stuck_after_seconds / 60) }))
       : null,
     h('table', { class: 'queue-table' },
       h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, t('console.queues.col.queue')), QUEUE_COLUMNS.map((key) => h('th', { scope: 'col' }, t(`console.queues.col.${key}`))))),
@@ -138,7 +138,7 @@ function workersCard(data) {
   const alive = data.workers.filter((w) => w.alive).length;
   return h('section', { class: 'card', 'data-testid': 'workers' },
     h('h2', {}, t('console.workers.title')),
-    alive ? null : h('p', { class: 'form-error', role: 'alert' }, t('console.workers.none')),
+    alive ? null : h('p', { class: 'health-alert', role: 'alert' }, t('console.workers.none')),
     data.workers.length
       ? h('ul', { class: 'health-workers' }, data.workers.map((worker) => h('li', { 'data-worker': worker.name },
         h('div', { class: 'health-service-head' }, h('strong', { class: 'health-service-name' }, worker.name),

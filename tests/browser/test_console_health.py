@@ -1,5 +1,5 @@
 """The console's Health page: an admin sees a push service's bars, a stuck queue marked in
-words, and the workers, on a phone in dark mode; a vendor gets no console link."""
+words, and the workers, on a phone in light and dark mode; a vendor gets no console link."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
 from sqlalchemy import insert, update
 
@@ -16,6 +17,7 @@ from server.core.db import utcnow
 from server.ops.heartbeat import Heartbeat
 from server.push.models import PushAttempt, PushDelivery
 from tests.browser.conftest import LiveServer, Session, User, screenshot
+from tests.browser.test_accessibility import severe_violations
 from tests.pushservice import make_browser_subscription
 
 pytestmark = pytest.mark.browser
@@ -47,8 +49,9 @@ async def push_waiting_ten_minutes(app: Any) -> None:
     await Heartbeat(app.state.db, "worker", ["delivery", "mail"], 10.0).beat()
 
 
+@pytest.mark.parametrize("scheme", ["light", "dark"])
 def test_admin_sees_a_stuck_queue_and_a_vendor_has_no_console(
-    live_server: LiveServer, sessions: Callable[..., Session]
+    live_server: LiveServer, sessions: Callable[..., Session], scheme: str
 ) -> None:
     vendor = live_server.register("vendor", "Corner Bakery")
     customer = live_server.register("customer")
@@ -61,7 +64,7 @@ def test_admin_sees_a_stuck_queue_and_a_vendor_has_no_console(
     live_server.place_order(customer, vendor)  # the vendor's push, queued
     live_server.run(push_waiting_ten_minutes)
 
-    admin = sessions(admin_user(live_server), viewport=PHONE, color_scheme="dark")
+    admin = sessions(admin_user(live_server), viewport=PHONE, color_scheme=scheme)
     page = admin.page("/")
     page.get_by_role("navigation").get_by_role("link", name="Console").click()
     expect(page).to_have_url(f"{live_server.origin}/console/health")
@@ -82,9 +85,11 @@ def test_admin_sees_a_stuck_queue_and_a_vendor_has_no_console(
     expect(service.get_by_test_id("circuit")).to_have_text("Circuit closed")
     expect(page.get_by_test_id("workers")).to_contain_text("Alive")
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
-    screenshot(page, "console-health-phone-dark")
+    # Red is not the only sign, and the red still reads (axe: contrast, names, roles).
+    assert severe_violations(Axe(), page) == []
+    screenshot(page, f"console-health-phone-{scheme}")
     page.get_by_test_id("push-services").scroll_into_view_if_needed()
-    screenshot(page, "console-health-services-phone-dark")
+    screenshot(page, f"console-health-services-phone-{scheme}")
     assert admin.errors == []
 
     shop = sessions(vendor).page("/")
