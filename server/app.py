@@ -15,6 +15,7 @@ from server.admin.routes import router as admin_router
 from server.analytics.routes import router as analytics_router
 from server.background import Role, Runtime
 from server.console.activity_routes import router as activity_router
+from server.console.health_routes import router as console_health_router
 from server.core.config import Settings, get_settings
 from server.core.errors import install_error_handlers
 from server.core.http import BodyLimitMiddleware, SecurityHeadersMiddleware, TrailingSlashMiddleware
@@ -49,6 +50,7 @@ ROUTERS = (
     analytics_router,
     admin_router,
     activity_router,
+    console_health_router,
     integrations_router,
     integrations_admin_router,
     embed_router,

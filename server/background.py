@@ -13,6 +13,7 @@ signals, the hooks and the unit-of-work factory. Then the loops its role runs:
 | broadcasts        |  x  |     |   x    | fans admin broadcasts out, chunk by chunk              |
 | key-retiring      |  x  |     |   x    | deletes VAPID keys no subscription uses any more       |
 | reminders         |  x  |     |   x    | rings pending orders again; emails unanswered ones     |
+| retention         |  x  |     |   x    | deletes finished outbox rows older than RETENTION_DAYS |
 | mail              |  x  |     |   x    | claims, sends and records fallback emails (SMTP/.eml)  |
 | webhooks          |  x  |     |   x    | claims, signs, sends and records marketplace webhooks  |
 | heartbeat         |  x  |     |   x    | records that this process is alive (/metrics reads it) |
@@ -38,6 +39,7 @@ from server.accounts.tokens import TOKENS, TokenActivity
 from server.admin import broadcasts
 from server.cluster.cache_sync import RedisCacheSync
 from server.cluster.signal_relay import RedisSignalRelay
+from server.console import retention
 from server.core.cache import Caches
 from server.core.config import Settings
 from server.core.db import Database, make_database
@@ -103,6 +105,7 @@ LOOPS: dict[str, tuple[Role, ...]] = {
     "broadcasts": ("all", "worker"),
     "key-retiring": ("all", "worker"),
     "reminders": ("all", "worker"),
+    "retention": ("all", "worker"),
     "mail": ("all", "worker"),
     "webhooks": ("all", "worker"),
     "heartbeat": ("all", "worker"),
@@ -201,6 +204,9 @@ class Runtime:
             self._every("key-retiring", retiring.RETIRE_EVERY, retire, first=True)
         if self._runs("reminders"):
             self._every("reminders", reminders.POLL_SECONDS, partial(reminders.remind_due, units))
+        if self._runs("retention"):  # waits first: a restart loop does not prune each time
+            prune = partial(retention.prune, self.database, self.settings)
+            self._every("retention", retention.EVERY_SECONDS, prune)
 
     async def _start_outboxes(self) -> None:
         """The email and webhook outboxes, then the heartbeat that names every loop."""

@@ -51,6 +51,8 @@ TABLES = (
     "users",
     "integrations",
     "worker_heartbeats",
+    "push_attempts",
+    "push_circuits",
 )
 
 

@@ -17,6 +17,7 @@ WORKER_LOOPS = [
     "broadcasts",
     "key-retiring",
     "reminders",
+    "retention",
     "mail",
     "webhooks",
     "heartbeat",

@@ -118,6 +118,9 @@ class Settings(BaseSettings):
     drain_notice_seconds: float = Field(default=0.0, ge=0)
     # How often a worker process (role all or worker) records that it is alive.
     heartbeat_seconds: float = Field(default=10.0, gt=0)
+    # Finished push deliveries, sent or failed emails, finished webhook deliveries and
+    # push service answers older than this many days are deleted (server.console.retention).
+    retention_days: int = Field(default=30, ge=1, le=3650)
     # How long a session started by a marketplace's signed token lives, at most (absolute:
     # the page asks its marketplace for a new token to go on).
     embed_session_seconds: int = Field(default=3600, ge=60, le=3600)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from server.core.db import Base, UTCDateTime, utcnow
@@ -70,3 +70,34 @@ class PushDelivery(Base):
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_status: Mapped[int | None] = mapped_column(Integer)
     error: Mapped[str | None] = mapped_column(Text)
+
+
+class PushAttempt(Base):
+    """One POST to a push service and what it answered: the operator's console counts
+    these per service (a delivery row keeps only its last answer, so a 429 followed by a
+    201 would otherwise vanish). Written with the outcomes, in the same transaction;
+    pruned after RETENTION_DAYS like the deliveries."""
+
+    __tablename__ = "push_attempts"
+    __table_args__ = (Index("ix_push_attempts_service_at", "service", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    service: Mapped[str] = mapped_column(String(255))  # host[:port]
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # delivered | gone | retry | failed
+    status: Mapped[int | None] = mapped_column(Integer)  # None: a timeout or lost connection
+    seconds: Mapped[float | None] = mapped_column(Float)  # from the POST to its answer
+
+
+class PushCircuit(Base):
+    """A push service's breaker as one delivery worker last saw it change: breakers
+    live in each worker's memory (server.push.services), the console reads them here."""
+
+    __tablename__ = "push_circuits"
+
+    service: Mapped[str] = mapped_column(String(255), primary_key=True)
+    worker: Mapped[str] = mapped_column(String(80), primary_key=True)  # host:pid:n
+    state: Mapped[str] = mapped_column(String(16))  # closed | half_open | open
+    not_before: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.core.db import utcnow
 from server.core.hooks import Hook, Hooks
 from server.core.metrics import PUSH_LATENCY, PUSHES
+from server.push.attempts import record_attempts
 from server.push.models import PushDelivery, PushSubscription
 from server.push.sender import Job, Outcome
 
@@ -187,6 +188,7 @@ async def record_outcomes(
     batch = _sort(results, now)
     await _write_deliveries(session, batch, now)
     await _write_subscriptions(session, batch, now)
+    await record_attempts(session, results, now)
     settled = [r["b_id"] for r in batch.rows if r["b_status"] != "queued"]
     for hook in hooks.each(PUSHES_SETTLED) if hooks else ():
         await hook(session, settled)

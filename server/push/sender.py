@@ -62,6 +62,7 @@ class Outcome:
     reason: str | None = None
     retry_after: float | None = None
     service: str = ""
+    seconds: float | None = None  # from the POST to its answer; None when never sent
 
 
 class PushClient(Protocol):

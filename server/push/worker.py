@@ -24,6 +24,7 @@ from server.core.db import Database, utcnow
 from server.core.hooks import Hooks
 from server.core.signals import Signals
 from server.core.tasks import cancel_and_wait
+from server.push.attempts import Circuit, forget_circuits, record_circuits
 from server.push.claims import claim_due
 from server.push.crypto_pool import EncryptionPool, auto_processes
 from server.push.endpoints import EndpointTarget
@@ -95,6 +96,10 @@ class DeliveryWorker:
         self._room = asyncio.Event()
         self._wake = asyncio.Event()
         self._signalled: list[int] = []  # ids committed in this process, not yet claimed
+        # Breakers as last written to push_circuits, and those answered since (the
+        # console reads them: server.push.attempts).
+        self._circuits: dict[str, Circuit] = {}
+        self._answered_by: dict[str, ServiceState] = {}
 
     async def start(self) -> None:
         if self.signals is not None:
@@ -298,6 +303,8 @@ class DeliveryWorker:
     ) -> None:
         """Note the outcome; a retry waits at least until its service's pause ends."""
         paused = service.answered(outcome, now, seconds)
+        outcome = replace(outcome, seconds=seconds)
+        self._answered_by[service.name] = service
         if outcome.kind == "retry" and service.state == OPEN and service.not_before > now:
             wait = max(backoff(job.attempts, outcome.retry_after), service.not_before - now)
             outcome = replace(outcome, retry_after=wait)
@@ -340,6 +347,7 @@ class DeliveryWorker:
                 for origin, service in list(self._services.items()):
                     if not (service.queued or service.in_flight or service.state):
                         del self._services[origin]
+                        self._circuits.pop(service.name, None)
 
     def _committed(self, delivery_ids: list[int]) -> None:
         """Deliveries were committed in this process: claim them now, by id."""
@@ -369,13 +377,28 @@ class DeliveryWorker:
         results, self._results = self._results, []
         if not results:
             return
+        answered, self._answered_by = self._answered_by, {}
+        circuits = self._changed_circuits(answered)
         try:
             async with self.database.writer() as session:
                 await record_outcomes(session, results, self.hooks)
+                await record_circuits(session, self.name, circuits, utcnow())
                 await session.commit()
         except BaseException:
             self._results[:0] = results  # try again with the next batch
+            self._answered_by = answered | self._answered_by
             raise
+        self._circuits.update((c.service, c) for c in circuits)
+
+    def _changed_circuits(self, answered: dict[str, ServiceState]) -> list[Circuit]:
+        """The breakers answered since the last flush whose state or pause changed."""
+        changed = []
+        for name, service in answered.items():
+            circuit = Circuit(name, service.state, service.not_before, service.failures)
+            last = self._circuits.get(name)
+            if last is None or (last.state, last.not_before) != (circuit.state, circuit.not_before):
+                changed.append(circuit)
+        return changed
 
     async def _release(self) -> None:
         """Hand back rows this worker claimed but did not finish (SIGTERM, shutdown)."""
@@ -386,6 +409,7 @@ class DeliveryWorker:
                 .where(t.c.leased_by == self.name, t.c.status == "queued")
                 .values(due_at=utcnow(), lease_until=None, leased_by=None)
             )
+            await forget_circuits(session, self.name)
             await session.commit()
         released = int(getattr(result, "rowcount", 0) or 0)
         if released:
