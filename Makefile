@@ -12,7 +12,7 @@ DEV     := $(VENV)/.installed-dev
 BENCH   := $(VENV)/.installed-bench
 PIP     := $(BIN)/pip install --quiet --disable-pip-version-check
 
-.PHONY: run demo-embed test lint format messages migrate worker bench bench-inbox bench-push bench-ws bench-scale bench-faults clean fuzz
+.PHONY: run demo-embed test lint format messages migrate worker bench bench-inbox bench-push bench-ws bench-scale bench-faults bench-console clean fuzz
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "vendorbell needs Python 3.11+"'
@@ -96,6 +96,10 @@ bench-scale: $(BENCH)
 
 ## Faults a deployment meets: a blackholed push service, Retry-After pauses, a hanging SMTP
 ## server with two workers, a database outage under load (~3 min; `ARGS=--only push`).
+# The operator's console reading a database of 1M push deliveries (PostgreSQL).
+bench-console: $(BENCH)
+	$(BIN)/python -m bench.bench_console $(ARGS)
+
 bench-faults: $(BENCH)
 	$(BIN)/python -m bench.faults $(ARGS)
 

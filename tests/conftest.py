@@ -51,7 +51,7 @@ TABLES = (
     "users",
     "integrations",
     "worker_heartbeats",
-    "push_attempts",
+    "push_service_stats",
     "push_circuits",
 )
 

@@ -1,14 +1,15 @@
 """What the console shows of the push services, the queues and the workers.
 
-Push services are read from push_attempts (every POST and its answer, written by the
-delivery worker) and push_circuits (each live worker's breakers); the queues from the
-outbox tables themselves; the workers from their heartbeats.
+Push services are read from push_service_stats (their POSTs counted per five minutes
+and answer time by the delivery worker) and push_circuits (each live worker's
+breakers); the queues from the outbox tables themselves; the workers from their
+heartbeats.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -28,7 +29,8 @@ from server.console.health_schemas import (
 from server.core.config import Settings
 from server.core.db import utcnow
 from server.ops.heartbeat import ALIVE_WITHIN_BEATS, WorkerHeartbeat
-from server.push.models import PushAttempt, PushCircuit
+from server.push.attempts import COUNTED, bin_ms
+from server.push.models import PushCircuit, PushServiceStat
 
 # A queue is stuck when its oldest pending item has been due this long. Every outbox
 # is claimed within seconds by a live worker (push polls every second, email every 5,
@@ -48,75 +50,63 @@ async def alive_workers(session: AsyncSession, now: datetime, settings: Settings
     return set(rows)
 
 
-async def _window_counts(session: AsyncSession, since: datetime) -> dict[str, dict[str, int]]:
-    a = PushAttempt
-    status = a.status
+class _Tally:
+    """One service's answers in one window: the counts, and sent per answer-time bin."""
 
-    def count(condition: Any) -> Any:
-        return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+    def __init__(self) -> None:
+        self.counts = dict.fromkeys(COUNTED, 0)
+        self.bins: dict[int, int] = {}
 
-    rows = await session.execute(
-        select(
-            a.service,
-            func.count(),
-            count(a.kind == "delivered"),
-            count(status == 429),
-            count(and_(status >= 500, status <= 599)),
-            count(and_(a.kind == "retry", status.is_(None))),
-        )
-        .where(a.at >= since)
-        .group_by(a.service)
-    )
-    names = ("sent", "delivered", "rate_limited", "server_errors", "timeouts")
-    return {row[0]: dict(zip(names, map(int, row[1:]), strict=True)) for row in rows}
+    def add(self, bin: int, counts: Sequence[int]) -> None:
+        for name, value in zip(COUNTED, counts, strict=True):
+            self.counts[name] += int(value)
+        self.bins[bin] = self.bins.get(bin, 0) + int(counts[0])
 
-
-async def _percentile_ms(
-    session: AsyncSession, service: str, since: datetime, timed: int, q: float
-) -> float | None:
-    """The nearest-rank q-th answer time of `timed` timed POSTs, read by the database
-    (ORDER BY … OFFSET: the same on SQLite and PostgreSQL, no rows come over)."""
-    if not timed:
+    def percentile_ms(self, q: float) -> float | None:
+        """The nearest-rank q-th answer time: the upper edge of the bin it falls in."""
+        sent = self.counts["sent"]
+        if not sent:
+            return None
+        rank, seen = max(1, math.ceil(q * sent)), 0
+        for bin in sorted(self.bins):
+            seen += self.bins[bin]
+            if seen >= rank:
+                return round(bin_ms(bin), 1)
         return None
-    rank = max(1, math.ceil(q * timed)) - 1
-    a = PushAttempt
-    value = await session.scalar(
-        select(a.seconds)
-        .where(a.service == service, a.at >= since, a.seconds.is_not(None))
-        .order_by(a.seconds)
-        .offset(rank)
-        .limit(1)
+
+    def window(self) -> PushWindow:
+        c, sent = self.counts, self.counts["sent"]
+        return PushWindow(
+            sent=sent,
+            delivered=c["delivered"],
+            delivered_percent=round(100.0 * c["delivered"] / sent, 1) if sent else None,
+            p50_ms=self.percentile_ms(0.50),
+            p99_ms=self.percentile_ms(0.99),
+            rate_limited=c["rate_limited"],
+            server_errors=c["server_errors"],
+            timeouts=c["timeouts"],
+        )
+
+
+async def _tallies(session: AsyncSession, now: datetime) -> dict[str, tuple[_Tally, _Tally]]:
+    """(last hour, last day) per service, from one grouped read of a day's periods: at
+    most services x bins x 2 rows come back, however many POSTs there were. A window
+    holds the periods that started inside it (to five minutes)."""
+    s = PushServiceStat
+    in_hour = case((s.period >= now - HOUR, 1), else_=0).label("in_hour")
+    sums = [func.sum(s.__table__.c[name]) for name in COUNTED]
+    rows = await session.execute(
+        select(s.service, s.bin, in_hour, *sums)
+        .where(s.period >= now - DAY)
+        .group_by(s.service, s.bin, in_hour)
     )
-    return None if value is None else round(value * 1000, 1)
-
-
-ZERO = dict.fromkeys(("sent", "delivered", "rate_limited", "server_errors", "timeouts"), 0)
-
-
-async def _timed(session: AsyncSession, service: str, since: datetime) -> int:
-    a = PushAttempt
-    timed = await session.scalar(
-        select(func.count()).where(a.service == service, a.at >= since, a.seconds.is_not(None))
-    )
-    return int(timed or 0)
-
-
-async def _window(
-    session: AsyncSession, service: str, since: datetime, counts: dict[str, int] | None
-) -> PushWindow:
-    c = counts or ZERO
-    sent = c["sent"]
-    timed = await _timed(session, service, since) if sent else 0
-    return PushWindow(
-        sent=sent,
-        delivered=c["delivered"],
-        delivered_percent=round(100.0 * c["delivered"] / sent, 1) if sent else None,
-        p50_ms=await _percentile_ms(session, service, since, timed, 0.50),
-        p99_ms=await _percentile_ms(session, service, since, timed, 0.99),
-        rate_limited=c["rate_limited"],
-        server_errors=c["server_errors"],
-        timeouts=c["timeouts"],
-    )
+    tallies: dict[str, tuple[_Tally, _Tally]] = {}
+    for service, bin, hour, *counts in rows:
+        hour_tally, day_tally = tallies.setdefault(service, (_Tally(), _Tally()))
+        day_tally.add(bin, counts)
+        if hour:
+            hour_tally.add(bin, counts)
+    return tallies
 
 
 def worst_circuit(
@@ -138,8 +128,7 @@ def worst_circuit(
 
 async def push_services(session: AsyncSession, settings: Settings) -> PushServicesOut:
     now = utcnow()
-    hour = await _window_counts(session, now - HOUR)
-    day = await _window_counts(session, now - DAY)
+    tallies = await _tallies(session, now)
     alive = await alive_workers(session, now, settings)
     circuits: dict[str, list[tuple[str, datetime | None]]] = {}
     for service, worker, state, not_before in await session.execute(
@@ -148,18 +137,19 @@ async def push_services(session: AsyncSession, settings: Settings) -> PushServic
         if worker.rsplit(":", 1)[0] in alive:  # a worker's breakers die with it
             circuits.setdefault(service, []).append((state, not_before))
     services = []
-    for name in sorted(day.keys() | circuits.keys()):
+    for name in sorted(tallies.keys() | circuits.keys()):
         state, next_try = worst_circuit(circuits.get(name, []), now)
+        hour, day = tallies.get(name, (_Tally(), _Tally()))
         services.append(
             PushServiceOut(
                 service=name,
-                last_hour=await _window(session, name, now - HOUR, hour.get(name)),
-                last_day=await _window(session, name, now - DAY, day.get(name)),
+                last_hour=hour.window(),
+                last_day=day.window(),
                 circuit=state,
                 next_try_at=next_try,
             )
         )
-    oldest = await retention.oldest_kept(session, retention.ATTEMPTS)
+    oldest = await retention.oldest_kept(session, retention.STATS)
     return PushServicesOut(
         generated_at=now,
         retention_days=settings.retention_days,

@@ -1,11 +1,11 @@
 """Retention: finished outbox rows older than RETENTION_DAYS are deleted, in batches.
 
 What goes: push deliveries delivered, failed or expired; emails sent or failed; webhook
-deliveries delivered or failed; the push services' answers (push_attempts) and breaker
-rows nobody updated since. A queued row (due now, later, or being retried) is never
-deleted, however old: it is work still to do. Receipts (shown/clicked) are columns of
-the notification itself, which stays in its owner's inbox, so nothing of them is
-deleted here.
+deliveries delivered or failed; the push services' answers counted per period
+(push_service_stats) and breaker rows nobody updated since. A queued row (due now,
+later, or being retried) is never deleted, however old: it is work still to do.
+Receipts (shown/clicked) are columns of the notification itself, which stays in its
+owner's inbox, so nothing of them is deleted here.
 
 Each batch is its own short transaction, so a first pass over a year of rows never
 holds a lock for long, and a pass stops after MAX_BATCHES; the next pass goes on.
@@ -25,7 +25,7 @@ from server.core.config import Settings
 from server.core.db import Database, utcnow
 from server.integrations.webhooks.models import WebhookDelivery
 from server.mail.models import OutgoingEmail
-from server.push.models import PushAttempt, PushCircuit, PushDelivery
+from server.push.models import PushCircuit, PushDelivery, PushServiceStat
 
 log = logging.getLogger("vendorbell.retention")
 
@@ -61,9 +61,9 @@ class Kept:
 PUSH = Kept("push", _table(PushDelivery), "created_at", ("delivered", "failed", "expired"))
 EMAIL = Kept("email", _table(OutgoingEmail), "created_at", ("sent", "failed"))
 WEBHOOKS = Kept("webhooks", _table(WebhookDelivery), "created_at", ("delivered", "failed"))
-ATTEMPTS = Kept("push_attempts", _table(PushAttempt), "at", None)
+STATS = Kept("push_service_stats", _table(PushServiceStat), "period", None)
 CIRCUITS = Kept("push_circuits", _table(PushCircuit), "updated_at", None)
-PRUNED = (PUSH, EMAIL, WEBHOOKS, ATTEMPTS, CIRCUITS)
+PRUNED = (PUSH, EMAIL, WEBHOOKS, STATS, CIRCUITS)
 
 
 def cutoff(settings: Settings, now: datetime | None = None) -> datetime:

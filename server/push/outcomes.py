@@ -188,7 +188,7 @@ async def record_outcomes(
     batch = _sort(results, now)
     await _write_deliveries(session, batch, now)
     await _write_subscriptions(session, batch, now)
-    await record_attempts(session, results, now)
+    await record_attempts(session, [outcome for _, outcome in results], now)
     settled = [r["b_id"] for r in batch.rows if r["b_status"] != "queued"]
     for hook in hooks.each(PUSHES_SETTLED) if hooks else ():
         await hook(session, settled)

@@ -10,12 +10,14 @@ from typing import Any
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
-from sqlalchemy import insert, update
+from sqlalchemy import update
 
 from server.admin.cli import create_admin
 from server.core.db import utcnow
 from server.ops.heartbeat import Heartbeat
-from server.push.models import PushAttempt, PushDelivery
+from server.push.attempts import record_attempts
+from server.push.models import PushDelivery
+from server.push.sender import Outcome
 from tests.browser.conftest import LiveServer, Session, User, screenshot
 from tests.browser.test_accessibility import severe_violations
 from tests.pushservice import make_browser_subscription
@@ -40,11 +42,11 @@ async def push_waiting_ten_minutes(app: Any) -> None:
     async with app.state.db.writer() as session:
         await session.execute(update(PushDelivery).values(due_at=now - timedelta(minutes=10)))
         answers = [(201, "delivered")] * 7 + [(429, "retry"), (503, "retry"), (None, "retry")]
-        await session.execute(
-            insert(PushAttempt),
-            [{"service": "fcm.googleapis.com", "at": now, "kind": kind, "status": status,
-              "seconds": 0.08} for status, kind in answers],
-        )  # fmt: skip
+        outcomes = [
+            Outcome(kind, status, service="fcm.googleapis.com", seconds=0.08)
+            for status, kind in answers
+        ]
+        await record_attempts(session, outcomes, now)  # as the delivery worker counts them
         await session.commit()
     await Heartbeat(app.state.db, "worker", ["delivery", "mail"], 10.0).beat()
 

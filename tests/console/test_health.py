@@ -27,7 +27,7 @@ from server.mail.models import OutgoingEmail
 from server.notifications.models import Notification
 from server.ops.heartbeat import Heartbeat
 from server.push.keys import KeyStore
-from server.push.models import PushAttempt, PushDelivery
+from server.push.models import PushDelivery, PushServiceStat
 from server.push.worker import DeliveryWorker
 from tests.admin.test_broadcasts import admin_account
 from tests.conftest import Accounts, make_settings, place_order
@@ -100,7 +100,7 @@ async def test_push_services_counts_each_hosts_answers(
 
             async def settled() -> bool:
                 async with database.reader() as session:
-                    tried = await session.scalar(select(func.count()).select_from(PushAttempt))
+                    tried = await session.scalar(select(func.sum(PushServiceStat.sent)))
                 return (await statuses(settings)).get("delivered") == 5 and (tried or 0) >= 10
 
             await wait_until(settled)
@@ -130,9 +130,9 @@ async def test_push_services_counts_each_hosts_answers(
             async with database.writer() as session:
                 name = picky.origin.split("://", 1)[1]
                 await session.execute(
-                    update(PushAttempt)
-                    .where(PushAttempt.service == name)
-                    .values(at=utcnow() - timedelta(hours=2))
+                    update(PushServiceStat)
+                    .where(PushServiceStat.service == name)
+                    .values(period=utcnow() - timedelta(hours=2))
                 )
                 await session.commit()
             body = await get(client, "/api/admin/push-services", admin.headers)
@@ -261,9 +261,9 @@ async def _rows_for_retention(settings: Settings, database: Database) -> None:
              for n, (status, created) in enumerate(hooks)],
         )  # fmt: skip
         await session.execute(
-            insert(PushAttempt),
-            [{"service": "push.test", "at": at, "kind": "delivered", "status": 201,
-              "seconds": 0.1} for at in (old, new)],
+            insert(PushServiceStat),
+            [{"service": "push.test", "period": at, "bin": 26, "sent": 1, "delivered": 1,
+              "rate_limited": 0, "server_errors": 0, "timeouts": 0} for at in (old, new)],
         )  # fmt: skip
         await session.commit()
 
@@ -277,7 +277,7 @@ async def test_retention_deletes_only_old_finished_rows(
         await _rows_for_retention(settings, database)
         deleted = await retention.prune(database, settings)
         assert deleted == {
-            "push": 5, "email": 2, "webhooks": 2, "push_attempts": 1, "push_circuits": 0,
+            "push": 5, "email": 2, "webhooks": 2, "push_service_stats": 1, "push_circuits": 0,
         }  # fmt: skip
         async with database.reader() as session:
             push = sorted(
@@ -288,13 +288,13 @@ async def test_retention_deletes_only_old_finished_rows(
             )
             email = sorted(await session.scalars(select(OutgoingEmail.status)))
             hooks = sorted(await session.scalars(select(WebhookDelivery.status)))
-            attempts = await session.scalar(select(func.count()).select_from(PushAttempt))
+            attempts = await session.scalar(select(func.count()).select_from(PushServiceStat))
         # The old queued rows stay: still work to do, however old.
         assert push == [("delivered", True), ("queued", False), ("queued", True)]
         assert email == ["queued", "sent"] and hooks == ["delivered", "queued"]
         assert attempts == 1
         assert await retention.prune(database, settings) == dict.fromkeys(
-            ("push", "email", "webhooks", "push_attempts", "push_circuits"), 0
+            ("push", "email", "webhooks", "push_service_stats", "push_circuits"), 0
         )
     finally:
         await database.dispose()

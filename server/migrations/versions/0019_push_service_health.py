@@ -1,4 +1,5 @@
-"""push service health: every POST's answer and each worker's breaker, for the console
+"""push service health: POSTs counted per service, period and answer time, and each
+worker's breaker, for the console
 
 Revision ID: 0019_push_service_health
 Revises: 0016_shop_orders
@@ -20,17 +21,22 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     op.create_table(
-        "push_attempts",
+        "push_service_stats",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("service", sa.String(length=255), nullable=False),
-        sa.Column("at", server.core.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("kind", sa.String(length=16), nullable=False),
-        sa.Column("status", sa.Integer(), nullable=True),
-        sa.Column("seconds", sa.Float(), nullable=True),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_push_attempts")),
+        sa.Column("period", server.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("bin", sa.Integer(), nullable=False),
+        sa.Column("sent", sa.Integer(), nullable=False),
+        sa.Column("delivered", sa.Integer(), nullable=False),
+        sa.Column("rate_limited", sa.Integer(), nullable=False),
+        sa.Column("server_errors", sa.Integer(), nullable=False),
+        sa.Column("timeouts", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_push_service_stats")),
+        sa.UniqueConstraint("service", "period", "bin", name="uq_push_service_stats_key"),
     )
-    op.create_index(op.f("ix_push_attempts_at"), "push_attempts", ["at"], unique=False)
-    op.create_index("ix_push_attempts_service_at", "push_attempts", ["service", "at"], unique=False)
+    op.create_index(
+        op.f("ix_push_service_stats_period"), "push_service_stats", ["period"], unique=False
+    )
     op.create_table(
         "push_circuits",
         sa.Column("service", sa.String(length=255), nullable=False),
@@ -45,6 +51,5 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("push_circuits")
-    op.drop_index("ix_push_attempts_service_at", table_name="push_attempts")
-    op.drop_index(op.f("ix_push_attempts_at"), table_name="push_attempts")
-    op.drop_table("push_attempts")
+    op.drop_index(op.f("ix_push_service_stats_period"), table_name="push_service_stats")
+    op.drop_table("push_service_stats")
