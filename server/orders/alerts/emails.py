@@ -32,17 +32,19 @@ async def _facts(
     session: AsyncSession, order: Order, vendor: User, customer: User, base: str, public_url: str
 ) -> texts.OrderFacts:
     """What the order's email says: the order, its lines and its links."""
+    lines = [
+        texts.Line(item.name, item.quantity, item.quantity * item.unit_price_cents)
+        for item in await _items(session, order)
+    ]
     return texts.OrderFacts(
         number=order.number,
         vendor_name=vendor.name,
         customer_name=customer.name,
         currency=order.currency,
         total_cents=order.total_cents,
+        count=sum(line.quantity for line in lines),
         note=order.note,
-        lines=[
-            texts.Line(item.name, item.quantity, item.quantity * item.unit_price_cents)
-            for item in await _items(session, order)
-        ],
+        lines=lines,
         link=absolute(base, f"/orders/{order.id}"),
         settings_link=absolute(public_url, SETTINGS_PATH),
     )

@@ -21,9 +21,6 @@ from server.orders.alerts import email_texts as texts
 from server.orders.shop.models import ShopOrder
 from server.push.models import PushSubscription
 
-# ISO 4217's code for "no currency": an amount sent without its currency.
-NO_CURRENCY = "XXX"
-
 
 async def queue_shop_email(
     uow: UnitOfWork, shop: ShopOrder, reason: EmailReason, prefs: rules.Preferences | None = None
@@ -40,9 +37,10 @@ async def queue_shop_email(
     facts = texts.OrderFacts(
         number=shop.order_ref,
         vendor_name=vendor.name,
-        customer_name=shop.customer or "—",
-        currency=shop.currency or NO_CURRENCY,
-        total_cents=shop.total_cents or 0,
+        customer_name=shop.customer,
+        currency=shop.currency,
+        total_cents=shop.total_cents,
+        count=shop.item_count,
         note=None,
         lines=[],
         link=absolute(await link_base(uow, vendor.id), shop.url or "/notifications"),
