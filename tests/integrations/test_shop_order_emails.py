@@ -128,17 +128,18 @@ def test_an_unanswered_orders_email_leaves_out_what_is_unknown(
 ) -> None:
     facts = email_texts.OrderFacts(
         number="A-9",
-        vendor_name="Stall",
         customer_name=customer,
         currency="EUR",
         total_cents=total,
         count=count,
         note=None,
         lines=[],
-        link="https://shop.example/o/9",
-        settings_link="https://vendorbell.example/settings",
+        path="/o/9",
     )
-    rendered = email_texts.render(facts, "unanswered", language(locale))
+    to = email_texts.Recipient(
+        "Stall", "https://shop.example/o/9", "https://vendorbell.example/settings"
+    )
+    rendered = email_texts.render(facts, to, "unanswered", language(locale))
     assert said in rendered.text
     assert said in rendered.html
     assert ("<table" in rendered.html) is (total is not None)

@@ -40,18 +40,25 @@ class Line:
 
 @dataclass(frozen=True)
 class OrderFacts:
-    """What the email tells, gathered by server.orders.alerts.emails. A shop's order may
-    leave out its customer, item count and total: the email then does not mention them."""
+    """What the email tells of the order, native or a shop's. A shop's order may leave
+    out its customer, item count and total: the email then does not mention them."""
 
     number: int | str  # a shop order's: its order_ref
-    vendor_name: str
     customer_name: str | None
     currency: str | None  # None: an amount sent without its currency, a plain number
     total_cents: int | None
     count: int | None  # items in all (quantities summed)
     note: str | None
     lines: list[Line]
-    link: str  # absolute: PUBLIC_URL/orders/<id>
+    path: str  # the order's page, made absolute on the vendor's link base (Recipient.link)
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """Whom the email greets and where its links lead (absolute)."""
+
+    name: str
+    link: str  # the order's page: vendorbell's, or a marketplace's for its vendor
     settings_link: str
 
 
@@ -85,10 +92,12 @@ def subject(facts: OrderFacts, reason: EmailReason, lang: Language) -> str:
     return pattern.format(number=facts.number, customer=customer, summary=summary)
 
 
-def render(facts: OrderFacts, reason: EmailReason, lang: Language) -> Rendered:
+def render(facts: OrderFacts, to: Recipient, reason: EmailReason, lang: Language) -> Rendered:
     """The email in the vendor's language."""
     return Rendered(
-        subject(facts, reason, lang), _text(facts, reason, lang), _html(facts, reason, lang)
+        subject(facts, reason, lang),
+        _text(facts, to, reason, lang),
+        _html(facts, to, reason, lang),
     )
 
 
@@ -131,9 +140,9 @@ def _intro(facts: OrderFacts, reason: EmailReason, lang: Language) -> str:
     return pattern.format(number=facts.number, customer=customer, summary=summary)
 
 
-def _text(facts: OrderFacts, reason: EmailReason, lang: Language) -> str:
+def _text(facts: OrderFacts, to: Recipient, reason: EmailReason, lang: Language) -> str:
     lines = [
-        lang.gettext("Hello {name},").format(name=one_line(facts.vendor_name)),
+        lang.gettext("Hello {name},").format(name=one_line(to.name)),
         "",
         _intro(facts, reason, lang),
         "",
@@ -148,25 +157,25 @@ def _text(facts: OrderFacts, reason: EmailReason, lang: Language) -> str:
         lines += ["", lang.gettext("Note: “{note}”").format(note=facts.note)]
     lines += [
         "",
-        lang.gettext("Open the order: {link}").format(link=facts.link),
+        lang.gettext("Open the order: {link}").format(link=to.link),
         "",
         _why(reason, lang),
         "",
         "--",
         lang.gettext("You get these emails because email alerts for orders are on."),
-        lang.gettext("Switch them off in your settings: {link}").format(link=facts.settings_link),
+        lang.gettext("Switch them off in your settings: {link}").format(link=to.settings_link),
     ]
     return "\n".join(lines) + "\n"
 
 
-def _html(facts: OrderFacts, reason: EmailReason, lang: Language) -> str:
+def _html(facts: OrderFacts, to: Recipient, reason: EmailReason, lang: Language) -> str:
     note = ""
     if facts.note:
         said = lang.gettext("Note: “{note}”").format(note=facts.note)
         note = f"<p>{escape(said)}</p>"
-    link, settings = escape(facts.link, quote=True), escape(facts.settings_link, quote=True)
+    link, settings = escape(to.link, quote=True), escape(to.settings_link, quote=True)
     small = 'style="color:#5f6368;font-size:13px"'
-    hello = lang.gettext("Hello {name},").format(name=one_line(facts.vendor_name))
+    hello = lang.gettext("Hello {name},").format(name=one_line(to.name))
     button = lang.gettext("Open order #{number}").format(number=facts.number)
     copy = escape(lang.gettext("Or copy this link:"))
     # The sentence around the link is one message, so translators can move the link.
