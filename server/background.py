@@ -46,7 +46,7 @@ from server.core.links import LINK_BASES
 from server.core.metrics import CACHE_INVALIDATIONS
 from server.core.signals import Signals
 from server.core.tasks import cancel_and_wait, every
-from server.core.unit_of_work import UnitOfWorkFactory
+from server.core.unit_of_work import Shared, UnitOfWorkFactory
 from server.integrations.links import MARKETPLACE_LINKS, marketplace_link_bases
 from server.integrations.registry import EMBED_ORIGINS
 from server.integrations.webhooks import channel as webhooks
@@ -158,14 +158,8 @@ class Runtime:
             await relay.start()
             self._on_stop("signal-relay", relay.close)
         self.hooks = feature_hooks()
-        self.units = UnitOfWorkFactory(
-            self.database,
-            settings,
-            caches=self.caches,
-            hub=self.hub,
-            signals=self.signals,
-            hooks=self.hooks,
-        )
+        shared = Shared(settings, self.caches, self.hub, self.signals, self.hooks)
+        self.units = UnitOfWorkFactory(self.database, shared)
 
     async def _start_workers(self) -> None:
         """The token-activity writer and the push delivery worker."""

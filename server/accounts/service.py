@@ -233,17 +233,6 @@ async def session_for_token(
     return found
 
 
-async def authenticate_token(
-    uow: UnitOfWork,
-    token: str,
-    secret_key: str,
-    activity: tokens.TokenActivity | None,
-    origin: str | None = None,
-) -> User:
-    """The user of `session_for_token`."""
-    return (await session_for_token(uow, token, secret_key, activity, origin)).user
-
-
 async def _resolve_token(
     uow: UnitOfWork, token: str, secret_key: str, activity: tokens.TokenActivity | None
 ) -> TokenSession | Literal["expired"] | None:

@@ -116,14 +116,7 @@ async def _vendor(uow: UnitOfWork, key: IntegrationKey, ref: str | EventVendor) 
             "Name a vendor by sub only with a key of an integration.", code="unknown_vendor"
         )
     vendor, _ = await vendors.find_or_create(uow, key.integration_id, vendors.checked_sub(ref.sub))
-    profile = vendors.profile_of(
-        name=ref.name,
-        email=ref.email,
-        locale=ref.locale,
-        zoneinfo=ref.zoneinfo,
-        shop_name=ref.shop_name,
-    )
-    await vendors.apply_profile(uow, vendor, profile)
+    await vendors.apply_profile(uow, vendor, vendors.profile_of(ref))
     return vendor
 
 

@@ -36,7 +36,7 @@ from server.notifications.models import Notification
 from server.notifications.preferences import service as preferences
 from server.notifications.preferences.rules import Decision
 from server.push.outbox import enqueue_pushes
-from server.push.payload import build_message
+from server.push.payload import PushContent, build_message
 
 
 async def notify_many(
@@ -114,18 +114,10 @@ def _publish_after_commit(uow: UnitOfWork, messages: list[tuple[int, dict[str, A
 
 
 @dataclass(frozen=True, slots=True)
-class Written:
+class Written(PushContent):
     """A notification row as inserted: what its push and live event are built from."""
 
-    id: int
     user_id: int
-    type: str
-    event: str
-    title: str
-    body: str
-    url: str
-    data: dict[str, Any]
-    lang: str
     created_at: datetime
     seen_at: datetime | None
     read_at: datetime | None
@@ -167,6 +159,6 @@ async def _insert_notifications(
     statement = insert(Notification).returning(Notification.id, Notification.user_id)
     ids = dict((u, i) for i, u in await uow.session.execute(statement, rows))
     return [
-        Written(ids[u], u, type, event, title, body, url, data, lang, now, read[u], read[u])
+        Written(ids[u], type, event, title, body, url, data, lang, u, now, read[u], read[u])
         for u in user_ids
     ]

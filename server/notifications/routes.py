@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.accounts.deps import CurrentUser, SessionDep, UnitOfWorkDep
+from server.core.unit_of_work import UnitOfWork
 from server.notifications import inbox, service
 from server.notifications.models import Notification
 from server.notifications.schemas import (
@@ -64,17 +67,21 @@ async def count(uow: UnitOfWorkDep, user: CurrentUser) -> CountsOut:
 
 @router.post("/mark-all-seen", response_model=UpdatedOut)
 async def mark_all_seen(uow: UnitOfWorkDep, user: CurrentUser) -> UpdatedOut:
-    updated = await inbox.mark_all_seen(uow.session, user.id)
-    if updated:
-        await service.publish_counts(uow, user.id)
-    return UpdatedOut(updated=updated)
+    return await _mark_all(uow, user.id, inbox.mark_all_seen)
 
 
 @router.post("/mark-all-read", response_model=UpdatedOut)
 async def mark_all_read(uow: UnitOfWorkDep, user: CurrentUser) -> UpdatedOut:
-    updated = await inbox.mark_all_read(uow.session, user.id)
+    return await _mark_all(uow, user.id, inbox.mark_all_read)
+
+
+async def _mark_all(
+    uow: UnitOfWork, user_id: int, mark: Callable[[AsyncSession, int], Awaitable[int]]
+) -> UpdatedOut:
+    """Mark the user's whole inbox; their devices hear the new counts only if it changed."""
+    updated = await mark(uow.session, user_id)
     if updated:
-        await service.publish_counts(uow, user.id)
+        await service.publish_counts(uow, user_id)
     return UpdatedOut(updated=updated)
 
 
