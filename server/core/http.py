@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
+from fastapi import Response
+from pydantic import BaseModel
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 CSP = (
@@ -136,3 +139,20 @@ class BodyLimitMiddleware(HttpMiddleware):
 
 class BodyTooLarge(Exception):
     """Raised inside receive() to abandon a request whose body outgrew the limit."""
+
+
+def created_or_known(model: type[BaseModel], known: str) -> dict[str, Any]:
+    """The route arguments of a POST or PUT that answers 201 when it created something
+    and 200 when it was there already (`known`: what that 200 says); the handler then
+    calls `answered(response, created)`."""
+    return {
+        "response_model": model,
+        "status_code": 201,
+        "responses": {200: {"model": model, "description": known}},
+    }
+
+
+def answered(response: Response, created: bool) -> None:
+    """200 instead of the route's 201 when nothing new was created (`created_or_known`)."""
+    if not created:
+        response.status_code = 200

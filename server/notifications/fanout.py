@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Unpack
 
 from sqlalchemy import insert
 
@@ -31,6 +31,7 @@ from server.core.languages import DEFAULT
 from server.core.links import link_bases
 from server.core.unit_of_work import UnitOfWork
 from server.notifications import inbox
+from server.notifications.content import Content
 from server.notifications.live import notification_message
 from server.notifications.models import Notification
 from server.notifications.preferences import service as preferences
@@ -40,38 +41,19 @@ from server.push.payload import PushContent, build_message
 
 
 async def notify_many(
-    uow: UnitOfWork,
-    user_ids: Sequence[int],
-    *,
-    type: str,
-    event: str,
-    title: str,
-    body: str,
-    url: str,
-    data: dict[str, Any] | None = None,
-    lang: str = DEFAULT,
+    uow: UnitOfWork, user_ids: Sequence[int], **content: Unpack[Content]
 ) -> dict[int, int]:
     """`notify` for each of `user_ids`, set-based; user id → notification id written
     (users whose preferences want neither inbox nor push get none). One text for all,
     in `lang` (a broadcast: the language its admin wrote it in)."""
     if not user_ids:
         return {}
-    decisions = await preferences.decide_many(uow, user_ids, type=type, event=event)
+    type = content["type"]
+    decisions = await preferences.decide_many(uow, user_ids, type=type, event=content["event"])
     stored = [user_id for user_id in user_ids if decisions[user_id].stored]
     if not stored:
         return {}
-    notifications = await _insert_notifications(
-        uow,
-        stored,
-        decisions,
-        type=type,
-        event=event,
-        title=title,
-        body=body,
-        url=url,
-        data=data,
-        lang=lang,
-    )
+    notifications = await _insert_notifications(uow, stored, decisions, content)
     inbox.invalidate_many_counts_after_commit(uow, stored)
     counts = await inbox.read_counts_of(uow.session, stored)
     bases = await link_bases(uow, stored)
@@ -124,24 +106,16 @@ class Written(PushContent):
 
 
 async def _insert_notifications(
-    uow: UnitOfWork,
-    user_ids: Sequence[int],
-    decisions: dict[int, Decision],
-    *,
-    type: str,
-    event: str,
-    title: str,
-    body: str,
-    url: str,
-    data: dict[str, Any] | None,
-    lang: str,
+    uow: UnitOfWork, user_ids: Sequence[int], decisions: dict[int, Decision], content: Content
 ) -> list[Written]:
     """The rows, inserted at once; returned as plain records carrying their ids (an ORM
     object apiece cost a quarter of the whole batch)."""
     now = utcnow()
     # Push only: the row is the push's record, never unread (as in `notify`).
     read = {user_id: None if decisions[user_id].inbox else now for user_id in user_ids}
-    title, data = title[:200], dict(data or {})  # one dict for all: nothing changes it
+    type, event, body, url = content["type"], content["event"], content["body"], content["url"]
+    title, lang = content["title"][:200], content.get("lang", DEFAULT)
+    data = dict(content.get("data") or {})  # one dict for all: nothing changes it
     common = {"type": type, "event": event, "title": title, "body": body, "url": url, "lang": lang}
     rows = [
         {

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response, status
 
 from server.accounts.deps import CurrentUser, SessionDep, UnitOfWorkDep
+from server.core.http import answered, created_or_known
 from server.push import subscriptions
 from server.push.keys import KeyStore
 from server.push.schemas import (
@@ -30,12 +31,7 @@ async def vapid_public_key(request: Request) -> PublicKeyOut:
     return PublicKeyOut(public_key=key_store(request).current.public_key)
 
 
-@router.post(
-    "/subscriptions",
-    response_model=SubscriptionOut,
-    status_code=status.HTTP_201_CREATED,
-    responses={200: {"model": SubscriptionOut, "description": "Known endpoint, updated"}},
-)
+@router.post("/subscriptions", **created_or_known(SubscriptionOut, "Known endpoint, updated"))
 async def subscribe(
     body: SubscriptionIn,
     request: Request,
@@ -46,8 +42,7 @@ async def subscribe(
     # The browser subscribed with the key we serve now, so it must be signed with it.
     kid = key_store(request).current.kid
     sub, created = await subscriptions.save(uow, user.id, body, key_id=kid)
-    if not created:
-        response.status_code = status.HTTP_200_OK
+    answered(response, created)
     return SubscriptionOut.model_validate(sub)
 
 

@@ -98,7 +98,6 @@ async def test_expired_token_is_a_session_expired_error(accounts: Accounts, app:
         with pytest.raises(service.NotAuthenticated) as unknown:
             await service.session_for_token(uow, "not-a-token", key, None)
         assert unknown.value.code == "not_authenticated"
-        assert await service.user_for_token(uow, account.token, key, None) is None
 
 
 async def test_an_expired_session_is_told_so(
