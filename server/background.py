@@ -33,7 +33,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
 from functools import partial
-from typing import Any, Literal
+from typing import Any, Literal, Unpack
 
 from server.accounts.tokens import TOKENS, TokenActivity
 from server.admin import broadcasts
@@ -47,8 +47,8 @@ from server.core.hooks import Hooks
 from server.core.links import LINK_BASES
 from server.core.metrics import CACHE_INVALIDATIONS
 from server.core.signals import Signals
-from server.core.tasks import cancel_and_wait, every
-from server.core.unit_of_work import UnitOfWorkFactory
+from server.core.tasks import Pace, cancel_and_wait, every
+from server.core.unit_of_work import Shared, UnitOfWorkFactory
 from server.integrations.links import MARKETPLACE_LINKS, marketplace_link_bases
 from server.integrations.registry import EMBED_ORIGINS
 from server.integrations.webhooks import channel as webhooks
@@ -161,14 +161,8 @@ class Runtime:
             await relay.start()
             self._on_stop("signal-relay", relay.close)
         self.hooks = feature_hooks()
-        self.units = UnitOfWorkFactory(
-            self.database,
-            settings,
-            caches=self.caches,
-            hub=self.hub,
-            signals=self.signals,
-            hooks=self.hooks,
-        )
+        shared = Shared(settings, self.caches, self.hub, self.signals, self.hooks)
+        self.units = UnitOfWorkFactory(self.database, shared)
 
     async def _start_workers(self) -> None:
         """The token-activity writer and the push delivery worker."""
@@ -248,15 +242,9 @@ class Runtime:
         self._on_stop(name, stop)
 
     def _every(
-        self,
-        name: str,
-        seconds: float,
-        step: Callable[[], Awaitable[object]],
-        *,
-        wake: asyncio.Event | None = None,
-        first: bool = False,
+        self, name: str, seconds: float, step: Callable[[], Awaitable[object]], **pace: Unpack[Pace]
     ) -> None:
-        self._task(name, every(name, seconds, step, wake=wake, first=first))
+        self._task(name, every(name, seconds, step, **pace))
 
     def _task(self, name: str, loop: Coroutine[Any, Any, None]) -> None:
         task = asyncio.get_running_loop().create_task(loop, name=name)

@@ -56,30 +56,30 @@ def install_api_docs(app: FastAPI) -> None:
     """GET /docs, /redoc and /docs/assets/{name}; the app must be made with
     `docs_url=None, redoc_url=None` so FastAPI does not add its CDN pages."""
 
-    def paths(request: Request) -> tuple[str, str]:
+    def page(request: Request, head: str, body: str) -> HTMLResponse:
+        """An API page under the request's root path: `{assets}` and `{openapi}` in `head`
+        and `body` stand for the (escaped) URLs of the assets and of the document."""
         root = escape(request.scope.get("root_path", "").rstrip("/"))
-        return f"{root}{ASSETS}", escape(f"{root}{app.openapi_url}")
+        urls = {"assets": f"{root}{ASSETS}", "openapi": escape(f"{root}{app.openapi_url}")}
+        title = f"{app.title} - API"
+        return _page(title, urls["assets"], head.format(**urls), body.format(**urls))
 
     @app.get("/docs", include_in_schema=False)
     async def swagger_ui(request: Request) -> HTMLResponse:
-        assets, openapi = paths(request)
-        return _page(
-            f"{app.title} - API",
-            assets,
-            f'<link rel="stylesheet" href="{assets}/swagger-ui.css">',
-            f'<div id="swagger-ui"></div><script src="{assets}/swagger-ui-bundle.js"></script>'
-            f'<script src="{assets}/swagger-init.js" data-openapi="{openapi}"></script>',
+        return page(
+            request,
+            '<link rel="stylesheet" href="{assets}/swagger-ui.css">',
+            '<div id="swagger-ui"></div><script src="{assets}/swagger-ui-bundle.js"></script>'
+            '<script src="{assets}/swagger-init.js" data-openapi="{openapi}"></script>',
         )
 
     @app.get("/redoc", include_in_schema=False)
     async def redoc(request: Request) -> HTMLResponse:
-        assets, openapi = paths(request)
-        return _page(
-            f"{app.title} - API",
-            assets,
+        return page(
+            request,
             "",
-            f'<redoc spec-url="{openapi}"></redoc>'
-            f'<script src="{assets}/redoc.standalone.js"></script>',
+            '<redoc spec-url="{openapi}"></redoc>'
+            '<script src="{assets}/redoc.standalone.js"></script>',
         )
 
     @app.get(f"{ASSETS}/{{name}}", include_in_schema=False)

@@ -10,7 +10,7 @@ from fastapi.dependencies.models import Dependant
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.accounts.models import User
-from server.accounts.service import authenticate_token
+from server.accounts.service import session_for_token
 from server.core.config import Settings
 from server.core.db import Database
 from server.core.errors import Forbidden, NotAuthenticated
@@ -107,11 +107,11 @@ async def get_current_user(request: Request, uow: UnitOfWorkDep, settings: Setti
     state = request.app.state
     # An embedded session answers only to the Origin it was issued to (server.integrations.embed).
     origin = request.headers.get("origin")
-    user = await authenticate_token(uow, token, state.secret_key, state.token_activity, origin)
+    found = await session_for_token(uow, token, state.secret_key, state.token_activity, origin)
     if from_cookie:
         check_csrf(request, settings)
     request.state.token = token
-    return user
+    return found.user
 
 
 CurrentUser = Annotated[User, Depends(get_current_user)]

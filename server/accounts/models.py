@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from server.core.db import Base, UTCDateTime, utcnow
+from server.core.db import Base, UTCDateTime, partial_index, utcnow
 
 ROLES = ("vendor", "customer", "admin")
 
@@ -23,13 +23,7 @@ class User(Base):
 
     __tablename__ = "users"
     __table_args__ = (
-        Index(
-            "uq_users_email_own",
-            "email",
-            unique=True,
-            sqlite_where=text("integration_id IS NULL"),
-            postgresql_where=text("integration_id IS NULL"),
-        ),
+        partial_index("uq_users_email_own", "email", where="integration_id IS NULL", unique=True),
         Index("uq_users_integration_sub", "integration_id", "external_sub", unique=True),
     )
 

@@ -192,25 +192,6 @@ class TokenSession:
         return self.origin is None or origin == self.origin
 
 
-async def user_for_token(
-    uow: UnitOfWork,
-    token: str,
-    secret_key: str,
-    activity: tokens.TokenActivity | None,
-    origin: str | None = None,
-) -> User | None:
-    """The user a live token belongs to, else None (unknown, revoked or expired token,
-    or an embedded session used from another origin than its own).
-
-    The lookup is by digest, so no timing leak of the token. A use is recorded through
-    `activity` (the process's batched `last_used_at` writer), when there is one.
-    """
-    found = await _resolve_token(uow, token, secret_key, activity)
-    if not isinstance(found, TokenSession) or not found.allows(origin):
-        return None
-    return found.user
-
-
 async def session_for_token(
     uow: UnitOfWork,
     token: str,
@@ -222,7 +203,10 @@ async def session_for_token(
     401 `session_expired` for a token past its lifetime, a 401 `not_authenticated` for
     any other unknown one, a 403 `origin_mismatch` for an embedded session used from
     another origin than the one it was issued to. The live channel checks its first
-    message's token with this too."""
+    message's token with this too.
+
+    The lookup is by digest, so no timing leak of the token. A use is recorded through
+    `activity` (the process's batched `last_used_at` writer), when there is one."""
     found = await _resolve_token(uow, token, secret_key, activity)
     if found == "expired":
         raise SessionExpired("Your session has expired. Sign in again.")
@@ -231,17 +215,6 @@ async def session_for_token(
     if not found.allows(origin):
         raise OriginMismatch("This session belongs to another origin.")
     return found
-
-
-async def authenticate_token(
-    uow: UnitOfWork,
-    token: str,
-    secret_key: str,
-    activity: tokens.TokenActivity | None,
-    origin: str | None = None,
-) -> User:
-    """The user of `session_for_token`."""
-    return (await session_for_token(uow, token, secret_key, activity, origin)).user
 
 
 async def _resolve_token(

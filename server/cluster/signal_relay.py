@@ -23,6 +23,7 @@ import os
 from typing import Any
 
 from server.cluster.clients import command_client
+from server.cluster.publish import publish_forever
 from server.core.signals import Signals
 from server.core.tasks import cancel_and_wait
 
@@ -78,20 +79,13 @@ class RedisSignalRelay:
             self._outbox.put_nowait(json.dumps(message))
 
     async def _publish_loop(self) -> None:
-        from redis.exceptions import RedisError
+        def failed(exc: Exception, _lost: int) -> None:
+            # The rows are in the database: the workers' polls find them.
+            log.warning("signals.relay.publish_failed", extra={"error": str(exc)})
 
-        while True:
-            batch = [await self._outbox.get()]
-            while not self._outbox.empty() and len(batch) < 500:
-                batch.append(self._outbox.get_nowait())
-            try:
-                async with self._redis.pipeline(transaction=False) as pipe:
-                    for text in batch:
-                        pipe.publish(self._channel, text)
-                    await pipe.execute()
-            except (RedisError, OSError) as exc:
-                log.warning("signals.relay.publish_failed", extra={"error": str(exc)})
-                await asyncio.sleep(1.0)
+        await publish_forever(
+            self._redis, self._channel, self._outbox, most=500, failed=failed, pause=1.0
+        )
 
     async def _listen_loop(self) -> None:
         from redis.exceptions import RedisError

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
+from fastapi import Response
+from pydantic import BaseModel
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 CSP = (
@@ -34,8 +37,9 @@ class TrailingSlashMiddleware:
         await self.app(scope, receive, send)
 
 
-class SecurityHeadersMiddleware:
-    """CSP without inline scripts, no sniffing, no framing, no referrer leaks."""
+class HttpMiddleware:
+    """Pure ASGI middleware for HTTP requests only: a WebSocket or the lifespan passes
+    through untouched; a subclass handles each request in `http`."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -44,6 +48,16 @@ class SecurityHeadersMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        await self.http(scope, receive, send)
+
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        raise NotImplementedError
+
+
+class SecurityHeadersMiddleware(HttpMiddleware):
+    """CSP without inline scripts, no sniffing, no framing, no referrer leaks."""
+
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         csp = DOCS_CSP if scope["path"] == "/redoc" else CSP
 
         async def send_with_headers(message: Message) -> None:
@@ -61,17 +75,14 @@ class SecurityHeadersMiddleware:
         await self.app(scope, receive, send_with_headers)
 
 
-class BodyLimitMiddleware:
+class BodyLimitMiddleware(HttpMiddleware):
     """413 for request bodies over `max_bytes`, whether declared or streamed."""
 
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
-        self.app = app
+        super().__init__(app)
         self.max_bytes = max_bytes
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
             await self._reject(send)
@@ -128,3 +139,20 @@ class BodyLimitMiddleware:
 
 class BodyTooLarge(Exception):
     """Raised inside receive() to abandon a request whose body outgrew the limit."""
+
+
+def created_or_known(model: type[BaseModel], known: str) -> dict[str, Any]:
+    """The route arguments of a POST or PUT that answers 201 when it created something
+    and 200 when it was there already (`known`: what that 200 says); the handler then
+    calls `answered(response, created)`."""
+    return {
+        "response_model": model,
+        "status_code": 201,
+        "responses": {200: {"model": model, "description": known}},
+    }
+
+
+def answered(response: Response, created: bool) -> None:
+    """200 instead of the route's 201 when nothing new was created (`created_or_known`)."""
+    if not created:
+        response.status_code = 200

@@ -16,25 +16,27 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Iterable
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 log = logging.getLogger("vendorbell.tasks")
 
 
+class Pace(TypedDict, total=False):
+    """How `every` paces its passes beside its period (whoever starts one passes these on)."""
+
+    wake: asyncio.Event | None  # set: a pass at once, not after the wait
+    first: bool  # a pass before the first wait
+
+
 async def every(
-    name: str,
-    seconds: float,
-    step: Callable[[], Awaitable[object]],
-    *,
-    wake: asyncio.Event | None = None,
-    first: bool = False,
+    name: str, seconds: float, step: Callable[[], Awaitable[object]], **pace: Unpack[Pace]
 ) -> None:
     """Forever: wait `seconds` (or until `wake` is set), then run `step` once. A failing
     step is logged as `<name>.failed` and the loop goes on: a database outage or a bug in
     one pass never ends a loop that the next pass may serve. `first` runs a pass before
     the first wait (a restart resumes at once); otherwise waiting first keeps short-lived
     apps (tests) from writing in the background."""
-    run_now = first
+    run_now, wake = pace.get("first", False), pace.get("wake")
     while True:
         if not run_now:
             if wake is None:

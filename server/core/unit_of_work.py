@@ -61,38 +61,35 @@ class _UnitSession(Session):
     unit: UnitOfWork | None = None
 
 
-class UnitOfWork:
-    """A session plus settings, caches, hub, signals and hooks, with after-commit hooks."""
+class Shared:
+    """What every unit of one process carries beside its session: settings, caches, hub,
+    signals and hooks (the factory holds them and hands them to each unit it opens)."""
 
-    __slots__ = (
-        "_invalidations",
-        "_locals",
-        "_pending",
-        "_running",
-        "caches",
-        "hooks",
-        "hub",
-        "session",
-        "settings",
-        "signals",
-    )
+    __slots__ = ("caches", "hooks", "hub", "settings", "signals")
 
     def __init__(
         self,
-        session: AsyncSession,
-        *,
         settings: Settings,
         caches: Caches | None,
         hub: LiveHub,
         signals: Signals,
         hooks: Hooks | None = None,
     ) -> None:
-        self.session = session
         self.settings = settings
         self.caches = caches
         self.hub = hub
         self.signals = signals
         self.hooks = hooks or Hooks()
+
+
+class UnitOfWork(Shared):
+    """A session plus settings, caches, hub, signals and hooks, with after-commit hooks."""
+
+    __slots__ = ("_invalidations", "_locals", "_pending", "_running", "session")
+
+    def __init__(self, session: AsyncSession, shared: Shared) -> None:
+        super().__init__(shared.settings, shared.caches, shared.hub, shared.signals, shared.hooks)
+        self.session = session
         self._locals: dict[UnitLocal[Any], Any] = {}
         self._pending: list[AfterCommit] = []
         self._invalidations: list[tuple[GenerationalCache[Any], Hashable]] | None = None
@@ -175,25 +172,12 @@ def _after_rollback(session: Session, previous_transaction: Any) -> None:
         unit._rolled_back()
 
 
-class UnitOfWorkFactory:
+class UnitOfWorkFactory(Shared):
     """Opens units of work on one database, with the process's caches, hub and signals."""
 
-    def __init__(
-        self,
-        database: Database,
-        settings: Settings,
-        *,
-        caches: Caches | None,
-        hub: LiveHub,
-        signals: Signals,
-        hooks: Hooks | None = None,
-    ) -> None:
+    def __init__(self, database: Database, shared: Shared) -> None:
+        super().__init__(shared.settings, shared.caches, shared.hub, shared.signals, shared.hooks)
         self.database = database
-        self.settings = settings
-        self.caches = caches
-        self.hub = hub
-        self.signals = signals
-        self.hooks = hooks or Hooks()
         self._reader = async_sessionmaker(
             database.read_engine, expire_on_commit=False, sync_session_class=_UnitSession
         )
@@ -202,14 +186,7 @@ class UnitOfWorkFactory:
         )
 
     def _unit(self, session: AsyncSession) -> UnitOfWork:
-        return UnitOfWork(
-            session,
-            settings=self.settings,
-            caches=self.caches,
-            hub=self.hub,
-            signals=self.signals,
-            hooks=self.hooks,
-        )
+        return UnitOfWork(session, self)
 
     @asynccontextmanager
     async def reader(self) -> AsyncIterator[UnitOfWork]:

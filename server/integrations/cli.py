@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +12,7 @@ from server.core.config import Settings
 from server.core.db import make_database
 from server.core.errors import AppError
 from server.core.signals import Signals
-from server.core.unit_of_work import UnitOfWorkFactory
+from server.core.unit_of_work import Shared, UnitOfWorkFactory
 from server.integrations import embed_keys, keys, registry
 from server.integrations.secret_key import SecretKeyMissing, checked_secret_key
 
@@ -48,14 +48,7 @@ async def run(settings: Settings, args: argparse.Namespace) -> list[str]:
 
 
 def cmd_integration_key(args: argparse.Namespace, settings: Settings) -> None:
-    try:
-        lines = asyncio.run(run(settings, args))
-    except SecretKeyMissing as exc:
-        raise SystemExit(f"error: {exc} No key was issued.") from None
-    except AppError as exc:
-        raise SystemExit(f"error: {exc.detail}") from None
-    for line in lines:
-        print(line)
+    _print(run(settings, args))
 
 
 async def _integration(units: UnitOfWorkFactory, args: argparse.Namespace) -> list[str]:
@@ -120,16 +113,19 @@ async def _with_units(
     database = make_database(settings)
     try:
         units = UnitOfWorkFactory(
-            database, settings, caches=None, hub=_NoLiveChannel(), signals=Signals()
+            database, Shared(settings, caches=None, hub=_NoLiveChannel(), signals=Signals())
         )
         return await action(units, args)
     finally:
         await database.dispose()
 
 
-def _print(settings: Settings, args: argparse.Namespace, action: Any) -> None:
+def _print(work: Coroutine[Any, Any, list[str]]) -> None:
+    """Run a command's work and print its lines; what refuses it is one `error:` line."""
     try:
-        lines = asyncio.run(_with_units(settings, args, action))
+        lines = asyncio.run(work)
+    except SecretKeyMissing as exc:  # only issuing a key needs the sealing key strictly
+        raise SystemExit(f"error: {exc} No key was issued.") from None
     except AppError as exc:
         raise SystemExit(f"error: {exc.detail}") from None
     except OSError as exc:
@@ -140,7 +136,7 @@ def _print(settings: Settings, args: argparse.Namespace, action: Any) -> None:
 
 def cmd_integration(args: argparse.Namespace, settings: Settings) -> None:
     """Changes made here reach running servers' CORS answers within 30 s (their cache)."""
-    _print(settings, args, _integration)
+    _print(_with_units(settings, args, _integration))
 
 
 def cmd_embed_key(args: argparse.Namespace, settings: Settings) -> None:
@@ -149,4 +145,4 @@ def cmd_embed_key(args: argparse.Namespace, settings: Settings) -> None:
             args.public_key_pem = Path(args.public_key).read_text()
         except (OSError, UnicodeDecodeError) as exc:
             raise SystemExit(f"error: cannot read {args.public_key}: {exc}") from None
-    _print(settings, args, _embed_key)
+    _print(_with_units(settings, args, _embed_key))

@@ -30,6 +30,7 @@ from server.notifications.preferences.rules import Preferences
 from server.notifications.service import notify
 from server.orders.shop import service as shop_orders
 from server.orders.shop.models import ShopOrder
+from server.orders.texts import items
 
 log = logging.getLogger("vendorbell.integrations")
 
@@ -115,14 +116,7 @@ async def _vendor(uow: UnitOfWork, key: IntegrationKey, ref: str | EventVendor) 
             "Name a vendor by sub only with a key of an integration.", code="unknown_vendor"
         )
     vendor, _ = await vendors.find_or_create(uow, key.integration_id, vendors.checked_sub(ref.sub))
-    profile = vendors.profile_of(
-        name=ref.name,
-        email=ref.email,
-        locale=ref.locale,
-        zoneinfo=ref.zoneinfo,
-        shop_name=ref.shop_name,
-    )
-    await vendors.apply_profile(uow, vendor, profile)
+    await vendors.apply_profile(uow, vendor, vendors.profile_of(ref))
     return vendor
 
 
@@ -140,6 +134,8 @@ def render(event: EventIn, lang: Language) -> tuple[str, str]:
     ref = {"ref": d.order_ref}
     parts = [p for p in (d.customer, _money(d, lang)) if p]
     if event.type == "order.created":
+        if d.items is not None:  # "Ada · 3 items · €12.50"
+            parts.insert(1 if d.customer else 0, items(lang, d.items))
         title = lang.gettext("New order {ref}") if d.order_ref else lang.gettext("New order")
         return title.format(**ref), " · ".join(parts) or lang.gettext("A new order has arrived.")
     if event.type == "order.cancelled":
@@ -228,6 +224,7 @@ async def _act(uow: UnitOfWork, key: IntegrationKey, event: EventIn, vendor: Use
             ref,
             customer=event.data.customer,
             total_cents=event.data.total_cents,
+            item_count=event.data.items,
             currency=event.data.currency,
             url=event.data.url,
         )

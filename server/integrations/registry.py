@@ -15,7 +15,7 @@ import ipaddress
 import secrets
 import socket
 from collections.abc import Sequence
-from typing import Final
+from typing import Final, get_args
 from urllib.parse import urlsplit
 
 from sqlalchemy import select
@@ -26,19 +26,11 @@ from server.core.config import Settings
 from server.core.errors import Invalid, NotFound
 from server.core.unit_of_work import UnitOfWork
 from server.integrations.models import Integration
+from server.integrations.schemas import WebhookEvent
 from server.push.endpoints import UnsafeEndpoint, host_rule, is_public_address, parse_push_url
 
-WEBHOOK_EVENTS: Final = (
-    "notification.created",
-    "notification.delivered",
-    "notification.failed",
-    "notification.expired",
-    "notification.shown",
-    "notification.clicked",
-    "notification.read",
-    "device.added",
-    "device.removed",
-)
+# The events a webhook may ask for: the API's own list (IntegrationIn.webhook_events).
+WEBHOOK_EVENTS: Final = get_args(WebhookEvent)
 # Every origin some integration allows (one key): what CORS answers and sign-in accept.
 EMBED_ORIGINS: CacheSpec[frozenset[str]] = CacheSpec("embed_origins", ttl_seconds=30.0)
 ALL: Final = "all"

@@ -9,6 +9,7 @@ from starlette.convertors import StringConvertor, register_url_convertor
 
 from server.accounts.deps import CurrentAdmin, CurrentUser, SessionDep, UnitOfWorkDep, bearer_token
 from server.accounts.service import revoke_token
+from server.core.http import answered, created_or_known
 from server.integrations import embed, embed_keys, events, keys, registry, signature, vendor_api
 from server.integrations.schemas import (
     BulkOut,
@@ -43,12 +44,7 @@ class VendorSub(StringConvertor):
 register_url_convertor("vendor_sub", VendorSub())
 
 
-@router.post(
-    "/api/events",
-    response_model=EventOut,
-    status_code=status.HTTP_201_CREATED,
-    responses={200: {"model": EventOut, "description": "already received (same id and body)"}},
-)
+@router.post("/api/events", **created_or_known(EventOut, "already received (same id and body)"))
 async def receive_event(request: Request, response: Response, uow: UnitOfWorkDep) -> EventOut:
     """Signed with the key's secret over `<timestamp>.<raw body>` (see docs/integrations.md)."""
     body = await request.body()
@@ -60,8 +56,7 @@ async def receive_event(request: Request, response: Response, uow: UnitOfWorkDep
         body,
     )
     answer, created = await events.receive(uow, key, body)
-    if not created:
-        response.status_code = status.HTTP_200_OK
+    answered(response, created)
     return answer
 
 
@@ -102,9 +97,7 @@ async def _signed_integration(request: Request, uow: UnitOfWorkDep) -> str:
 
 @router.put(
     "/api/integrations/vendors/{sub:vendor_sub}",
-    response_model=VendorOut,
-    status_code=status.HTTP_201_CREATED,
-    responses={200: {"model": VendorOut, "description": "known vendor, updated"}},
+    **created_or_known(VendorOut, "known vendor, updated"),
 )
 async def put_vendor(
     sub: str, request: Request, response: Response, uow: UnitOfWorkDep
@@ -112,8 +105,7 @@ async def put_vendor(
     """Create or update one of the marketplace's vendors (signed as /api/events)."""
     integration_id = await _signed_integration(request, uow)
     answer, created = await vendor_api.put(uow, integration_id, sub, await request.body())
-    if not created:
-        response.status_code = status.HTTP_200_OK
+    answered(response, created)
     return answer
 
 

@@ -33,6 +33,13 @@ class EventData(BaseModel):
     order_ref: Line64 | None = None
     customer: Name | None = None
     total_cents: int | None = Field(default=None, ge=0, le=10**12)
+    items: int | None = Field(
+        default=None,
+        ge=1,
+        le=100_000,
+        description="How many items the order holds (quantities summed), for order.created: "
+        "shown as a native order's count ('3 items'). Left out, the count is not mentioned.",
+    )
     currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
     title: Line200 | None = None  # system.notice
     text: Text1000 | None = None  # message / notice body

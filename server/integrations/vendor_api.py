@@ -64,14 +64,7 @@ def vendor_out(user: User) -> VendorOut:
 async def _upsert(
     uow: UnitOfWork, integration_id: str, sub: str, body: VendorIn
 ) -> tuple[User, bool]:
-    profile = vendors.profile_of(
-        name=body.name,
-        email=body.email,
-        locale=body.locale,
-        zoneinfo=body.zoneinfo,
-        shop_name=body.shop_name,
-    )
-    return await vendors.upsert(uow, integration_id, sub, profile, body.disabled)
+    return await vendors.upsert(uow, integration_id, sub, vendors.profile_of(body), body.disabled)
 
 
 async def put(

@@ -7,6 +7,7 @@ Such a vendor has no password and is never matched to an existing account by ema
 
 from __future__ import annotations
 
+from typing import Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import delete, select
@@ -129,28 +130,37 @@ def checked_sub(sub: str) -> str:
     return sub
 
 
-def profile_of(
-    *,
-    name: str | None,
-    email: str | None,
-    locale: str | None,
-    zoneinfo: str | None,
-    shop_name: str | None,
-) -> Profile:
-    """A profile sent to the vendor API, its time zone and language checked."""
-    if zoneinfo is not None:
+class SentProfile(Protocol):
+    """A vendor's profile as a marketplace sends it: to the vendor API (VendorIn) or
+    with an event (EventVendor)."""
+
+    @property
+    def name(self) -> str | None: ...
+    @property
+    def email(self) -> str | None: ...
+    @property
+    def locale(self) -> str | None: ...
+    @property
+    def zoneinfo(self) -> str | None: ...
+    @property
+    def shop_name(self) -> str | None: ...
+
+
+def profile_of(sent: SentProfile) -> Profile:
+    """The profile a marketplace sent, its time zone and language checked."""
+    if sent.zoneinfo is not None:
         try:
-            ZoneInfo(zoneinfo)
+            ZoneInfo(sent.zoneinfo)
         except (ZoneInfoNotFoundError, ValueError):
             raise Invalid(
                 "zoneinfo is not an IANA time zone (e.g. Europe/Berlin).", code="invalid_time_zone"
             ) from None
     return Profile(
-        name=name,
-        email=email.lower() if email else None,
-        locale=negotiate(locale) if locale else None,
-        time_zone=zoneinfo,
-        shop_name=shop_name,
+        name=sent.name,
+        email=sent.email.lower() if sent.email else None,
+        locale=negotiate(sent.locale) if sent.locale else None,
+        time_zone=sent.zoneinfo,
+        shop_name=sent.shop_name,
     )
 
 

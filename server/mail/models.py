@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from server.core.db import Base, UTCDateTime, utcnow
+from server.core.db import Base, UTCDateTime, partial_index, utcnow
 
 EMAIL_STATES = ("queued", "sent", "failed")
 
@@ -21,12 +21,7 @@ class OutgoingEmail(Base):
         # without an order (NULL) are never equal, so they are not limited by this.
         UniqueConstraint("order_id", "reason", name="uq_email_outbox_order_id_reason"),
         # The mail loop's claim: due queued rows, oldest first.
-        Index(
-            "ix_email_outbox_due",
-            "due_at",
-            sqlite_where=text("status = 'queued'"),
-            postgresql_where=text("status = 'queued'"),
-        ),
+        partial_index("ix_email_outbox_due", "due_at", where="status = 'queued'"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

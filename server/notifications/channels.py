@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Protocol
 
 from server.core.hooks import Hook
 from server.core.links import link_bases
@@ -27,22 +27,15 @@ from server.notifications.models import Notification
 from server.notifications.preferences import service as preferences
 from server.notifications.preferences.rules import Decision
 from server.push.outbox import enqueue_push, enqueue_pushes
-from server.push.payload import build_message
+from server.push.payload import PushContent, build_message
 
 
 @dataclass(frozen=True, slots=True)
-class Written:
-    """A notification row as inserted: what its push and live event are built from."""
+class Written(PushContent):
+    """A notification row as inserted by a broadcast (server.notifications.fanout):
+    what its push, its webhook event and its live event are built from."""
 
-    id: int
     user_id: int
-    type: str
-    event: str
-    title: str
-    body: str
-    url: str
-    data: dict[str, Any]
-    lang: str
     created_at: datetime
     seen_at: datetime | None
     read_at: datetime | None

@@ -21,7 +21,7 @@ delivery id once, and one hook publishes every live event.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Unpack
 
 from sqlalchemy import insert
 
@@ -30,6 +30,7 @@ from server.core.languages import DEFAULT
 from server.core.unit_of_work import UnitOfWork
 from server.notifications import inbox
 from server.notifications.channels import CHANNELS, Written
+from server.notifications.content import Content
 from server.notifications.live import notification_message
 from server.notifications.models import Notification
 from server.notifications.preferences import service as preferences
@@ -37,38 +38,19 @@ from server.notifications.preferences.rules import Decision
 
 
 async def notify_many(
-    uow: UnitOfWork,
-    user_ids: Sequence[int],
-    *,
-    type: str,
-    event: str,
-    title: str,
-    body: str,
-    url: str,
-    data: dict[str, Any] | None = None,
-    lang: str = DEFAULT,
+    uow: UnitOfWork, user_ids: Sequence[int], **content: Unpack[Content]
 ) -> dict[int, int]:
     """`notify` for each of `user_ids`, set-based; user id → notification id written
     (users whose preferences want neither inbox nor push get none). One text for all,
     in `lang` (a broadcast: the language its admin wrote it in)."""
     if not user_ids:
         return {}
-    decisions = await preferences.decide_many(uow, user_ids, type=type, event=event)
+    type = content["type"]
+    decisions = await preferences.decide_many(uow, user_ids, type=type, event=content["event"])
     stored = [user_id for user_id in user_ids if decisions[user_id].stored]
     if not stored:
         return {}
-    notifications = await _insert_notifications(
-        uow,
-        stored,
-        decisions,
-        type=type,
-        event=event,
-        title=title,
-        body=body,
-        url=url,
-        data=data,
-        lang=lang,
-    )
+    notifications = await _insert_notifications(uow, stored, decisions, content)
     inbox.invalidate_many_counts_after_commit(uow, stored)
     counts = await inbox.read_counts_of(uow.session, stored)
     for channel in uow.hooks.each(CHANNELS):
@@ -100,24 +82,16 @@ def _publish_after_commit(uow: UnitOfWork, messages: list[tuple[int, dict[str, A
 
 
 async def _insert_notifications(
-    uow: UnitOfWork,
-    user_ids: Sequence[int],
-    decisions: dict[int, Decision],
-    *,
-    type: str,
-    event: str,
-    title: str,
-    body: str,
-    url: str,
-    data: dict[str, Any] | None,
-    lang: str,
+    uow: UnitOfWork, user_ids: Sequence[int], decisions: dict[int, Decision], content: Content
 ) -> list[Written]:
     """The rows, inserted at once; returned as plain records carrying their ids (an ORM
     object apiece cost a quarter of the whole batch)."""
     now = utcnow()
     # Push only: the row is the push's record, never unread (as in `notify`).
     read = {user_id: None if decisions[user_id].inbox else now for user_id in user_ids}
-    title, data = title[:200], dict(data or {})  # one dict for all: nothing changes it
+    type, event, body, url = content["type"], content["event"], content["body"], content["url"]
+    title, lang = content["title"][:200], content.get("lang", DEFAULT)
+    data = dict(content.get("data") or {})  # one dict for all: nothing changes it
     common = {"type": type, "event": event, "title": title, "body": body, "url": url, "lang": lang}
     rows = [
         {
@@ -135,6 +109,6 @@ async def _insert_notifications(
     statement = insert(Notification).returning(Notification.id, Notification.user_id)
     ids = dict((u, i) for i, u in await uow.session.execute(statement, rows))
     return [
-        Written(ids[u], u, type, event, title, body, url, data, lang, now, read[u], read[u])
+        Written(ids[u], type, event, title, body, url, data, lang, u, now, read[u], read[u])
         for u in user_ids
     ]

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from server.core.db import Base, UTCDateTime, utcnow
+from server.core.db import Base, UTCDateTime, partial_index, utcnow
 from server.notifications.types import KINDS
 
 # The types declared at start (server.notifications.types reads a later one too).
@@ -22,21 +22,9 @@ class Notification(Base):
         Index("ix_notifications_user_id_id", "user_id", "id"),
         Index("ix_notifications_user_type_id", "user_id", "type", "id"),
         # Unread counts by type and the unread list touch only unread rows.
-        Index(
-            "ix_notifications_unread",
-            "user_id",
-            "type",
-            "id",
-            sqlite_where=text("read_at IS NULL"),
-            postgresql_where=text("read_at IS NULL"),
-        ),
+        partial_index("ix_notifications_unread", "user_id", "type", "id", where="read_at IS NULL"),
         # The badge: unseen rows only.
-        Index(
-            "ix_notifications_unseen",
-            "user_id",
-            sqlite_where=text("seen_at IS NULL"),
-            postgresql_where=text("seen_at IS NULL"),
-        ),
+        partial_index("ix_notifications_unseen", "user_id", where="seen_at IS NULL"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

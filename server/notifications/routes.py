@@ -64,6 +64,7 @@ async def count(uow: UnitOfWorkDep, user: CurrentUser) -> CountsOut:
 
 @router.post("/mark-all-seen", response_model=UpdatedOut)
 async def mark_all_seen(uow: UnitOfWorkDep, user: CurrentUser) -> UpdatedOut:
+    """Their devices hear the new counts only if it changed anything."""
     updated = await inbox.mark_all_seen(uow.session, user.id)
     if updated:
         await service.publish_counts(uow, user.id)

@@ -8,7 +8,7 @@ caller's transaction; the live event is published only after commit.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
+from typing import Unpack
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -19,6 +19,7 @@ from server.core.languages import DEFAULT, Language, language
 from server.core.unit_of_work import UnitOfWork
 from server.notifications import inbox, texts
 from server.notifications.channels import CHANNELS
+from server.notifications.content import Content
 from server.notifications.counts import Counts
 from server.notifications.live import counts_message, notification_message
 from server.notifications.models import Notification
@@ -30,14 +31,8 @@ async def notify(
     uow: UnitOfWork,
     user_id: int,
     *,
-    type: str,
-    event: str,
-    title: str,
-    body: str,
-    url: str,
-    data: dict[str, Any] | None = None,
-    lang: str = DEFAULT,
     prefs: rules.Preferences | None = None,
+    **content: Unpack[Content],
 ) -> Notification:
     """Write one notification for `user_id`, queue its pushes, publish it after commit.
 
@@ -48,6 +43,7 @@ async def notify(
     at all (server.notifications.preferences). A caller that already loaded them (an
     order event: server.orders.notices) hands them in as `prefs`.
     """
+    type, event = content["type"], content["event"]
     if prefs is None:
         decision = await preferences.decide_for(uow, user_id, type=type, event=event)
     else:
@@ -56,11 +52,11 @@ async def notify(
         user_id=user_id,
         type=type,
         event=event,
-        title=title[:200],
-        body=body,
-        url=url,
-        data=data or {},
-        lang=lang,
+        title=content["title"][:200],
+        body=content["body"],
+        url=content["url"],
+        data=content.get("data") or {},
+        lang=content.get("lang", DEFAULT),
     )
     if not decision.stored:
         return notification  # neither inbox nor push wanted: nothing is written

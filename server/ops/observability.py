@@ -18,10 +18,11 @@ from fastapi import APIRouter, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 from server.core.config import Settings
 from server.core.db import Database, utcnow
+from server.core.http import HttpMiddleware
 from server.core.metrics import (
     HTTP_REQUESTS,
     QUEUE_DEPTH,
@@ -75,16 +76,10 @@ def _route_label(scope: Scope) -> str:
     return "unmatched"
 
 
-class RequestMetricsMiddleware:
+class RequestMetricsMiddleware(HttpMiddleware):
     """Counts HTTP requests by route template and status; sets the request id."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         supplied = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
         rid = supplied if _VALID_REQUEST_ID.match(supplied) else uuid.uuid4().hex
         token = request_id.set(rid)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query, Response, status
@@ -10,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.accounts.deps import CurrentCustomer, CurrentUser, SessionDep, UnitOfWorkDep
 from server.accounts.models import User
 from server.core.errors import Forbidden
+from server.core.unit_of_work import UnitOfWork
 from server.orders import service
 from server.orders.alerts.history import order_alerts
 from server.orders.alerts.schemas import OrderAlertsOut
@@ -158,60 +160,61 @@ IdempotencyKey = Annotated[
 ]
 
 
-def _replayed(created: bool, response: Response) -> None:
-    if not created:
-        response.headers["Idempotent-Replayed"] = "true"
+@dataclass(frozen=True)
+class MoneyPost:
+    """What every money POST takes beside its body and order: the unit, the caller, and
+    the retry key whose replay is answered as the first time."""
+
+    uow: UnitOfWork
+    user: User
+    response: Response
+    idempotency_key: str | None
+
+    def answered(self, created: bool) -> None:
+        if not created:
+            self.response.headers["Idempotent-Replayed"] = "true"
 
 
-@router.post("/{order_id}/payments", response_model=OrderOut, status_code=status.HTTP_201_CREATED)
-async def pay(
-    body: PaymentIn,
-    order: CustomerOrder,
+def _money_post(
     uow: UnitOfWorkDep,
     user: CurrentUser,
     response: Response,
     idempotency_key: IdempotencyKey = None,
-) -> OrderOut:
+) -> MoneyPost:
+    return MoneyPost(uow, user, response, idempotency_key)
+
+
+MoneyPostDep = Annotated[MoneyPost, Depends(_money_post)]
+
+
+async def _payment(post: MoneyPost, order: Order, body: PaymentIn, by: str) -> OrderOut:
     order, created = await service.add_payment(
-        uow, order, body.amount_cents, idempotency_key=idempotency_key
+        post.uow, order, body.amount_cents, by=by, idempotency_key=post.idempotency_key
     )
-    _replayed(created, response)
-    return order_out(order, user)
+    post.answered(created)
+    return order_out(order, post.user)
+
+
+@router.post("/{order_id}/payments", response_model=OrderOut, status_code=status.HTTP_201_CREATED)
+async def pay(body: PaymentIn, order: CustomerOrder, post: MoneyPostDep) -> OrderOut:
+    return await _payment(post, order, body, by="customer")
 
 
 @router.post(
     "/{order_id}/cash-payments", response_model=OrderOut, status_code=status.HTTP_201_CREATED
 )
-async def record_cash_payment(
-    body: PaymentIn,
-    order: VendorOrder,
-    uow: UnitOfWorkDep,
-    user: CurrentUser,
-    response: Response,
-    idempotency_key: IdempotencyKey = None,
-) -> OrderOut:
+async def record_cash_payment(body: PaymentIn, order: VendorOrder, post: MoneyPostDep) -> OrderOut:
     """The vendor records money taken in person (cash at pickup); the customer is told."""
-    order, created = await service.add_payment(
-        uow, order, body.amount_cents, by="vendor", idempotency_key=idempotency_key
-    )
-    _replayed(created, response)
-    return order_out(order, user)
+    return await _payment(post, order, body, by="vendor")
 
 
 @router.post("/{order_id}/refunds", response_model=OrderOut, status_code=status.HTTP_201_CREATED)
-async def refund(
-    body: RefundIn,
-    order: VendorOrder,
-    uow: UnitOfWorkDep,
-    user: CurrentUser,
-    response: Response,
-    idempotency_key: IdempotencyKey = None,
-) -> OrderOut:
+async def refund(body: RefundIn, order: VendorOrder, post: MoneyPostDep) -> OrderOut:
     order, created = await service.add_refund(
-        uow, order, body.amount_cents, body.reason, idempotency_key
+        post.uow, order, body.amount_cents, body.reason, post.idempotency_key
     )
-    _replayed(created, response)
-    return await order_page(uow.session, order, user)
+    post.answered(created)
+    return await order_page(post.uow.session, order, post.user)
 
 
 @router.post("/{order_id}/messages", response_model=OrderOut, status_code=status.HTTP_201_CREATED)

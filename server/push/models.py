@@ -16,7 +16,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from server.core.db import Base, UTCDateTime, utcnow
+from server.core.db import Base, UTCDateTime, partial_index, utcnow
 
 DELIVERY_STATES = ("queued", "delivered", "failed", "expired")
 
@@ -47,12 +47,7 @@ class PushDelivery(Base):
     __tablename__ = "push_deliveries"
     __table_args__ = (
         # The worker's claim query: due queued rows, oldest first.
-        Index(
-            "ix_push_deliveries_due",
-            "due_at",
-            sqlite_where=text("status = 'queued'"),
-            postgresql_where=text("status = 'queued'"),
-        ),
+        partial_index("ix_push_deliveries_due", "due_at", where="status = 'queued'"),
         # outcomes_for(): the inbox's per-notification push counts.
         Index("ix_push_deliveries_notification_status", "notification_id", "status"),
     )

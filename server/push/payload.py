@@ -61,6 +61,21 @@ class PushSource(Protocol):
     def lang(self) -> str: ...
 
 
+@dataclass(frozen=True, slots=True)
+class PushContent:
+    """A `PushSource` as a plain record: what a push says and the notification it is
+    reported against."""
+
+    id: int
+    type: str
+    event: str
+    title: str
+    body: str
+    url: str
+    data: dict[str, Any]
+    lang: str
+
+
 @dataclass(frozen=True)
 class PushMessage:
     payload: str

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response, status
 
 from server.accounts.deps import CurrentUser, SessionDep, UnitOfWorkDep
+from server.core.http import answered, created_or_known
 from server.push import subscriptions
 from server.push.keys import KeyStore
 from server.push.models import PushSubscription
@@ -41,12 +42,7 @@ def subscribed(request: Request, sub: PushSubscription) -> SubscribedOut:
     return SubscribedOut(**saved.model_dump(), renewal_token=token)
 
 
-@router.post(
-    "/subscriptions",
-    response_model=SubscribedOut,
-    status_code=status.HTTP_201_CREATED,
-    responses={200: {"model": SubscribedOut, "description": "Known endpoint, updated"}},
-)
+@router.post("/subscriptions", **created_or_known(SubscribedOut, "Known endpoint, updated"))
 async def subscribe(
     body: SubscriptionIn,
     request: Request,
@@ -57,8 +53,7 @@ async def subscribe(
     # The browser subscribed with the key we serve now, so it must be signed with it.
     kid = key_store(request).current.kid
     sub, created = await subscriptions.save(uow, user.id, body, key_id=kid)
-    if not created:
-        response.status_code = status.HTTP_200_OK
+    answered(response, created)
     return subscribed(request, sub)
 
 

@@ -11,6 +11,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from server.cluster.clients import command_client, subscription_client
+from server.cluster.publish import publish_forever
 from server.core.ids import is_ascii_digits
 from server.realtime.hub import SERVICE_RESTART, Event, Hub, SessionCheck, encode
 
@@ -193,23 +194,13 @@ class RedisHub(Hub):
             return pubsub
 
     async def _publish_loop(self) -> None:
-        from redis.exceptions import RedisError
+        def failed(exc: Exception, lost: int) -> None:
+            # The database still holds the notifications: clients resync on reconnect.
+            log.error("realtime.redis.publish_failed", extra={"error": str(exc), "lost": lost})
 
-        while True:
-            batch = [await self._outbox.get()]
-            while not self._outbox.empty() and len(batch) < 1000:
-                batch.append(self._outbox.get_nowait())
-            try:
-                async with self._redis.pipeline(transaction=False) as pipe:
-                    for payload in batch:
-                        pipe.publish(self._channel, payload)
-                    await pipe.execute()
-            except (RedisError, OSError, TimeoutError) as exc:
-                # The database still holds the notifications: clients resync on reconnect.
-                log.error(
-                    "realtime.redis.publish_failed", extra={"error": str(exc), "lost": len(batch)}
-                )
-                await asyncio.sleep(0.5)
+        await publish_forever(
+            self._redis, self._channel, self._outbox, most=1000, failed=failed, pause=0.5
+        )
 
 
 async def _close_quietly(pubsub: Any) -> None:

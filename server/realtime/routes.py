@@ -16,9 +16,10 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from server.accounts.deps import SESSION_COOKIE
 from server.accounts.security import token_digest
-from server.accounts.service import OriginMismatch, user_for_token
+from server.accounts.service import OriginMismatch, session_for_token
 from server.core.config import Settings
 from server.core.db import Database
+from server.core.errors import NotAuthenticated
 from server.core.ids import parse_id
 from server.core.metrics import WS_CONNECTIONS
 from server.core.unit_of_work import UnitOfWorkFactory
@@ -180,11 +181,13 @@ async def authenticate(
     state = websocket.app.state
     units: UnitOfWorkFactory = state.units
     secret_key: str = state.secret_key
-    async with units.reader() as uow:
-        user = await user_for_token(uow, token, secret_key, state.token_activity)
-    if user is None:
+    try:
+        async with units.reader() as uow:
+            # An embedded session (bound to its page's origin) is refused here too.
+            found = await session_for_token(uow, token, secret_key, state.token_activity)
+    except (NotAuthenticated, OriginMismatch):
         return None, None, NOT_AUTHENTICATED
-    return user.id, token_digest(secret_key, token), None
+    return found.user.id, token_digest(secret_key, token), None
 
 
 def origin_allowed(websocket: WebSocket, settings: Settings) -> bool:

@@ -93,12 +93,11 @@ async def test_expired_token_is_a_session_expired_error(accounts: Accounts, app:
     key = app.state.secret_key
     async with app.state.units.reader() as uow:
         with pytest.raises(service.SessionExpired) as expired:
-            await service.authenticate_token(uow, account.token, key, None)
+            await service.session_for_token(uow, account.token, key, None)
         assert expired.value.status == 401 and expired.value.code == "session_expired"
         with pytest.raises(service.NotAuthenticated) as unknown:
-            await service.authenticate_token(uow, "not-a-token", key, None)
+            await service.session_for_token(uow, "not-a-token", key, None)
         assert unknown.value.code == "not_authenticated"
-        assert await service.user_for_token(uow, account.token, key, None) is None
 
 
 async def test_an_expired_session_is_told_so(

@@ -155,14 +155,14 @@ async def test_unknown_data_fields_are_named_in_the_answer_and_ignored(
 ) -> None:
     vendor = await accounts.vendor()
     key = await issue_key(app)
-    body = event(vendor, colour="red", items=[1])
+    body = event(vendor, colour="red", lines=[1])
     first = await send(client, key, body)
     assert first.status_code == 201, first.text
-    assert first.json()["ignored_fields"] == ["data.colour", "data.items"]
+    assert first.json()["ignored_fields"] == ["data.colour", "data.lines"]
     again = await send(client, key, body)
     assert (again.json()["status"], again.json()["ignored_fields"]) == (
         "duplicate",
-        ["data.colour", "data.items"],
+        ["data.colour", "data.lines"],
     )
     plain = await send(client, key, event(vendor, "evt_2"))
     assert plain.json()["ignored_fields"] == []

@@ -2,7 +2,7 @@
 worker's breaker, for the console
 
 Revision ID: 0019_push_service_health
-Revises: 0016_shop_orders
+Revises: 0017_shop_order_items
 Create Date: 2026-12-07 19:20:00
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 import server.core.db
 
 revision: str = "0019_push_service_health"
-down_revision: str | None = "0016_shop_orders"
+down_revision: str | None = "0017_shop_order_items"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -40,16 +40,25 @@ class Line:
 
 @dataclass(frozen=True)
 class OrderFacts:
-    """What the email tells, gathered by server.orders.alerts.emails."""
+    """What the email tells of the order, native or a shop's. A shop's order may leave
+    out its customer, item count and total: the email then does not mention them."""
 
     number: int | str  # a shop order's: its order_ref
-    vendor_name: str
-    customer_name: str
-    currency: str
-    total_cents: int
+    customer_name: str | None
+    currency: str | None  # None: an amount sent without its currency, a plain number
+    total_cents: int | None
+    count: int | None  # items in all (quantities summed)
     note: str | None
     lines: list[Line]
-    link: str  # absolute: PUBLIC_URL/orders/<id>
+    path: str  # the order's page, made absolute on the vendor's link base (Recipient.link)
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """Whom the email greets and where its links lead (absolute)."""
+
+    name: str
+    link: str  # the order's page: vendorbell's, or a marketplace's for its vendor
     settings_link: str
 
 
@@ -70,85 +79,103 @@ def subject(facts: OrderFacts, reason: EmailReason, lang: Language) -> str:
     """'New order #12 from Alice — 2 items, €12.40', or 'Order #12 is still waiting'."""
     if reason == "unanswered":
         return lang.gettext("Order #{number} is still waiting").format(number=facts.number)
-    return lang.gettext("New order #{number} from {customer} — {items}, {total}").format(
-        number=facts.number,
-        customer=one_line(facts.customer_name, 60),
-        items=_count(facts, lang),
-        total=lang.money(facts.total_cents, facts.currency),
-    )
+    customer = one_line(facts.customer_name, 60) if facts.customer_name else None
+    summary = _summary(facts, lang)
+    if customer and summary:
+        pattern = lang.gettext("New order #{number} from {customer} — {summary}")
+    elif customer:
+        pattern = lang.gettext("New order #{number} from {customer}")
+    elif summary:
+        pattern = lang.gettext("New order #{number} — {summary}")
+    else:
+        pattern = lang.gettext("New order #{number}")
+    return pattern.format(number=facts.number, customer=customer, summary=summary)
 
 
-def render(facts: OrderFacts, reason: EmailReason, lang: Language) -> Rendered:
+def render(facts: OrderFacts, to: Recipient, reason: EmailReason, lang: Language) -> Rendered:
     """The email in the vendor's language."""
     return Rendered(
-        subject(facts, reason, lang), _text(facts, reason, lang), _html(facts, reason, lang)
+        subject(facts, reason, lang),
+        _text(facts, to, reason, lang),
+        _html(facts, to, reason, lang),
     )
 
 
-def _count(facts: OrderFacts, lang: Language) -> str:
-    return items(lang, sum(line.quantity for line in facts.lines))
+def amount(cents: int, facts: OrderFacts, lang: Language) -> str:
+    """€12.40, or 12.40 when the shop sent the amount without its currency."""
+    return lang.money(cents, facts.currency) if facts.currency else lang.decimal(cents)
 
 
-def _intro(facts: OrderFacts, reason: EmailReason, customer: str, lang: Language) -> str:
-    values = {
-        "number": facts.number,
-        "customer": customer,
-        "items": _count(facts, lang),
-        "total": lang.money(facts.total_cents, facts.currency),
-    }
+def _summary(facts: OrderFacts, lang: Language) -> str:
+    """'2 items, €12.40', what of it is known ('2 items'; '€12.40'), or ''."""
+    known = []
+    if facts.count is not None:
+        known.append(items(lang, facts.count))
+    if facts.total_cents is not None:
+        known.append(amount(facts.total_cents, facts, lang))
+    return ", ".join(known)
+
+
+def _intro(facts: OrderFacts, reason: EmailReason, lang: Language) -> str:
+    customer = one_line(facts.customer_name) if facts.customer_name else None
+    summary = _summary(facts, lang)
+    # Whole sentences per case, so each language words what is left out its own way.
     if reason == "unanswered":
-        pattern = lang.gettext(
-            "Order #{number} from {customer} ({items}, {total}) is still pending."
-        )
+        patterns = {
+            (True, True): lang.gettext(
+                "Order #{number} from {customer} ({summary}) is still pending."
+            ),
+            (True, False): lang.gettext("Order #{number} from {customer} is still pending."),
+            (False, True): lang.gettext("Order #{number} ({summary}) is still pending."),
+            (False, False): lang.gettext("Order #{number} is still pending."),
+        }
     else:
-        pattern = lang.gettext("{customer} placed order #{number}: {items}, {total}.")
-    return pattern.format(**values)
+        patterns = {
+            (True, True): lang.gettext("{customer} placed order #{number}: {summary}."),
+            (True, False): lang.gettext("{customer} placed order #{number}."),
+            (False, True): lang.gettext("A customer placed order #{number}: {summary}."),
+            (False, False): lang.gettext("A customer placed order #{number}."),
+        }
+    pattern = patterns[bool(customer), bool(summary)]
+    return pattern.format(number=facts.number, customer=customer, summary=summary)
 
 
-def _text(facts: OrderFacts, reason: EmailReason, lang: Language) -> str:
+def _text(facts: OrderFacts, to: Recipient, reason: EmailReason, lang: Language) -> str:
     lines = [
-        lang.gettext("Hello {name},").format(name=one_line(facts.vendor_name)),
+        lang.gettext("Hello {name},").format(name=one_line(to.name)),
         "",
-        _intro(facts, reason, one_line(facts.customer_name), lang),
+        _intro(facts, reason, lang),
         "",
     ]
     for line in facts.lines:
-        price = lang.money(line.cents, facts.currency)
+        price = amount(line.cents, facts, lang)
         lines.append(f"  {line.quantity} {TIMES} {one_line(line.name)}  {price}")
-    total = lang.money(facts.total_cents, facts.currency)
-    lines.append("  " + lang.gettext("Total: {total}").format(total=total))
+    if facts.total_cents is not None:
+        total = amount(facts.total_cents, facts, lang)
+        lines.append("  " + lang.gettext("Total: {total}").format(total=total))
     if facts.note:
         lines += ["", lang.gettext("Note: “{note}”").format(note=facts.note)]
     lines += [
         "",
-        lang.gettext("Open the order: {link}").format(link=facts.link),
+        lang.gettext("Open the order: {link}").format(link=to.link),
         "",
         _why(reason, lang),
         "",
         "--",
         lang.gettext("You get these emails because email alerts for orders are on."),
-        lang.gettext("Switch them off in your settings: {link}").format(link=facts.settings_link),
+        lang.gettext("Switch them off in your settings: {link}").format(link=to.settings_link),
     ]
     return "\n".join(lines) + "\n"
 
 
-def _html(facts: OrderFacts, reason: EmailReason, lang: Language) -> str:
-    cell = 'style="padding:4px 12px 4px 0"'
-    right = 'style="padding:4px 0;text-align:right"'
-    rows = "".join(
-        f"<tr><td {cell}>{line.quantity} {TIMES}</td><td {cell}>{escape(line.name)}</td>"
-        f"<td {right}>{escape(lang.money(line.cents, facts.currency))}</td></tr>"
-        for line in facts.lines
-    )
-    total = escape(lang.money(facts.total_cents, facts.currency))
+def _html(facts: OrderFacts, to: Recipient, reason: EmailReason, lang: Language) -> str:
     note = ""
     if facts.note:
         said = lang.gettext("Note: “{note}”").format(note=facts.note)
         note = f"<p>{escape(said)}</p>"
-    link, settings = escape(facts.link, quote=True), escape(facts.settings_link, quote=True)
+    link, settings = escape(to.link, quote=True), escape(to.settings_link, quote=True)
     small = 'style="color:#5f6368;font-size:13px"'
-    total_label = escape(lang.gettext("Total"))
-    hello = lang.gettext("Hello {name},").format(name=one_line(facts.vendor_name))
+    hello = lang.gettext("Hello {name},").format(name=one_line(to.name))
     button = lang.gettext("Open order #{number}").format(number=facts.number)
     copy = escape(lang.gettext("Or copy this link:"))
     # The sentence around the link is one message, so translators can move the link.
@@ -167,10 +194,8 @@ def _html(facts: OrderFacts, reason: EmailReason, lang: Language) -> str:
         f"<title>{escape(subject(facts, reason, lang))}</title></head>"
         '<body style="font-family:system-ui,-apple-system,Segoe UI,sans-serif;color:#1f1f1f">'
         f"<p>{escape(hello)}</p>"
-        f"<p>{escape(_intro(facts, reason, one_line(facts.customer_name), lang))}</p>"
-        f'<table style="border-collapse:collapse">{rows}'
-        f'<tr><td colspan="2" {cell}><strong>{total_label}</strong></td>'
-        f"<td {right}><strong>{total}</strong></td></tr></table>"
+        f"<p>{escape(_intro(facts, reason, lang))}</p>"
+        f"{_html_table(facts, lang)}"
         f"{note}"
         f'<p><a href="{link}" style="display:inline-block;padding:10px 18px;background:#1a73e8;'
         f'color:#ffffff;border-radius:6px;text-decoration:none">{escape(button)}</a></p>'
@@ -179,3 +204,22 @@ def _html(facts: OrderFacts, reason: EmailReason, lang: Language) -> str:
         f"<p {small}>{switch_off}</p>"
         "</body></html>\n"
     )
+
+
+def _html_table(facts: OrderFacts, lang: Language) -> str:
+    """The lines and the total; a total the shop did not send gets no row ('' when
+    nothing is left to show)."""
+    cell = 'style="padding:4px 12px 4px 0"'
+    right = 'style="padding:4px 0;text-align:right"'
+    rows = "".join(
+        f"<tr><td {cell}>{line.quantity} {TIMES}</td><td {cell}>{escape(line.name)}</td>"
+        f"<td {right}>{escape(amount(line.cents, facts, lang))}</td></tr>"
+        for line in facts.lines
+    )
+    if facts.total_cents is not None:
+        total = escape(amount(facts.total_cents, facts, lang))
+        rows += (
+            f'<tr><td colspan="2" {cell}><strong>{escape(lang.gettext("Total"))}</strong></td>'
+            f"<td {right}><strong>{total}</strong></td></tr>"
+        )
+    return f'<table style="border-collapse:collapse">{rows}</table>' if rows else ""

@@ -28,29 +28,80 @@ from server.orders.models import Order, OrderItem
 from server.push.models import PushSubscription
 
 
-async def _facts(
-    session: AsyncSession, order: Order, vendor: User, customer: User, base: str, public_url: str
-) -> texts.OrderFacts:
-    """What the order's email says: the order, its lines and its links."""
-    return texts.OrderFacts(
-        number=order.number,
-        vendor_name=vendor.name,
-        customer_name=customer.name,
-        currency=order.currency,
-        total_cents=order.total_cents,
-        note=order.note,
-        lines=[
-            texts.Line(item.name, item.quantity, item.quantity * item.unit_price_cents)
-            for item in await _items(session, order)
-        ],
-        link=absolute(base, f"/orders/{order.id}"),
+async def queue_email(
+    uow: UnitOfWork,
+    vendor_id: int,
+    reason: EmailReason,
+    facts: texts.OrderFacts,
+    *,
+    key: str,
+    order_id: int | None = None,
+    prefs: rules.Preferences | None = None,
+) -> bool:
+    """Queue the vendor's email about an order for `reason`, in the unit's transaction:
+    the one way a native order's and a shop order's emails are written.
+
+    False, and nothing written, when the vendor switched order emails off, has no address
+    (a marketplace's vendor whose email it never gave), or, for a native order
+    (`order_id`), this reason was queued already (the outbox's unique (order_id, reason)
+    holds even against a concurrent caller). `key` names the order in the Message-ID.
+    After commit, the mail loop of this process (and, with REDIS_URL, of the others) is
+    woken. `prefs`: the vendor's, when the caller has them already.
+    """
+    prefs = prefs or await preferences.load(uow, vendor_id)
+    if not prefs.channels("order").email:
+        return False
+    vendor = await uow.session.get(User, vendor_id)
+    if vendor is None or not vendor.email:
+        return False
+    public_url = uow.settings.public_url
+    to = texts.Recipient(
+        name=vendor.name,
+        link=absolute(await link_base(uow, vendor.id), facts.path),
         settings_link=absolute(public_url, SETTINGS_PATH),
     )
+    content = texts.render(facts, to, reason, language(vendor.locale))
+    values = {
+        "user_id": vendor.id,
+        "order_id": order_id,
+        "reason": reason,
+        "recipient": vendor.email,
+        "subject": content.subject,
+        "text_body": content.text,
+        "html_body": content.html,
+        "message_id": new_message_id(public_url, f"{key}.{reason}"),
+        "status": "queued",
+        "attempts": 0,
+    }
+    email_id = await _insert_once(uow.session, values)
+    if email_id is None:
+        return False
+    signal = uow.signals.emails
+
+    async def committed() -> None:
+        signal.send([email_id])
+
+    uow.after_commit(committed)
+    return True
+
+
+async def wants_no_device_email(uow: UnitOfWork, vendor_id: int, prefs: rules.Preferences) -> bool:
+    """For a new order (native or a shop's): True when the vendor takes order emails and
+    no unmuted push device of theirs will ring (`prefs`: the vendor's, as loaded)."""
+    if not prefs.channels("order").email:
+        return False
+    device = await uow.session.scalar(
+        select(PushSubscription.id)
+        .where(PushSubscription.user_id == vendor_id, PushSubscription.muted.is_(False))
+        .limit(1)
+    )
+    return device is None
 
 
 async def _insert_once(session: AsyncSession, values: dict[str, Any]) -> int | None:
     """The new email's id, or None when one for this order and reason exists: a
-    concurrent caller may have queued it since the check, then this inserts nothing."""
+    concurrent caller may have queued it since the check, then this inserts nothing
+    (rows without an order never conflict: NULLs are distinct)."""
     insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     statement = (
         insert(OutgoingEmail)
@@ -65,62 +116,37 @@ async def _insert_once(session: AsyncSession, values: dict[str, Any]) -> int | N
 async def queue_order_email(
     uow: UnitOfWork, order: Order, reason: EmailReason, prefs: rules.Preferences | None = None
 ) -> bool:
-    """Queue the vendor's email about `order` for `reason`, in the unit's transaction.
-
-    False, and nothing written, when the vendor switched order emails off or this
-    reason was already queued for this order (whatever became of it). After commit,
-    the mail loop of this process (and, with REDIS_URL, of the others) is woken. `prefs`:
-    the vendor's, when the caller has them already.
-    """
+    """Queue the vendor's email about the native `order` for `reason` (`queue_email`);
+    False when this reason was queued already for this order (whatever became of it)."""
     session = uow.session
-    prefs = prefs or await preferences.load(uow, order.vendor_id)
-    if not prefs.channels("order").email:
-        return False
     if await _queued(session, order.id, reason):
         return False
-    vendor = await session.get(User, order.vendor_id)
     customer = await session.get(User, order.customer_id)
-    if vendor is None or customer is None or not vendor.email:
-        return False  # a marketplace's vendor whose email the marketplace never gave
-    public_url = uow.settings.public_url
-    base = await link_base(uow, vendor.id)
-    facts = await _facts(session, order, vendor, customer, base, public_url)
-    content = texts.render(facts, reason, language(vendor.locale))
-    values = {
-        "user_id": vendor.id,
-        "order_id": order.id,
-        "reason": reason,
-        "recipient": vendor.email,
-        "subject": content.subject,
-        "text_body": content.text,
-        "html_body": content.html,
-        "message_id": new_message_id(public_url, f"order{order.id}.{reason}"),
-        "status": "queued",
-        "attempts": 0,
-    }
-    email_id = await _insert_once(session, values)
-    if email_id is None:
+    if customer is None:
         return False
-    signal = uow.signals.emails
-
-    async def committed() -> None:
-        signal.send([email_id])
-
-    uow.after_commit(committed)
-    return True
+    lines = [
+        texts.Line(item.name, item.quantity, item.quantity * item.unit_price_cents)
+        for item in await _items(session, order)
+    ]
+    facts = texts.OrderFacts(
+        number=order.number,
+        customer_name=customer.name,
+        currency=order.currency,
+        total_cents=order.total_cents,
+        count=sum(line.quantity for line in lines),
+        note=order.note,
+        lines=lines,
+        path=f"/orders/{order.id}",
+    )
+    return await queue_email(
+        uow, order.vendor_id, reason, facts, key=f"order{order.id}", order_id=order.id, prefs=prefs
+    )
 
 
 async def queue_if_no_device(uow: UnitOfWork, order: Order, prefs: rules.Preferences) -> bool:
     """For a new order: email the vendor when no unmuted push device of theirs will ring
     (`prefs`: the vendor's, as the order's notice loaded them)."""
-    if not prefs.channels("order").email:
-        return False
-    device = await uow.session.scalar(
-        select(PushSubscription.id)
-        .where(PushSubscription.user_id == order.vendor_id, PushSubscription.muted.is_(False))
-        .limit(1)
-    )
-    if device is not None:
+    if not await wants_no_device_email(uow, order.vendor_id, prefs):
         return False
     return await queue_order_email(uow, order, "no_device", prefs)
 

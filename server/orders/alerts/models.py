@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, text
+from sqlalchemy import Boolean, ForeignKey, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from server.core.db import Base, UTCDateTime, utcnow
+from server.core.db import Base, UTCDateTime, partial_index, utcnow
 
 
 class OrderReminder(Base):
@@ -24,12 +24,7 @@ class OrderReminder(Base):
     __tablename__ = "order_reminders"
     __table_args__ = (
         # The loop's claim: due active rows. Active rows are the pending orders only.
-        Index(
-            "ix_order_reminders_due",
-            "next_due_at",
-            sqlite_where=text("status = 'active'"),
-            postgresql_where=text("status = 'active'"),
-        ),
+        partial_index("ix_order_reminders_due", "next_due_at", where="status = 'active'"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

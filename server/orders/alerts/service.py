@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import delete, update
 
@@ -28,7 +27,7 @@ from server.orders import texts
 from server.orders.alerts.models import OrderReminder
 from server.orders.models import Order
 from server.push.outbox import enqueue_pushes
-from server.push.payload import build_message
+from server.push.payload import PushContent, build_message
 
 # The "unanswered" email comes this long after a new order when its vendor turned
 # reminders off (repeat_every_seconds 0): the email must not wait for reminders that
@@ -37,19 +36,10 @@ UNANSWERED_SECONDS = 120
 
 
 @dataclass(frozen=True, slots=True)
-class OrderPush:
+class OrderPush(PushContent):
     """A push about an order that is not an inbox row of its own (a reminder, the answer):
-    it carries the id of the order's notification, so the service worker reports its
-    clicks (and a click marks read) against that one."""
-
-    id: int
-    type: str
-    event: str
-    title: str
-    body: str
-    url: str
-    data: dict[str, Any]
-    lang: str
+    its `id` is the order's notification's, so the service worker reports its clicks (and
+    a click marks read) against that one."""
 
 
 def first_due(alerts: rules.OrderAlerts, now: datetime) -> tuple[int, int, datetime]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, String, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from server.core.db import Base, UTCDateTime, utcnow
@@ -43,6 +43,7 @@ class ShopOrder(Base):
     )
     customer: Mapped[str | None] = mapped_column(String(200))
     total_cents: Mapped[int | None] = mapped_column(BigInteger)
+    item_count: Mapped[int | None] = mapped_column(Integer)  # None: the shop did not say
     currency: Mapped[str | None] = mapped_column(String(3))
     url: Mapped[str | None] = mapped_column(String(500))
     # The fallback email reasons queued for it, space-separated: each goes once.

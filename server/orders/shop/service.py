@@ -44,6 +44,7 @@ async def new(
     *,
     customer: str | None,
     total_cents: int | None,
+    item_count: int | None,
     currency: str | None,
     url: str | None,
 ) -> ShopOrder:
@@ -56,6 +57,7 @@ async def new(
         status="pending",
         customer=customer,
         total_cents=total_cents,
+        item_count=item_count,
         currency=currency,
         url=url,
         emailed="",
