@@ -8,9 +8,10 @@
 import { api, get } from '../api.js';
 import { changeLocale } from '../session.js';
 import { h, mount } from '../dom.js';
-import { LOCALES, locale, t } from '../i18n.js';
+import { LOCALES, known, locale, t } from '../i18n.js';
 import { errorMessage } from '../messages.js';
-import { TYPES, typeLabel } from '../format.js';
+import { typeLabel } from '../format.js';
+import { typeNames } from '../kinds.js';
 import { state } from '../state.js';
 import { browserTimeZone, zoneNames } from '../time-zone.js';
 import { passwordCard } from './password-card.js';
@@ -96,9 +97,11 @@ function typeRow(type, prefs, vendor) {
   const email = emailOffered(type, vendor)
     ? switchInput(t('prefs.email_for', { type: label }), channels.email ?? true, { 'data-testid': `email-${type}` })
     : null;
+  // A type the catalogues have no hint for yet (newly declared on the server) shows its name alone.
   const hint = vendor ? `prefs.hint.${type}` : `prefs.hint_customer.${type}`;
   const row = h('tr', { dataset: { type } },
-    h('th', { scope: 'row' }, h('span', { class: 'pref-type' }, label), h('span', { class: 'muted small' }, t(hint)),
+    h('th', { scope: 'row' }, h('span', { class: 'pref-type' }, label),
+      known(hint) ? h('span', { class: 'muted small' }, t(hint)) : null,
       alwaysInbox ? h('span', { class: 'muted small', id: 'order-inbox-note' }, t('prefs.orders_always_inbox')) : null),
     h('td', { 'data-label': t('prefs.col_push') }, push),
     h('td', { 'data-label': t('prefs.col_inbox') }, inbox),
@@ -106,17 +109,19 @@ function typeRow(type, prefs, vendor) {
   return { row, push, inbox, email };
 }
 
-/** Which channels each notification type uses: a table of switches. */
+/** Which channels each notification type uses: a table of switches, one row per type the
+ * server declares (its answer lists them all). */
 function typesCard(prefs, vendor) {
-  const rows = Object.fromEntries(TYPES.map((type) => [type, typeRow(type, prefs, vendor)]));
+  const types = typeNames(prefs);
+  const rows = Object.fromEntries(types.map((type) => [type, typeRow(type, prefs, vendor)]));
   const columns = ['prefs.col_type', 'prefs.col_push', 'prefs.col_inbox', ...(vendor ? ['prefs.col_email'] : [])];
   const section = h('section', { class: 'card' },
     h('h2', {}, t('prefs.by_type_title')),
     h('p', { class: 'muted small' }, t(vendor ? 'prefs.by_type_hint' : 'prefs.by_type_hint_customer')),
     h('table', { class: 'pref-table' },
       h('thead', {}, h('tr', {}, columns.map((key) => h('th', { scope: 'col' }, t(key))))),
-      h('tbody', {}, TYPES.map((type) => rows[type].row))));
-  const read = () => Object.fromEntries(TYPES.map((type) => [type, {
+      h('tbody', {}, types.map((type) => rows[type].row))));
+  const read = () => Object.fromEntries(types.map((type) => [type, {
     push: rows[type].push.checked,
     inbox: rows[type].inbox.checked,
     email: rows[type].email?.checked ?? false,
