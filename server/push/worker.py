@@ -28,6 +28,7 @@ from server.push.claims import claim_due
 from server.push.crypto_pool import EncryptionPool, auto_processes
 from server.push.endpoints import EndpointTarget
 from server.push.keys import KeyStore, VapidKey
+from server.push.outbox import DELIVERIES_QUEUED
 from server.push.outcomes import DELIVERIES, backoff, count_outcome, record_outcomes
 from server.push.sender import UNUSABLE_KEYS, Job, Outcome, Request, Sender
 from server.push.services import OPEN, ServiceState, service_rules
@@ -98,7 +99,7 @@ class DeliveryWorker:
 
     async def start(self) -> None:
         if self.signals is not None:
-            self.signals.deliveries.connect(self._committed)
+            self.signals[DELIVERIES_QUEUED].connect(self._committed)
         self._main = asyncio.create_task(self._run(), name="push-worker")
         self._flusher = asyncio.create_task(self._flush_loop(), name="push-worker-flush")
         self._watcher = asyncio.create_task(self._watch_loop(), name="push-worker-services")
@@ -112,7 +113,7 @@ class DeliveryWorker:
         """Stop claiming, let in-flight sends finish (up to DRAIN_SECONDS), record them,
         release the rest."""
         if self.signals is not None:
-            self.signals.deliveries.disconnect(self._committed)
+            self.signals[DELIVERIES_QUEUED].disconnect(self._committed)
         self._stopping = True
         self._wake.set()
         self._room.set()

@@ -15,6 +15,7 @@ from server.core.unit_of_work import UnitOfWork
 from server.mail.message import SETTINGS_PATH, new_message_id
 from server.mail.models import OutgoingEmail
 from server.mail.schemas import EmailReason
+from server.mail.signals import EMAILS_QUEUED
 from server.notifications.preferences import rules
 from server.notifications.preferences import service as preferences
 from server.orders.alerts import email_texts as texts
@@ -64,7 +65,7 @@ async def queue_shop_email(
     uow.session.add(email)
     await uow.session.flush()
     shop.emailed = f"{shop.emailed} {reason}".strip()
-    email_id, signal = email.id, uow.signals.emails
+    email_id, signal = email.id, uow.signals[EMAILS_QUEUED]
 
     async def committed() -> None:
         signal.send([email_id])
