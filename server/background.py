@@ -185,6 +185,7 @@ class Runtime:
                 lease_seconds=settings.push_lease_seconds,
                 poll_seconds=settings.push_poll_seconds,
                 hooks=self.hooks,
+                units=self.units,
             )
             await worker.start()
             self._started("delivery", worker.stop)

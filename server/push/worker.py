@@ -24,6 +24,7 @@ from server.core.db import Database, utcnow
 from server.core.hooks import Hooks
 from server.core.signals import Signals
 from server.core.tasks import cancel_and_wait
+from server.core.unit_of_work import UnitOfWorkFactory
 from server.push.claims import claim_due
 from server.push.crypto_pool import EncryptionPool, auto_processes
 from server.push.endpoints import EndpointTarget
@@ -60,8 +61,10 @@ class DeliveryWorker:
         lease_seconds: float = LEASE_SECONDS,
         poll_seconds: float = POLL_SECONDS,
         hooks: Hooks | None = None,
+        units: UnitOfWorkFactory | None = None,
     ) -> None:
         self.database = database
+        self.units = units  # the process's, to record outcomes in (see _flush)
         self.settings = settings
         self.keys = keys
         self.signals = signals
@@ -371,9 +374,16 @@ class DeliveryWorker:
         if not results:
             return
         try:
-            async with self.database.writer() as session:
-                await record_outcomes(session, results, self.hooks)
-                await session.commit()
+            if self.units is None:
+                async with self.database.writer() as session:
+                    await record_outcomes(session, results, self.hooks)
+                    await session.commit()
+            else:
+                # In a unit of work, what the outcome hooks write may signal once committed
+                # (a webhook event wakes the webhook loop instead of waiting for its poll).
+                async with self.units.writer() as uow:
+                    await record_outcomes(uow.session, results, self.hooks)
+                    await uow.commit()
         except BaseException:
             self._results[:0] = results  # try again with the next batch
             raise
