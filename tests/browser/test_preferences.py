@@ -285,8 +285,9 @@ def test_dashboard_chart_without_a_device_shows_the_inbox_and_updates_live(
 
 @pytest.fixture
 def shipping() -> Iterator[Kind]:
-    """A type declared on the server only: the PWA has no words for it."""
-    kind = declare(Kind("shipping", 3600, "low", email=False, digest=lambda lang, n: str(n)))
+    """A type declared on the server only, with a fallback email: the PWA has no words
+    for it."""
+    kind = declare(Kind("shipping", 3600, "low", email=True, digest=lambda lang, n: str(n)))
     yield kind
     del KINDS[kind.name], PUSH_TYPES[kind.name]
 
@@ -302,9 +303,13 @@ def test_the_settings_list_the_types_the_server_declares(
     assert rows.evaluate_all("rows => rows.map((row) => row.dataset.type)") == list(KINDS)
     # A type without words in the PWA yet is named as the server names it, and saved.
     expect(rows.last.locator(".pref-type")).to_have_text("shipping")
+    # Its email switch is there because the server offers it, on as the kind says.
+    expect(page.get_by_role("switch", name="Email for shipping")).to_be_checked()
+    expect(page.get_by_role("switch", name="Email for Payments")).to_have_count(0)
     page.get_by_role("switch", name="Push for shipping").uncheck()
     page.get_by_role("button", name="Save settings").click()
     expect(page.locator(".toast")).to_contain_text("Settings saved.")
     saved = api_get(live_server, vendor, "/api/preferences")
-    assert saved["types"]["shipping"] == {"push": False, "inbox": True, "email": False}
+    assert saved["types"]["shipping"] == {"push": False, "inbox": True, "email": True}
+    assert saved["types"]["payment"]["email"] is False
     assert session.errors == []

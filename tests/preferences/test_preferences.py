@@ -80,6 +80,22 @@ async def test_the_answer_lists_every_declared_type_in_order_for_the_app_to_draw
     assert list(body["types"]) == ["order", "payment", "message", "system", "shipping"]
 
 
+async def test_the_answer_names_the_types_with_an_email_switch_and_may_be_sent_back(
+    client: httpx.AsyncClient, accounts: Accounts
+) -> None:
+    vendor, customer = await accounts.vendor(), await accounts.customer()
+    answer = (await client.get("/api/preferences", headers=vendor.headers)).json()
+    assert answer["email_offered"] == ["order"]  # the one email there is
+    listed = await client.get("/api/preferences", headers=customer.headers)
+    assert listed.json()["email_offered"] == []
+    answer["types"]["payment"]["push"] = False
+    answer["email_offered"] = []  # said by the server, ignored when sent
+    saved = await put(client, vendor, answer)
+    assert saved.status_code == 200, saved.text
+    assert saved.json()["email_offered"] == ["order"]
+    assert saved.json()["types"]["payment"]["push"] is False
+
+
 async def test_saved_preferences_come_back(client: httpx.AsyncClient, accounts: Accounts) -> None:
     vendor = await accounts.vendor()
     body = {
