@@ -37,6 +37,7 @@ from server.core.signals import Signals
 from server.notifications.models import Notification
 from server.push.keys import KeyStore
 from server.push.models import PushDelivery, PushSubscription
+from server.push.outbox import DELIVERIES_QUEUED
 from server.push.worker import DeliveryWorker
 from tests.pushservice import PushService
 
@@ -101,7 +102,7 @@ class Feed:
         at = time.monotonic()
         for seq in seqs:
             self.committed[seq] = at
-        self.signals.deliveries.send(ids)
+        self.signals[DELIVERIES_QUEUED].send(ids)
 
 
 async def _feed(feed: Feed, lanes: list[list[int]], rate: float, seconds: float) -> None:

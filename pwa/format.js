@@ -1,6 +1,6 @@
 // Money, dates and labels, formatted for people in the chosen language (i18n.js).
 
-import { formatLocale, t } from './i18n.js';
+import { formatLocale, known, t } from './i18n.js';
 
 const ZERO_DECIMAL = new Set(['JPY', 'KRW', 'VND', 'CLP', 'ISK']);
 
@@ -46,11 +46,10 @@ export function actionLabel(status) {
   return t(`action.${status}`);
 }
 
-export const TYPES = ['order', 'payment', 'message', 'system'];
-
-/** A notification type's name, as the filters and settings list it. */
+/** A notification type's name, as the filters and settings list it. The types are the
+ * server's (kinds.js); one the catalogues have no words for yet shows its own name. */
 export function typeLabel(type) {
-  return t(`type.${type}`);
+  return known(`type.${type}`) ? t(`type.${type}`) : type;
 }
 
 /** Numbers as the chosen language writes them. */

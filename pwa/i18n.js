@@ -51,6 +51,11 @@ export function formatLocale() {
   return languages.find((tag) => String(tag || '').toLowerCase().split('-')[0] === current) || current;
 }
 
+/** Whether a catalogue has `key` (the server may name things the PWA has no words for yet). */
+export function known(key) {
+  return key in strings || key in english;
+}
+
 /** `key`'s text with `{name}`s filled in; with a numeric `count`, its plural form. */
 export function t(key, params = {}) {
   let text;

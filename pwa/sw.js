@@ -3,12 +3,12 @@
 
 importScripts('/device-label.js');  // self.deviceLabel(), shared with the page
 
-const CACHE = 'vendorbell-shell-v7';
+const CACHE = 'vendorbell-shell-v8';
 // The page writes the reader's language here (i18n.js); the catalogues are in the shell.
 const LOCALE_CACHE = 'vendorbell-locale';
 const SHELL = [
   '/index.html', '/styles.css', '/manifest.webmanifest',
-  '/app.js', '/api.js', '/bell.js', '/connection.js', '/device-label.js', '/dom.js', '/format.js', '/header.js', '/i18n.js', '/inbox.js', '/live.js',
+  '/app.js', '/api.js', '/bell.js', '/connection.js', '/device-label.js', '/dom.js', '/format.js', '/header.js', '/i18n.js', '/inbox.js', '/kinds.js', '/live.js',
   '/messages.js', '/push.js', '/router.js', '/saved.js', '/session.js', '/sound.js', '/state.js', '/time-zone.js', '/toast.js',
   '/views/auth.js', '/views/checkout.js', '/views/devices.js', '/views/home.js', '/views/notifications.js',
   '/views/order.js', '/views/order-alerts.js', '/views/order-list.js', '/views/orders.js', '/views/push-card.js',

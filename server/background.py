@@ -110,6 +110,8 @@ LOOPS: dict[str, tuple[Role, ...]] = {
     "webhooks": ("all", "worker"),
     "heartbeat": ("all", "worker"),
 }
+# The loops a signal wakes: a process running any of them hears the others' signals.
+SIGNALLED_LOOPS = ("delivery", "broadcasts", "mail", "webhooks")
 
 
 class Runtime:
@@ -156,7 +158,7 @@ class Runtime:
                 settings.redis_url,
                 settings.redis_channel,
                 self.signals,
-                listen=self._runs("delivery") or self._runs("broadcasts") or self._runs("mail"),
+                listen=any(self._runs(loop) for loop in SIGNALLED_LOOPS),
             )
             await relay.start()
             self._on_stop("signal-relay", relay.close)
@@ -180,6 +182,7 @@ class Runtime:
                 lease_seconds=settings.push_lease_seconds,
                 poll_seconds=settings.push_poll_seconds,
                 hooks=self.hooks,
+                units=self.units,
             )
             await worker.start()
             self._started("delivery", worker.stop)

@@ -4,7 +4,8 @@ import { get, post, query } from '../api.js';
 import { h, mount } from '../dom.js';
 import { t } from '../i18n.js';
 import { errorMessage } from '../messages.js';
-import { TYPES, typeLabel } from '../format.js';
+import { typeLabel } from '../format.js';
+import { declaredTypes } from '../kinds.js';
 import { notificationRow, openNotification } from '../inbox.js';
 import { on, setCounts } from '../state.js';
 
@@ -25,12 +26,15 @@ function chip(label, active, href) {
   return h('a', { class: `chip${active ? ' active' : ''}`, href, 'aria-current': active ? 'true' : null }, label);
 }
 
-/** The type and read-state chips: links to this page with the filter changed. */
-function filters(type, status) {
+/** The type and read-state chips: links to this page with the filter changed. `types` are
+ * the server's (kinds.js); until they are known, the chosen one alone stands for them. */
+function filters(type, status, types) {
   const link = (changes) => `/notifications${query({ type, status: status === 'all' ? '' : status, ...changes })}`;
+  const shown = types ?? (type ? [type] : []);
   return h('div', { class: 'filters' },
-    h('div', { class: 'chips', 'aria-label': t('notifications.filter_type') }, chip(t('notifications.all_types'), !type, link({ type: '' })),
-      TYPES.map((value) => chip(typeLabel(value), type === value, link({ type: value })))),
+    h('div', { class: 'chips', 'aria-label': t('notifications.filter_type'), 'data-testid': 'type-chips' },
+      chip(t('notifications.all_types'), !type, link({ type: '' })),
+      shown.map((value) => chip(typeLabel(value), type === value, link({ type: value })))),
     h('div', { class: 'chips', 'aria-label': t('notifications.filter_read') },
       chip(t('notifications.all'), status === 'all', link({ status: '' })),
       chip(t('notifications.unread'), status === 'unread', link({ status: 'unread' })),
@@ -68,17 +72,26 @@ export function render(main, { query: params, navigate, toast }) {
     }
   }
 
+  let chips = filters(type, status, null);
   mount(main,
     h('div', { class: 'page-head' }, h('h1', {}, t('notifications.title')),
       h('button', { class: 'button', type: 'button', onclick: () => markAllRead({ toast, reload: () => load(true) }) }, t('bell.mark_all_read'))),
-    filters(type, status),
+    chips,
     h('section', { class: 'card flush' }, list, more));
   load(true);
+  let alive = true;
+  // Without the list (offline, say) the page still works: "All" and the chosen type.
+  declaredTypes().then((types) => {
+    if (!alive) return;
+    const drawn = filters(type, status, types);
+    chips.replaceWith(drawn);
+    chips = drawn;
+  }).catch(() => {});
   const offs = [
     on('notification', (n) => {
       if ((!type || n.type === type) && status !== 'read') { items = [n, ...items.filter((x) => x.id !== n.id)]; draw(); }
     }),
     on('remote-counts', () => load(true)),
   ];
-  return () => offs.forEach((off) => off());
+  return () => { alive = false; offs.forEach((off) => off()); };
 }

@@ -8,9 +8,10 @@
 import { api, get } from '../api.js';
 import { changeLocale } from '../session.js';
 import { h, mount } from '../dom.js';
-import { LOCALES, locale, t } from '../i18n.js';
+import { LOCALES, known, locale, t } from '../i18n.js';
 import { errorMessage } from '../messages.js';
-import { TYPES, typeLabel } from '../format.js';
+import { typeLabel } from '../format.js';
+import { typeNames } from '../kinds.js';
 import { state } from '../state.js';
 import { browserTimeZone, zoneNames } from '../time-zone.js';
 import { passwordCard } from './password-card.js';
@@ -79,12 +80,11 @@ function languageCard(ctx) {
     select);
 }
 
-/** One notification type's row: its name and hint, then a switch per channel. */
-// The one email there is: a vendor's order that found no device, or still waits.
-const emailOffered = (type, vendor) => vendor && type === 'order';
-
-function typeRow(type, prefs, vendor) {
-  const channels = prefs.types?.[type] || { push: true, inbox: true, email: type === 'order' };
+/** One notification type's row: its name and hint, then a switch per channel. An email
+ * switch only where the server offers this account one (`email_offered`: today a
+ * vendor's orders, the one email there is). */
+function typeRow(type, prefs, vendor, emailColumn) {
+  const channels = prefs.types?.[type] || { push: true, inbox: true };
   const label = typeLabel(type);
   const push = switchInput(t('prefs.push_for', { type: label }), channels.push, { 'data-testid': `push-${type}` });
   const alwaysInbox = type === 'order';
@@ -93,33 +93,39 @@ function typeRow(type, prefs, vendor) {
     disabled: alwaysInbox,
     'aria-describedby': alwaysInbox ? 'order-inbox-note' : null,
   });
-  const email = emailOffered(type, vendor)
+  const email = prefs.email_offered?.includes(type)
     ? switchInput(t('prefs.email_for', { type: label }), channels.email ?? true, { 'data-testid': `email-${type}` })
     : null;
+  // A type the catalogues have no hint for yet (newly declared on the server) shows its name alone.
   const hint = vendor ? `prefs.hint.${type}` : `prefs.hint_customer.${type}`;
   const row = h('tr', { dataset: { type } },
-    h('th', { scope: 'row' }, h('span', { class: 'pref-type' }, label), h('span', { class: 'muted small' }, t(hint)),
+    h('th', { scope: 'row' }, h('span', { class: 'pref-type' }, label),
+      known(hint) ? h('span', { class: 'muted small' }, t(hint)) : null,
       alwaysInbox ? h('span', { class: 'muted small', id: 'order-inbox-note' }, t('prefs.orders_always_inbox')) : null),
     h('td', { 'data-label': t('prefs.col_push') }, push),
     h('td', { 'data-label': t('prefs.col_inbox') }, inbox),
-    vendor ? h('td', email ? { 'data-label': t('prefs.col_email') } : {}, email) : null);
+    emailColumn ? h('td', email ? { 'data-label': t('prefs.col_email') } : {}, email) : null);
   return { row, push, inbox, email };
 }
 
-/** Which channels each notification type uses: a table of switches. */
+/** Which channels each notification type uses: a table of switches, one row per type the
+ * server declares (its answer lists them all). */
 function typesCard(prefs, vendor) {
-  const rows = Object.fromEntries(TYPES.map((type) => [type, typeRow(type, prefs, vendor)]));
-  const columns = ['prefs.col_type', 'prefs.col_push', 'prefs.col_inbox', ...(vendor ? ['prefs.col_email'] : [])];
+  const types = typeNames(prefs);
+  const emailColumn = Boolean(prefs.email_offered?.length);
+  const rows = Object.fromEntries(types.map((type) => [type, typeRow(type, prefs, vendor, emailColumn)]));
+  const columns = ['prefs.col_type', 'prefs.col_push', 'prefs.col_inbox', ...(emailColumn ? ['prefs.col_email'] : [])];
   const section = h('section', { class: 'card' },
     h('h2', {}, t('prefs.by_type_title')),
     h('p', { class: 'muted small' }, t(vendor ? 'prefs.by_type_hint' : 'prefs.by_type_hint_customer')),
     h('table', { class: 'pref-table' },
       h('thead', {}, h('tr', {}, columns.map((key) => h('th', { scope: 'col' }, t(key))))),
-      h('tbody', {}, TYPES.map((type) => rows[type].row))));
-  const read = () => Object.fromEntries(TYPES.map((type) => [type, {
+      h('tbody', {}, types.map((type) => rows[type].row))));
+  // A type without an email switch leaves `email` out: the server keeps its default.
+  const read = () => Object.fromEntries(types.map((type) => [type, {
     push: rows[type].push.checked,
     inbox: rows[type].inbox.checked,
-    email: rows[type].email?.checked ?? false,
+    ...(rows[type].email ? { email: rows[type].email.checked } : {}),
   }]));
   return { section, read };
 }

@@ -19,6 +19,7 @@ from server.admin.schemas import BroadcastIn, BroadcastOut
 from server.core.db import utcnow
 from server.core.errors import NotFound
 from server.core.ids import parse_id
+from server.core.signals import SignalSpec, one_id
 from server.core.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from server.notifications.fanout import notify_many
 from server.notifications.schemas import PushOutcome
@@ -33,6 +34,9 @@ log = logging.getLogger("vendorbell.admin")
 # write lock is never held long and the progress moves in steps of 500.
 CHUNK = 500
 POLL_SECONDS = 2.0  # how soon a worker process notices a broadcast made elsewhere
+# A broadcast's id once it is committed: the fan-out loop (in this process, or relayed to
+# a worker's) starts it at once instead of at its next poll.
+BROADCAST_QUEUED = SignalSpec("broadcasts", one_id)
 _ROLES = {"vendors": ("vendor",), "customers": ("customer",), "all": ("vendor", "customer")}
 
 
@@ -49,7 +53,7 @@ async def create(uow: UnitOfWork, admin: User, body: BroadcastIn) -> Broadcast:
     )
     uow.session.add(broadcast)
     await uow.session.flush()
-    broadcast_id, signal = broadcast.id, uow.signals.broadcasts
+    broadcast_id, signal = broadcast.id, uow.signals[BROADCAST_QUEUED]
 
     async def committed() -> None:
         signal.send(broadcast_id)
@@ -79,7 +83,7 @@ def fan_out_wake(units: UnitOfWorkFactory) -> asyncio.Event:
     """Set when this process commits a broadcast, so the loop starts it at once
     (broadcasts made elsewhere are found by the next poll, or relayed over Redis)."""
     wake = asyncio.Event()
-    units.signals.broadcasts.connect(lambda _: wake.set())
+    units.signals[BROADCAST_QUEUED].connect(lambda _: wake.set())
     return wake
 
 

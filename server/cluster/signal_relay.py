@@ -5,9 +5,12 @@ Without it, an order placed through a `--role api` process reached the push serv
 only after a worker's next poll (PUSH_POLL_SECONDS, 1 s), and a broadcast started only
 after the broadcast loop's (2 s): bench/bench_scale.py measured a 500-user broadcast
 reaching open tabs at p50 2.1 s. Each process forwards what its signals send
-(server.core.signals) over one Redis pub/sub channel; processes whose role runs the loops
-that listen (delivery, broadcasts, mail) subscribe and send them on locally. Several workers
-hearing the same delivery ids is safe: claiming is atomic, each row goes to one of them.
+(server.core.signals) over one Redis pub/sub channel, every signal alike: its name and its
+JSON value. Processes whose role runs the loops that listen (delivery, broadcasts, mail,
+webhooks) subscribe and send them on locally under the same name; the relay knows no
+signal by name, so a feature's new signal crosses processes as soon as it is declared.
+Several workers hearing the same ids is safe: claiming is atomic, each row goes to one
+of them.
 
 Best effort by design: polling stays the safety net, so a lost message or a Redis
 outage delays work by one poll and loses nothing.
@@ -48,35 +51,28 @@ class RedisSignalRelay:
 
     async def start(self) -> None:
         self._redis = command_client(self._url, timeout=REDIS_TIMEOUT)
-        self._signals.deliveries.forward(self._forward_deliveries)
-        self._signals.broadcasts.forward(self._forward_broadcast)
-        self._signals.emails.forward(self._forward_emails)
+        self._signals.forward(self._forward)
         loop = asyncio.get_running_loop()
         self._tasks.append(loop.create_task(self._publish_loop(), name="signal-relay-out"))
         if self._listen:
             self._tasks.append(loop.create_task(self._listen_loop(), name="signal-relay-in"))
 
     async def close(self) -> None:
-        self._signals.deliveries.forward(None)
-        self._signals.broadcasts.forward(None)
-        self._signals.emails.forward(None)
+        self._signals.forward(None)
         await cancel_and_wait(self._tasks)
         if self._redis is not None:
             await self._redis.aclose()
 
-    def _forward_deliveries(self, ids: list[int]) -> None:
-        self._queue({"o": self._origin, "d": ids})
-
-    def _forward_broadcast(self, broadcast_id: int) -> None:
-        self._queue({"o": self._origin, "b": broadcast_id})
-
-    def _forward_emails(self, ids: list[int]) -> None:
-        self._queue({"o": self._origin, "e": ids})
-
-    def _queue(self, message: dict[str, Any]) -> None:
+    def _forward(self, name: str, value: object) -> None:
+        try:
+            text = json.dumps({"o": self._origin, "s": name, "v": value})
+        except (TypeError, ValueError):
+            # A value that is not JSON is a bug in its sender; this process heard it anyway.
+            log.warning("signals.relay.not_json", extra={"signal": name})
+            return
         # Full only when Redis has been away for long: the workers' polls find the rows.
         with contextlib.suppress(asyncio.QueueFull):
-            self._outbox.put_nowait(json.dumps(message))
+            self._outbox.put_nowait(text)
 
     async def _publish_loop(self) -> None:
         def failed(exc: Exception, _lost: int) -> None:
@@ -125,14 +121,9 @@ class RedisSignalRelay:
             message = json.loads(data)
             if message.get("o") == self._origin:
                 return
-            ids = message.get("d")
-            if isinstance(ids, list) and all(type(i) is int for i in ids):
-                self._signals.deliveries.send_local(ids)
-            email_ids = message.get("e")
-            if isinstance(email_ids, list) and all(type(i) is int for i in email_ids):
-                self._signals.emails.send_local(email_ids)
-            broadcast_id = message.get("b")
-            if type(broadcast_id) is int:
-                self._signals.broadcasts.send_local(broadcast_id)
-        except (ValueError, AttributeError):
+            name = message["s"]
+            if not isinstance(name, str):
+                raise ValueError("a signal's name is a string")
+            self._signals.send_relayed(name, message.get("v"))
+        except (ValueError, AttributeError, KeyError, TypeError):
             log.warning("signals.relay.bad_message")

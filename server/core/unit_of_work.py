@@ -158,6 +158,13 @@ async def _run(hooks: list[AfterCommit]) -> None:
             log.exception("db.after_commit_failed")
 
 
+def unit_of(session: AsyncSession) -> UnitOfWork | None:
+    """The unit of work `session` belongs to, for code handed only the session (a hook's
+    caller may have opened it without one: then None)."""
+    unit = getattr(session.sync_session, "unit", None)
+    return unit if isinstance(unit, UnitOfWork) else None
+
+
 @event.listens_for(_UnitSession, "after_commit")
 def _after_commit(session: Session) -> None:
     unit = getattr(session, "unit", None)

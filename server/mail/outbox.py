@@ -40,6 +40,7 @@ from server.core.tasks import cancel_and_wait
 from server.core.unit_of_work import UnitOfWorkFactory
 from server.mail.message import build_message
 from server.mail.models import OutgoingEmail
+from server.mail.signals import EMAILS_QUEUED
 from server.mail.transport import NOT_SENT, MailFailure, Transport
 
 log = logging.getLogger("vendorbell.mail")
@@ -95,7 +96,7 @@ class MailWorker:
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        self.units.signals.emails.connect(self._committed)
+        self.units.signals[EMAILS_QUEUED].connect(self._committed)
         self._task = asyncio.create_task(self._run(), name="mail")
         log.info("mail.started", extra={"transport": self.transport.describe()})
 
@@ -103,7 +104,7 @@ class MailWorker:
         """Stop claiming, let the email being sent finish (up to DRAIN_SECONDS), then
         hand back the rows claimed but not sent. A send cut off at the deadline is handed
         back too: it may have reached the server, but its lease would run out anyway."""
-        self.units.signals.emails.disconnect(self._committed)
+        self.units.signals[EMAILS_QUEUED].disconnect(self._committed)
         self._stopping = True
         self._wake.set()
         if self._task is not None:

@@ -25,6 +25,7 @@ from sqlalchemy.sql.dml import ReturningInsert
 
 from server.core.db import UTCDateTime, utcnow
 from server.core.links import link_base
+from server.core.signals import SignalSpec, id_list
 from server.core.unit_of_work import UnitOfWork
 from server.push.models import DELIVERY_STATES, PushDelivery, PushSubscription
 from server.push.payload import PushMessage, PushSource, build_message
@@ -37,6 +38,10 @@ class Recipient(PushSource, Protocol):
     @property
     def user_id(self) -> int: ...
 
+
+# The ids of the delivery rows a transaction queued, sent once it has committed: the
+# delivery workers (server.push.worker) claim them at once instead of at their next poll.
+DELIVERIES_QUEUED = SignalSpec("deliveries", id_list)
 
 # Built once: it runs with every notification, and building it cost more than running it.
 _ACTIVE_SUBSCRIPTIONS = select(PushSubscription.id).where(
@@ -79,7 +84,7 @@ async def enqueue_push(uow: UnitOfWork, notification: Recipient, *, app_badge: i
     session.add_all(rows)
     await session.flush()
     delivery_ids = [row.id for row in rows]
-    signal = uow.signals.deliveries
+    signal = uow.signals[DELIVERIES_QUEUED]
 
     async def committed() -> None:
         signal.send(delivery_ids)
@@ -111,7 +116,7 @@ async def enqueue_pushes(uow: UnitOfWork, messages: Sequence[tuple[int, int, Pus
         delivery_ids += await uow.session.scalars(_enqueue_statement(len(rows)), params)
     if not delivery_ids:
         return 0
-    signal = uow.signals.deliveries
+    signal = uow.signals[DELIVERIES_QUEUED]
 
     async def committed() -> None:
         signal.send(delivery_ids)

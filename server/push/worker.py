@@ -24,11 +24,13 @@ from server.core.db import Database, utcnow
 from server.core.hooks import Hooks
 from server.core.signals import Signals
 from server.core.tasks import cancel_and_wait
+from server.core.unit_of_work import UnitOfWorkFactory
 from server.push.attempts import Circuit, forget_circuits, record_circuits
 from server.push.claims import claim_due
 from server.push.crypto_pool import EncryptionPool, auto_processes
 from server.push.endpoints import EndpointTarget
 from server.push.keys import KeyStore, VapidKey
+from server.push.outbox import DELIVERIES_QUEUED
 from server.push.outcomes import DELIVERIES, backoff, count_outcome, record_outcomes
 from server.push.sender import UNUSABLE_KEYS, Job, Outcome, Request, Sender
 from server.push.services import OPEN, ServiceState, service_rules
@@ -60,8 +62,10 @@ class DeliveryWorker:
         lease_seconds: float = LEASE_SECONDS,
         poll_seconds: float = POLL_SECONDS,
         hooks: Hooks | None = None,
+        units: UnitOfWorkFactory | None = None,
     ) -> None:
         self.database = database
+        self.units = units  # the process's, to record outcomes in (see _flush)
         self.settings = settings
         self.keys = keys
         self.signals = signals
@@ -103,7 +107,7 @@ class DeliveryWorker:
 
     async def start(self) -> None:
         if self.signals is not None:
-            self.signals.deliveries.connect(self._committed)
+            self.signals[DELIVERIES_QUEUED].connect(self._committed)
         self._main = asyncio.create_task(self._run(), name="push-worker")
         self._flusher = asyncio.create_task(self._flush_loop(), name="push-worker-flush")
         self._watcher = asyncio.create_task(self._watch_loop(), name="push-worker-services")
@@ -117,7 +121,7 @@ class DeliveryWorker:
         """Stop claiming, let in-flight sends finish (up to DRAIN_SECONDS), record them,
         release the rest."""
         if self.signals is not None:
-            self.signals.deliveries.disconnect(self._committed)
+            self.signals[DELIVERIES_QUEUED].disconnect(self._committed)
         self._stopping = True
         self._wake.set()
         self._room.set()
@@ -380,10 +384,18 @@ class DeliveryWorker:
         answered, self._answered_by = self._answered_by, {}
         circuits = self._changed_circuits(answered)
         try:
-            async with self.database.writer() as session:
-                await record_outcomes(session, results, self.hooks)
-                await record_circuits(session, self.name, circuits, utcnow())
-                await session.commit()
+            if self.units is None:
+                async with self.database.writer() as session:
+                    await record_outcomes(session, results, self.hooks)
+                    await record_circuits(session, self.name, circuits, utcnow())
+                    await session.commit()
+            else:
+                # In a unit of work, what the outcome hooks write may signal once committed
+                # (a webhook event wakes the webhook loop instead of waiting for its poll).
+                async with self.units.writer() as uow:
+                    await record_outcomes(uow.session, results, self.hooks)
+                    await record_circuits(uow.session, self.name, circuits, utcnow())
+                    await uow.commit()
         except BaseException:
             self._results[:0] = results  # try again with the next batch
             self._answered_by = answered | self._answered_by

@@ -12,6 +12,8 @@ from urllib.parse import urlencode
 import pytest
 from playwright.sync_api import expect
 
+from server.notifications.types import KINDS, Kind, declare
+from server.push.payload import PUSH_TYPES
 from tests.browser.conftest import OUTPUT, LiveServer, Session, User, screenshot
 from tests.pushservice import PushService, ThreadedPushService
 
@@ -279,3 +281,35 @@ def test_dashboard_chart_without_a_device_shows_the_inbox_and_updates_live(
         "window.__sameChart instanceof SVGElement"
         " && window.__sameChart !== document.querySelector('[data-testid=engagement-chart]')"
     )
+
+
+@pytest.fixture
+def shipping() -> Iterator[Kind]:
+    """A type declared on the server only, with a fallback email: the PWA has no words
+    for it."""
+    kind = declare(Kind("shipping", 3600, "low", email=True, digest=lambda lang, n: str(n)))
+    yield kind
+    del KINDS[kind.name], PUSH_TYPES[kind.name]
+
+
+def test_the_settings_list_the_types_the_server_declares(
+    live_server: LiveServer, sessions: Callable[..., Session], shipping: Kind
+) -> None:
+    vendor = live_server.register("vendor", "Corner Bakery")
+    session = sessions(vendor)
+    page = session.page("/preferences")
+    rows = page.get_by_test_id("preferences-form").locator("tbody tr")
+    expect(rows).to_have_count(len(KINDS))
+    assert rows.evaluate_all("rows => rows.map((row) => row.dataset.type)") == list(KINDS)
+    # A type without words in the PWA yet is named as the server names it, and saved.
+    expect(rows.last.locator(".pref-type")).to_have_text("shipping")
+    # Its email switch is there because the server offers it, on as the kind says.
+    expect(page.get_by_role("switch", name="Email for shipping")).to_be_checked()
+    expect(page.get_by_role("switch", name="Email for Payments")).to_have_count(0)
+    page.get_by_role("switch", name="Push for shipping").uncheck()
+    page.get_by_role("button", name="Save settings").click()
+    expect(page.locator(".toast")).to_contain_text("Settings saved.")
+    saved = api_get(live_server, vendor, "/api/preferences")
+    assert saved["types"]["shipping"] == {"push": False, "inbox": True, "email": True}
+    assert saved["types"]["payment"]["email"] is False
+    assert session.errors == []

@@ -4,28 +4,28 @@ marketplace subscribed to, with one event id however often an event is sent."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import time
-from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from aiohttp import web
 from cryptography.hazmat.primitives.asymmetric import ec
 from sqlalchemy import select, update
 
 from server.core.config import Settings
 from server.core.db import utcnow
-from server.integrations import keys, registry, signature, vendors
+from server.integrations import registry, signature, vendors
 from server.integrations.models import Integration
+from server.integrations.webhooks import channel as webhooks
 from server.integrations.webhooks.models import WebhookDelivery
+from server.integrations.webhooks.outbox import WEBHOOKS_QUEUED
 from server.integrations.webhooks.sender import EVENT_ID_HEADER, WebhookClient
-from server.integrations.webhooks.worker import LEASE, claim, deliver_due
+from server.integrations.webhooks.worker import LEASE, WebhookWorker, claim, deliver_due
 from server.notifications.fanout import notify_many
 from server.notifications.models import Notification
 from server.notifications.service import notify, read_all
@@ -35,80 +35,14 @@ from server.push.outcomes import record_outcomes
 from server.push.sender import Job, Outcome
 from tests.conftest import Accounts, make_settings
 from tests.integrations.embedding import bearer, register, signed_in
+from tests.integrations.webhook_receiver import Receiver, shop
 from tests.preferences.factories import add_device
 from tests.pushservice import BrowserSubscription
-
-
-@dataclass
-class Received:
-    path: str
-    headers: dict[str, str]
-    body: bytes
-
-
-@dataclass
-class Receiver:
-    """A marketplace's webhook endpoint on loopback: answers `statuses` in turn (then 200)."""
-
-    port: int = 0
-    statuses: list[int] = field(default_factory=list)
-    received: list[Received] = field(default_factory=list)
-
-    def url(self, path: str = "/hook") -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
-
-    async def hook(self, request: web.Request) -> web.Response:
-        body = await request.read()
-        self.received.append(Received(request.path, dict(request.headers), body))
-        return web.Response(status=self.statuses.pop(0) if self.statuses else 200)
-
-    async def moved(self, request: web.Request) -> web.Response:
-        self.received.append(Received(request.path, dict(request.headers), await request.read()))
-        raise web.HTTPTemporaryRedirect(self.url("/hook"))
-
-
-@pytest.fixture
-async def receiver() -> AsyncIterator[Receiver]:
-    receiving = Receiver()
-    app = web.Application()
-    app.router.add_post("/hook", receiving.hook)
-    app.router.add_post("/moved", receiving.moved)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    receiving.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    yield receiving
-    await runner.cleanup()
 
 
 @pytest.fixture
 def settings(tmp_path: Path, database_url: str) -> Settings:
     return make_settings(tmp_path, database_url, webhook_allowed_hosts="127.0.0.1")
-
-
-@dataclass
-class Shop:
-    user_id: int
-    key_id: str
-    secret: str
-
-
-async def shop(app: Any, url: str, events: tuple[str, ...]) -> Shop:
-    """A marketplace with a webhook, an HMAC key and one vendor (`v_1`)."""
-    async with app.state.units.writer() as uow:
-        integration = await registry.create(
-            uow,
-            name="Shop",
-            origins=("https://shop.example",),
-            link_base="https://shop.example",
-            webhook_url=url,
-            webhook_events=events,
-        )
-        key, secret = await keys.issue(uow.session, app.state.secret_key, "shop", integration.id)
-        user, _ = await vendors.find_or_create(uow, integration.id, "v_1")
-        await uow.commit()
-    return Shop(user.id, key.key_id, secret)
 
 
 async def tell(app: Any, user_id: int, title: str = "New order #1") -> None:
@@ -305,6 +239,8 @@ async def test_push_outcomes_become_delivered_and_failed_events(
             r.subscription_id, None, None, None, None)
         for r in rows
     ]  # fmt: skip
+    signalled: list[int] = []
+    app.state.units.signals[WEBHOOKS_QUEUED].connect(signalled.extend)
     async with app.state.units.writer() as uow:  # what the delivery worker records
         outcomes = [
             Outcome("delivered", 201)
@@ -313,7 +249,10 @@ async def test_push_outcomes_become_delivered_and_failed_events(
             for job in jobs
         ]
         await record_outcomes(uow.session, list(zip(jobs, outcomes, strict=True)), uow.hooks)
+        assert signalled == []  # not before the commit
         await uow.commit()
+    # The webhook loop is told the events' rows once they are committed.
+    assert sorted(signalled) == [row.id for row in await outbox(app)]
 
     assert await send_due(app) == 2
     events = {e["type"]: e["data"] for e in (json.loads(r.body) for r in receiver.received)}
@@ -381,3 +320,46 @@ async def test_a_broadcast_reaches_a_marketplace_vendor_through_every_channel(
     assert json.loads(push.payload)["notification"]["navigate"] == (
         "https://shop.example/notifications"  # the marketplace's page, not vendorbell's
     )
+
+
+async def test_an_event_is_sent_once_committed_not_at_the_next_poll(
+    app: Any, receiver: Receiver
+) -> None:
+    market = await shop(app, receiver.url(), ("notification.created",))
+    worker = WebhookWorker(app.state.units, app.state.secret_key, poll_seconds=3600)
+    await worker.start()
+    try:
+        async with asyncio.timeout(10):
+            while worker.rounds < 1:  # its first round found nothing: the next poll is in an hour
+                await asyncio.sleep(0.01)
+        await tell(app, market.user_id)
+        async with asyncio.timeout(10):  # only the commit's signal can start a round this soon
+            while worker.rounds < 2:
+                await asyncio.sleep(0.01)
+    finally:
+        await worker.stop()
+    [request] = receiver.received
+    assert json.loads(request.body)["data"]["title"] == "New order #1"
+    [row] = await outbox(app)
+    assert (row.status, row.attempts) == ("delivered", 1)
+
+
+async def test_an_event_written_without_a_unit_of_work_waits_for_the_poll(
+    app: Any, receiver: Receiver
+) -> None:
+    market = await shop(app, receiver.url(), ("device.added",))
+    worker = WebhookWorker(app.state.units, app.state.secret_key, poll_seconds=0.2)
+    signalled: list[int] = []
+    app.state.units.signals[WEBHOOKS_QUEUED].connect(signalled.extend)
+    await worker.start()
+    try:
+        async with app.state.db.writer() as session:  # a plain session: nothing to signal with
+            await webhooks.devices_changed(session, "added", [(market.user_id, 9)])
+            await session.commit()
+        async with asyncio.timeout(10):  # the safety net still sends it
+            while not receiver.received:
+                await asyncio.sleep(0.02)
+    finally:
+        await worker.stop()
+    assert signalled == []
+    assert json.loads(receiver.received[0].body)["data"]["device_id"] == 9

@@ -14,6 +14,7 @@ from server.app import create_app
 from server.cluster.signal_relay import RedisSignalRelay
 from server.core.config import Settings
 from server.core.signals import Signals
+from server.mail.signals import EMAILS_QUEUED
 from server.orders.alerts.emails import emails_for_order
 from tests.conftest import Accounts, place_order
 from tests.mail.smtpserver import Mailbox
@@ -64,7 +65,7 @@ async def test_email_signals_cross_processes_through_redis(
 ) -> None:
     api, worker = Signals(), Signals()
     heard: list[list[int]] = []
-    worker.emails.connect(heard.append)
+    worker[EMAILS_QUEUED].connect(heard.append)
     sender = RedisSignalRelay(redis_url, channel, api, listen=False)
     listener = RedisSignalRelay(redis_url, channel, worker, listen=True)
     await listener.start()
@@ -72,7 +73,7 @@ async def test_email_signals_cross_processes_through_redis(
     try:
         async with asyncio.timeout(5):
             while not heard:  # the listener may subscribe after the first message
-                api.emails.send([7, 8])
+                api[EMAILS_QUEUED].send([7, 8])
                 await asyncio.sleep(0.1)
     finally:
         await sender.close()

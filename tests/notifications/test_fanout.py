@@ -21,6 +21,7 @@ from server.notifications.preferences import service as preferences_service
 from server.notifications.preferences.models import HeldPush, UserPreferences
 from server.notifications.service import notify
 from server.push.models import PushDelivery, PushSubscription
+from server.push.outbox import DELIVERIES_QUEUED
 from server.realtime.hub import Event
 
 NOON = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)  # 21:00 in Tokyo: inside 20:00-08:00
@@ -171,14 +172,14 @@ async def run(app: Any, users: dict[str, int], path: Path, body: str) -> dict[st
     for recorder in recorders:
         await units.hub.subscribe(recorder)
     signalled: list[int] = []
-    units.signals.deliveries.connect(signalled.extend)
+    units.signals[DELIVERIES_QUEUED].connect(signalled.extend)
     async with units.reader() as uow:  # warm the counts cache: a new notification drops it
         for uid in users.values():
             await inbox.cached_counts(uow, uid)
     async with units.writer() as uow:
         sent = await path(uow, list(users.values()), body)
         await uow.commit()
-    units.signals.deliveries.disconnect(signalled.extend)
+    units.signals[DELIVERIES_QUEUED].disconnect(signalled.extend)
     for recorder in recorders:
         await units.hub.unsubscribe(recorder)
     async with app.state.db.writer() as session:

@@ -10,6 +10,8 @@ import pytest
 
 from server.notifications.preferences import service as preferences_service
 from server.notifications.preferences.digest import release_held
+from server.notifications.types import KINDS, Kind, declare
+from server.push.payload import PUSH_TYPES
 from tests.conftest import Account, Accounts, place_order
 from tests.preferences.factories import add_device, deliveries
 
@@ -63,6 +65,35 @@ async def test_defaults_push_and_keep_everything(
         "time_zone": "UTC",
         "orders_ring": True,
     }
+
+
+async def test_the_answer_lists_every_declared_type_in_order_for_the_app_to_draw(
+    client: httpx.AsyncClient, accounts: Accounts
+) -> None:
+    # The PWA keeps no list of types: its filters and settings rows are these keys.
+    kind = declare(Kind("shipping", 3600, "low", email=False, digest=lambda lang, n: str(n)))
+    try:
+        customer = await accounts.customer()
+        body = (await client.get("/api/preferences", headers=customer.headers)).json()
+    finally:
+        del KINDS[kind.name], PUSH_TYPES[kind.name]
+    assert list(body["types"]) == ["order", "payment", "message", "system", "shipping"]
+
+
+async def test_the_answer_names_the_types_with_an_email_switch_and_may_be_sent_back(
+    client: httpx.AsyncClient, accounts: Accounts
+) -> None:
+    vendor, customer = await accounts.vendor(), await accounts.customer()
+    answer = (await client.get("/api/preferences", headers=vendor.headers)).json()
+    assert answer["email_offered"] == ["order"]  # the one email there is
+    listed = await client.get("/api/preferences", headers=customer.headers)
+    assert listed.json()["email_offered"] == []
+    answer["types"]["payment"]["push"] = False
+    answer["email_offered"] = []  # said by the server, ignored when sent
+    saved = await put(client, vendor, answer)
+    assert saved.status_code == 200, saved.text
+    assert saved.json()["email_offered"] == ["order"]
+    assert saved.json()["types"]["payment"]["push"] is False
 
 
 async def test_saved_preferences_come_back(client: httpx.AsyncClient, accounts: Accounts) -> None:

@@ -7,6 +7,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from tests.conftest import TABLES
+from tests.integrations.webhook_receiver import receiver  # noqa: F401
 
 
 @pytest.fixture

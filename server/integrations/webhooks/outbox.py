@@ -1,4 +1,10 @@
-"""Writing webhook events: one outbox row per event, in the transaction that caused it."""
+"""Writing webhook events: one outbox row per event, in the transaction that caused it.
+
+Once that transaction commits, `WEBHOOKS_QUEUED` carries the rows' ids to the webhook
+loop (server.integrations.webhooks.worker), here or, relayed, in a worker process, so an
+event leaves at once rather than at the loop's next poll. A transaction opened without a
+unit of work (nothing to signal with) leaves its rows to that poll.
+"""
 
 from __future__ import annotations
 
@@ -13,10 +19,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.accounts.models import User
 from server.core.db import utcnow
+from server.core.signals import SignalSpec, id_list
+from server.core.unit_of_work import unit_of
 from server.integrations.models import Integration
 from server.integrations.webhooks.models import WebhookDelivery
 
 GIVE_UP_AFTER = timedelta(hours=24)  # retried with backoff until then, then failed
+WEBHOOKS_QUEUED = SignalSpec("webhooks", id_list)  # outbox row ids, once committed
 
 
 def new_event_id() -> str:
@@ -68,5 +77,21 @@ async def emit(
                 give_up_at=now + GIVE_UP_AFTER,
             )
         )
+    if not rows:
+        return 0
     session.add_all(rows)
+    await session.flush()  # the ids the signal carries
+    _signal_after_commit(session, [row.id for row in rows])
     return len(rows)
+
+
+def _signal_after_commit(session: AsyncSession, ids: list[int]) -> None:
+    unit = unit_of(session)
+    if unit is None:
+        return
+    signal = unit.signals[WEBHOOKS_QUEUED]
+
+    async def committed() -> None:
+        signal.send(ids)
+
+    unit.after_commit(committed)

@@ -6,11 +6,16 @@ or a refused connection: tried again after an exponential backoff with jitter (3
 that may not be reached (a private address, WEBHOOK_ALLOWED_HOSTS changed) fails at
 once. A claim is a lease: a worker killed mid-send leaves the row to be claimed again
 when the lease runs out, so an event may arrive twice, never not at all.
+
+An event committed anywhere wakes the loop at once (the outbox's `WEBHOOKS_QUEUED`
+signal, relayed between processes with REDIS_URL); the poll is the safety net for a
+lost signal, a retry coming due and an event written without a unit of work.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 from dataclasses import dataclass
@@ -24,13 +29,14 @@ from server.core.unit_of_work import UnitOfWorkFactory
 from server.integrations.models import Integration
 from server.integrations.webhooks import sender
 from server.integrations.webhooks.models import WebhookDelivery
+from server.integrations.webhooks.outbox import WEBHOOKS_QUEUED
 from server.push.endpoints import RefusedAddress
 
 log = logging.getLogger("vendorbell.webhooks")
 
 BATCH = 50
 LEASE = timedelta(seconds=60)  # longer than a send's two bounded waits
-POLL_SECONDS = 2.0
+POLL_SECONDS = 5.0  # the safety net: a signal wakes the loop at once
 BACKOFF_BASE, BACKOFF_CAP = 30.0, 3600.0
 
 
@@ -161,29 +167,44 @@ async def deliver_due(
 
 
 class WebhookWorker:
-    """The loop (server.background, roles all and worker): a round every POLL_SECONDS,
-    at once again while a round found a full batch."""
+    """The loop (server.background, roles all and worker): a round when an event is
+    committed, else every `poll_seconds`, and at once again while a round found a full
+    batch."""
 
-    def __init__(self, units: UnitOfWorkFactory, secret_key: str) -> None:
+    def __init__(
+        self, units: UnitOfWorkFactory, secret_key: str, *, poll_seconds: float | None = None
+    ) -> None:
         self.units = units
         self.secret_key = secret_key
+        self.poll_seconds = POLL_SECONDS if poll_seconds is None else poll_seconds
         self.client = sender.WebhookClient(units.settings)
+        self.rounds = 0  # rounds finished (tests wait for the loop to be idle)
+        self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
+        self.units.signals[WEBHOOKS_QUEUED].connect(self._committed)
         self._task = asyncio.get_running_loop().create_task(self._run(), name="webhooks")
 
     async def stop(self) -> None:
+        self.units.signals[WEBHOOKS_QUEUED].disconnect(self._committed)
         if self._task is not None:
             await cancel_and_wait([self._task])
         await self.client.close()
 
+    def _committed(self, _: list[int]) -> None:
+        self._wake.set()
+
     async def _run(self) -> None:
         while True:
+            # Cleared before the round: an event committed while it runs wakes the next.
+            self._wake.clear()
             try:
                 sent = await deliver_due(self.units, self.client, self.secret_key)
             except Exception:
                 log.exception("webhook.round_failed")
                 sent = 0
+            self.rounds += 1
             if sent < BATCH:
-                await asyncio.sleep(POLL_SECONDS)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), self.poll_seconds)

@@ -66,6 +66,13 @@ class PreferencesIO(BaseModel):
     types: dict[NotificationType, ChannelsIO] = Field(default_factory=dict)
     quiet_hours: QuietHoursIO = Field(default_factory=QuietHoursIO)
     order_alerts: OrderAlertsIO = Field(default_factory=OrderAlertsIO)
+    # Said by the answers, so an app draws an email switch for exactly these types; ignored
+    # in a PUT body (an answer sent back as it came is accepted).
+    email_offered: list[NotificationType] = Field(
+        default_factory=list,
+        description="The types with an email switch for this account (answers only; "
+        "ignored when sent).",
+    )
     # The types whose `email` was left out and took the default (not a choice to check).
     _email_defaulted: set[str] = PrivateAttr(default_factory=set)
 

@@ -126,6 +126,7 @@ def to_schema(prefs: rules.Preferences, role: str) -> PreferencesIO:
             repeat_every_seconds=prefs.alerts.repeat_every_seconds,
             max_repeats=prefs.alerts.max_repeats,
         ),
+        email_offered=[name for name in KINDS if email_offered(name, role)],
     )
 
 

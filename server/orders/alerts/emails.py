@@ -20,6 +20,7 @@ from server.core.unit_of_work import UnitOfWork
 from server.mail.message import SETTINGS_PATH, new_message_id
 from server.mail.models import OutgoingEmail
 from server.mail.schemas import EmailOut, EmailReason
+from server.mail.signals import EMAILS_QUEUED
 from server.mail.transport import NOT_SENT, SHOWN
 from server.notifications.preferences import rules
 from server.notifications.preferences import service as preferences
@@ -76,7 +77,7 @@ async def queue_email(
     email_id = await _insert_once(uow.session, values)
     if email_id is None:
         return False
-    signal = uow.signals.emails
+    signal = uow.signals[EMAILS_QUEUED]
 
     async def committed() -> None:
         signal.send([email_id])
