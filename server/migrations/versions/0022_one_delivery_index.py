@@ -4,7 +4,7 @@ ix_push_deliveries_notification_status (notification_id, status) answers every l
 by notification id as well; the single-column index only cost a write per delivery
 row (a broadcast writes one per device).
 
-Revision ID: 0022_drop_redundant_delivery_index
+Revision ID: 0022_one_delivery_index
 Revises: 0019_push_service_health
 Create Date: 2026-12-07 19:50:00
 """
@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0022_drop_redundant_delivery_index"
+revision: str = "0022_one_delivery_index"
 down_revision: str | None = "0019_push_service_health"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
