@@ -31,8 +31,18 @@ class BroadcastOut(BaseModel):
     body: str
     url: str
     audience: str
-    status: str  # queued → sending → done
-    recipients: int  # notifications written so far
+    status: Literal["queued", "sending", "done", "cancelled"]
+    # The language title and body are in (their admin's): every push is marked so.
+    lang: str
+    recipients: int = Field(
+        description="Notifications written so far (users who switched system notices off get none)."
+    )
+    recipients_total: int = Field(
+        description="Users in the audience: counted when it was made, grown by sign-ups since."
+    )
+    recipients_done: int = Field(
+        description="Users of the audience the fan-out has walked past, chunk by chunk."
+    )
     created_at: datetime
-    finished_at: datetime | None
+    finished_at: datetime | None = Field(description="When it was done, or cancelled.")
     push: PushOutcome = Field(default_factory=PushOutcome)
