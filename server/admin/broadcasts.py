@@ -50,9 +50,10 @@ async def create(uow: UnitOfWork, admin: User, body: BroadcastIn) -> Broadcast:
         recipients_total=audience or 0,
         recipients_done=0,
         last_user_id=0,
-        # Typed by the admin, in their language: each push says so, whatever its reader's.
-        lang=admin.locale,
-        **body.model_dump(),
+        # Typed by the admin, in the language they name or else their own: each push
+        # says so, whatever its reader's.
+        lang=body.lang or admin.locale,
+        **body.model_dump(exclude={"lang"}),
     )
     uow.session.add(broadcast)
     await uow.session.flush()

@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from server.accounts.schemas import LocaleCode
 from server.core.ids import ID
 from server.core.text import Line200, Text2000
 from server.notifications.links import AppPath
@@ -21,6 +22,9 @@ class BroadcastIn(BaseModel):
     # A PWA path ("/notifications"); absolute push URLs are built from PUBLIC_URL.
     url: AppPath = "/notifications"
     audience: Literal["vendors", "customers", "all"]
+    # What title and body are written in (each push is marked so, and the reader's
+    # browser reads it out in that language); left out, the admin's own.
+    lang: LocaleCode | None = None
 
 
 class BroadcastOut(BaseModel):

@@ -224,3 +224,21 @@ async def test_only_admins_see_or_cancel_broadcasts(
         assert (refused.status_code, refused.json()["code"]) == (403, "admin_only")
         assert (await client.request(method, url)).status_code == 401
     assert (await look(client, admin, created["id"]))["status"] == "queued"
+
+
+async def test_a_broadcast_is_marked_in_the_language_its_admin_names(
+    app: Any, client: httpx.AsyncClient, accounts: Accounts, settings: Settings
+) -> None:
+    admin = await admin_account(client, settings)  # English
+    vendor = await accounts.vendor()
+    created = await start(client, admin, title="Wartung heute Nacht", body="Ab 2 Uhr.", lang="de")
+    assert created["lang"] == "de"
+    await broadcasts.fan_out_pending(app.state.units)
+    [item] = (await client.get("/api/notifications", headers=vendor.headers)).json()["items"]
+    assert (item["title"], item["lang"]) == ("Wartung heute Nacht", "de")
+
+    refused = await client.post(
+        "/api/admin/broadcasts", json={**TEXT, "lang": "xx"}, headers=admin.headers
+    )
+    assert refused.status_code == 422
+    assert refused.json()["errors"][0]["type"] == "unknown_locale"
