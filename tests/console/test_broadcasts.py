@@ -7,6 +7,7 @@ each test sees the broadcast between two chunks where a real worker would be.
 from __future__ import annotations
 
 import asyncio
+import re
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from server.admin.models import BroadcastNotification
 from server.core.config import Settings
 from server.notifications.models import Notification
 from server.notifications.preferences.models import UserPreferences
+from server.push.payload import MAX_PLAINTEXT
 from tests.admin.test_broadcasts import add_users, admin_account
 from tests.conftest import Account, Accounts, make_settings
 
@@ -242,3 +244,11 @@ async def test_a_broadcast_is_marked_in_the_language_its_admin_names(
     )
     assert refused.status_code == 422
     assert refused.json()["errors"][0]["type"] == "unknown_locale"
+
+
+def test_the_pages_preview_cuts_pushes_at_the_servers_limit() -> None:
+    """pwa/push-preview.js restates MAX_PLAINTEXT; the browser test checks its cut."""
+    source = (Path(__file__).resolve().parents[2] / "pwa" / "push-preview.js").read_text("utf-8")
+    match = re.search(r"export const MAX_PLAINTEXT = (\d+);", source)
+    assert match is not None
+    assert int(match.group(1)) == MAX_PLAINTEXT
