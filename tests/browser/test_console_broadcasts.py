@@ -123,3 +123,46 @@ def test_admin_previews_sends_and_follows_a_broadcast_and_a_vendor_has_no_link(
     expect(shop.get_by_role("navigation").get_by_role("link", name="Broadcasts")).to_have_count(0)
     shop.goto("/console/broadcasts")
     expect(shop.get_by_text("Only administrators can see this page.")).to_be_visible()
+
+
+def test_an_admin_in_french_stops_a_waiting_broadcast_on_a_phone(
+    live_server: LiveServer, sessions: Callable[..., Session]
+) -> None:
+    """No worker runs here, so the broadcast waits: Stop ends it before any chunk."""
+    vendor = live_server.register("vendor", "Boulangerie")
+    admin = sessions(admin_user(live_server), viewport=PHONE)
+    changed = admin.context.request.patch(
+        "/api/me", data={"locale": "fr"}, headers={"Origin": live_server.origin}
+    )
+    assert changed.ok, changed.text()
+    page = admin.page("/console/broadcasts")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Diffusions")
+    page.get_by_label("Titre").fill("Fermeture lundi")
+    page.get_by_label("Message", exact=True).fill("Le marché est fermé lundi.")
+    page.get_by_label("Tous les vendeurs").check()
+    expect(page.get_by_test_id("preview-language")).to_have_count(0)  # reader in French too
+    page.get_by_role("button", name="Vérifier et envoyer…").click()
+    page.get_by_role("button", name="Envoyer maintenant").click()
+
+    row = page.locator("li.broadcast-row").first
+    expect(row.get_by_test_id("broadcast-status")).to_have_text("En attente")
+    expect(row.get_by_test_id("broadcast-figures")).to_contain_text(
+        "Utilisateurs atteints : 0 sur 1"
+    )
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    stop = row.get_by_role("button", name="Arrêter l\u2019envoi")
+    stop.focus()
+    page.keyboard.press("Enter")
+    expect(row.get_by_test_id("broadcast-status")).to_have_text("Arrêtée")
+    expect(stop).to_be_hidden()
+    expect(row.get_by_role("heading")).to_be_focused()
+    expect(page.get_by_test_id("broadcast-announce")).to_contain_text("a été arrêtée après 0")
+    screenshot(page, "console-broadcasts-stopped-fr")
+    assert admin.errors == []
+    assert live_server.notifications(vendor) == []
+
+    # Reloaded, it is still stopped (the server's word, not the page's).
+    page.reload()
+    expect(page.locator("li.broadcast-row").first.get_by_test_id("broadcast-status")).to_have_text(
+        "Arrêtée"
+    )
