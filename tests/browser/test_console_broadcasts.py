@@ -166,3 +166,15 @@ def test_an_admin_in_french_stops_a_waiting_broadcast_on_a_phone(
     expect(page.locator("li.broadcast-row").first.get_by_test_id("broadcast-status")).to_have_text(
         "Arrêtée"
     )
+
+    # German's longer words still fit the phone.
+    changed = admin.context.request.patch(
+        "/api/me", data={"locale": "de"}, headers={"Origin": live_server.origin}
+    )
+    assert changed.ok, changed.text()
+    page.reload()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Rundsendungen")
+    expect(page.locator("li.broadcast-row").first.get_by_test_id("broadcast-status")).to_have_text(
+        "Angehalten"
+    )
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
