@@ -14,6 +14,7 @@ import { toast } from './toast.js';
 import * as authView from './views/auth.js';
 import * as checkoutView from './views/checkout.js';
 import * as consoleActivityView from './views/console-activity.js';
+import * as consoleBroadcastsView from './views/console-broadcasts.js';
 import * as consoleHealthView from './views/console-health.js';
 import * as devicesView from './views/devices.js';
 import * as homeView from './views/home.js';
@@ -33,6 +34,7 @@ const ROUTES = [
   [/^\/preferences$/, preferencesView],
   [/^\/console\/activity$/, consoleActivityView],
   [/^\/console\/health$/, consoleHealthView],
+  [/^\/console\/broadcasts$/, consoleBroadcastsView],
 ];
 
 function showError(error) {

@@ -10,7 +10,7 @@ import { locale, t } from './i18n.js';
 /** Refused fields that have their own name in the catalogues (`field.<name>`). */
 const FIELDS = new Set([
   'name', 'email', 'password', 'body', 'note', 'reason', 'amount_cents', 'unit_price_cents', 'quantity',
-  'vendor_id', 'currency', 'items', 'label', 'max_repeats', 'repeat_every_seconds', 'locale',
+  'vendor_id', 'currency', 'items', 'label', 'max_repeats', 'repeat_every_seconds', 'locale', 'title', 'url',
 ]);
 const CENTS = new Set(['amount_cents', 'unit_price_cents']);
 
@@ -20,6 +20,7 @@ const PROBLEMS = new Set([
   'missing', 'text_blank', 'text_control_character', 'string_too_short', 'string_too_long', 'too_short',
   'too_long', 'greater_than_equal', 'greater_than', 'less_than_equal', 'value_error',
   'string_pattern_mismatch', 'int_type', 'int_parsing', 'unknown_locale',
+  'link_characters', 'link_not_a_path', 'link_invalid',
 ]);
 const WITH_LIMIT = new Set(['greater_than_equal', 'less_than_equal']);
 
@@ -44,6 +45,7 @@ const PLAIN = new Set([
   'too_large', 'order_inbox_required', 'empty_quiet_hours',
   'wrong_password', 'password_too_common', 'password_like_account', 'session_not_found',
   'admin_only', 'user_not_found', 'search_required', 'invalid_id', 'invalid_range', 'invalid_cursor',
+  'broadcast_finished', 'broadcast_not_found',
 ]);
 
 /** "Try again in 4 minutes." for a wait in seconds, rounded up as the server words it. */

@@ -14,6 +14,7 @@ const SHELL = [
   '/views/order.js', '/views/order-alerts.js', '/views/order-list.js', '/views/orders.js', '/views/push-card.js',
   '/views/analytics.js', '/views/preferences.js',
   '/views/password-card.js', '/views/sessions-card.js', '/views/console-health.js', '/views/console-activity.js',
+  '/views/console-broadcasts.js', '/push-preview.js',
   '/i18n/en.json', '/i18n/de.json', '/i18n/fr.json',
   '/icons/icon-192.png', '/icons/icon-512.png', '/icons/maskable-512.png', '/icons/badge-96.png',
 ];

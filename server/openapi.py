@@ -74,6 +74,7 @@ SERVICE_ANSWERS: dict[tuple[str, str], tuple[int, ...]] = {
     ("POST", "/api/integrations/vendors/{sub}/sign-out"): (401, 403),
     # too_many_keys (two are active), kid_taken.
     ("POST", "/api/admin/integrations/{integration_id}/embed-keys"): (409,),
+    ("POST", "/api/admin/broadcasts/{broadcast_id}/cancel"): (409,),  # broadcast_finished
     # user_not_found, notification_not_found, order_not_found.
     ("GET", "/api/admin/activity"): (404,),
 }

@@ -3,6 +3,8 @@
 The fan-out runs in the worker role (server.background), in chunks of `CHUNK` users,
 one transaction per chunk (notifications, their push deliveries and the cursor commit
 together), so a restart resumes where it stopped and nobody is notified twice.
+An admin may cancel a broadcast that has not finished: the chunk being written when they
+do still commits (its row lock makes the cancel wait for it), and no chunk follows.
 """
 
 from __future__ import annotations
@@ -14,10 +16,10 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.accounts.models import User
-from server.admin.models import Broadcast, BroadcastNotification
+from server.admin.models import FINISHED, Broadcast, BroadcastNotification
 from server.admin.schemas import BroadcastIn, BroadcastOut
 from server.core.db import utcnow
-from server.core.errors import NotFound
+from server.core.errors import Conflict, NotFound
 from server.core.ids import parse_id
 from server.core.signals import SignalSpec, one_id
 from server.core.unit_of_work import UnitOfWork, UnitOfWorkFactory
@@ -42,14 +44,20 @@ _ROLES = {"vendors": ("vendor",), "customers": ("customer",), "all": ("vendor", 
 
 async def create(uow: UnitOfWork, admin: User, body: BroadcastIn) -> Broadcast:
     """Record the broadcast; the worker role fans it out once this is committed."""
+    audience = await uow.session.scalar(
+        select(func.count()).select_from(User).where(User.role.in_(_ROLES[body.audience]))
+    )
     broadcast = Broadcast(
         created_by=admin.id,
         status="queued",
         recipients=0,
+        recipients_total=audience or 0,
+        recipients_done=0,
         last_user_id=0,
-        # Typed by the admin, in their language: each push says so, whatever its reader's.
-        lang=admin.locale,
-        **body.model_dump(),
+        # Typed by the admin, in the language they name or else their own: each push
+        # says so, whatever its reader's.
+        lang=body.lang or admin.locale,
+        **body.model_dump(exclude={"lang"}),
     )
     uow.session.add(broadcast)
     await uow.session.flush()
@@ -67,7 +75,7 @@ async def fan_out_pending(units: UnitOfWorkFactory) -> int:
     async with units.reader() as uow:
         ids = (
             await uow.session.scalars(
-                select(Broadcast.id).where(Broadcast.status != "done").order_by(Broadcast.id)
+                select(Broadcast.id).where(Broadcast.status.not_in(FINISHED)).order_by(Broadcast.id)
             )
         ).all()
     for broadcast_id in ids:
@@ -92,9 +100,10 @@ async def _send_chunk(units: UnitOfWorkFactory, broadcast_id: int) -> bool:
     async with units.writer() as uow:
         session = uow.session
         # Row lock (PostgreSQL; SQLite writers are serial anyway): two processes
-        # resuming the same broadcast take turns and never send a chunk twice.
+        # resuming the same broadcast take turns and never send a chunk twice, and a
+        # cancel waits for the chunk in hand to commit.
         broadcast = await session.get(Broadcast, broadcast_id, with_for_update=True)
-        if broadcast is None or broadcast.status == "done":
+        if broadcast is None or broadcast.status in FINISHED:
             return False
         user_ids = (
             await session.scalars(
@@ -121,12 +130,17 @@ async def _send_chunk(units: UnitOfWorkFactory, broadcast_id: int) -> bool:
                 [{"broadcast_id": broadcast.id, "notification_id": n} for n in sent.values()],
             )
         broadcast.recipients += len(sent)
+        broadcast.recipients_done += len(user_ids)
         if user_ids:
             broadcast.last_user_id = user_ids[-1]
             broadcast.status = "sending"
+            # Users who signed up after it was made are walked too: the count follows.
+            broadcast.recipients_total = max(broadcast.recipients_total, broadcast.recipients_done)
         else:
             broadcast.status = "done"
             broadcast.finished_at = utcnow()
+            # Everyone there was is walked; fewer if some were deleted on the way.
+            broadcast.recipients_total = broadcast.recipients_done
         await uow.commit()
         log.info(
             "admin.broadcast.chunk",
@@ -145,11 +159,34 @@ async def recent(session: AsyncSession, limit: int = 50) -> list[BroadcastOut]:
     return [BroadcastOut.model_validate(row) for row in rows]
 
 
-async def progress(session: AsyncSession, raw_id: str) -> BroadcastOut:
+async def _find(session: AsyncSession, raw_id: str, *, for_update: bool = False) -> Broadcast:
     key = parse_id(raw_id)
-    broadcast = await session.get(Broadcast, key) if key is not None else None
+    broadcast = (
+        await session.get(Broadcast, key, with_for_update=for_update, populate_existing=True)
+        if key is not None
+        else None
+    )
     if broadcast is None:
         raise NotFound("No such broadcast.", code="broadcast_not_found")
+    return broadcast
+
+
+async def cancel(uow: UnitOfWork, raw_id: str) -> BroadcastOut:
+    """Stop a queued or sending broadcast before its next chunk. The row lock waits for a
+    chunk being written (PostgreSQL; SQLite writers take turns anyway), so what is
+    reported is what was sent: the chunks committed before stay delivered."""
+    broadcast = await _find(uow.session, raw_id, for_update=True)
+    if broadcast.status in FINISHED:
+        raise Conflict(f"This broadcast is already {broadcast.status}.", code="broadcast_finished")
+    broadcast.status = "cancelled"
+    broadcast.finished_at = utcnow()
+    await uow.session.flush()
+    log.info("admin.broadcast.cancelled", extra={"broadcast_id": broadcast.id})
+    return await progress(uow.session, str(broadcast.id))
+
+
+async def progress(session: AsyncSession, raw_id: str) -> BroadcastOut:
+    broadcast = await _find(session, raw_id)
     rows = await session.execute(
         select(PushDelivery.status, func.count())
         .join(

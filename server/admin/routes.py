@@ -29,3 +29,12 @@ async def get_broadcast(
     broadcast_id: str, session: SessionDep, admin: CurrentAdmin
 ) -> BroadcastOut:
     return await broadcasts.progress(session, broadcast_id)
+
+
+@router.post("/broadcasts/{broadcast_id}/cancel", response_model=BroadcastOut)
+async def cancel_broadcast(
+    broadcast_id: str, uow: UnitOfWorkDep, admin: CurrentAdmin
+) -> BroadcastOut:
+    """Stop a queued or sending broadcast before its next chunk; the chunks already
+    committed stay delivered. A done or cancelled one is a 409 `broadcast_finished`."""
+    return await broadcasts.cancel(uow, broadcast_id)
