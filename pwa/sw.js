@@ -3,7 +3,7 @@
 
 importScripts('/device-label.js');  // self.deviceLabel(), shared with the page
 
-const CACHE = 'vendorbell-shell-v8';
+const CACHE = 'vendorbell-shell-v9';
 // The page writes the reader's language here (i18n.js); the catalogues are in the shell.
 const LOCALE_CACHE = 'vendorbell-locale';
 const SHELL = [

@@ -5,7 +5,7 @@ by notification id as well; the single-column index only cost a write per delive
 row (a broadcast writes one per device).
 
 Revision ID: 0022_one_delivery_index
-Revises: 0019_push_service_health
+Revises: 0020_broadcast_progress
 Create Date: 2026-12-07 19:50:00
 """
 
@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "0022_one_delivery_index"
-down_revision: str | None = "0019_push_service_health"
+down_revision: str | None = "0020_broadcast_progress"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
