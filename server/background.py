@@ -156,7 +156,9 @@ class Runtime:
                 settings.redis_url,
                 settings.redis_channel,
                 self.signals,
-                listen=self._runs("delivery") or self._runs("broadcasts") or self._runs("mail"),
+                listen=any(
+                    self._runs(loop) for loop in ("delivery", "broadcasts", "mail", "webhooks")
+                ),
             )
             await relay.start()
             self._on_stop("signal-relay", relay.close)

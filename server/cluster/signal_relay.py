@@ -6,8 +6,9 @@ only after a worker's next poll (PUSH_POLL_SECONDS, 1 s), and a broadcast starte
 after the broadcast loop's (2 s): bench/bench_scale.py measured a 500-user broadcast
 reaching open tabs at p50 2.1 s. Each process forwards what its signals send
 (server.core.signals) over one Redis pub/sub channel; processes whose role runs the loops
-that listen (delivery, broadcasts, mail) subscribe and send them on locally. Several workers
-hearing the same delivery ids is safe: claiming is atomic, each row goes to one of them.
+that listen (delivery, broadcasts, mail, webhooks) subscribe and send them on locally.
+Several workers hearing the same delivery ids is safe: claiming is atomic, each row goes
+to one of them.
 
 Best effort by design: polling stays the safety net, so a lost message or a Redis
 outage delays work by one poll and loses nothing.
@@ -50,6 +51,7 @@ class RedisSignalRelay:
         self._signals.deliveries.forward(self._forward_deliveries)
         self._signals.broadcasts.forward(self._forward_broadcast)
         self._signals.emails.forward(self._forward_emails)
+        self._signals.webhooks.forward(self._forward_webhooks)
         loop = asyncio.get_running_loop()
         self._tasks.append(loop.create_task(self._publish_loop(), name="signal-relay-out"))
         if self._listen:
@@ -59,6 +61,7 @@ class RedisSignalRelay:
         self._signals.deliveries.forward(None)
         self._signals.broadcasts.forward(None)
         self._signals.emails.forward(None)
+        self._signals.webhooks.forward(None)
         await cancel_and_wait(self._tasks)
         if self._redis is not None:
             await self._redis.aclose()
@@ -71,6 +74,9 @@ class RedisSignalRelay:
 
     def _forward_emails(self, ids: list[int]) -> None:
         self._queue({"o": self._origin, "e": ids})
+
+    def _forward_webhooks(self, ids: list[int]) -> None:
+        self._queue({"o": self._origin, "w": ids})
 
     def _queue(self, message: dict[str, Any]) -> None:
         # Full only when Redis has been away for long: the workers' polls find the rows.
@@ -137,6 +143,9 @@ class RedisSignalRelay:
             email_ids = message.get("e")
             if isinstance(email_ids, list) and all(type(i) is int for i in email_ids):
                 self._signals.emails.send_local(email_ids)
+            webhook_ids = message.get("w")
+            if isinstance(webhook_ids, list) and all(type(i) is int for i in webhook_ids):
+                self._signals.webhooks.send_local(webhook_ids)
             broadcast_id = message.get("b")
             if type(broadcast_id) is int:
                 self._signals.broadcasts.send_local(broadcast_id)

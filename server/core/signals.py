@@ -1,7 +1,8 @@
 """In-process signals: a committed change tells whoever listens in this process.
 
 The outbox sends `deliveries` with the ids of the delivery rows it committed, a new
-broadcast sends `broadcasts`, a queued email `emails` (server.mail); the background
+broadcast sends `broadcasts`, a queued email `emails` (server.mail), a webhook event
+queued again by an admin `webhooks` (server.integrations.webhooks); the background
 loops of this process (if its role runs them) listen and decide what to do. Nothing
 here reaches into a loop: without a listener a signal is a no-op. With REDIS_URL,
 server.cluster.signal_relay forwards every signal to the other processes too; without
@@ -52,3 +53,4 @@ class Signals:
     deliveries: Signal[list[int]] = field(default_factory=Signal)  # delivery ids committed
     broadcasts: Signal[int] = field(default_factory=Signal)  # a broadcast id committed
     emails: Signal[list[int]] = field(default_factory=Signal)  # email outbox ids committed
+    webhooks: Signal[list[int]] = field(default_factory=Signal)  # webhook deliveries re-queued

@@ -11,6 +11,7 @@ when the lease runs out, so an event may arrive twice, never not at all.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 from dataclasses import dataclass
@@ -162,28 +163,40 @@ async def deliver_due(
 
 class WebhookWorker:
     """The loop (server.background, roles all and worker): a round every POLL_SECONDS,
-    at once again while a round found a full batch."""
+    at once again while a round found a full batch, and at once when the `webhooks`
+    signal says an event was queued again (an admin's redelivery)."""
 
-    def __init__(self, units: UnitOfWorkFactory, secret_key: str) -> None:
+    def __init__(
+        self, units: UnitOfWorkFactory, secret_key: str, poll_seconds: float = POLL_SECONDS
+    ) -> None:
         self.units = units
         self.secret_key = secret_key
+        self.poll_seconds = poll_seconds
         self.client = sender.WebhookClient(units.settings)
         self._task: asyncio.Task[None] | None = None
+        self._wake = asyncio.Event()
 
     async def start(self) -> None:
+        self.units.signals.webhooks.connect(self._queued)
         self._task = asyncio.get_running_loop().create_task(self._run(), name="webhooks")
 
     async def stop(self) -> None:
+        self.units.signals.webhooks.disconnect(self._queued)
         if self._task is not None:
             await cancel_and_wait([self._task])
         await self.client.close()
 
+    def _queued(self, _: list[int]) -> None:
+        self._wake.set()
+
     async def _run(self) -> None:
         while True:
+            self._wake.clear()
             try:
                 sent = await deliver_due(self.units, self.client, self.secret_key)
             except Exception:
                 log.exception("webhook.round_failed")
                 sent = 0
             if sent < BATCH:
-                await asyncio.sleep(POLL_SECONDS)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
