@@ -15,6 +15,7 @@ import * as authView from './views/auth.js';
 import * as checkoutView from './views/checkout.js';
 import * as consoleActivityView from './views/console-activity.js';
 import * as consoleHealthView from './views/console-health.js';
+import * as consoleKeysView from './views/console-keys.js';
 import * as devicesView from './views/devices.js';
 import * as homeView from './views/home.js';
 import * as notificationsView from './views/notifications.js';
@@ -33,6 +34,7 @@ const ROUTES = [
   [/^\/preferences$/, preferencesView],
   [/^\/console\/activity$/, consoleActivityView],
   [/^\/console\/health$/, consoleHealthView],
+  [/^\/console\/keys$/, consoleKeysView],
 ];
 
 function showError(error) {
