@@ -130,10 +130,15 @@ async def test_a_redelivered_event_reaches_the_marketplace_again_with_the_same_i
         f"/api/admin/integrations/{integration['id']}/webhook-deliveries/999999/redeliver",
         f"/api/admin/integrations/{integration['id']}/webhook-deliveries/abc/redeliver",
         f"/api/admin/integrations/nope/webhook-deliveries/{row.id}/redeliver",
+        f"/api/admin/integrations/{integration['id']}/webhook-deliveries/%C2%B2/redeliver",
+        f"/api/admin/integrations/%00/webhook-deliveries/{row.id}/redeliver",
     ):
         missing = await client.post(wrong, headers=admin.headers)
         assert missing.status_code == 404, missing.text
         assert set(missing.json()) == {"detail", "code"}
+    # The integration's own page refused a NUL the same way (PostgreSQL cannot store one).
+    detail = await client.get("/api/admin/integrations/%00", headers=admin.headers)
+    assert detail.status_code == 404 and detail.json()["code"] == "integration_not_found"
 
 
 async def test_a_vendor_may_not_see_or_change_keys(

@@ -14,7 +14,7 @@ from server.core.db import utcnow
 from server.core.errors import Conflict, NotFound
 from server.core.ids import parse_id
 from server.core.unit_of_work import UnitOfWork
-from server.integrations.models import Integration
+from server.integrations import registry
 from server.integrations.webhooks.models import WebhookDelivery
 from server.integrations.webhooks.outbox import GIVE_UP_AFTER
 
@@ -33,9 +33,7 @@ async def redeliver(uow: UnitOfWork, integration_id: str, delivery_id: str) -> W
     """Queue the integration's delivery again, due now, and wake the webhook workers
     (this process's, and the others' through the signal relay) once committed."""
     session = uow.session
-    integration = await session.get(Integration, integration_id)
-    if integration is None:
-        raise NotFound("No such integration.", code="integration_not_found")
+    integration = await registry.get(session, integration_id)
     key = parse_id(delivery_id)
     row = None
     if key is not None:
