@@ -107,6 +107,22 @@ def test_admin_redelivers_a_webhook_and_rotates_the_vapid_key(
     screenshot(page, f"console-keys-rotated-phone-{scheme}")
     assert admin.errors == []
 
+    # In the admin's language, with the longer words still inside the phone.
+    for lang, title, count, rotate in (
+        ("de", "Integrationen und Schlüssel", "1 Anmeldung", "Schlüssel wechseln"),
+        ("fr", "Intégrations et clés", "1 abonnement", "Changer de clé"),
+    ):
+        changed = admin.context.request.patch(
+            "/api/me", data={"locale": lang}, headers={"Origin": live_server.origin}
+        )
+        assert changed.ok, changed.text()
+        page.goto("/console/keys")
+        expect(page.get_by_role("heading", level=1)).to_have_text(title)
+        expect(kept.get_by_test_id("subscriptions")).to_have_text(count)
+        expect(vapid.get_by_test_id("rotate")).to_have_text(rotate)
+        assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"], lang
+    screenshot(page, f"console-keys-phone-fr-{scheme}")
+
     shop_page = sessions(vendor).page("/")
     nav = shop_page.get_by_role("navigation")
     expect(nav.get_by_role("link", name="Orders")).to_be_visible()
