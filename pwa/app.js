@@ -16,6 +16,7 @@ import * as checkoutView from './views/checkout.js';
 import * as consoleActivityView from './views/console-activity.js';
 import * as consoleBroadcastsView from './views/console-broadcasts.js';
 import * as consoleHealthView from './views/console-health.js';
+import * as consoleKeysView from './views/console-keys.js';
 import * as devicesView from './views/devices.js';
 import * as homeView from './views/home.js';
 import * as notificationsView from './views/notifications.js';
@@ -35,6 +36,7 @@ const ROUTES = [
   [/^\/console\/activity$/, consoleActivityView],
   [/^\/console\/health$/, consoleHealthView],
   [/^\/console\/broadcasts$/, consoleBroadcastsView],
+  [/^\/console\/keys$/, consoleKeysView],
 ];
 
 function showError(error) {

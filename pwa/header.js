@@ -11,7 +11,15 @@ function navLinks() {
   if (!state.user) return [];
   const { role } = state.user;
   // The console is for administrators only: nobody else is shown a link to it.
-  if (role === 'admin') return [['/console/activity', t('nav.activity')], ['/console/health', t('nav.console_health')], ['/console/broadcasts', t('nav.broadcasts')], ['/notifications', t('nav.notifications')], ['/devices', t('nav.devices')], ['/preferences', t('nav.settings')]];
+  if (role === 'admin') {
+    return [
+      ['/console/activity', t('nav.activity')],
+      ['/console/health', t('nav.console_health')],
+      ['/console/broadcasts', t('nav.broadcasts')],
+      ['/console/keys', t('nav.console_keys')],
+      ['/notifications', t('nav.notifications')], ['/devices', t('nav.devices')], ['/preferences', t('nav.settings')],
+    ];
+  }
   return role === 'vendor'
     ? [['/', t('nav.dashboard')], ['/orders', t('nav.orders')], ['/notifications', t('nav.notifications')], ['/devices', t('nav.devices')], ['/preferences', t('nav.settings')]]
     : [['/checkout', t('nav.new_order')], ['/orders', t('nav.my_orders')], ['/notifications', t('nav.notifications')], ['/devices', t('nav.devices')], ['/preferences', t('nav.settings')]];

@@ -3,7 +3,7 @@
 
 importScripts('/device-label.js');  // self.deviceLabel(), shared with the page
 
-const CACHE = 'vendorbell-shell-v9';
+const CACHE = 'vendorbell-shell-v10';
 // The page writes the reader's language here (i18n.js); the catalogues are in the shell.
 const LOCALE_CACHE = 'vendorbell-locale';
 const SHELL = [
@@ -15,6 +15,7 @@ const SHELL = [
   '/views/analytics.js', '/views/preferences.js',
   '/views/password-card.js', '/views/sessions-card.js', '/views/console-health.js', '/views/console-activity.js',
   '/views/console-broadcasts.js', '/push-preview.js',
+  '/views/console-keys.js',
   '/i18n/en.json', '/i18n/de.json', '/i18n/fr.json',
   '/icons/icon-192.png', '/icons/icon-512.png', '/icons/maskable-512.png', '/icons/badge-96.png',
 ];

@@ -16,6 +16,7 @@ from server.analytics.routes import router as analytics_router
 from server.background import Role, Runtime
 from server.console.activity_routes import router as activity_router
 from server.console.health_routes import router as console_health_router
+from server.console.keys_routes import router as console_keys_router
 from server.core.config import Settings, get_settings
 from server.core.errors import install_error_handlers
 from server.core.http import BodyLimitMiddleware, SecurityHeadersMiddleware, TrailingSlashMiddleware
@@ -51,6 +52,7 @@ ROUTERS = (
     admin_router,
     activity_router,
     console_health_router,
+    console_keys_router,
     integrations_router,
     integrations_admin_router,
     embed_router,

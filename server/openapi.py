@@ -77,6 +77,11 @@ SERVICE_ANSWERS: dict[tuple[str, str], tuple[int, ...]] = {
     ("POST", "/api/admin/broadcasts/{broadcast_id}/cancel"): (409,),  # broadcast_finished
     # user_not_found, notification_not_found, order_not_found.
     ("GET", "/api/admin/activity"): (404,),
+    # delivery_queued (being sent or retried already), webhook_url_missing.
+    (
+        "POST",
+        "/api/admin/integrations/{integration_id}/webhook-deliveries/{delivery_id}/redeliver",
+    ): (409,),
 }
 
 # How a caller signs in, for the operations that need one (either will do).

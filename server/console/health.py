@@ -34,7 +34,7 @@ from server.push.models import PushCircuit, PushServiceStat
 
 # A queue is stuck when its oldest pending item has been due this long. Every outbox
 # is claimed within seconds by a live worker (push polls every second, email every 5,
-# webhooks every 2, and a signal wakes them at once); a row held by a worker that died
+# webhooks every 5, and a signal wakes them at once); a row held by a worker that died
 # is due again when its lease ends (60 s). So five minutes due and unclaimed means no
 # worker is taking that queue, while a burst of thousands drains in well under that.
 STUCK_AFTER_SECONDS = 300.0

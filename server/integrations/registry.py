@@ -183,6 +183,9 @@ def origins_changed(uow: UnitOfWork) -> None:
 
 
 async def get(session: AsyncSession, integration_id: str) -> Integration:
+    # An id is printable ASCII; PostgreSQL refuses a NUL in text (a 500, not a 404).
+    if not (integration_id.isascii() and integration_id.isprintable()):
+        raise IntegrationNotFound("No such integration.")
     found = await session.get(Integration, integration_id[:40])
     if found is None:
         raise IntegrationNotFound("No such integration.")

@@ -7,12 +7,10 @@ import argparse
 import asyncio
 import logging
 
-from sqlalchemy import func, select
-
 from server.core.config import Settings
 from server.core.db import make_database
 from server.push.keys import KeyStore
-from server.push.models import PushSubscription
+from server.push.subscriptions import key_usage
 
 log = logging.getLogger("vendorbell.push")
 
@@ -21,12 +19,7 @@ async def _key_usage(settings: Settings) -> dict[str, int]:
     database = make_database(settings)
     try:
         async with database.reader() as session:
-            rows = await session.execute(
-                select(PushSubscription.vapid_key_id, func.count()).group_by(
-                    PushSubscription.vapid_key_id
-                )
-            )
-            return {kid: int(n) for kid, n in rows}
+            return await key_usage(session)
     finally:
         await database.dispose()
 

@@ -12,6 +12,7 @@ import hashlib
 import logging
 import os
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
@@ -131,6 +132,14 @@ class KeyStore:
         return key
 
     rotate = generate
+
+    def created_at(self, kid: str) -> datetime | None:
+        """When the key's file was written (it is never rewritten); None if it is gone."""
+        try:
+            stamp = (self.directory / f"vapid-{kid}.pem").stat().st_mtime
+        except FileNotFoundError:
+            return None
+        return datetime.fromtimestamp(stamp, UTC)
 
     def retire(self, in_use: set[str]) -> list[str]:
         """Delete the old keys no subscription uses any more; return their ids."""

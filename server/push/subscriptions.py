@@ -213,6 +213,14 @@ async def send_test(uow: UnitOfWork, user_id: int) -> int:
     return queued
 
 
+async def key_usage(session: AsyncSession) -> dict[str, int]:
+    """Subscriptions per VAPID key id (pushes to them must be signed with that key)."""
+    rows = await session.execute(
+        select(PushSubscription.vapid_key_id, func.count()).group_by(PushSubscription.vapid_key_id)
+    )
+    return {kid: int(n) for kid, n in rows}
+
+
 async def key_ids_in_use(session: AsyncSession) -> set[str]:
     rows = await session.scalars(select(PushSubscription.vapid_key_id).distinct())
     return set(rows)

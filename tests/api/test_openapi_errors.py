@@ -223,7 +223,7 @@ async def test_signed_in_answers_are_declared(
     order = await place_order(client, customer, vendor)
     ids = {"order_id": order["id"], "notification_id": "1", "subscription_id": "1"}
     ids |= {"broadcast_id": "1", "key_ref": "vb_nope", "session_id": "999999"}
-    ids |= {"sub": "v_1", "integration_id": "int_nope", "kid": "nope"}
+    ids |= {"sub": "v_1", "integration_id": "int_nope", "kid": "nope", "delivery_id": "1"}
     for who, path, method in itertools.product(
         (customer, vendor), document["paths"], ("get", "post", "put", "patch", "delete")
     ):

@@ -181,6 +181,7 @@ class WebhookWorker:
         self.rounds = 0  # rounds finished (tests wait for the loop to be idle)
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._wake = asyncio.Event()
 
     async def start(self) -> None:
         self.units.signals[WEBHOOKS_QUEUED].connect(self._committed)
