@@ -5,8 +5,9 @@
 
 import { get, query } from '../api.js';
 import { h, mount } from '../dom.js';
-import { TYPES, typeLabel } from '../format.js';
+import { typeLabel } from '../format.js';
 import { formatLocale, t } from '../i18n.js';
+import { declaredTypes } from '../kinds.js';
 import { errorMessage } from '../messages.js';
 import { state } from '../state.js';
 import { browserTimeZone } from '../time-zone.js';
@@ -29,9 +30,13 @@ function searchForm(search, navigate) {
   const by = h('select', { name: 'by', 'aria-label': t('console.search_by') },
     SEARCH_BY.map((key) => h('option', { value: key, selected: key === search.by }, t(`console.by.${key}`))));
   const term = h('input', { type: 'search', name: 'term', value: search.term, required: true, maxlength: 320, autocomplete: 'off', 'aria-label': t('console.search_label'), placeholder: t('console.search_placeholder') });
+  const option = (value) => h('option', { value, selected: value === search.type }, typeLabel(value));
+  const all = () => h('option', { value: '' }, t('notifications.all_types'));
   const type = h('select', { name: 'type', 'aria-label': t('console.filter_type') },
-    h('option', { value: '' }, t('notifications.all_types')),
-    TYPES.map((value) => h('option', { value, selected: value === search.type }, typeLabel(value))));
+    all(), search.type ? option(search.type) : null);
+  // The types the server declares (server/notifications/types.py), in its order; offline,
+  // the chosen one stays.
+  declaredTypes().then((types) => type.replaceChildren(all(), ...types.map(option))).catch(() => null);
   const failed = h('input', { type: 'checkbox', role: 'switch', class: 'switch', name: 'failed_only', checked: search.failedOnly });
   const form = h('form', { class: 'card console-search', role: 'search' },
     h('div', { class: 'console-search-row' }, by, term, h('button', { class: 'button primary', type: 'submit' }, t('console.search'))),
