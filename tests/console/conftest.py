@@ -3,26 +3,17 @@ push service and a local SMTP server."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
 from server.core.config import Settings
 from tests.conftest import make_settings
-from tests.mail.smtpserver import Mailbox, smtp_server
+from tests.mail.smtpserver import Mailbox, mailbox, smtp
 from tests.pushservice import PushService
 
-
-@pytest.fixture
-def smtp() -> Iterator[tuple[Mailbox, int]]:
-    with smtp_server() as server:
-        yield server
-
-
-@pytest.fixture
-def mailbox(smtp: tuple[Mailbox, int]) -> Mailbox:
-    return smtp[0]
+__all__ = ["mailbox", "smtp"]  # the SMTP server fixtures, shared with other packages
 
 
 @pytest.fixture

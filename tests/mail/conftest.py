@@ -2,25 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from server.core.config import Settings
 from tests.conftest import make_settings
-from tests.mail.smtpserver import Mailbox, smtp_server
+from tests.mail.smtpserver import Mailbox, mailbox, smtp
 
-
-@pytest.fixture
-def smtp() -> Iterator[tuple[Mailbox, int]]:
-    with smtp_server() as server:
-        yield server
-
-
-@pytest.fixture
-def mailbox(smtp: tuple[Mailbox, int]) -> Mailbox:
-    return smtp[0]
+__all__ = ["mailbox", "smtp"]  # the SMTP server fixtures, shared with other packages
 
 
 @pytest.fixture

@@ -18,6 +18,7 @@ from email.parser import BytesParser
 from pathlib import Path
 from typing import Any
 
+import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 from cryptography import x509
@@ -128,3 +129,16 @@ def server_tls(cert: Path, key: Path) -> ssl.SSLContext:
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(cert, key)
     return context
+
+
+# The fixtures of every test package that sends mail (imported by their conftest.py).
+@pytest.fixture
+def smtp() -> Iterator[tuple[Mailbox, int]]:
+    """A real SMTP server on loopback for the test: its mailbox and port."""
+    with smtp_server() as server:
+        yield server
+
+
+@pytest.fixture
+def mailbox(smtp: tuple[Mailbox, int]) -> Mailbox:
+    return smtp[0]
