@@ -101,22 +101,53 @@ function field(label, control, hint) {
   return h('div', { class: 'field' }, h('label', { for: id }, label), control, hintEl);
 }
 
-function composeCard({ onSent }) {
-  const title = h('input', { name: 'title', required: true, maxlength: 200, autocomplete: 'off' });
-  const body = h('textarea', { name: 'body', required: true, maxlength: 2000, rows: 4 });
-  const url = h('input', { name: 'url', required: true, maxlength: 500, value: DEFAULT_LINK, autocomplete: 'off', spellcheck: 'false' });
-  const lang = h('select', { name: 'lang' }, LOCALES.map((code) => h('option', { value: code, selected: code === locale(), lang: code }, ownName(code))));
-  const audience = h('fieldset', { class: 'role-picker audience-picker' },
-    h('legend', {}, t('broadcasts.audience')),
-    AUDIENCES.map((value, i) => h('label', {},
-      h('input', { type: 'radio', name: 'audience', value, checked: i === 0 }), ` ${t(`broadcasts.audience.${value}`)}`)));
-  const error = h('p', { class: 'form-error', role: 'alert', hidden: true });
-  const review = h('button', { class: 'button primary', type: 'submit' }, t('broadcasts.review'));
+const FIELDS = '.broadcast-fields input, .broadcast-fields textarea, .broadcast-fields select';
+
+/** The compose form's controls: title, message, link, language and audience. */
+function composeControls() {
+  return {
+    title: h('input', { name: 'title', required: true, maxlength: 200, autocomplete: 'off' }),
+    body: h('textarea', { name: 'body', required: true, maxlength: 2000, rows: 4 }),
+    url: h('input', { name: 'url', required: true, maxlength: 500, value: DEFAULT_LINK, autocomplete: 'off', spellcheck: 'false' }),
+    lang: h('select', { name: 'lang' }, LOCALES.map((code) => h('option', { value: code, selected: code === locale(), lang: code }, ownName(code)))),
+    audience: h('fieldset', { class: 'role-picker audience-picker' },
+      h('legend', {}, t('broadcasts.audience')),
+      AUDIENCES.map((value, i) => h('label', {},
+        h('input', { type: 'radio', name: 'audience', value, checked: i === 0 }), ` ${t(`broadcasts.audience.${value}`)}`))),
+  };
+}
+
+/** The question before sending. What is asked about stays what is sent: the fields wait
+ * while it is open; Escape or Back returns to them. */
+function confirmStep(form, review) {
   const question = h('p', { class: 'confirm-question', id: 'broadcast-confirm-question' });
   const send = h('button', { class: 'button primary', type: 'button', 'aria-describedby': question.id }, t('broadcasts.send_now'));
   const back = h('button', { class: 'button ghost', type: 'button' }, t('broadcasts.back'));
-  const confirm = h('div', { class: 'broadcast-confirm', role: 'group', 'aria-labelledby': question.id, hidden: true, 'data-testid': 'broadcast-confirm' },
+  const box = h('div', { class: 'broadcast-confirm', role: 'group', 'aria-labelledby': question.id, hidden: true, 'data-testid': 'broadcast-confirm' },
     question, h('div', { class: 'button-row' }, send, back));
+  const lock = (locked) => form.querySelectorAll(FIELDS).forEach((el) => { el.disabled = locked; });
+  const open = (text) => {
+    question.textContent = text;
+    lock(true);
+    review.hidden = true;
+    box.hidden = false;
+    send.focus();
+  };
+  const close = (focus = true) => {
+    box.hidden = true;
+    review.hidden = false;
+    lock(false);
+    if (focus) review.focus();
+  };
+  back.addEventListener('click', () => close());
+  box.addEventListener('keydown', (event) => { if (event.key === 'Escape') close(); });
+  return { box, send, back, open, close };
+}
+
+function composeCard({ onSent }) {
+  const { title, body, url, lang, audience } = composeControls();
+  const error = h('p', { class: 'form-error', role: 'alert', hidden: true });
+  const review = h('button', { class: 'button primary', type: 'submit' }, t('broadcasts.review'));
   const preview = previewPanel();
   const form = h('form', { class: 'card broadcast-compose', 'data-testid': 'broadcast-compose', novalidate: true },
     h('h2', {}, t('broadcasts.compose')),
@@ -126,7 +157,9 @@ function composeCard({ onSent }) {
       field(t('broadcasts.field.url'), url, t('broadcasts.field.url_hint')),
       audience,
       field(t('broadcasts.field.lang'), lang, t('broadcasts.field.lang_hint'))),
-    preview.panel, error, h('div', { class: 'button-row' }, review), confirm);
+    preview.panel, error, h('div', { class: 'button-row' }, review));
+  const confirm = confirmStep(form, review);
+  form.append(confirm.box);
 
   const chosenAudience = () => form.querySelector('input[name=audience]:checked').value;
   const values = () => ({ title: title.value.trim(), body: body.value.trim(), url: url.value.trim() || DEFAULT_LINK, lang: lang.value });
@@ -135,44 +168,30 @@ function composeCard({ onSent }) {
   form.addEventListener('change', redraw);
   redraw();
 
-  function closeConfirm(focus = true) {
-    confirm.hidden = true;
-    review.hidden = false;
-    form.querySelectorAll('.broadcast-fields input, .broadcast-fields textarea, .broadcast-fields select').forEach((el) => { el.disabled = false; });
-    if (focus) review.focus();
-  }
-
   form.addEventListener('submit', (event) => {
     event.preventDefault();
     error.hidden = true;
     for (const control of [title, body, url]) control.value = control.value.trim() ? control.value : '';
     if (!form.reportValidity()) return;
-    question.textContent = t('broadcasts.confirm', { title: values().title, audience: t(`broadcasts.audience.${chosenAudience()}`) });
-    // What is asked about stays what is sent: the fields wait while the question is open.
-    form.querySelectorAll('.broadcast-fields input, .broadcast-fields textarea, .broadcast-fields select').forEach((el) => { el.disabled = true; });
-    review.hidden = true;
-    confirm.hidden = false;
-    send.focus();
+    confirm.open(t('broadcasts.confirm', { title: values().title, audience: t(`broadcasts.audience.${chosenAudience()}`) }));
   });
-  back.addEventListener('click', () => closeConfirm());
-  confirm.addEventListener('keydown', (event) => { if (event.key === 'Escape') closeConfirm(); });
-  send.addEventListener('click', async () => {
-    send.disabled = true;
-    back.disabled = true;
+  confirm.send.addEventListener('click', async () => {
+    confirm.send.disabled = true;
+    confirm.back.disabled = true;
     try {
       const created = await post('/api/admin/broadcasts', { ...values(), audience: chosenAudience() });
       title.value = '';
       body.value = '';
-      closeConfirm(false);
+      confirm.close(false);
       redraw();
       onSent(created);
     } catch (problem) {
-      closeConfirm();
+      confirm.close();
       error.textContent = errorMessage(problem);
       error.hidden = false;
     } finally {
-      send.disabled = false;
-      back.disabled = false;
+      confirm.send.disabled = false;
+      confirm.back.disabled = false;
     }
   });
   return form;
@@ -243,11 +262,11 @@ function broadcastRow(b, { onCancelled, onStale }) {
   return { row, update, heading };
 }
 
-export function render(main) {
-  if (!state.user || state.user.role !== 'admin') return adminsOnly(main);
+/** The recent broadcasts: drawn once, a running one asked for every POLL_MS until it
+ * ends (announced to screen readers when it does). */
+function recentBroadcasts(announce) {
   const list = h('ul', { class: 'broadcast-list' });
   const listBody = h('div', {}, h('p', { class: 'muted' }, t('console.loading')));
-  const announce = h('p', { class: 'visually-hidden', role: 'status', 'data-testid': 'broadcast-announce' });
   const rows = new Map(); // id → {row, update, heading, status}
   let timer = null;
   let stopped = false;
@@ -267,10 +286,7 @@ export function render(main) {
     return made;
   }
 
-  function drawList() {
-    if (!rows.size) mount(listBody, h('p', { class: 'muted' }, t('broadcasts.none')));
-    else mount(listBody, list);
-  }
+  const drawList = () => mount(listBody, rows.size ? list : h('p', { class: 'muted' }, t('broadcasts.none')));
 
   async function refresh(ids) {
     await Promise.all(ids.map(async (id) => {
@@ -294,24 +310,7 @@ export function render(main) {
     }, POLL_MS);
   }
 
-  const compose = composeCard({
-    onSent: (b) => {
-      const made = show(b);
-      list.prepend(made.row);
-      drawList();
-      announce.textContent = t('broadcasts.announce.queued', { title: b.title });
-      made.heading.focus();
-      schedule();
-    },
-  });
-
-  mount(main,
-    h('div', { class: 'page-head' }, h('div', {}, h('h1', {}, t('broadcasts.title')), h('p', { class: 'muted' }, t('broadcasts.intro')))),
-    compose,
-    h('section', { class: 'card', 'data-testid': 'broadcast-list' }, h('h2', {}, t('broadcasts.recent')), listBody),
-    announce);
-
-  (async () => {
+  async function load() {
     try {
       const recent = await get('/api/admin/broadcasts');
       if (stopped) return;
@@ -323,6 +322,29 @@ export function render(main) {
     } catch (problem) {
       if (!stopped) mount(listBody, h('p', { class: 'form-error', role: 'alert' }, errorMessage(problem)));
     }
-  })();
-  return () => { stopped = true; clearTimeout(timer); };
+  }
+
+  function added(b) {
+    const made = show(b);
+    list.prepend(made.row);
+    drawList();
+    announce.textContent = t('broadcasts.announce.queued', { title: b.title });
+    made.heading.focus();
+    schedule();
+  }
+
+  return { listBody, load, added, stop: () => { stopped = true; clearTimeout(timer); } };
+}
+
+export function render(main) {
+  if (!state.user || state.user.role !== 'admin') return adminsOnly(main);
+  const announce = h('p', { class: 'visually-hidden', role: 'status', 'data-testid': 'broadcast-announce' });
+  const recent = recentBroadcasts(announce);
+  mount(main,
+    h('div', { class: 'page-head' }, h('div', {}, h('h1', {}, t('broadcasts.title')), h('p', { class: 'muted' }, t('broadcasts.intro')))),
+    composeCard({ onSent: recent.added }),
+    h('section', { class: 'card', 'data-testid': 'broadcast-list' }, h('h2', {}, t('broadcasts.recent')), recent.listBody),
+    announce);
+  recent.load();
+  return recent.stop;
 }

@@ -766,42 +766,8 @@ def sentence(n: Notification, facts: Facts, w: Writer) -> str:
     """'Delivered to 2 of 3 devices; a removed device's subscription expired on 3 Dec
     (410) and was removed; emailed at 14:05.'"""
     lang = w.lang
-    parts: list[str] = []
     devices = _devices(facts.deliveries.get(n.id, []))
-    if devices:
-        delivered = sum(1 for d in devices if d.delivered)
-        parts.append(
-            lang.ngettext(
-                "delivered to {delivered} of {total} device",
-                "delivered to {delivered} of {total} devices",
-                len(devices),
-            ).format(delivered=delivered, total=len(devices))
-        )
-        for device in devices:
-            if device.delivered:
-                continue
-            last, name = device.last, w.device(device.subscription)
-            if last.status == "failed" and last.last_status in GONE:
-                parts.append(
-                    lang.gettext(
-                        "the subscription of {device} expired on {date} ({status}) and was removed"
-                    ).format(device=name, date=w.date(last.created_at), status=last.last_status)
-                )
-            elif last.status == "failed":
-                code = f" ({last.last_status})" if last.last_status else ""
-                parts.append(
-                    lang.gettext("the push to {device} failed{code}").format(device=name, code=code)
-                )
-            elif last.status == "expired":
-                parts.append(
-                    lang.gettext("the push to {device} expired undelivered").format(device=name)
-                )
-            else:
-                parts.append(
-                    lang.gettext("the push to {device} is tried again at {time}").format(
-                        device=name, time=w.time(last.due_at)
-                    )
-                )
+    parts = _push_parts(devices, w)
     prefs = facts.prefs.get(n.user_id) or rules.Preferences(types={}, quiet=rules.QuietHours())
     if n.id in facts.held:
         parts.append(lang.gettext("the push is held by quiet hours"))
@@ -812,20 +778,62 @@ def sentence(n: Notification, facts: Facts, w: Writer) -> str:
     elif not devices:
         reason = _no_push(n, prefs, facts, w)
         parts.append(reason[0].lower() + reason[1:])
-    for email in facts.emails.get(n.id, []):
-        if email.status == "sent" and email.sent_at:
-            parts.append(lang.gettext("emailed at {time}").format(time=w.time(email.sent_at)))
-        elif email.status == "failed":
-            parts.append(
-                lang.gettext("the email failed: {error}").format(
-                    error=w.mail_error(email.last_error)
-                )
-            )
-        else:
-            parts.append(lang.gettext("an email is queued"))
+    parts += [_email_part(email, w) for email in facts.emails.get(n.id, [])]
     if n.clicked_at:
         parts.append(lang.gettext("opened at {time}").format(time=w.time(n.clicked_at)))
     elif n.read_at and not n.read_in_bulk and not _inbox_off(n):
         parts.append(lang.gettext("read at {time}").format(time=w.time(n.read_at)))
     text = "; ".join(parts)
     return text[:1].upper() + text[1:] + "."
+
+
+def _push_parts(devices: list[_Device], w: Writer) -> list[str]:
+    """'delivered to 1 of 2 devices', then why each device that did not get it did not."""
+    if not devices:
+        return []
+    lang = w.lang
+    delivered = sum(1 for d in devices if d.delivered)
+    parts = [
+        lang.ngettext(
+            "delivered to {delivered} of {total} device",
+            "delivered to {delivered} of {total} devices",
+            len(devices),
+        ).format(delivered=delivered, total=len(devices))
+    ]
+    for device in devices:
+        if device.delivered:
+            continue
+        last, name = device.last, w.device(device.subscription)
+        if last.status == "failed" and last.last_status in GONE:
+            parts.append(
+                lang.gettext(
+                    "the subscription of {device} expired on {date} ({status}) and was removed"
+                ).format(device=name, date=w.date(last.created_at), status=last.last_status)
+            )
+        elif last.status == "failed":
+            code = f" ({last.last_status})" if last.last_status else ""
+            parts.append(
+                lang.gettext("the push to {device} failed{code}").format(device=name, code=code)
+            )
+        elif last.status == "expired":
+            parts.append(
+                lang.gettext("the push to {device} expired undelivered").format(device=name)
+            )
+        else:
+            parts.append(
+                lang.gettext("the push to {device} is tried again at {time}").format(
+                    device=name, time=w.time(last.due_at)
+                )
+            )
+    return parts
+
+
+def _email_part(email: OutgoingEmail, w: Writer) -> str:
+    lang = w.lang
+    if email.status == "sent" and email.sent_at:
+        return lang.gettext("emailed at {time}").format(time=w.time(email.sent_at))
+    if email.status == "failed":
+        return lang.gettext("the email failed: {error}").format(
+            error=w.mail_error(email.last_error)
+        )
+    return lang.gettext("an email is queued")
