@@ -100,7 +100,7 @@ function vapidCard(data, reload) {
 
 // -- integrations -----------------------------------------------------------------
 
-function embedRow(key) {
+function embedRow(integrationId, key, reload) {
   return h('li', { class: 'keys-item', 'data-kid': key.kid },
     h('div', { class: 'keys-item-head' },
       h('code', { class: 'keys-id' }, key.kid),
@@ -109,7 +109,19 @@ function embedRow(key) {
     h('p', { class: 'muted small keys-line' }, [
       t('console.keys.created_on', { time: when(key.created_at) }),
       t('console.keys.last_used', { time: used(key.last_used_at) }),
-    ].join(' · ')));
+    ].join(' · ')),
+    key.retired_at ? null : confirming({
+      label: t('console.keys.retire_embed'),
+      question: t('console.keys.retire_embed_question', { kid: key.kid }),
+      confirm: t('console.keys.retire_embed_confirm'),
+      testid: 'retire-embed',
+      danger: true,
+      action: async () => {
+        await del(`/api/admin/integrations/${encodeURIComponent(integrationId)}/embed-keys/${encodeURIComponent(key.kid)}`);
+        toast(t('console.keys.embed_retired'), 'success');
+        await reload();
+      },
+    }));
 }
 
 function hmacRow(key, reload) {
@@ -197,7 +209,7 @@ function integrationCard(integration, reload) {
       fact(t('console.keys.link_base'), h('code', {}, integration.link_base))),
     h('h3', {}, t('console.keys.embed_keys')),
     integration.embed_keys.length
-      ? h('ul', { class: 'keys-list' }, integration.embed_keys.map(embedRow))
+      ? h('ul', { class: 'keys-list' }, integration.embed_keys.map((k) => embedRow(integration.id, k, reload)))
       : h('p', { class: 'muted small' }, t('console.keys.none')),
     h('h3', {}, t('console.keys.hmac_keys')),
     integration.hmac_keys.length

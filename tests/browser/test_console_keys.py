@@ -90,6 +90,14 @@ def test_admin_redelivers_a_webhook_and_rotates_the_vapid_key(
     expect(again.get_by_test_id("redeliver")).to_have_count(0)
     expect(market.get_by_test_id("failures")).to_have_text("0")
 
+    # Retiring the marketplace's sign-in key, after the question.
+    embed = market.locator("li[data-kid]")
+    embed.get_by_test_id("retire-embed").click()
+    expect(embed.get_by_role("alert")).to_contain_text("Sign-in tokens signed with it are refused")
+    embed.get_by_test_id("retire-embed-confirm").click()
+    expect(market.locator("li[data-kid]")).to_contain_text("retired")
+    expect(market.locator("li[data-kid]").get_by_test_id("retire-embed")).to_have_count(0)
+
     vapid.get_by_test_id("rotate").click()
     expect(vapid.get_by_role("alert")).to_contain_text("Make a new current key?")
     vapid.get_by_test_id("rotate-confirm").click()
