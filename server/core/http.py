@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from abc import ABC, abstractmethod
 from typing import Any
 
 from fastapi import Response
@@ -37,7 +38,7 @@ class TrailingSlashMiddleware:
         await self.app(scope, receive, send)
 
 
-class HttpMiddleware:
+class HttpMiddleware(ABC):
     """Pure ASGI middleware for HTTP requests only: a WebSocket or the lifespan passes
     through untouched; a subclass handles each request in `http`."""
 
@@ -50,8 +51,9 @@ class HttpMiddleware:
             return
         await self.http(scope, receive, send)
 
+    @abstractmethod
     async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
-        raise NotImplementedError
+        """Handle one HTTP request (call `self.app` to pass it on)."""
 
 
 class SecurityHeadersMiddleware(HttpMiddleware):

@@ -204,19 +204,26 @@ async def test_cli_creates_lists_and_revokes_keys(
     assert "revoked" in (await cli.run(settings, argparse.Namespace(action="list")))[0]
 
 
+async def vendor_with_a_device(
+    app: Any, client: httpx.AsyncClient, accounts: Accounts, push_service: PushService
+) -> tuple[Account, tuple[str, str]]:
+    """A vendor whose browser subscribed on the loopback push service, and a shop's key."""
+    vendor = await accounts.vendor()
+    device = push_service.subscribe()
+    r = await client.post("/api/push/subscriptions", json=device.to_json(), headers=vendor.headers)
+    assert r.status_code == 201, r.text
+    return vendor, await issue_key(app)
+
+
 async def test_an_event_rings_the_vendors_device_end_to_end(
     worker_app: Any,
     worker_client: httpx.AsyncClient,
     worker_accounts: Accounts,
     push_service: PushService,
 ) -> None:
-    vendor = await worker_accounts.vendor()
-    device = push_service.subscribe()
-    r = await worker_client.post(
-        "/api/push/subscriptions", json=device.to_json(), headers=vendor.headers
+    vendor, key = await vendor_with_a_device(
+        worker_app, worker_client, worker_accounts, push_service
     )
-    assert r.status_code == 201, r.text
-    key = await issue_key(worker_app)
     assert (await send(worker_client, key, event(vendor))).status_code == 201
     [message] = await push_service.wait_for(1, timeout=15)
     assert message.json["notification"]["title"] == "New order A-1001"

@@ -17,7 +17,7 @@ from server.mail.models import OutgoingEmail
 from server.orders.alerts.models import OrderReminder
 from server.orders.shop.models import ShopOrder
 from tests.conftest import Account, Accounts
-from tests.integrations.test_events import event, issue_key, send
+from tests.integrations.test_events import event, issue_key, send, vendor_with_a_device
 from tests.orders.test_reminders import pushes, set_alerts, tick
 from tests.preferences.factories import add_device
 from tests.pushservice import PushService
@@ -186,13 +186,9 @@ async def test_a_shop_order_and_its_acceptance_reach_a_device_in_one_place_end_t
     worker_accounts: Accounts,
     push_service: PushService,
 ) -> None:
-    vendor = await worker_accounts.vendor()
-    device = push_service.subscribe()
-    r = await worker_client.post(
-        "/api/push/subscriptions", json=device.to_json(), headers=vendor.headers
+    vendor, key = await vendor_with_a_device(
+        worker_app, worker_client, worker_accounts, push_service
     )
-    assert r.status_code == 201, r.text
-    key = await issue_key(worker_app)
     assert (await send(worker_client, key, event(vendor))).status_code == 201
     [ring] = await push_service.wait_for(1, timeout=15)
     accepted = answer(vendor, "order.accepted", "evt_2")
