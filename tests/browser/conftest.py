@@ -226,9 +226,10 @@ def screenshot(page: Any, name: str) -> Path:
     return path
 
 
-def deliver_push(page: Any, data: str) -> None:
-    """Hand `data` to our service worker's `push` handler through DevTools, as a push
-    service would after decryption (headless Chromium has no push service of its own)."""
+def deliver_push(page: Any, data: str, scope: str = "/") -> None:
+    """Hand `data` to the `push` handler of the page origin's service worker at `scope`
+    through DevTools, as a push service would after decryption (headless Chromium has no
+    push service of its own)."""
     origin = page.evaluate("location.origin")
     cdp = page.context.new_cdp_session(page)
     registrations: list[dict[str, Any]] = []
@@ -241,7 +242,7 @@ def deliver_push(page: Any, data: str) -> None:
     cdp.send("ServiceWorker.enable")
 
     def active_registration() -> str | None:
-        ours = {r["registrationId"] for r in registrations if r["scopeURL"] == f"{origin}/"}
+        ours = {r["registrationId"] for r in registrations if r["scopeURL"] == f"{origin}{scope}"}
         for version in versions:
             if version["registrationId"] in ours and version["status"] == "activated":
                 return str(version["registrationId"])
@@ -252,7 +253,7 @@ def deliver_push(page: Any, data: str) -> None:
             break
         page.wait_for_timeout(50)  # lets Playwright dispatch the CDP events
     else:
-        raise AssertionError(f"no activated service worker for {origin}: {versions}")
+        raise AssertionError(f"no activated service worker at {origin}{scope}: {versions}")
     cdp.send(
         "ServiceWorker.deliverPushMessage",
         {"origin": f"{origin}/", "registrationId": registration_id, "data": data},

@@ -32,7 +32,7 @@ from playwright.sync_api import Error as PlaywrightError
 from examples.marketplace.shop import Embedding, create_app, sri
 from server.core.ids import parse_id
 from server.push.receipts import receipt_token
-from tests.browser.conftest import LiveServer, User, _bound_socket, screenshot
+from tests.browser.conftest import LiveServer, User, _bound_socket, deliver_push, screenshot
 from tests.pushservice import PushService, ThreadedPushService
 
 FAKE_PUSH_MANAGER = (Path(__file__).parent / "fake_push_manager.js").read_text()
@@ -320,32 +320,6 @@ def test_a_session_renewed_through_the_marketplace_keeps_the_same_socket(
     assert len(sockets) == 1 and not sockets[0].is_closed()
 
 
-def deliver_push(page: Any, scope: str, data: str) -> None:
-    """Hand `data` to the worker registered at `scope` through DevTools."""
-    cdp = page.context.new_cdp_session(page)
-    registrations: list[dict[str, Any]] = []
-    versions: list[dict[str, Any]] = []
-    cdp.on(
-        "ServiceWorker.workerRegistrationUpdated",
-        lambda e: registrations.extend(e["registrations"]),
-    )
-    cdp.on("ServiceWorker.workerVersionUpdated", lambda e: versions.extend(e["versions"]))
-    cdp.send("ServiceWorker.enable")
-    origin = page.evaluate("location.origin")
-    for _ in range(200):
-        ours = {r["registrationId"] for r in registrations if r["scopeURL"] == f"{origin}{scope}"}
-        active = [v for v in versions if v["registrationId"] in ours and v["status"] == "activated"]
-        if active:
-            break
-        page.wait_for_timeout(50)
-    else:
-        raise AssertionError(f"no activated worker at {scope}")
-    cdp.send(
-        "ServiceWorker.deliverPushMessage",
-        {"origin": f"{origin}/", "registrationId": active[0]["registrationId"], "data": data},
-    )
-
-
 def shown(page: Any, scope: str) -> list[dict[str, Any]]:
     found: list[dict[str, Any]] = page.evaluate(
         """async (scope) => {
@@ -366,7 +340,7 @@ def push_until_shown(page: Any, scope: str, data: str, count: int) -> None:
     here carries a tag, so a second delivery replaces the first instead of adding one.
     """
     for _attempt in range(3):
-        deliver_push(page, scope, data)
+        deliver_push(page, data, scope)
         for _ in range(100):
             if len(shown(page, scope)) >= count:
                 return
