@@ -262,8 +262,8 @@ def deliver_push(page: Any, data: str, scope: str = "/") -> None:
     # the delivery.
 
 
-NOTIFICATIONS = """async () => {
-  const registration = await navigator.serviceWorker.ready;
+NOTIFICATIONS = """async (scope) => {
+  const registration = await navigator.serviceWorker.getRegistration(scope);
   return (await registration.getNotifications()).map((n) => ({
     title: n.title, body: n.body, tag: n.tag, data: n.data,
     requireInteraction: n.requireInteraction, icon: n.icon, badge: n.badge,
@@ -271,15 +271,32 @@ NOTIFICATIONS = """async () => {
 }"""
 
 
-def shown_notifications(page: Any, count: int = 1) -> list[dict[str, Any]]:
-    """The notifications our worker is showing, once there are at least `count`."""
+def shown_notifications(page: Any, count: int = 1, scope: str = "/") -> list[dict[str, Any]]:
+    """The notifications the worker at `scope` is showing, once there are at least `count`."""
     # wait_for_function does not await a predicate's promise: poll the async getter.
     for _ in range(200):
-        shown: list[dict[str, Any]] = page.evaluate(NOTIFICATIONS)
+        shown: list[dict[str, Any]] = page.evaluate(NOTIFICATIONS, scope)
         if len(shown) >= count:
             return shown
         page.wait_for_timeout(50)
     raise AssertionError(f"{len(shown)} notification(s) shown, expected {count}: {shown}")
+
+
+def push_and_show(page: Any, data: str, count: int = 1, scope: str = "/") -> list[dict[str, Any]]:
+    """`deliver_push`, then the notifications shown once there are `count`.
+
+    Chrome drops a DevTools push handed to a worker that is still starting (seen on a
+    loaded CI machine), so a push that shows nothing within 5 s is delivered again, up to
+    three times. Only for pushes with a tag: a second delivery replaces the first.
+    """
+    for _attempt in range(3):
+        deliver_push(page, data, scope)
+        for _ in range(100):
+            shown: list[dict[str, Any]] = page.evaluate(NOTIFICATIONS, scope)
+            if len(shown) >= count:
+                return shown
+            page.wait_for_timeout(50)
+    raise AssertionError(f"{len(shown)} notification(s) shown at {scope}, expected {count}")
 
 
 def service_worker(context: Any) -> Any:

@@ -32,7 +32,14 @@ from playwright.sync_api import Error as PlaywrightError
 from examples.marketplace.shop import Embedding, create_app, sri
 from server.core.ids import parse_id
 from server.push.receipts import receipt_token
-from tests.browser.conftest import LiveServer, User, _bound_socket, deliver_push, screenshot
+from tests.browser.conftest import (
+    LiveServer,
+    User,
+    _bound_socket,
+    push_and_show,
+    screenshot,
+    shown_notifications,
+)
 from tests.pushservice import PushService, ThreadedPushService
 
 FAKE_PUSH_MANAGER = (Path(__file__).parent / "fake_push_manager.js").read_text()
@@ -321,31 +328,7 @@ def test_a_session_renewed_through_the_marketplace_keeps_the_same_socket(
 
 
 def shown(page: Any, scope: str) -> list[dict[str, Any]]:
-    found: list[dict[str, Any]] = page.evaluate(
-        """async (scope) => {
-          const registration = await navigator.serviceWorker.getRegistration(scope);
-          const list = await registration.getNotifications();
-          return list.map((n) => ({ title: n.title, tag: n.tag, data: n.data }));
-        }""",
-        scope,
-    )
-    return found
-
-
-def push_until_shown(page: Any, scope: str, data: str, count: int) -> None:
-    """Deliver `data` at `scope` until `count` notifications are shown there.
-
-    Chrome drops a DevTools push handed to a worker that is still starting (seen on a loaded
-    CI machine right after registration), so an unshown push is delivered again: every push
-    here carries a tag, so a second delivery replaces the first instead of adding one.
-    """
-    for _attempt in range(3):
-        deliver_push(page, data, scope)
-        for _ in range(100):
-            if len(shown(page, scope)) >= count:
-                return
-            page.wait_for_timeout(50)
-    raise AssertionError(f"fewer than {count} notifications at {scope}: {shown(page, scope)}")
+    return shown_notifications(page, 0, scope)
 
 
 def vendorbell_push(shop: str) -> str:
@@ -377,16 +360,16 @@ def test_the_worker_snippet_shows_vendorbells_push_and_leaves_the_hosts_own_alon
         }"""
     )
     # The default: vendorbell's own worker at /vendorbell/, beside the marketplace's.
-    push_until_shown(page, "/vendorbell/", vendorbell_push(shop), 1)
+    push_and_show(page, vendorbell_push(shop), 1, "/vendorbell/")
     [note] = shown(page, "/vendorbell/")
     assert note["title"] == "New order #7"
     assert note["data"]["navigate"] == f"{shop}/orders/7"
     # The snippet imported into the marketplace's own worker: its own push stays its own…
-    push_until_shown(page, "/", json.dumps({"title": "Payout sent", "tag": "payout"}), 1)
+    push_and_show(page, json.dumps({"title": "Payout sent", "tag": "payout"}), 1, "/")
     host = [n for n in shown(page, "/") if not n["tag"].startswith("vendorbell-")]
     assert [n["title"] for n in host] == ["Payout sent"]
     # …and a vendorbell push there is shown once, by vendorbell's handler.
-    push_until_shown(page, "/", vendorbell_push(shop), 2)
+    push_and_show(page, vendorbell_push(shop), 2, "/")
     titles = sorted(n["title"] for n in shown(page, "/"))
     assert titles == ["New order #7", "Payout sent"]
     scopes = page.evaluate(
@@ -431,7 +414,7 @@ def test_a_push_from_vendorbell_reports_shown_and_clicked_with_its_receipt_and_n
         "request",
         lambda r: cookies.append(r.headers.get("cookie")) if "/receipts" in r.url else None,
     )
-    push_until_shown(page, "/vendorbell/", json.dumps({**document, "receipt": receipt}), 1)
+    push_and_show(page, json.dumps({**document, "receipt": receipt}), 1, "/vendorbell/")
     [worker] = [w for w in context.service_workers if w.url.endswith("/vendorbell/sw.js")]
     worker.evaluate(
         """async () => {
@@ -579,7 +562,7 @@ def test_enabling_push_in_the_bell_subscribes_through_the_vendorbell_worker_and_
     order_for(marketplace)
     [received] = asyncio.run_coroutine_threadsafe(service.wait_for(1), threaded.loop).result(15)
     assert received.json["notification"]["data"]["app"] == "vendorbell"
-    push_until_shown(page, "/vendorbell/", received.plaintext.decode(), 1)
+    push_and_show(page, received.plaintext.decode(), 1, "/vendorbell/")
     [note] = shown(page, "/vendorbell/")
     assert note["title"] == "New order #1"
     assert note["data"]["receipt"].startswith(f"{received_device(server, marketplace)}.")

@@ -18,6 +18,7 @@ from tests.browser.conftest import (
     Session,
     User,
     deliver_push,
+    push_and_show,
     service_worker,
     shown_notifications,
     wait_for_service_worker,
@@ -86,9 +87,7 @@ def test_server_push_shows_the_notification_and_sets_the_app_badge(
     assert json.loads(payload)["app_badge"] == 2
     service_worker(page.context).evaluate(RECORD_BADGE)
 
-    deliver_push(page, payload)
-
-    [shown] = shown_notifications(page)
+    [shown] = push_and_show(page, payload)
     assert shown["title"] == "New order #2"
     assert shown["tag"] == "order-2"
     assert shown["body"].startswith("3 items, €9.20 from Ada Lovelace")
@@ -131,8 +130,7 @@ def test_clicking_a_notification_opens_its_order_in_the_open_tab_and_marks_it_re
     page = vendor_tab(live_server, sessions, vendor)
     live_server.place_order(customer, vendor)
     expect(page.get_by_test_id("bell-badge")).to_have_text("1")
-    deliver_push(page, server_payload(live_server, vendor))
-    shown_notifications(page)
+    push_and_show(page, server_payload(live_server, vendor))
 
     # Headless Chromium cannot click a system notification: dispatch the same event
     # the browser would, so the worker's real notificationclick handler runs.

@@ -22,10 +22,9 @@ from playwright.sync_api import expect
 from tests.browser.conftest import (
     LiveServer,
     Session,
-    deliver_push,
+    push_and_show,
     screenshot,
     service_worker,
-    shown_notifications,
     wait_for_service_worker,
 )
 from tests.pushservice import BrowserSubscription, PushService, ThreadedPushService
@@ -89,8 +88,7 @@ def test_enable_notifications_subscribes_and_a_real_order_push_reaches_the_worke
     live_server.place_order(customer, vendor)
     future = asyncio.run_coroutine_threadsafe(service.wait_for(1), threaded.loop)
     [received] = future.result(15)
-    deliver_push(page, received.plaintext.decode())  # what the browser would have decrypted
-    [shown] = shown_notifications(page)
+    [shown] = push_and_show(page, received.plaintext.decode())  # as the browser decrypted it
     assert shown["title"] == "New order #1"
     assert shown["tag"] == "order-1"
 
@@ -104,8 +102,7 @@ def test_enable_notifications_subscribes_and_a_real_order_push_reaches_the_worke
     page.get_by_role("button", name="Send test notification").click()
     expect(page.locator(".toast")).to_contain_text("Test notification sent to 1 device")
     [_, test] = asyncio.run_coroutine_threadsafe(service.wait_for(2), threaded.loop).result(15)
-    deliver_push(page, test.plaintext.decode())
-    tags = sorted(n["tag"] for n in shown_notifications(page, 2))
+    tags = sorted(n["tag"] for n in push_and_show(page, test.plaintext.decode(), 2))
     assert tags == ["order-1", f"system-{test.json['notification']['data']['id']}"]
     screenshot(page, "devices")
 
