@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any
 
 import pytest
 
@@ -54,25 +57,41 @@ def test_every_signal_sent_is_forwarded_by_name() -> None:
     assert json.dumps(forwarded)  # what the relay publishes
 
 
-@pytest.mark.redis
-async def test_a_newly_declared_signal_crosses_processes_through_redis(
-    redis_url: str, channel: str
-) -> None:
+@asynccontextmanager
+async def relayed(redis_url: str, channel: str) -> AsyncIterator[tuple[Signals, Signals]]:
+    """Two processes' signals joined by the Redis relay: (an API's, a worker's)."""
     api, worker = Signals(), Signals()
-    heard: list[list[int]] = []
-    worker[PARCELS].connect(heard.append)
     sender = RedisSignalRelay(redis_url, channel, api, listen=False)
     listener = RedisSignalRelay(redis_url, channel, worker, listen=True)
     await listener.start()
     await sender.start()
     try:
-        async with asyncio.timeout(5):
-            while not heard:  # the listener may subscribe after the first message
-                api[LABEL].send("not a list of ids")  # heard by nobody there: dropped
-                api[PARCELS].send([7, 8])
-                await asyncio.sleep(0.1)
+        yield api, worker
     finally:
         await sender.close()
         await listener.close()
+
+
+async def send_until_heard(send: Callable[[], None], heard: list[Any]) -> None:
+    """The listener may subscribe after the first message: send until one arrives."""
+    async with asyncio.timeout(5):
+        while not heard:
+            send()
+            await asyncio.sleep(0.1)
+
+
+@pytest.mark.redis
+async def test_a_newly_declared_signal_crosses_processes_through_redis(
+    redis_url: str, channel: str
+) -> None:
+    heard: list[list[int]] = []
+    async with relayed(redis_url, channel) as (api, worker):
+        worker[PARCELS].connect(heard.append)
+
+        def send() -> None:
+            api[LABEL].send("not a list of ids")  # heard by nobody there: dropped
+            api[PARCELS].send([7, 8])
+
+        await send_until_heard(send, heard)
     assert heard[0] == [7, 8]
     assert all(value == [7, 8] for value in heard)

@@ -11,12 +11,11 @@ import httpx
 import pytest
 
 from server.app import create_app
-from server.cluster.signal_relay import RedisSignalRelay
 from server.core.config import Settings
-from server.core.signals import Signals
 from server.mail.signals import EMAILS_QUEUED
 from server.orders.alerts.emails import emails_for_order
 from tests.conftest import Accounts, place_order
+from tests.core.test_signals import relayed, send_until_heard
 from tests.mail.smtpserver import Mailbox
 
 
@@ -63,19 +62,8 @@ async def test_email_signals_cross_processes_through_redis(
     redis_url: str,
     channel: str,
 ) -> None:
-    api, worker = Signals(), Signals()
     heard: list[list[int]] = []
-    worker[EMAILS_QUEUED].connect(heard.append)
-    sender = RedisSignalRelay(redis_url, channel, api, listen=False)
-    listener = RedisSignalRelay(redis_url, channel, worker, listen=True)
-    await listener.start()
-    await sender.start()
-    try:
-        async with asyncio.timeout(5):
-            while not heard:  # the listener may subscribe after the first message
-                api[EMAILS_QUEUED].send([7, 8])
-                await asyncio.sleep(0.1)
-    finally:
-        await sender.close()
-        await listener.close()
+    async with relayed(redis_url, channel) as (api, worker):
+        worker[EMAILS_QUEUED].connect(heard.append)
+        await send_until_heard(lambda: api[EMAILS_QUEUED].send([7, 8]), heard)
     assert heard[0] == [7, 8]
