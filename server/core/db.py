@@ -145,7 +145,8 @@ class Database:
             if path and path != ":memory:":
                 # This process's write transactions take turns in order (server.sqlite.gate).
                 gate = WriteGate(SQLITE_BUSY_TIMEOUT_MS / 1000)
-                kwargs["async_creator"] = gated_creator(path, gate, **kwargs.pop("connect_args"))
+                kwargs.pop("connect_args")
+                kwargs["async_creator"] = gated_creator(path, gate, SQLITE_BUSY_TIMEOUT_MS / 1000)
             kwargs["pool_size"] = 8
             kwargs["max_overflow"] = 8
         else:

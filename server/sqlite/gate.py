@@ -12,8 +12,9 @@ Here every `BEGIN IMMEDIATE` of an engine first queues on an asyncio lock (first
 come, first served), which its commit, rollback or close hands straight to the next
 writer. Other processes are still kept out by SQLite's own lock and busy timeout.
 
-This wraps the aiosqlite connection that SQLAlchemy's aiosqlite dialect drives
-(`async_creator`); everything but cursors, commit, rollback and close passes through.
+This wraps the inline connection (server.sqlite.inline) that SQLAlchemy's aiosqlite
+dialect drives (`async_creator`); everything but cursors, commit, rollback and close
+passes through.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import weakref
 from collections.abc import Callable
 from typing import Any
 
-import aiosqlite
+from server.sqlite.inline import InlineConnection, inline_creator
 
 
 class WriteGate:
@@ -45,7 +46,7 @@ class WriteGate:
 
 
 class _GatedCursor:
-    def __init__(self, cursor: aiosqlite.Cursor, connection: GatedConnection) -> None:
+    def __init__(self, cursor: Any, connection: GatedConnection) -> None:
         self._cursor = cursor
         self._connection = connection
 
@@ -56,7 +57,7 @@ class _GatedCursor:
         if operation.startswith("BEGIN IMMEDIATE"):
             await self._connection.acquire()
             try:
-                await self._cursor.execute(operation, parameters)
+                await self._connection.begin_immediate(operation)
             except BaseException:
                 self._connection.release()
                 raise
@@ -80,10 +81,13 @@ class _CursorContext:
 
 
 class GatedConnection:
-    def __init__(self, connection: aiosqlite.Connection, gate: WriteGate) -> None:
+    def __init__(self, connection: InlineConnection, gate: WriteGate) -> None:
         self._inner = connection
         self._gate = gate
         self._held: asyncio.Lock | None = None
+
+    async def begin_immediate(self, operation: str) -> None:
+        await self._inner.begin_immediate(operation, self._gate.timeout_s)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._inner, name)
@@ -128,14 +132,12 @@ class GatedConnection:
         return self._inner.stop()
 
 
-def gated_creator(path: str, gate: WriteGate, **connect_args: Any) -> Callable[[], Any]:
-    """`async_creator` for create_async_engine: aiosqlite connections behind `gate`."""
+def gated_creator(path: str, gate: WriteGate, timeout: float) -> Callable[[], Any]:
+    """`async_creator` for create_async_engine: inline read-write connections behind
+    `gate`; `timeout` is SQLite's busy timeout for statements other than the begin."""
+    inline = inline_creator(path, read_only=False, timeout=timeout)
 
     async def create() -> GatedConnection:
-        connection = aiosqlite.connect(path, **connect_args)
-        thread = getattr(connection, "_thread", None)
-        if thread is not None:
-            thread.daemon = True  # as SQLAlchemy's dialect does for its own connections
-        return GatedConnection(await connection, gate)
+        return GatedConnection(await inline(), gate)
 
     return create
