@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import inspect, select
+from sqlalchemy import bindparam, inspect, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -86,16 +86,20 @@ async def queue_email(
     return True
 
 
+# Built once: it runs with every new order (building it cost more than running it).
+_A_RINGING_DEVICE = (
+    select(PushSubscription.id)
+    .where(PushSubscription.user_id == bindparam("vendor_id"), PushSubscription.muted.is_(False))
+    .limit(1)
+)
+
+
 async def wants_no_device_email(uow: UnitOfWork, vendor_id: int, prefs: rules.Preferences) -> bool:
     """For a new order (native or a shop's): True when the vendor takes order emails and
     no unmuted push device of theirs will ring (`prefs`: the vendor's, as loaded)."""
     if not prefs.channels("order").email:
         return False
-    device = await uow.session.scalar(
-        select(PushSubscription.id)
-        .where(PushSubscription.user_id == vendor_id, PushSubscription.muted.is_(False))
-        .limit(1)
-    )
+    device = await uow.session.scalar(_A_RINGING_DEVICE, {"vendor_id": vendor_id})
     return device is None
 
 
