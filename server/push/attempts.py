@@ -11,6 +11,7 @@ bin's upper edge: never better than it was).
 
 from __future__ import annotations
 
+import functools
 import math
 from collections import Counter
 from collections.abc import Sequence
@@ -80,13 +81,17 @@ async def record_attempts(
     rows = stat_rows(outcomes, now)
     if not rows:
         return
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    await session.execute(_upsert(session.get_bind().dialect.name), rows)
+
+
+@functools.cache
+def _upsert(dialect_name: str) -> Any:
+    """The counting upsert, built once per dialect: it runs with every flush of outcomes,
+    and building it cost more than running it."""
+    dialect = postgresql if dialect_name == "postgresql" else sqlite
     statement = dialect.insert(STATS)
     added = {name: STATS.c[name] + statement.excluded[name] for name in COUNTED}
-    await session.execute(
-        statement.on_conflict_do_update(index_elements=["service", "period", "bin"], set_=added),
-        rows,
-    )
+    return statement.on_conflict_do_update(index_elements=["service", "period", "bin"], set_=added)
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.accounts.models import User
@@ -66,25 +66,28 @@ def _created(notification: Notification | Written, decision: Decision) -> dict[s
 CHANNEL = WebhookChannel()
 
 
+# Built once: it runs with every flush of push outcomes (building it cost more than
+# running it). Most pushes go to vendorbell's own accounts: nothing to tell, nothing read.
+_OUTCOMES = (
+    select(
+        PushDelivery.id,
+        PushDelivery.status,
+        PushDelivery.notification_id,
+        PushDelivery.subscription_id,
+        PushDelivery.last_status,
+        PushDelivery.error,
+        Notification.user_id,
+    )
+    .join(Notification, Notification.id == PushDelivery.notification_id)
+    .join(User, User.id == Notification.user_id)
+    .where(PushDelivery.id.in_(bindparam("ids", expanding=True)), User.integration_id.is_not(None))
+)
+
+
 async def _push_outcomes(session: AsyncSession, delivery_ids: Collection[int]) -> None:
     if not delivery_ids:
         return
-    t = PushDelivery
-    found = await session.execute(
-        select(
-            t.id,
-            t.status,
-            t.notification_id,
-            t.subscription_id,
-            t.last_status,
-            t.error,
-            Notification.user_id,
-        )
-        .join(Notification, Notification.id == t.notification_id)
-        .join(User, User.id == Notification.user_id)
-        # Most pushes go to vendorbell's own accounts: nothing to tell, nothing more read.
-        .where(t.id.in_(list(delivery_ids)), User.integration_id.is_not(None))
-    )
+    found = await session.execute(_OUTCOMES, {"ids": list(delivery_ids)})
     by_type: dict[str, list[tuple[int, dict[str, object]]]] = {}
     for id, status, notification_id, device_id, last_status, error, user_id in found:
         if status not in ("delivered", "failed", "expired"):
