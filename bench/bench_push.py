@@ -68,6 +68,7 @@ from bench.push_vendorbell import run_vendorbell, seed_fanout
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "bench-secret-key-" + "x" * 32
 WARMUP_ORDERS = 20  # placed and delivered before the latency run is timed
+LATENCY_VENDORS = 50
 
 
 # --- 3. order → push latency -----------------------------------------------------------------
@@ -80,22 +81,57 @@ async def run_latency(
     Returns (order POST sent → push at sink, notification committed → push at sink)."""
     import subprocess
 
-    import httpx
-    from sqlalchemy import select
+    token, vendor_ids = await latency_vendors(settings, port)
+    await sink_reset(port)
+    api_port = free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": settings.database_url,
+        "SECRET_KEY": SECRET,
+        "KEYS_DIR": str(settings.keys_dir),
+        "DATA_DIR": str(settings.data_dir),
+        "PUSH_ALLOWED_HOSTS": "127.0.0.1",
+        "RUN_WORKER": "true",
+        "LOG_LEVEL": "WARNING",
+    }
+    server = subprocess.Popen(
+        [sys.executable, "-m", "server", "run", "--host", "127.0.0.1", "--port", str(api_port)],
+        cwd=ROOT,
+        env=env,
+    )
+    try:
+        base = f"http://127.0.0.1:{api_port}"
+        sent, arrivals, window = await place_orders(base, token, vendor_ids, port, orders, rate)
+    finally:
+        server.terminate()
+        server.wait(30)
+    committed = await commit_times(settings, vendor_ids, window)
+    arrived: dict[int, list[float]] = {v: [] for v in vendor_ids}
+    for path, at in arrivals:
+        arrived[int(path.rsplit("/", 1)[1])].append(at)
+    from_post, from_commit = [], []
+    for vendor in vendor_ids:
+        got = sorted(arrived[vendor])
+        from_post += [g - b for b, g in zip(sorted(sent[vendor]), got, strict=False)]
+        from_commit += [g - c for c, g in zip(sorted(committed[vendor]), got, strict=False)]
+    return from_post, from_commit
 
+
+async def latency_vendors(settings: Any, port: int) -> tuple[str, list[int]]:
+    """50 vendors with one subscription each (endpoint /lat/<user id>) and a customer:
+    (the customer's token, the vendors' ids)."""
     from server.accounts.models import User
     from server.accounts.service import issue_token
     from server.core.db import make_database
-    from server.push.models import PushDelivery, PushSubscription
+    from server.push.models import PushSubscription
 
-    vendors = 50
-    keys = browser_keys(vendors)
+    keys = browser_keys(LATENCY_VENDORS)
     database = make_database(settings)
     kid = (settings.keys_dir / "current").read_text().strip()
     async with database.writer() as session:
         people = [
             User(email=f"lv{n}@bench.invalid", name=f"Shop {n}", role="vendor", password_hash="!")
-            for n in range(vendors)
+            for n in range(LATENCY_VENDORS)
         ]
         customer = User(
             email="lc@bench.invalid", name="Customer", role="customer", password_hash="!"
@@ -116,76 +152,80 @@ async def run_latency(
         )
         await session.commit()
         vendor_ids = [u.id for u in people]
-    await sink_reset(port)
+    await database.dispose()
+    return token, vendor_ids
 
-    api_port = free_port()
-    env = {
-        **os.environ,
-        "DATABASE_URL": settings.database_url,
-        "SECRET_KEY": SECRET,
-        "KEYS_DIR": str(settings.keys_dir),
-        "DATA_DIR": str(settings.data_dir),
-        "PUSH_ALLOWED_HOSTS": "127.0.0.1",
-        "RUN_WORKER": "true",
-        "LOG_LEVEL": "WARNING",
-    }
-    server = subprocess.Popen(
-        [sys.executable, "-m", "server", "run", "--host", "127.0.0.1", "--port", str(api_port)],
-        cwd=ROOT,
-        env=env,
-    )
+
+async def place_orders(
+    base: str, token: str, vendor_ids: list[int], port: int, orders: int, rate: float
+) -> tuple[dict[int, list[float]], list[tuple[str, float]], float]:
+    """Warm-up, then `orders` at `rate`/s, round robin over the vendors: (when each
+    vendor's orders were sent, the sink's arrivals, the start of the timed window)."""
+    import httpx
+
     sent: dict[int, list[float]] = {v: [] for v in vendor_ids}
-    try:
-        base = f"http://127.0.0.1:{api_port}"
-        async with httpx.AsyncClient(base_url=base, timeout=30) as client:
-            for _ in range(200):
-                try:
-                    await client.get("/api/vendors")
-                    break
-                except httpx.TransportError:
-                    await asyncio.sleep(0.1)
-            headers = {"Authorization": f"Bearer {token}"}
+    async with httpx.AsyncClient(base_url=base, timeout=30) as client:
+        for _ in range(200):
+            try:
+                await client.get("/api/vendors")
+                break
+            except httpx.TransportError:
+                await asyncio.sleep(0.1)
+        headers = {"Authorization": f"Bearer {token}"}
 
-            async def place(vendor: int) -> None:
-                body = {
-                    "vendor_id": str(vendor),
-                    "currency": "EUR",
-                    "items": [{"name": "Flat white", "quantity": 2, "unit_price_cents": 350}],
-                }
-                sent[vendor].append(time.time())
-                response = await client.post("/api/orders", json=body, headers=headers)
-                assert response.status_code == 201, response.text
+        async def place(vendor: int) -> None:
+            body = {
+                "vendor_id": str(vendor),
+                "currency": "EUR",
+                "items": [{"name": "Flat white", "quantity": 2, "unit_price_cents": 350}],
+            }
+            sent[vendor].append(time.time())
+            response = await client.post("/api/orders", json=body, headers=headers)
+            assert response.status_code == 201, response.text
 
-            # Warm-up, not measured: the server's first requests import modules lazily
-            # and compile their SQL (40+ ms stalls seen), which is start-up, not load.
-            for i in range(WARMUP_ORDERS):
-                await place(vendor_ids[i % vendors])
-            for _ in range(200):
-                if (await sink_stats(port))["count"] >= WARMUP_ORDERS:
-                    break
-                await asyncio.sleep(0.05)
-            await sink_reset(port)
-            for times in sent.values():
-                times.clear()
-            window = time.time()
-            # The load generator's own collector pauses (20-50 ms seen here) must not
-            # count as the server's latency: its objects so far are frozen.
-            gc.collect()
-            gc.freeze()
-            tasks = []
-            start = time.perf_counter()
-            for i in range(orders):
-                await asyncio.sleep(max(0.0, start + i / rate - time.perf_counter()))
-                tasks.append(asyncio.create_task(place(vendor_ids[i % vendors])))
-            await asyncio.gather(*tasks)
-            for _ in range(200):
-                stats = await sink_stats(port)
-                if stats["count"] >= orders:
-                    break
-                await asyncio.sleep(0.05)
-    finally:
-        server.terminate()
-        server.wait(30)
+        # Warm-up, not measured: the server's first requests import modules lazily
+        # and compile their SQL (40+ ms stalls seen), which is start-up, not load.
+        for i in range(WARMUP_ORDERS):
+            await place(vendor_ids[i % len(vendor_ids)])
+        await sink_count_at_least(port, WARMUP_ORDERS)
+        await sink_reset(port)
+        for times in sent.values():
+            times.clear()
+        window = time.time()
+        # The load generator's own collector pauses (20-50 ms seen here) must not
+        # count as the server's latency: its objects so far are frozen.
+        gc.collect()
+        gc.freeze()
+        tasks = []
+        start = time.perf_counter()
+        for i in range(orders):
+            await asyncio.sleep(max(0.0, start + i / rate - time.perf_counter()))
+            tasks.append(asyncio.create_task(place(vendor_ids[i % len(vendor_ids)])))
+        await asyncio.gather(*tasks)
+        stats = await sink_count_at_least(port, orders)
+    return sent, [(path, at) for path, at in stats["arrivals"]], window
+
+
+async def sink_count_at_least(port: int, count: int) -> dict[str, Any]:
+    """The sink's stats once it counted `count` pushes, or after 10 s."""
+    for _ in range(200):
+        stats = await sink_stats(port)
+        if stats["count"] >= count:
+            break
+        await asyncio.sleep(0.05)
+    return stats
+
+
+async def commit_times(
+    settings: Any, vendor_ids: list[int], window: float
+) -> dict[int, list[float]]:
+    """When each vendor's push deliveries since `window` were committed."""
+    from sqlalchemy import select
+
+    from server.core.db import make_database
+    from server.push.models import PushDelivery, PushSubscription
+
+    database = make_database(settings)
     async with database.reader() as session:
         rows = await session.execute(
             select(PushSubscription.user_id, PushDelivery.created_at)
@@ -199,15 +239,7 @@ async def run_latency(
         for user_id, created in rows:
             committed[user_id].append(created.timestamp())
     await database.dispose()
-    arrived: dict[int, list[float]] = {v: [] for v in vendor_ids}
-    for path, at in stats["arrivals"]:
-        arrived[int(path.rsplit("/", 1)[1])].append(at)
-    from_post, from_commit = [], []
-    for vendor in vendor_ids:
-        got = sorted(arrived[vendor])
-        from_post += [g - b for b, g in zip(sorted(sent[vendor]), got, strict=False)]
-        from_commit += [g - c for c, g in zip(sorted(committed[vendor]), got, strict=False)]
-    return from_post, from_commit
+    return committed
 
 
 def free_port() -> int:

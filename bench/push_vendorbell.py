@@ -8,7 +8,13 @@ import time
 from datetime import datetime, timedelta
 from typing import Any
 
-# --- 1. vendorbell ---------------------------------------------------------------------------
+NOTICE = {
+    "type": "system",
+    "event": "system.notice",
+    "title": "Scheduled maintenance tonight",  # bench.push_verify.TITLE
+    "body": "The marketplace will be read-only from 02:00 to 02:30 UTC.",
+    "url": "/notifications",
+}
 
 
 async def seed_fanout(
@@ -16,16 +22,29 @@ async def seed_fanout(
 ) -> float:
     """N vendors with one subscription each (endpoint `base`/<index in keys>); one system
     notice to all: notification and outbox rows in bulk, as the notification service
-    writes them. Returns seconds taken."""
+    writes them. Returns seconds taken by the notice (the vendors are set-up)."""
+    from server.core.db import make_database
+
+    database = make_database(settings)
+    try:
+        users, subscription_ids = await seed_vendors(database, base, keys, kid, tag)
+        started = time.perf_counter()
+        await seed_notice(database, settings, users, subscription_ids)
+        return time.perf_counter() - started
+    finally:
+        await database.dispose()
+
+
+async def seed_vendors(
+    database: Any, base: str, keys: list[tuple[str, str]], kid: str, tag: str
+) -> tuple[list[int], list[int]]:
+    """Vendors and their subscriptions, in bulk: (user ids, subscription ids)."""
     from sqlalchemy import insert
 
     from server.accounts.models import User
-    from server.core.db import make_database, utcnow
-    from server.notifications.models import Notification
-    from server.push.models import PushDelivery, PushSubscription
-    from server.push.payload import build_message
+    from server.core.db import utcnow
+    from server.push.models import PushSubscription
 
-    database = make_database(settings)
     now = utcnow()
     async with database.writer() as session:
         users = list(
@@ -61,45 +80,35 @@ async def seed_fanout(
         )
         subscription_ids = list(subscriptions)
         await session.commit()
-    started = time.perf_counter()
+    return users, subscription_ids
+
+
+async def seed_notice(
+    database: Any, settings: Any, users: list[int], subscription_ids: list[int]
+) -> None:
+    """The notice's notification rows and one queued outbox row each, in bulk."""
+    from sqlalchemy import insert
+
+    from server.core.db import utcnow
+    from server.notifications.models import Notification
+    from server.push.models import PushDelivery
+    from server.push.payload import build_message
+
     async with database.writer() as session:
         now = utcnow()
         notifications = list(
             await session.scalars(
                 insert(Notification).returning(Notification.id, sort_by_parameter_order=True),
-                [
-                    {
-                        "user_id": uid,
-                        "type": "system",
-                        "event": "system.notice",
-                        "title": "Scheduled maintenance tonight",
-                        "body": "The marketplace will be read-only from 02:00 to 02:30 UTC.",
-                        "url": "/notifications",
-                        "data": {},
-                        "created_at": now,
-                    }
-                    for uid in users
-                ],
+                [{"user_id": uid, **NOTICE, "data": {}, "created_at": now} for uid in users],
             )
         )
         rows = []
         for uid, nid, sid in zip(users, notifications, subscription_ids, strict=True):
-            note = Notification(
-                id=nid,
-                user_id=uid,
-                type="system",
-                event="system.notice",
-                title="Scheduled maintenance tonight",
-                body="The marketplace will be read-only from 02:00 to 02:30 UTC.",
-                url="/notifications",
-                data={},
-            )
+            note = Notification(id=nid, user_id=uid, **NOTICE, data={})
             message = build_message(note, app_badge=1, link_base=settings.public_url)
             rows.append(queued_delivery(nid, sid, message, now))
         await session.execute(insert(PushDelivery), rows)
         await session.commit()
-    await database.dispose()
-    return time.perf_counter() - started
 
 
 def queued_delivery(
