@@ -77,7 +77,8 @@ async def tls_part(run: Run, raw: Result | None) -> None:
     )
     node = await node_part(run, base, sizes.node)
     if raw is None:
-        raw = await measure("raw RFC 8291 (cryptography)", 2000, lambda: run_raw(run.keys[:2000]))
+        some = run.keys[: run.args.raw]
+        raw = await measure("raw RFC 8291 (cryptography)", len(some), lambda: run_raw(some))
     print()
     print(
         f"vendorbell over TLS: {ours.rate:.0f} pushes/s, {ours.cpu_per * 1e6:.0f} µs CPU/push, "
