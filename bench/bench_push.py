@@ -317,6 +317,7 @@ def import_everything() -> None:
 
 async def main(args: argparse.Namespace, settings: Any) -> None:
     import_everything()
+    began = time.perf_counter()
     run, sink = start(args, settings)
     try:
         raw = await plain_part(run) if args.mode != "tls" else None
@@ -325,6 +326,7 @@ async def main(args: argparse.Namespace, settings: Any) -> None:
     finally:
         sink.terminate()
         sink.join(5)
+    print(f"\nbench-push took {time.perf_counter() - began:.0f} s")
 
 
 def start(args: argparse.Namespace, settings: Any) -> tuple[Run, Any]:
