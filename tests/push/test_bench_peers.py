@@ -21,6 +21,7 @@ from bench.node_peer import node_unavailable, run_node_peer, write_job
 from bench.push_peers import PEER_DATA, browser_keys_with_secrets
 from bench.push_sink import make_certificate, run_sink, sink_reset, sink_verify
 from server.core.config import Settings
+from server.push.endpoints import check_url
 from server.push.http1 import Http1Client
 from server.push.keys import KeyStore
 from server.push.sender import Job, Sender
@@ -99,7 +100,8 @@ async def test_garbage_counts_as_failures_not_as_pushes(sink: Sink) -> None:
     trust = ssl.create_default_context(cafile=str(sink.cert))
     client = Http1Client(sink.settings, timeout=10.0, tls=trust)
     sender = Sender(sink.settings, sink.store, client)
-    good = sender.request(job(sink, 0), sender._target(f"{sink.base}/0"), sink.store.current, b"")
+    target = check_url(f"{sink.base}/0", sink.settings)
+    good = sender.request(job(sink, 0), target, sink.store.current, b"")
     headers = good.headers
     try:
         await client.post(f"{sink.base}/0", headers, os.urandom(200))  # not aes128gcm
