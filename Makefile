@@ -81,7 +81,12 @@ bench-inbox: $(BENCH)
 		(echo "bench-inbox needs wrk: apt-get install wrk" && false)
 	$(BIN)/python -m bench.bench_inbox
 
+## Plain HTTP and TLS; Node's web-push is a peer where node and npm are found (else skipped).
 bench-push: $(BENCH)
+	@if command -v node >/dev/null && command -v npm >/dev/null; then \
+		npm ci --prefix bench/node --no-audit --no-fund || \
+			echo "bench-push: npm ci failed: the Node web-push peer will be skipped"; \
+	else echo "bench-push: node or npm not found: the Node web-push peer will be skipped"; fi
 	$(BIN)/python -m bench.bench_push
 
 bench-ws: $(BENCH)

@@ -41,7 +41,9 @@ import httpx
 from websockets.asyncio.client import ClientConnection, connect
 
 from bench import loadgen
-from bench.bench_push import _reset_postgres, browser_keys, queued_delivery
+from bench.bench_push import _reset_postgres
+from bench.push_peers import browser_keys
+from bench.push_vendorbell import queued_delivery
 from tests.cluster import Cluster, Seeded, seed_subscriptions, seed_users
 
 DEFAULT_DB = "postgresql+asyncpg://postgres@127.0.0.1:5432/vendorbell_bench_scale"

@@ -25,7 +25,7 @@ import asyncio
 import importlib
 import time
 
-from bench.bench_push import browser_keys, run_raw
+from bench.push_peers import browser_keys, run_raw
 
 PARTS = ("push", "mail", "outage")
 
