@@ -12,7 +12,7 @@ DEV     := $(VENV)/.installed-dev
 BENCH   := $(VENV)/.installed-bench
 PIP     := $(BIN)/pip install --quiet --disable-pip-version-check
 
-.PHONY: run demo-embed test lint format messages migrate worker bench bench-inbox bench-push bench-ws bench-scale bench-faults bench-console clean fuzz
+.PHONY: run demo-embed test lint format messages migrate worker bench bench-inbox bench-push bench-ws bench-orders bench-scale bench-faults bench-console clean fuzz
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "vendorbell needs Python 3.11+"'
@@ -91,6 +91,11 @@ bench-push: $(BENCH)
 
 bench-ws: $(BENCH)
 	$(BIN)/python -m bench.bench_ws
+
+## The highest order rate one `server run` keeps up with (push at the push service within
+## 100 ms at p99); `ARGS="--baseline <git revision>"` measures that revision too, same run.
+bench-orders: $(BENCH)
+	$(BIN)/python -m bench.bench_orders $(ARGS)
 
 ## Several API and worker processes on PostgreSQL + Redis (BENCH_DATABASE_URL, BENCH_REDIS_URL;
 ## defaults: the local servers). ~15 min; `--only drain,tabs` etc. for one part.
