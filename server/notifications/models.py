@@ -44,3 +44,7 @@ class Notification(Base):
     read_in_bulk: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
     shown_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     clicked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The answer's fields that never change, as JSON rendered when the row is written
+    # (server.notifications.wire); NULL for rows written before it, rendered on read.
+    # Deferred: only the inbox's page reads it, and by column.
+    wire: Mapped[str | None] = mapped_column(Text, deferred=True, deferred_raiseload=True)
