@@ -147,6 +147,17 @@ async def test_pages_match_the_orm_rendering(
     assert {"queued": 0, "delivered": 1, "failed": 0, "expired": 0} in outcomes
     assert {"queued": 0, "delivered": 1, "failed": 1, "expired": 1} in outcomes
 
+    # `data` changes after creation (an order's reminders and status): the wire follows.
+    async with units.writer() as uow:
+        for item in items[:2]:
+            note = await uow.session.get(Notification, int(item["id"]))
+            assert note is not None
+            note.data = {**note.data, "reminders": 2, "status": "accepted — ✓"}
+        await uow.commit()
+    assert await _compare_every_page(client, units, vendor) > 0
+    page = (await client.get("/api/notifications", headers=vendor.headers)).json()
+    assert page["items"][0]["data"]["reminders"] == 2
+
 
 async def _set_outcomes(units: UnitOfWorkFactory, ids: list[int]) -> None:
     """Deliveries move on: one delivered; on another, more deliveries in other states."""
