@@ -32,6 +32,7 @@ from bench import loadgen
 from server.accounts.security import token_digest
 from server.core.config import Settings
 from server.core.migrate import upgrade
+from server.notifications.wire import render_wire
 
 SECRET = "bench-secret-" + "k" * 40
 TYPES = ("order", "order", "payment", "message", "order", "system")
@@ -47,17 +48,35 @@ def rows_for(vendors: int, per_vendor: int) -> Iterator[tuple[object, ...]]:
             old = i < per_vendor - 40
             kind = TYPES[i % len(TYPES)]
             number = 1000 + i
+            title = f"New order #{number} — 2 items, €12.40 from Alice"
+            body, url, data = (
+                "2 x Flat white, 1 x Croissant",
+                f"/orders/{number}",
+                {"order_id": str(number)},
+            )
+            # Written as the app writes it (server.notifications.service.notify).
+            wire = render_wire(
+                type=kind,
+                event=f"{kind}.created",
+                title=title,
+                body=body,
+                url=url,
+                data=data,
+                lang="en",
+                created_at=created,
+            )
             yield (
                 v,
                 kind,
                 f"{kind}.created",
-                f"New order #{number} — 2 items, €12.40 from Alice",
-                "2 x Flat white, 1 x Croissant",
-                f"/orders/{number}",
-                json.dumps({"order_id": str(number)}),
+                title,
+                body,
+                url,
+                json.dumps(data),
                 created,
                 created if i < per_vendor - 10 else None,
                 created if old else None,
+                wire,
             )
 
 
@@ -96,7 +115,7 @@ def seed_sqlite(path: Path, vendors: int, per_vendor: int) -> list[str]:
         )
         db.executemany(
             "INSERT INTO notifications (user_id, type, event, title, body, url, data, "
-            "created_at, seen_at, read_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
+            "created_at, seen_at, read_at, wire) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
             (tuple(map(naive, r)) for r in rows_for(vendors, per_vendor)),
         )
     db.execute("ANALYZE")
@@ -134,6 +153,7 @@ async def seed_postgres(url: str, vendors: int, per_vendor: int) -> list[str]:
                 "created_at",
                 "seen_at",
                 "read_at",
+                "wire",
             ],
         )
         for table in ("users", "api_tokens", "notifications"):

@@ -126,8 +126,14 @@ class UnitOfWork(Shared):
         self._invalidations.extend((cache, key) for key in keys)
 
     async def commit(self) -> None:
-        """Commit, then wait for the after-commit hooks to have run."""
-        await self.session.commit()
+        """Commit, then wait for the after-commit hooks to have run.
+
+        A unit that never began a transaction and holds nothing to flush or run (a read
+        answered from the caches: the inbox's count) skips the commit, which costs a
+        greenlet switch and measured about a sixth of such a request's CPU."""
+        sync = self.session.sync_session
+        if sync.in_transaction() or self._pending or sync.new or sync.dirty or sync.deleted:
+            await self.session.commit()
         await self._drain()
 
     async def rollback(self) -> None:

@@ -35,6 +35,7 @@ from server.notifications.live import notification_message
 from server.notifications.models import Notification
 from server.notifications.preferences import service as preferences
 from server.notifications.preferences.rules import Decision
+from server.notifications.wire import render_wire
 
 
 async def notify_many(
@@ -93,6 +94,8 @@ async def _insert_notifications(
     title, lang = content["title"][:200], content.get("lang", DEFAULT)
     data = dict(content.get("data") or {})  # one dict for all: nothing changes it
     common = {"type": type, "event": event, "title": title, "body": body, "url": url, "lang": lang}
+    # One text and one time for the batch: one rendering serves every row.
+    wire = render_wire(**common, data=data, created_at=now)
     rows = [
         {
             "user_id": user_id,
@@ -101,6 +104,7 @@ async def _insert_notifications(
             "created_at": now,
             "seen_at": read[user_id],
             "read_at": read[user_id],
+            "wire": wire,
         }
         for user_id in user_ids
     ]

@@ -33,31 +33,6 @@ def decode_cursor(cursor: str) -> int:
     raise Invalid("The cursor is not one this server gave out.", code="invalid_cursor")
 
 
-async def list_page(
-    session: AsyncSession,
-    user_id: int,
-    *,
-    status: str,
-    type: str | None,
-    limit: int,
-    cursor: str | None,
-) -> tuple[Sequence[Notification], str | None]:
-    """Newest first; the cursor is the last id seen, so inserts never shift a page."""
-    stmt = select(Notification).where(Notification.user_id == user_id)
-    if status == "unread":
-        stmt = stmt.where(Notification.read_at.is_(None))
-    elif status == "read":
-        stmt = stmt.where(Notification.read_at.is_not(None))
-    if type:
-        stmt = stmt.where(Notification.type == type)
-    if cursor:
-        stmt = stmt.where(Notification.id < decode_cursor(cursor))
-    rows = (await session.scalars(stmt.order_by(Notification.id.desc()).limit(limit + 1))).all()
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return rows, encode_cursor(rows[-1].id) if more and rows else None
-
-
 async def notifications_since(
     session: AsyncSession, user_id: int, since_id: int, limit: int = 500
 ) -> Sequence[Notification]:

@@ -5,11 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, String, Text, text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import JSON, Boolean, Connection, ForeignKey, Index, String, Text, inspect, text
+from sqlalchemy import event as orm_event
+from sqlalchemy.orm import Mapped, Mapper, mapped_column
 
 from server.core.db import Base, UTCDateTime, partial_index, utcnow
 from server.notifications.types import KINDS
+from server.notifications.wire import WIRE_FIELDS, wire_of
 
 # The types declared at start (server.notifications.types reads a later one too).
 TYPES = tuple(KINDS)
@@ -44,3 +46,18 @@ class Notification(Base):
     read_in_bulk: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
     shown_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     clicked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The answer's fields other than read/seen state and push outcome, as JSON rendered
+    # when the row is written (server.notifications.wire) and again when one of them
+    # changes (`_render_wire_again`); NULL for rows written before it, rendered on read.
+    # Deferred: only the inbox's page reads it, and by column.
+    wire: Mapped[str | None] = mapped_column(Text, deferred=True, deferred_raiseload=True)
+
+
+@orm_event.listens_for(Notification, "before_update")
+def _render_wire_again(_mapper: Mapper[Notification], _c: Connection, row: Notification) -> None:
+    """`data` changes after creation (an order's reminder count and status: server.orders):
+    every ORM update of a rendered field renders the wire again, in the same UPDATE. The
+    inbox's own Core updates touch only read/seen state, which the wire leaves out."""
+    attrs = inspect(row).attrs
+    if any(attrs[field].history.has_changes() for field in WIRE_FIELDS):
+        row.wire = wire_of(row)

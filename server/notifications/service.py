@@ -25,6 +25,7 @@ from server.notifications.live import counts_message, notification_message
 from server.notifications.models import Notification
 from server.notifications.preferences import rules
 from server.notifications.preferences import service as preferences
+from server.notifications.wire import wire_of
 
 
 async def notify(
@@ -57,9 +58,11 @@ async def notify(
         url=content["url"],
         data=content.get("data") or {},
         lang=content.get("lang", DEFAULT),
+        created_at=utcnow(),
     )
     if not decision.stored:
         return notification  # neither inbox nor push wanted: nothing is written
+    notification.wire = wire_of(notification)
     if not decision.inbox:  # push only: the row is the push's record, never unread
         notification.seen_at = notification.read_at = utcnow()
     uow.session.add(notification)
