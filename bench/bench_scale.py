@@ -600,6 +600,9 @@ def parse() -> argparse.Namespace:
 
 
 async def main(args: argparse.Namespace) -> None:
+    from server.models import load_all_models
+
+    load_all_models()  # seeding inserts users, whose foreign keys name every feature's tables
     workdir = Path(tempfile.mkdtemp(prefix="vb-bench-scale-"))
     sink = Sink(args.sink_delay)
     bench = Bench(args, sink, workdir)

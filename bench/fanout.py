@@ -42,7 +42,7 @@ from server.core.config import Settings
 from server.core.db import Database
 from server.core.migrate import upgrade
 from server.core.signals import Signals
-from server.core.unit_of_work import UnitOfWork, UnitOfWorkFactory
+from server.core.unit_of_work import Shared, UnitOfWork, UnitOfWorkFactory
 from server.notifications.fanout import notify_many
 from server.notifications.models import Notification
 from server.notifications.preferences import service as preferences
@@ -93,11 +93,13 @@ async def measure_enqueue(
             # both paths, as in the running service.
             units = UnitOfWorkFactory(
                 database,
-                settings,
-                caches=Caches(CACHES),
-                hub=MemoryHub(),
-                signals=Signals(),
-                hooks=feature_hooks(),
+                Shared(
+                    settings,
+                    caches=Caches(CACHES),
+                    hub=MemoryHub(),
+                    signals=Signals(),
+                    hooks=feature_hooks(),
+                ),
             )
             try:
                 result: dict[str, Any] = {
