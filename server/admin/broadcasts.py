@@ -11,13 +11,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from functools import lru_cache
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import Integer, Table, bindparam, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.dml import Insert
 
 from server.accounts.models import User
 from server.admin.models import FINISHED, Broadcast, BroadcastNotification
 from server.admin.schemas import BroadcastIn, BroadcastOut
+from server.core.bulk import RowSet, is_postgresql
 from server.core.db import utcnow
 from server.core.errors import Conflict, NotFound
 from server.core.ids import parse_id
@@ -125,10 +128,7 @@ async def _send_chunk(units: UnitOfWorkFactory, broadcast_id: int) -> bool:
             lang=broadcast.lang,
         )
         if sent:  # users who switched system notices off get no row, hence no link
-            await session.execute(
-                insert(BroadcastNotification),
-                [{"broadcast_id": broadcast.id, "notification_id": n} for n in sent.values()],
-            )
+            await _link(session, broadcast.id, list(sent.values()))
         broadcast.recipients += len(sent)
         broadcast.recipients_done += len(user_ids)
         if user_ids:
@@ -151,6 +151,26 @@ async def _send_chunk(units: UnitOfWorkFactory, broadcast_id: int) -> bool:
             },
         )
         return bool(user_ids)
+
+
+# The notifications a chunk wrote, one per row (server.core.bulk).
+_NOTIFICATIONS = RowSet("sent", (("notification_id", Integer()),))
+
+
+async def _link(session: AsyncSession, broadcast_id: int, notification_ids: list[int]) -> None:
+    """Record which notifications the broadcast made, in one statement."""
+    postgresql = is_postgresql(session)
+    params = _NOTIFICATIONS.parameters(postgresql, [(n,) for n in notification_ids])
+    statement = _link_statement(postgresql, 0 if postgresql else len(notification_ids))
+    await session.execute(statement, {**params, "broadcast_id": broadcast_id})
+
+
+@lru_cache(maxsize=8)
+def _link_statement(postgresql: bool, rows: int) -> Insert:
+    source = _NOTIFICATIONS.source(postgresql, rows)
+    links: Table = BroadcastNotification.__table__  # type: ignore[assignment]
+    chosen = select(bindparam("broadcast_id", type_=Integer()), source.c.notification_id)
+    return insert(links).from_select(["broadcast_id", "notification_id"], chosen)
 
 
 async def recent(session: AsyncSession, limit: int = 50) -> list[BroadcastOut]:

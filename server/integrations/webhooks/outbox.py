@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.accounts.models import User
+from server.core.bulk import among
 from server.core.db import utcnow
 from server.core.signals import SignalSpec, id_list
 from server.core.unit_of_work import unit_of
@@ -44,7 +45,7 @@ async def emit(
     found = await session.execute(
         select(User.id, User.external_sub, Integration.id, Integration.webhook_events)
         .join(Integration, Integration.id == User.integration_id)
-        .where(User.id.in_(user_ids), Integration.webhook_url.is_not(None))
+        .where(among(session, User.id, user_ids), Integration.webhook_url.is_not(None))
     )
     targets = {
         user_id: (sub, integration_id)
