@@ -48,9 +48,10 @@ def is_postgresql(session: AsyncSession) -> bool:
 def among(
     session: AsyncSession, key: SQLColumnExpression[int], ids: Collection[int]
 ) -> ColumnElement[bool]:
-    """`key IN ids` for a batch's ids. PostgreSQL: `= ANY` of one array parameter, since
-    an IN list is rendered and cast id by id at every execution (a fifth of a 500-user
-    broadcast chunk's Python time went to five of them); SQLite: the IN list."""
+    """`key IN ids` for a batch's ids (a broadcast chunk's users, a worker's claimed or
+    answered deliveries). PostgreSQL: `= ANY` of one array parameter, since an IN list is
+    rendered and cast id by id at every execution (a fifth of a 500-user broadcast
+    chunk's Python time went to five of them); SQLite: the IN list."""
     if is_postgresql(session):
         return key == any_(literal(list(ids), ARRAY(Integer())))
     return key.in_(ids)

@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.accounts.models import User
+from server.core.bulk import among
 from server.core.unit_of_work import UnitOfWork
 from server.integrations.webhooks.outbox import emit
 from server.notifications.channels import Written
@@ -83,7 +84,7 @@ async def _push_outcomes(session: AsyncSession, delivery_ids: Collection[int]) -
         .join(Notification, Notification.id == t.notification_id)
         .join(User, User.id == Notification.user_id)
         # Most pushes go to vendorbell's own accounts: nothing to tell, nothing more read.
-        .where(t.id.in_(list(delivery_ids)), User.integration_id.is_not(None))
+        .where(among(session, t.id, delivery_ids), User.integration_id.is_not(None))
     )
     by_type: dict[str, list[tuple[int, dict[str, object]]]] = {}
     for id, status, notification_id, device_id, last_status, error, user_id in found:
