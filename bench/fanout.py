@@ -8,7 +8,8 @@ prints one JSON line per batch size (`measure_enqueue`'s result).
 `measure_enqueue(database_url, users)` seeds a fresh database (a new one on the
 PostgreSQL server of `database_url`, dropped afterwards; a temporary file for
 SQLite) with two cohorts of `users` vendors, one push subscription each, and sends
-one system notice to each cohort in batches of `batch` users, one transaction per
+one system notice to each cohort in batches of `batch` users (by default the broadcast's
+chunk for that database: server.admin.broadcasts.CHUNKS), one transaction per
 batch as the broadcast fan-out does: the first cohort through notify() once per
 user (what broadcasts did before), the second through notify_many. The per-user
 run goes first, so the set-based one writes into the larger tables.
@@ -35,14 +36,14 @@ from sqlalchemy import func, insert, make_url, select, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from server.accounts.models import User
-from server.admin.broadcasts import CHUNK
+from server.admin.broadcasts import CHUNKS
 from server.background import CACHES, feature_hooks
 from server.core.cache import Caches
 from server.core.config import Settings
 from server.core.db import Database
 from server.core.migrate import upgrade
 from server.core.signals import Signals
-from server.core.unit_of_work import UnitOfWork, UnitOfWorkFactory
+from server.core.unit_of_work import Shared, UnitOfWork, UnitOfWorkFactory
 from server.notifications.fanout import notify_many
 from server.notifications.models import Notification
 from server.notifications.preferences import service as preferences
@@ -81,7 +82,7 @@ async def measure_enqueue(
     database_url: str = PG_DEFAULT,
     users: int = 10_000,
     *,
-    batch: int = CHUNK,
+    batch: int | None = None,
     paths: Sequence[str] = ("per_user", "set_based"),
 ) -> dict[str, Any]:
     """Rows per second of both paths (or of `paths`) for `users` recipients, and the
@@ -93,15 +94,19 @@ async def measure_enqueue(
             # both paths, as in the running service.
             units = UnitOfWorkFactory(
                 database,
-                settings,
-                caches=Caches(CACHES),
-                hub=MemoryHub(),
-                signals=Signals(),
-                hooks=feature_hooks(),
+                Shared(
+                    settings,
+                    caches=Caches(CACHES),
+                    hub=MemoryHub(),
+                    signals=Signals(),
+                    hooks=feature_hooks(),
+                ),
             )
             try:
+                backend = "sqlite" if settings.is_sqlite else "postgresql"
+                batch = batch or CHUNKS[backend]
                 result: dict[str, Any] = {
-                    "backend": "sqlite" if settings.is_sqlite else "postgresql",
+                    "backend": backend,
                     "users": users,
                     "batch": batch,
                 }
@@ -224,7 +229,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--users", type=int, default=10_000)
     parser.add_argument("--database-url", default=PG_DEFAULT)
-    parser.add_argument("--batch", type=int, nargs="+", default=[CHUNK])
+    parser.add_argument("--batch", type=int, nargs="+", default=[None])
     parser.add_argument("--paths", nargs="+", choices=list(SENDS), default=list(SENDS))
     args = parser.parse_args()
     for batch in args.batch:

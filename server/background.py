@@ -136,7 +136,8 @@ class Runtime:
         self.database: Database = make_database(settings)
         self._on_stop("database", self.database.dispose)
         self.keys = KeyStore.load_or_create(settings)
-        self.hub: Hub = make_hub(settings, self.database)
+        # The worker role serves no WebSocket: its hub publishes and never listens.
+        self.hub: Hub = make_hub(settings, self.database, sockets=self.role != "worker")
         await self.hub.start()
         self._on_stop("hub", self.hub.close)
         # Each process's own caches; with REDIS_URL, every process hears the others'

@@ -1,6 +1,6 @@
 """Broadcasts: a system notification to every user in an audience, through notify_many().
 
-The fan-out runs in the worker role (server.background), in chunks of `CHUNK` users,
+The fan-out runs in the worker role (server.background), in chunks of `CHUNKS` users,
 one transaction per chunk (notifications, their push deliveries and the cursor commit
 together), so a restart resumes where it stopped and nobody is notified twice.
 An admin may cancel a broadcast that has not finished: the chunk being written when they
@@ -11,13 +11,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from functools import lru_cache
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import Integer, Table, bindparam, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.dml import Insert
 
 from server.accounts.models import User
 from server.admin.models import FINISHED, Broadcast, BroadcastNotification
 from server.admin.schemas import BroadcastIn, BroadcastOut
+from server.core.bulk import RowSet, is_postgresql
 from server.core.db import utcnow
 from server.core.errors import Conflict, NotFound
 from server.core.ids import parse_id
@@ -29,12 +32,14 @@ from server.push.models import PushDelivery
 
 log = logging.getLogger("vendorbell.admin")
 
-# Users per transaction. Measured with bench/fanout.py (PostgreSQL, one device each):
-# rows per second stay flat from 250 to 1,000 users a batch (~21,000, the handful of
-# statements per batch is already paid off) and fall beyond, while the transaction
-# grows with the batch, ~70 µs a user; 500 keeps each one near 35 ms, so the SQLite
-# write lock is never held long and the progress moves in steps of 500.
-CHUNK = 500
+# Users per transaction, by database. SQLite: measured with bench/fanout.py (one device
+# each), rows per second stay flat from 250 to 1,000 users a batch and the transaction
+# grows with the batch, ~70 µs a user; 500 keeps each near 35 ms, so the SQLite write
+# lock is never held long. PostgreSQL (no such lock; rows sent as arrays, whatever their
+# number): bench_scale's e2e run (1 API + 4 workers, 30,000 devices, 2026-12-07, shared
+# machine) spent a chunk's time in round trips slowed by the busy worker's event loop,
+# not in rows: 500 users 32.1 s, 2,000 users 18.3 s, 5,000 users 19.2 s.
+CHUNKS = {"sqlite": 500, "postgresql": 2000}
 POLL_SECONDS = 2.0  # how soon a worker process notices a broadcast made elsewhere
 # A broadcast's id once it is committed: the fan-out loop (in this process, or relayed to
 # a worker's) starts it at once instead of at its next poll.
@@ -96,7 +101,7 @@ def fan_out_wake(units: UnitOfWorkFactory) -> asyncio.Event:
 
 
 async def _send_chunk(units: UnitOfWorkFactory, broadcast_id: int) -> bool:
-    """Notify the next CHUNK users in one transaction; False once everyone has been."""
+    """Notify the next chunk of users in one transaction; False once everyone has been."""
     async with units.writer() as uow:
         session = uow.session
         # Row lock (PostgreSQL; SQLite writers are serial anyway): two processes
@@ -110,7 +115,7 @@ async def _send_chunk(units: UnitOfWorkFactory, broadcast_id: int) -> bool:
                 select(User.id)
                 .where(User.role.in_(_ROLES[broadcast.audience]), User.id > broadcast.last_user_id)
                 .order_by(User.id)
-                .limit(CHUNK)
+                .limit(CHUNKS[session.get_bind().dialect.name])
             )
         ).all()
         sent = await notify_many(
@@ -125,10 +130,7 @@ async def _send_chunk(units: UnitOfWorkFactory, broadcast_id: int) -> bool:
             lang=broadcast.lang,
         )
         if sent:  # users who switched system notices off get no row, hence no link
-            await session.execute(
-                insert(BroadcastNotification),
-                [{"broadcast_id": broadcast.id, "notification_id": n} for n in sent.values()],
-            )
+            await _link(session, broadcast.id, list(sent.values()))
         broadcast.recipients += len(sent)
         broadcast.recipients_done += len(user_ids)
         if user_ids:
@@ -151,6 +153,26 @@ async def _send_chunk(units: UnitOfWorkFactory, broadcast_id: int) -> bool:
             },
         )
         return bool(user_ids)
+
+
+# The notifications a chunk wrote, one per row (server.core.bulk).
+_NOTIFICATIONS = RowSet("sent", (("notification_id", Integer()),))
+
+
+async def _link(session: AsyncSession, broadcast_id: int, notification_ids: list[int]) -> None:
+    """Record which notifications the broadcast made, in one statement."""
+    postgresql = is_postgresql(session)
+    params = _NOTIFICATIONS.parameters(postgresql, [(n,) for n in notification_ids])
+    statement = _link_statement(postgresql, 0 if postgresql else len(notification_ids))
+    await session.execute(statement, {**params, "broadcast_id": broadcast_id})
+
+
+@lru_cache(maxsize=8)
+def _link_statement(postgresql: bool, rows: int) -> Insert:
+    source = _NOTIFICATIONS.source(postgresql, rows)
+    links: Table = BroadcastNotification.__table__  # type: ignore[assignment]
+    chosen = select(bindparam("broadcast_id", type_=Integer()), source.c.notification_id)
+    return insert(links).from_select(["broadcast_id", "notification_id"], chosen)
 
 
 async def recent(session: AsyncSession, limit: int = 50) -> list[BroadcastOut]:

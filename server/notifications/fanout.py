@@ -21,10 +21,13 @@ delivery id once, and one hook publishes every live event.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import Any, Unpack
 
-from sqlalchemy import insert
+from sqlalchemy import Boolean, Integer, Table, bindparam, case, insert, null, select
+from sqlalchemy.sql.dml import ReturningInsert
 
+from server.core.bulk import RowSet, is_postgresql
 from server.core.db import utcnow
 from server.core.languages import DEFAULT
 from server.core.unit_of_work import UnitOfWork
@@ -82,37 +85,51 @@ def _publish_after_commit(uow: UnitOfWork, messages: list[tuple[int, dict[str, A
     uow.after_commit(publish)
 
 
+# Per row: the recipient, and whether the row is in their inbox (else it is only the
+# record of a push: read and seen at once, as in `notify`).
+RECIPIENTS = RowSet("recipients", (("user_id", Integer()), ("inbox", Boolean())))
+
+
 async def _insert_notifications(
     uow: UnitOfWork, user_ids: Sequence[int], decisions: dict[int, Decision], content: Content
 ) -> list[Written]:
-    """The rows, inserted at once; returned as plain records carrying their ids (an ORM
-    object apiece cost a quarter of the whole batch)."""
+    """The rows, inserted at once (server.core.bulk); returned as plain records carrying
+    their ids (an ORM object apiece cost a quarter of the whole batch)."""
     now = utcnow()
-    # Push only: the row is the push's record, never unread (as in `notify`).
     read = {user_id: None if decisions[user_id].inbox else now for user_id in user_ids}
     type, event, body, url = content["type"], content["event"], content["body"], content["url"]
     title, lang = content["title"][:200], content.get("lang", DEFAULT)
     data = dict(content.get("data") or {})  # one dict for all: nothing changes it
-    common = {"type": type, "event": event, "title": title, "body": body, "url": url, "lang": lang}
+    postgresql = is_postgresql(uow.session)
+    params = RECIPIENTS.parameters(postgresql, [(u, read[u] is None) for u in user_ids])
+    params.update(type=type, event=event, title=title, body=body, url=url, lang=lang)
     # One text and one time for the batch: one rendering serves every row.
-    wire = render_wire(**common, data=data, created_at=now)
-    rows = [
-        {
-            "user_id": user_id,
-            **common,
-            "data": data,
-            "created_at": now,
-            "seen_at": read[user_id],
-            "read_at": read[user_id],
-            "wire": wire,
-        }
-        for user_id in user_ids
-    ]
-    # Ids come back paired with their user (one row each here), in whatever order: asking
-    # SQLAlchemy to keep the parameters' order makes it insert row by row on SQLite.
-    statement = insert(Notification).returning(Notification.id, Notification.user_id)
-    ids = dict((u, i) for i, u in await uow.session.execute(statement, rows))
+    wire = render_wire(
+        type=type, event=event, title=title, body=body, url=url, lang=lang, data=data,
+        created_at=now,
+    )  # fmt: skip
+    params.update(data=data, now=now, wire=wire)
+    statement = _notifications_statement(postgresql, 0 if postgresql else len(user_ids))
+    # Ids come back paired with their user (one row each here), in whatever order.
+    ids = dict((u, i) for i, u in await uow.session.execute(statement, params))
     return [
         Written(ids[u], type, event, title, body, url, data, lang, u, now, read[u], read[u])
         for u in user_ids
     ]
+
+
+@lru_cache(maxsize=8)
+def _notifications_statement(postgresql: bool, rows: int) -> ReturningInsert[int, int]:
+    """INSERT … SELECT of one notification per recipient, RETURNING (id, user id)."""
+    source = RECIPIENTS.source(postgresql, rows)
+    t = Notification.__table__
+    now = bindparam("now", type_=t.c.created_at.type)
+    read = case((source.c.inbox, null()), else_=now)
+    constants = [bindparam(name, type_=t.c[name].type) for name in _CONSTANT]
+    rows_ = select(source.c.user_id, *constants, now, read, read)
+    columns = ["user_id", *_CONSTANT, "created_at", "seen_at", "read_at"]
+    table: Table = t  # type: ignore[assignment]
+    return insert(table).from_select(columns, rows_).returning(table.c.id, table.c.user_id)
+
+
+_CONSTANT = ("type", "event", "title", "body", "url", "data", "lang", "wire")

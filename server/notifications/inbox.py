@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from sqlalchemy import CompoundSelect, Integer, bindparam, func, literal, select, union_all, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from server.core.bulk import among
 from server.core.db import utcnow
 from server.core.errors import Invalid, NotFound
 from server.core.ids import is_ascii_digits, parse_id
@@ -88,12 +89,12 @@ async def read_counts_of(session: AsyncSession, user_ids: Sequence[int]) -> dict
         return {}
     unread = (
         select(Notification.user_id, Notification.type.label("k"), func.count().label("n"))
-        .where(Notification.user_id.in_(user_ids), Notification.read_at.is_(None))
+        .where(among(session, Notification.user_id, user_ids), Notification.read_at.is_(None))
         .group_by(Notification.user_id, Notification.type)
     )
     unseen = (
         select(Notification.user_id, literal("_unseen").label("k"), func.count().label("n"))
-        .where(Notification.user_id.in_(user_ids), Notification.seen_at.is_(None))
+        .where(among(session, Notification.user_id, user_ids), Notification.seen_at.is_(None))
         .group_by(Notification.user_id)
     )
     found = {user_id: Counts(0, 0, dict.fromkeys(KINDS, 0)) for user_id in user_ids}

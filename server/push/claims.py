@@ -14,6 +14,7 @@ from typing import Any, cast
 from sqlalchemy import Table, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from server.core.bulk import among
 from server.core.db import Database, utcnow
 from server.push.outcomes import DELIVERIES, SUBSCRIPTIONS
 from server.push.sender import Job
@@ -111,8 +112,8 @@ async def _claim_postgres(
     return them joined with their subscriptions."""
     t, s = DELIVERIES, SUBSCRIPTIONS
     wanted = [t.c.status == "queued", t.c.due_at <= now]
-    if ids is not None:
-        wanted.append(t.c.id.in_(ids))
+    if ids is not None:  # one array parameter, not one per id (server.core.bulk)
+        wanted.append(among(session, t.c.id, ids))
     due = (
         select(t.c.id)
         .where(*wanted)

@@ -14,17 +14,16 @@ from sqlalchemy import (
     Table,
     Text,
     bindparam,
-    column,
     func,
     insert,
     literal,
     select,
-    text,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.dml import ReturningInsert
 from sqlalchemy.sql.selectable import ScalarSelect
 
+from server.core.bulk import RowSet, is_postgresql
 from server.core.db import UTCDateTime, utcnow
 from server.core.links import link_base
 from server.core.signals import SignalSpec, id_list
@@ -99,9 +98,9 @@ async def enqueue_pushes(uow: UnitOfWork, messages: Sequence[tuple[int, int, Pus
     """`enqueue_push` for many notifications at once: (notification id, user id, message).
 
     One INSERT … SELECT per kind of message (a broadcast has one): the rendered
-    messages travel once each, as a VALUES list joined to the recipients' active
-    subscriptions (muted ones filtered in SQL), so a user with three browsers costs
-    one payload sent, not three. Signals like `enqueue_push`, once for all the rows.
+    messages travel once each, as one set of rows (server.core.bulk) joined to the
+    recipients' active subscriptions (muted ones filtered in SQL), so a user with three
+    browsers costs one payload sent, not three. Signals like `enqueue_push`, once for all the rows.
     """
     kinds: dict[tuple[int, str, str | None], list[tuple[int, int, str]]] = {}
     for notification_id, user_id, m in messages:
@@ -110,12 +109,13 @@ async def enqueue_pushes(uow: UnitOfWork, messages: Sequence[tuple[int, int, Pus
         )
     now = utcnow()
     delivery_ids: list[int] = []
+    postgresql = is_postgresql(uow.session)
     for (ttl, urgency, topic), rows in kinds.items():
-        params: dict[str, object] = {"ttl": ttl, "urgency": urgency, "topic": topic, "now": now}
+        params = MESSAGES.parameters(postgresql, rows)
+        params.update(ttl=ttl, urgency=urgency, topic=topic, now=now)
         params["expires_at"] = now + timedelta(seconds=ttl)
-        for i, (notification_id, user_id, payload) in enumerate(rows):
-            params[f"n{i}"], params[f"u{i}"], params[f"p{i}"] = notification_id, user_id, payload
-        delivery_ids += await uow.session.scalars(_enqueue_statement(len(rows)), params)
+        statement = _enqueue_statement(postgresql, 0 if postgresql else len(rows))
+        delivery_ids += await uow.session.scalars(statement, params)
     if not delivery_ids:
         return 0
     signal = uow.signals[DELIVERIES_QUEUED]
@@ -127,28 +127,25 @@ async def enqueue_pushes(uow: UnitOfWork, messages: Sequence[tuple[int, int, Pus
     return len(delivery_ids)
 
 
-@lru_cache(maxsize=8)
-def _enqueue_statement(rows: int) -> ReturningInsert[tuple[int]]:
-    """The INSERT … SELECT of `enqueue_pushes` for `rows` messages.
+# A rendered message per row: its notification, its recipient (joined to their
+# subscriptions) and its payload.
+MESSAGES = RowSet(
+    "messages", (("notification_id", Integer()), ("user_id", Integer()), ("payload", Text()))
+)
 
-    The VALUES list is bound, never literal: SQLAlchemy does not cache a statement with
-    literal multi-row values, and compiling one cost more (~0.17 ms a row) than running
-    it. Bound, a batch size compiles once per process. VALUES columns are named
-    column1… by SQLite and PostgreSQL alike.
-    """
-    tuples = (f"(CAST(:n{i} AS INTEGER), CAST(:u{i} AS INTEGER), :p{i})" for i in range(rows))
-    source = (
-        text(f"VALUES {', '.join(tuples)}")
-        .columns(column("column1", Integer), column("column2", Integer), column("column3", Text))
-        .cte("messages")
-    )
+
+@lru_cache(maxsize=8)
+def _enqueue_statement(postgresql: bool, rows: int) -> ReturningInsert[tuple[int]]:
+    """The INSERT … SELECT of `enqueue_pushes` for `rows` messages (server.core.bulk:
+    arrays on PostgreSQL, whatever their length; a bound VALUES list on SQLite)."""
+    source = MESSAGES.source(postgresql, rows)
     now = bindparam("now", type_=UTCDateTime())
     active = (
         select(
-            source.c.column1,
+            source.c.notification_id,
             PushSubscription.id,
             literal("queued"),
-            source.c.column3,
+            source.c.payload,
             bindparam("ttl", type_=Integer()),
             bindparam("urgency", type_=String()),
             bindparam("topic", type_=String()),
@@ -157,7 +154,7 @@ def _enqueue_statement(rows: int) -> ReturningInsert[tuple[int]]:
             now,
             bindparam("expires_at", type_=UTCDateTime()),
         )
-        .join_from(source, PushSubscription, PushSubscription.user_id == source.c.column2)
+        .join_from(source, PushSubscription, PushSubscription.user_id == source.c.user_id)
         .where(PushSubscription.muted.is_(False))
     )
     columns = ["notification_id", "subscription_id", "status", "payload", "ttl", "urgency"]

@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import Table, bindparam, delete, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from server.core.bulk import among
 from server.core.db import utcnow
 from server.core.hooks import Hook, Hooks
 from server.core.metrics import PUSH_LATENCY, PUSHES
@@ -128,7 +129,7 @@ async def _write_deliveries(session: AsyncSession, batch: _Batch, now: datetime)
     for status, ids in batch.delivered.items():
         await session.execute(
             update(t)
-            .where(t.c.id.in_(ids), t.c.status == "queued")
+            .where(among(session, t.c.id, ids), t.c.status == "queued")
             .values(
                 status="delivered", delivered_at=now, last_status=status, error=None,
                 lease_until=None, leased_by=None,
@@ -165,7 +166,9 @@ async def _write_subscriptions(session: AsyncSession, batch: _Batch, now: dateti
     s = SUBSCRIPTIONS
     if batch.success:
         await session.execute(
-            update(s).where(s.c.id.in_(batch.success)).values(last_success_at=now, updated_at=now)
+            update(s)
+            .where(among(session, s.c.id, batch.success))
+            .values(last_success_at=now, updated_at=now)
         )
     if batch.failures:
         await session.execute(

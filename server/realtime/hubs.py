@@ -10,7 +10,9 @@ from server.realtime.redis_hub import RedisHub
 from server.realtime.sessions import TokenCheck
 
 
-def make_hub(settings: Settings, database: Database) -> Hub:
+def make_hub(settings: Settings, database: Database, *, sockets: bool = True) -> Hub:
+    """`sockets`: whether this process serves WebSockets (False: the worker role, whose
+    Redis hub only publishes)."""
     interval = settings.ws_ping_interval or None
     # Fresh for under half an interval: each socket's next ping reads its token again.
     sessions = (
@@ -20,6 +22,10 @@ def make_hub(settings: Settings, database: Database) -> Hub:
     )
     if settings.redis_url:
         return RedisHub(
-            settings.redis_url, settings.redis_channel, ping_interval=interval, sessions=sessions
+            settings.redis_url,
+            settings.redis_channel,
+            ping_interval=interval,
+            sessions=sessions,
+            listen=sockets,
         )
     return MemoryHub(ping_interval=interval, sessions=sessions)

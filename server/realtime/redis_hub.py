@@ -42,6 +42,11 @@ class RedisHub(Hub):
     back within DEAD_AFTER_SECONDS), so clients reconnect and resync with `since`.
     Until it is back, new sockets are accepted and get this process's own events,
     delivered directly; once it is back they too are closed with 1012 to resync.
+
+    A process that holds no sockets (the worker role) publishes without subscribing
+    (`listen=False`): it would only read and drop every event of every process. A
+    100,000-user broadcast is 100,000 events, which cost each of four workers seconds
+    of CPU (bench/bench_scale.py e2e, py-spy: a quarter of a worker's samples).
     """
 
     def __init__(
@@ -51,8 +56,10 @@ class RedisHub(Hub):
         *,
         ping_interval: float | None = None,
         sessions: SessionCheck | None = None,
+        listen: bool = True,
     ) -> None:
         super().__init__(ping_interval=ping_interval, sessions=sessions)
+        self._listen_for_events = listen
         self._url = url
         self._channel = channel
         self._outbox: asyncio.Queue[str] = asyncio.Queue(maxsize=100_000)
@@ -94,20 +101,25 @@ class RedisHub(Hub):
         from redis.exceptions import RedisError
 
         self._redis = command_client(self._url, timeout=REDIS_TIMEOUT)
-        # Events published while the subscription is away are lost to this process:
-        # it must fail visibly (its sockets are then told), never reconnect silently.
-        self._listener = subscription_client(
-            self._url, name=f"{CLIENT_NAME}-{os.getpid()}", timeout=REDIS_TIMEOUT
-        )
         try:
-            pubsub = await self._subscribe()
+            if self._listen_for_events:
+                # Events published while the subscription is away are lost to this
+                # process: it must fail visibly (its sockets are then told), never
+                # reconnect silently.
+                self._listener = subscription_client(
+                    self._url, name=f"{CLIENT_NAME}-{os.getpid()}", timeout=REDIS_TIMEOUT
+                )
+                pubsub = await self._subscribe()
+            else:
+                await self._redis.ping()  # a publisher too fails visibly at start
         except (RedisError, OSError, TimeoutError) as exc:
             where = urlsplit(self._url)  # never print the URL itself: it may hold a password
             raise RuntimeError(
                 f"REDIS_URL: no Redis answers at {where.hostname}:{where.port or 6379} ({exc})"
             ) from exc
-        self.subscribed = True
-        self._spawn(self._listen(pubsub))
+        if self._listen_for_events:
+            self.subscribed = True
+            self._spawn(self._listen(pubsub))
         self._spawn(self._publish_loop())
         await super().start()
 

@@ -146,7 +146,7 @@ async def test_broadcast_to_1000_vendors_reaches_each_once_on_every_device(
 async def test_broadcast_progress_moves_as_each_chunk_commits(
     app: Any, client: httpx.AsyncClient, settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(broadcasts, "CHUNK", 10)
+    monkeypatch.setattr(broadcasts, "CHUNKS", {"sqlite": 10, "postgresql": 10})
     admin = await admin_account(client, settings)
     await add_users(app, "vendor", 25, devices=lambda i: 1)
     r = await client.post(

@@ -36,7 +36,7 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
 
 @pytest.fixture(autouse=True)
 def small_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(broadcasts, "CHUNK", CHUNK)
+    monkeypatch.setattr(broadcasts, "CHUNKS", {"sqlite": CHUNK, "postgresql": CHUNK})
 
 
 async def start(client: httpx.AsyncClient, admin: Account, **text: str) -> dict[str, Any]:

@@ -1,4 +1,8 @@
-"""Set-based fan-out writes what a loop of notify() writes, row for row, byte for byte."""
+"""Set-based fan-out writes what a loop of notify() writes, row for row, byte for byte.
+
+Run on SQLite and on PostgreSQL (the `database_url` fixture): the two take their sets of
+rows differently (server.core.bulk: a bound VALUES list, or one array per column), and
+each must match the per-user path."""
 
 from __future__ import annotations
 

@@ -59,6 +59,34 @@ async def test_event_published_on_one_hub_reaches_sockets_on_another(
     assert {s.closed_with for s in sockets.values()} == {1001}
 
 
+async def test_a_hub_that_does_not_listen_publishes_and_subscribes_to_nothing(
+    redis_url: str, channel: str
+) -> None:
+    """The worker role's hub: its events reach the others, none of theirs reach it."""
+    from server.realtime.connection import Connection
+
+    worker, web = RedisHub(redis_url, channel, listen=False), RedisHub(redis_url, channel)
+    await worker.start()
+    await web.start()
+    try:
+        assert web.subscribed and not worker.subscribed
+        sock = StubSocket()
+        connection = Connection(sock, 1, "digest", max_queue=8, ping_interval=0)  # type: ignore[arg-type]
+        await web.subscribe(connection)
+        run = asyncio.create_task(connection.run())
+        await worker.publish(1, {"type": "counts", "unread": 1, "unseen": 1})
+        async with asyncio.timeout(5):
+            while not sock.sent:
+                await asyncio.sleep(0.01)
+        assert sock.sent == ['{"type":"counts","unread":1,"unseen":1}']
+        subscribers = await worker._redis.execute_command("PUBSUB", "NUMSUB", channel)
+        assert subscribers[1] == 1  # the web process's subscription only
+    finally:
+        await web.close()
+        await worker.close()
+    await asyncio.wait_for(run, 5)
+
+
 class Process:
     def __init__(self, popen: subprocess.Popen[bytes], port: int) -> None:
         self.popen, self.port = popen, port

@@ -12,12 +12,15 @@ integration with a webhook cost one query and write nothing.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Collection, Mapping, Sequence
+from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.accounts.models import User
+from server.core.bulk import among_param, is_postgresql
 from server.core.unit_of_work import UnitOfWork
 from server.integrations.webhooks.outbox import emit
 from server.notifications.channels import Written
@@ -66,28 +69,27 @@ def _created(notification: Notification | Written, decision: Decision) -> dict[s
 CHANNEL = WebhookChannel()
 
 
-# Built once: it runs with every flush of push outcomes (building it cost more than
-# running it). Most pushes go to vendorbell's own accounts: nothing to tell, nothing read.
-_OUTCOMES = (
-    select(
-        PushDelivery.id,
-        PushDelivery.status,
-        PushDelivery.notification_id,
-        PushDelivery.subscription_id,
-        PushDelivery.last_status,
-        PushDelivery.error,
-        Notification.user_id,
-    )
-    .join(Notification, Notification.id == PushDelivery.notification_id)
-    .join(User, User.id == Notification.user_id)
-    .where(PushDelivery.id.in_(bindparam("ids", expanding=True)), User.integration_id.is_not(None))
-)
+@functools.cache
+def _outcomes(postgresql: bool) -> Any:
+    """Built once per database: it runs with every flush of push outcomes, and building it
+    cost more than running it. Most pushes go to vendorbell's own accounts: nothing to
+    tell, nothing read."""
+    t = PushDelivery
+    return (
+        select(
+            t.id, t.status, t.notification_id, t.subscription_id, t.last_status, t.error,
+            Notification.user_id,
+        )
+        .join(Notification, Notification.id == t.notification_id)
+        .join(User, User.id == Notification.user_id)
+        .where(among_param(t.id, "ids", postgresql), User.integration_id.is_not(None))
+    )  # fmt: skip
 
 
 async def _push_outcomes(session: AsyncSession, delivery_ids: Collection[int]) -> None:
     if not delivery_ids:
         return
-    found = await session.execute(_OUTCOMES, {"ids": list(delivery_ids)})
+    found = await session.execute(_outcomes(is_postgresql(session)), {"ids": list(delivery_ids)})
     by_type: dict[str, list[tuple[int, dict[str, object]]]] = {}
     for id, status, notification_id, device_id, last_status, error, user_id in found:
         if status not in ("delivered", "failed", "expired"):

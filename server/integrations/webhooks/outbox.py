@@ -8,16 +8,18 @@ unit of work (nothing to signal with) leaves its rows to that poll.
 
 from __future__ import annotations
 
+import functools
 import json
 import uuid
 from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, inspect, select
+from sqlalchemy import inspect, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.accounts.models import User
+from server.core.bulk import among_param, is_postgresql
 from server.core.db import utcnow
 from server.core.signals import SignalSpec, id_list
 from server.core.unit_of_work import unit_of
@@ -28,12 +30,15 @@ GIVE_UP_AFTER = timedelta(hours=24)  # retried with backoff until then, then fai
 WEBHOOKS_QUEUED = SignalSpec("webhooks", id_list)  # outbox row ids, once committed
 
 
-# Built once: it runs with most notifications (building it cost more than running it).
-_TARGETS = (
-    select(User.id, User.external_sub, Integration.id, Integration.webhook_events)
-    .join(Integration, Integration.id == User.integration_id)
-    .where(User.id.in_(bindparam("ids", expanding=True)), Integration.webhook_url.is_not(None))
-)
+@functools.cache
+def _targets(postgresql: bool) -> Any:
+    """Built once per database: it runs with most notifications, and building it cost
+    more than running it."""
+    return (
+        select(User.id, User.external_sub, Integration.id, Integration.webhook_events)
+        .join(Integration, Integration.id == User.integration_id)
+        .where(among_param(User.id, "ids", postgresql), Integration.webhook_url.is_not(None))
+    )
 
 
 def new_event_id() -> str:
@@ -49,7 +54,7 @@ async def emit(
     user_ids = _maybe_marketplace(session, {user_id for user_id, _ in events})
     if not user_ids:
         return 0
-    found = await session.execute(_TARGETS, {"ids": list(user_ids)})
+    found = await session.execute(_targets(is_postgresql(session)), {"ids": list(user_ids)})
     targets = {
         user_id: (sub, integration_id)
         for user_id, sub, integration_id, subscribed in found

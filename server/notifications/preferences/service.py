@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from server.core.bulk import among
 from server.core.cache import CacheSpec
 from server.core.db import utcnow
 from server.core.errors import Invalid
@@ -72,7 +73,7 @@ def _to_rules(row: UserPreferences | None) -> rules.Preferences:
 async def preload(uow: UnitOfWork, user_ids: Sequence[int]) -> None:
     """Load many users' preferences in one query into this unit (broadcast fan-out)."""
     rows = await uow.session.scalars(
-        select(UserPreferences).where(UserPreferences.user_id.in_(user_ids))
+        select(UserPreferences).where(among(uow.session, UserPreferences.user_id, user_ids))
     )
     found = {row.user_id: _to_rules(row) for row in rows}
     # One defaults object for every user without a row (frozen, never changed in place):
