@@ -297,7 +297,7 @@ async def main(args: argparse.Namespace) -> list[Run]:
     sink_ready: Any = multiprocessing.get_context("spawn").Queue()
     sink = multiprocessing.get_context("spawn").Process(target=run_sink, args=(sink_ready,))
     sink.start()
-    port = sink_ready.get(timeout=30)
+    port, _ = sink_ready.get(timeout=30)  # (plain port, TLS port: none asked)
     runs = []
     baseline = checkout(args.baseline) if args.baseline else None
     try:
