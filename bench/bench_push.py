@@ -51,6 +51,7 @@ from typing import Any
 
 from bench.aiohttp_client import AiohttpClient
 from bench.bench_push_tls import tls_part, tls_sizes
+from bench.certs import make_certificate
 from bench.push_peers import (
     Result,
     Run,
@@ -62,7 +63,7 @@ from bench.push_peers import (
     run_http_ece,
     run_raw,
 )
-from bench.push_sink import make_certificate, run_sink, sink_reset, sink_stats
+from bench.push_sink import run_sink, sink_reset, sink_stats
 from bench.push_vendorbell import run_vendorbell, seed_fanout
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -17,9 +17,10 @@ from typing import Any
 
 import pytest
 
+from bench.certs import make_certificate
 from bench.node_peer import node_unavailable, run_node_peer, write_job
 from bench.push_peers import PEER_DATA, browser_keys_with_secrets
-from bench.push_sink import make_certificate, run_sink, sink_reset, sink_verify
+from bench.push_sink import run_sink, sink_reset, sink_verify
 from server.core.config import Settings
 from server.push.endpoints import check_url
 from server.push.http1 import Http1Client
