@@ -183,6 +183,8 @@ class PushService:
         # recorded as received), until the service stops.
         self.hang = False
         self._stopping = asyncio.Event()
+        self.in_flight = 0  # pushes received and not yet answered
+        self.most_in_flight = 0
 
     @property
     def origin(self) -> str:
@@ -244,6 +246,14 @@ class PushService:
         return self.received
 
     async def _handle(self, request: web.Request) -> web.Response:
+        self.in_flight += 1
+        self.most_in_flight = max(self.most_in_flight, self.in_flight)
+        try:
+            return await self._answer(request)
+        finally:
+            self.in_flight -= 1
+
+    async def _answer(self, request: web.Request) -> web.Response:
         token = request.match_info["token"]
         self.requests[token] += 1
         self.arrivals.append((token, time.time()))

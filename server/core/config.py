@@ -73,6 +73,10 @@ class Settings(BaseSettings):
     # Each push service (origin) has its own queue and this many pushes in flight, so one
     # that hangs holds at most these; PER_ORIGIN_CONCURRENCY, when set, is its older spelling.
     push_service_concurrency: int = Field(default=16, ge=1)
+    # A push service that answers quickly (under 0.5 s) while all its slots are busy gets
+    # more, up to this many; None: WORKER_CONCURRENCY - PUSH_SERVICE_CONCURRENCY, so a
+    # service that then hangs leaves the others at least one base share.
+    push_service_max_concurrency: int | None = Field(default=None, ge=1)
     # Consecutive timeouts or 429/5xx answers that open a push service's circuit breaker;
     # it stays open PUSH_SERVICE_OPEN_SECONDS (doubling per failed probe, up to 10 min).
     push_service_failures: int = Field(default=5, ge=1)

@@ -59,6 +59,12 @@ PUSH_SERVICE_NOT_BEFORE = Gauge(
     "the breaker's pause); in the past when it is not paused",
     ["service"],
 )
+PUSH_SERVICE_SLOTS = Gauge(
+    "vendorbell_push_service_slots",
+    "Pushes this worker may have in flight to the push service while its breaker is closed: "
+    "PUSH_SERVICE_CONCURRENCY, grown up to PUSH_SERVICE_MAX_CONCURRENCY while it answers quickly",
+    ["service"],
+)
 PUSH_DEFERRED = Counter(
     "vendorbell_push_deferred_total",
     "Claimed pushes handed back to the outbox unsent, due when their push service may be "

@@ -16,7 +16,8 @@ from prometheus_client import REGISTRY
 from server.core.config import Settings
 from server.core.db import make_database
 from server.push.keys import KeyStore
-from server.push.services import service_rules
+from server.push.sender import Outcome
+from server.push.services import QUICK_SECONDS, ServiceRules, ServiceState, service_rules
 from server.push.worker import DeliveryWorker
 from tests.conftest import make_settings
 from tests.push.rows import queue_deliveries, statuses
@@ -204,3 +205,93 @@ def test_per_origin_concurrency_is_the_older_spelling_of_push_service_concurrenc
     assert service_rules(older).concurrency == 4
     both = make_settings(tmp_path, url, per_origin_concurrency=4, push_service_concurrency=8)
     assert service_rules(both).concurrency == 8
+
+
+async def test_a_quickly_answering_service_gets_more_than_its_base_share_of_slots(
+    tmp_path: Path, database_url: str
+) -> None:
+    # One push service answering in 50 ms and 300 pushes for it: held to the base share
+    # (16 in flight) they would take ≥ 0.95 s; grown, they go several times as wide.
+    settings = make_settings(tmp_path, database_url, worker_concurrency=64)
+    rules = service_rules(settings)
+    assert (rules.concurrency, rules.most) == (16, 48)
+    kid = KeyStore.load_or_create(settings).current.kid
+    async with PushService() as fast:
+        fast.delay = 0.05
+        await queue_deliveries(settings, fast, kid, total=300, devices=300, email="a@x.test")
+        async with running_worker(settings):
+            await fast.wait_for(300, timeout=20)
+        assert 16 < fast.most_in_flight <= 48
+        assert max(sequences(fast).values()) == 1
+
+
+async def test_slots_fall_back_to_the_base_share_when_a_grown_service_stops_answering(
+    tmp_path: Path, database_url: str
+) -> None:
+    settings = make_settings(
+        tmp_path,
+        database_url,
+        push_send_timeout=60,
+        drain_seconds=0.2,
+        push_service_max_concurrency=40,
+    )
+    kid = KeyStore.load_or_create(settings).current.kid
+    async with PushService() as flaky, PushService() as healthy:
+        flaky.delay = 0.05
+        await queue_deliveries(settings, flaky, kid, total=2000, devices=200, email="a@x.test")
+        async with running_worker(settings):
+            await wait_until(lambda: _most(flaky, 16), timeout=15)
+            flaky.hang = True  # a service that had grown starts to blackhole
+            await asyncio.sleep(1.0)  # its last answers came; then QUICK_SECONDS of silence
+            held = sum(flaky.requests.values()) - len(flaky.received)
+            assert 0 < held <= 40  # what it held when it went silent, never more
+            await queue_deliveries(settings, healthy, kid, total=10, devices=10, email="b@x.test")
+            await healthy.wait_for(10, timeout=5)  # the others still have slots
+            # No new push went to it once it fell silent: its in-flight ones stay above
+            # the base share, so it gets none until they time out.
+            assert sum(flaky.requests.values()) - len(flaky.received) == held
+
+
+async def _most(service: PushService, above: int) -> bool:
+    return service.most_in_flight > above
+
+
+def test_a_service_grows_one_slot_per_quick_answer_and_resets_on_a_failure() -> None:
+    rules = ServiceRules(concurrency=2, failures=5, open_seconds=10.0, most=4)
+    service = ServiceState("https://push.example", rules)
+    now = 1000.0
+
+    def busy_answer(status: int | None, seconds: float) -> None:
+        while service.in_flight < service.slots(now):
+            service.sending(now)
+        service.queued = 10  # more of its pushes are waiting
+        kind = "retry" if status is None or status >= 500 else "delivered"
+        service.answered(Outcome(kind, status=status), now, seconds)
+
+    busy_answer(201, 0.05)
+    assert service.slots(now) == 3
+    busy_answer(201, 0.05)
+    busy_answer(201, 0.05)
+    assert service.slots(now) == 4  # at most `most`
+    busy_answer(503, 0.05)  # a failure: back to the base share at once
+    assert service.slots(now) == 2
+    service.queued = 0
+    service.sending(now)
+    service.answered(Outcome("delivered", status=201), now, 0.05)
+    assert service.slots(now) == 2  # nothing waiting: no reason to grow
+
+
+def test_a_grown_service_that_falls_silent_gets_no_slot_beyond_its_base_share() -> None:
+    rules = ServiceRules(concurrency=2, failures=5, open_seconds=10.0, most=8)
+    service = ServiceState("https://push.example", rules)
+    now = 1000.0
+    for _ in range(4):
+        while service.in_flight < service.slots(now):
+            service.sending(now)
+        service.queued = 10
+        service.answered(Outcome("delivered", status=201), now, 0.05)
+    assert service.slots(now) == 6
+    # Pushes in flight and no answer for half a second: a service that starts to hang
+    # must not be handed the slots it had grown to.
+    assert service.slots(now + 0.3) == 6
+    assert service.slots(now + QUICK_SECONDS) == 2
