@@ -366,9 +366,13 @@ async def section_e2e(bench: Bench) -> None:
         bench.report(
             f"e2e, broadcast to {n:,} devices, 1 API + {workers} worker processes, sink "
             f"{bench.args.sink_delay * 1000:.0f} ms: every push accepted {last - posted:.1f} s "
-            f"after the POST (goal ≤ 60 s); {progress['recipients']:,} recipients, "
+            f"after the POST (goal ≤ 20 s); {progress['recipients']:,} recipients, "
             f"{progress['push']['delivered']:,} delivered, sent twice: {sent_twice(arrivals)}"
         )
+        if progress.get("finished_at"):
+            # Which half bounds it: writing the rows, or sending the pushes behind them.
+            written = datetime.fromisoformat(progress["finished_at"]).timestamp() - posted
+            bench.report(f"  the fan-out had written every row {written:.1f} s after the POST")
 
 
 @dataclass
