@@ -65,10 +65,24 @@ def _from_sqlite(value: str) -> datetime:
     return datetime.fromisoformat(value).replace(tzinfo=UTC)
 
 
-def _sqlite_job(row: tuple[Any, ...], subscription: tuple[Any, ...]) -> Job:
-    """A Job from a _SQLITE_CLAIM row (its two datetimes are text) and its subscription."""
-    created, expires = _from_sqlite(row[4]), _from_sqlite(row[5])
-    return Job._make((*row[:4], created, expires, row[6], row[7], *subscription, row[8]))
+def _sqlite_jobs(
+    rows: list[tuple[Any, ...]], subscriptions: dict[int, tuple[Any, ...]]
+) -> list[Job]:
+    """Jobs from _SQLITE_CLAIM rows (their two datetimes are text) and their subscriptions.
+    A fan-out's rows share their times, so each distinct text is parsed once per claim."""
+    missing = (None,) * len(SUBSCRIPTION_COLUMNS)  # deleted meanwhile: fails as such
+    times: dict[str, datetime] = {}
+    jobs = []
+    for row in rows:
+        created = times.get(row[4])
+        if created is None:
+            created = times[row[4]] = _from_sqlite(row[4])
+        expires = times.get(row[5])
+        if expires is None:
+            expires = times[row[5]] = _from_sqlite(row[5])
+        subscription = subscriptions.get(row[7], missing)
+        jobs.append(Job._make((*row[:4], created, expires, row[6], row[7], *subscription, row[8])))
+    return jobs
 
 
 async def claim_due(
@@ -174,5 +188,4 @@ async def _claim_sqlite(
                 _SQLITE_SUBSCRIPTIONS, (json.dumps(wanted),)
             )
             found = {row[0]: tuple(row[1:]) for row in result}
-    missing = (None,) * len(SUBSCRIPTION_COLUMNS)  # deleted meanwhile: fails as such
-    return [_sqlite_job(row, found.get(row[7], missing)) for row in rows]
+    return _sqlite_jobs(rows, found)
