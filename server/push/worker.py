@@ -28,7 +28,7 @@ from server.core.unit_of_work import UnitOfWorkFactory
 from server.push.attempts import Circuit, forget_circuits, record_circuits
 from server.push.claims import claim_due
 from server.push.crypto_pool import EncryptionPool, auto_processes
-from server.push.endpoints import EndpointTarget
+from server.push.endpoints import EndpointTarget, PushURL
 from server.push.keys import KeyStore, VapidKey
 from server.push.outbox import DELIVERIES_QUEUED
 from server.push.outcomes import DELIVERIES, backoff, count_outcome, record_outcomes
@@ -44,8 +44,9 @@ ENCRYPT_BATCH = 32  # claimed rows encrypted together (inline, or in one pooled 
 WATCH_SECONDS = 0.5  # how often backed-up services hand their extra rows back
 MAX_SERVICES = 4096  # idle push services beyond this are forgotten
 
-# A claimed row on its way to encryption: where it goes, its key, its push service.
-Claimed = tuple[Job, EndpointTarget, VapidKey, ServiceState]
+# A claimed row on its way to encryption: where it goes, its key, its endpoint parsed,
+# its push service.
+Claimed = tuple[Job, EndpointTarget, VapidKey, PushURL, ServiceState]
 
 
 class DeliveryWorker:
@@ -187,7 +188,7 @@ class DeliveryWorker:
             if isinstance(checked, Outcome):
                 self._done(job, checked)
                 continue
-            target, key = checked
+            target, key, url = checked
             service = self._service(target.origin)
             crowded = (self._backlog + accepted) * 2 >= self._capacity
             if service.queued >= service.may_wait(now, crowded):
@@ -196,7 +197,7 @@ class DeliveryWorker:
                 continue
             service.queued += 1
             accepted += 1
-            self._queue.put_nowait((job, target, key, service))
+            self._queue.put_nowait((job, target, key, url, service))
         self._backlog += accepted
 
     def _crowded(self) -> bool:
@@ -243,19 +244,19 @@ class DeliveryWorker:
         except Exception:
             # Not the rows' fault: they are retried later rather than stall the loop.
             log.exception("push.worker.encrypt_failed")
-            for job, _, _, service in items:
+            for job, _, _, _, service in items:
                 service.queued -= 1
                 self._took(1)
                 self._done(job, Outcome("retry", reason="internal error before sending"))
             return
         touched: dict[str, ServiceState] = {}
-        for (job, target, key, service), body in zip(items, bodies, strict=True):
+        for (job, target, key, url, service), body in zip(items, bodies, strict=True):
             if body is None:
                 service.queued -= 1
                 self._took(1)
                 self._done(job, Outcome("failed", reason=UNUSABLE_KEYS))
             else:
-                service.ready.append(self.sender.request(job, target, key, body))
+                service.ready.append(self.sender.request(job, target, key, body, url))
                 touched[service.origin] = service
         for service in touched.values():
             self._pump(service)
