@@ -37,14 +37,17 @@ _PROJECT = str(Path(__file__).resolve().parents[2])  # so the children import th
 
 
 def auto_processes() -> int:
-    """One encryption process per core (at most 4); none on a single core. Measured
-    with bench-push on 2 cores: two children beat one by ~5% (the worker's own
-    process waits on the network and the database, and leaves its core part idle)."""
+    """One encryption process per core but one, which is left to the worker's own
+    process (the database, the push services' connections: about half the CPU of the
+    encryption); at most 4, none on a single core. Measured with bench-push on 2
+    cores: one child sends as many pushes/s as two, for 10-15 µs less CPU a push
+    (two children and the worker's own process took turns on the two cores, and
+    each switch cost the children cache and CPU)."""
     try:
         cores = len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
         cores = os.cpu_count() or 1
-    return 0 if cores < 2 else min(MAX_AUTO_PROCESSES, cores)
+    return 0 if cores < 2 else min(MAX_AUTO_PROCESSES, cores - 1)
 
 
 def _child_path() -> str:
