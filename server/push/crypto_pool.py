@@ -52,10 +52,10 @@ def auto_processes() -> int:
 
 def _child_path() -> str:
     """This code's folder, then this process's PYTHONPATH and import path (site-packages
-    included), each folder once."""
+    included; zip archives too), each entry once."""
     given = os.environ.get("PYTHONPATH", "").split(os.pathsep)
-    folders = [_PROJECT, *given, *(p for p in sys.path if p and os.path.isdir(p))]
-    return os.pathsep.join(dict.fromkeys(filter(None, folders)))
+    entries = [_PROJECT, *given, *(p for p in sys.path if p and os.path.exists(p))]
+    return os.pathsep.join(dict.fromkeys(filter(None, entries)))
 
 
 class _Child:
