@@ -82,7 +82,8 @@ class Settings(BaseSettings):
     push_service_failures: int = Field(default=5, ge=1)
     push_service_open_seconds: float = Field(default=10.0, gt=0)
     push_send_timeout: float = Field(default=15.0, gt=0)  # seconds for one push's answer
-    # Processes that encrypt pushes of a large fan-out; None: one per core (≤ 4), 0 on one core.
+    # Processes that encrypt pushes of a large fan-out; None: one per core but one (≤ 4), 0 on
+    # one core.
     push_encrypt_processes: int | None = Field(default=None, ge=0)
     # The proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (IPs or CIDRs);
     # empty: the headers are ignored and the connection's own address counts.

@@ -37,14 +37,25 @@ _PROJECT = str(Path(__file__).resolve().parents[2])  # so the children import th
 
 
 def auto_processes() -> int:
-    """One encryption process per core (at most 4); none on a single core. Measured
-    with bench-push on 2 cores: two children beat one by ~5% (the worker's own
-    process waits on the network and the database, and leaves its core part idle)."""
+    """One encryption process per core but one, which is left to the worker's own
+    process (the database, the push services' connections: about half the CPU of the
+    encryption); at most 4, none on a single core. Measured with bench-push on 2
+    cores: one child sends as many pushes/s as two, for 10-15 µs less CPU a push
+    (two children and the worker's own process took turns on the two cores, and
+    each switch cost the children cache and CPU)."""
     try:
         cores = len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
         cores = os.cpu_count() or 1
-    return 0 if cores < 2 else min(MAX_AUTO_PROCESSES, cores)
+    return 0 if cores < 2 else min(MAX_AUTO_PROCESSES, cores - 1)
+
+
+def _child_path() -> str:
+    """This code's folder, then this process's PYTHONPATH and import path (site-packages
+    included; zip archives too), each entry once."""
+    given = os.environ.get("PYTHONPATH", "").split(os.pathsep)
+    entries = [_PROJECT, *given, *(p for p in sys.path if p and os.path.exists(p))]
+    return os.pathsep.join(dict.fromkeys(filter(None, entries)))
 
 
 class _Child:
@@ -63,11 +74,13 @@ class _Child:
 
     @classmethod
     async def start(cls) -> _Child:
-        # Only what Python needs: this process's settings and secrets stay here.
-        path = os.pathsep.join(filter(None, (_PROJECT, os.environ.get("PYTHONPATH"))))
-        env = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": path}
+        # Only what Python needs: this process's settings and secrets stay here. `-S`:
+        # no `site` (its .pth files, the editable install's finder among them, were ~5 ms
+        # of a child's ~45 ms of start-up CPU); the child is given this process's import
+        # path instead.
+        env = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": _child_path()}
         process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "server.push.encryptor",
+            sys.executable, "-S", "-m", "server.push.encryptor",
             stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, env=env,
         )  # fmt: skip
         return cls(process)

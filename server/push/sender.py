@@ -14,6 +14,7 @@ from server.core.config import Settings
 from server.push.crypto import encrypt_batch
 from server.push.endpoints import (
     EndpointTarget,
+    PushURL,
     RefusedAddress,
     UnsafeEndpoint,
     check_url,
@@ -145,6 +146,7 @@ class Request:
     target: EndpointTarget
     headers: dict[str, str]
     body: bytes
+    url: PushURL | None = None  # the endpoint as parsed when the job was screened
 
 
 class Sender:
@@ -171,13 +173,15 @@ class Sender:
         self.signer = VapidSigner(settings.vapid_subject, clock)
         self._receipt_secret = settings.resolved_secret_key()
         self._targets: dict[str, EndpointTarget | UnsafeEndpoint] = {}
+        # The own client takes the endpoint as screened; any other gets the URL text.
+        self._post_url = self.client.post_url if isinstance(self.client, Http1Client) else None
 
-    def _target(self, endpoint: str) -> EndpointTarget:
+    def _target(self, url: PushURL) -> EndpointTarget:
         """check_url, remembered per origin: once the URL parses as plain, the rest of
         the check reads only its scheme, host and port and the fixed settings, and a
         fan-out's endpoints all differ (a full check each was ~5% of a push's CPU).
         The addresses are checked again on every new connection."""
-        origin = parse_push_url(endpoint).origin
+        origin = url.origin
         found = self._targets.get(origin)
         if found is None:
             try:
@@ -191,22 +195,31 @@ class Sender:
             raise found
         return found
 
-    def screen(self, job: Job, now: float) -> tuple[EndpointTarget, VapidKey] | Outcome:
-        """Where `job` goes and which key signs it, or why it will not be sent."""
+    def screen(self, job: Job, now: float) -> tuple[EndpointTarget, VapidKey, PushURL] | Outcome:
+        """Where `job` goes (its push service, its endpoint parsed: the send uses it
+        rather than parse it again) and which key signs it, or why it will not be sent."""
         if job.endpoint is None or job.p256dh is None or job.auth is None or job.key_id is None:
             return Outcome("failed", reason="subscription deleted")
         if job.expires_at.timestamp() <= now:
             return Outcome("expired", reason="TTL ran out before delivery")
         try:
-            target = self._target(job.endpoint)
+            url = parse_push_url(job.endpoint)
+            target = self._target(url)
         except UnsafeEndpoint as exc:
             return Outcome("failed", reason=f"endpoint refused: {exc.code}")
         key = self.keys.get(job.key_id)
         if key is None:
             return Outcome("failed", reason=f"VAPID key {job.key_id} is missing")
-        return target, key
+        return target, key, url
 
-    def request(self, job: Job, target: EndpointTarget, key: VapidKey, body: bytes) -> Request:
+    def request(
+        self,
+        job: Job,
+        target: EndpointTarget,
+        key: VapidKey,
+        body: bytes,
+        url: PushURL | None = None,
+    ) -> Request:
         """The headers for an encrypted `body`: TTL left, Urgency, Topic, VAPID."""
         ttl = max(0, int(job.expires_at.timestamp() - time.time()))
         headers = {
@@ -218,7 +231,7 @@ class Sender:
         }
         if job.topic:
             headers["Topic"] = job.topic
-        return Request(job, target, headers, body)
+        return Request(job, target, headers, body, url)
 
     def payload(self, job: Job) -> str:
         """The job's document with this device's receipt token (server.push.receipts)."""
@@ -236,7 +249,8 @@ class Sender:
         body = encrypt_batch([(self.payload(job), job.p256dh, job.auth)])[0]
         if body is None:
             return Outcome("failed", reason=UNUSABLE_KEYS)
-        return await self.post(self.request(job, *checked, body))
+        target, key, url = checked
+        return await self.post(self.request(job, target, key, body, url))
 
     async def post(self, request: Request) -> Outcome:
         """POST one prepared push and classify the answer; never raises."""
@@ -244,9 +258,14 @@ class Sender:
         service = origin.split("://", 1)[1]
         assert request.job.endpoint is not None
         try:
-            status, answer_headers, text = await self.client.post(
-                request.job.endpoint, request.headers, request.body
-            )
+            if request.url is not None and self._post_url is not None:
+                status, answer_headers, text = await self._post_url(
+                    request.url, request.headers, request.body
+                )
+            else:
+                status, answer_headers, text = await self.client.post(
+                    request.job.endpoint, request.headers, request.body
+                )
         except RefusedAddress as exc:
             return Outcome("failed", reason=f"endpoint refused: {exc.code}")
         except UnsafeRequest as exc:
