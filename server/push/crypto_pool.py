@@ -50,14 +50,6 @@ def auto_processes() -> int:
     return 0 if cores < 2 else min(MAX_AUTO_PROCESSES, cores - 1)
 
 
-def _child_path() -> str:
-    """This code's folder, then this process's PYTHONPATH and import path (site-packages
-    included; zip archives too), each entry once."""
-    given = os.environ.get("PYTHONPATH", "").split(os.pathsep)
-    entries = [_PROJECT, *given, *(p for p in sys.path if p and os.path.exists(p))]
-    return os.pathsep.join(dict.fromkeys(filter(None, entries)))
-
-
 class _Child:
     """One encryptor process. Up to DEPTH batches are written ahead, so the child
     never waits for this (busy) loop between batches; answers come back in order."""
@@ -74,13 +66,11 @@ class _Child:
 
     @classmethod
     async def start(cls) -> _Child:
-        # Only what Python needs: this process's settings and secrets stay here. `-S`:
-        # no `site` (its .pth files, the editable install's finder among them, were ~5 ms
-        # of a child's ~45 ms of start-up CPU); the child is given this process's import
-        # path instead.
-        env = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": _child_path()}
+        # Only what Python needs: this process's settings and secrets stay here.
+        path = os.pathsep.join(filter(None, (_PROJECT, os.environ.get("PYTHONPATH"))))
+        env = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": path}
         process = await asyncio.create_subprocess_exec(
-            sys.executable, "-S", "-m", "server.push.encryptor",
+            sys.executable, "-m", "server.push.encryptor",
             stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, env=env,
         )  # fmt: skip
         return cls(process)
