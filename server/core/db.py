@@ -109,6 +109,17 @@ def _setup_sqlite(
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
         mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
+        if inline_reader:
+            # The read-only connections are sqlite3's own, on the loop's thread
+            # (server.sqlite.inline): BEGIN there directly, without a statement's
+            # execution context, cursor and result (30-60 us of a first page's
+            # 1.3 ms of CPU). An error goes the usual way below (the same BEGIN
+            # again), so it is answered as any statement's.
+            try:
+                conn.connection.driver_connection.begin_deferred()
+                return
+            except sqlite3.Error:
+                pass
         conn.exec_driver_sql(f"BEGIN {mode}")
 
 
