@@ -97,7 +97,9 @@ def _referer_origin(request: Request) -> str | None:
     return f"{scheme}://{rest.split('/', 1)[0]}" if rest else None
 
 
-async def get_current_user(request: Request, uow: UnitOfWorkDep, settings: SettingsDep) -> User:
+async def get_current_user(request: Request, uow: UnitOfWorkDep) -> User:
+    # The settings come from the app, not as a dependency of their own: every route
+    # asking for its caller would solve one more dependency per request.
     token = bearer_token(request)
     from_cookie = token is None
     if token is None:
@@ -109,7 +111,7 @@ async def get_current_user(request: Request, uow: UnitOfWorkDep, settings: Setti
     origin = request.headers.get("origin")
     found = await session_for_token(uow, token, state.secret_key, state.token_activity, origin)
     if from_cookie:
-        check_csrf(request, settings)
+        check_csrf(request, state.settings)
     request.state.token = token
     return found.user
 
@@ -170,7 +172,7 @@ async def check_caller(request: Request) -> None:
     if get_current_user not in calls:
         return
     async with get_units(request).reader() as uow:
-        user = await get_current_user(request, uow, request.app.state.settings)
+        user = await get_current_user(request, uow)
     for check in ROLE_CHECKS:
         if check in calls:
             await check(user)

@@ -7,9 +7,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, inspect, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import configure_mappers
 
 from server.accounts import sessions, tokens
 from server.accounts.models import ApiToken, User
@@ -217,6 +218,9 @@ async def session_for_token(
     return found
 
 
+_USER_MAPPER = inspect(User)
+
+
 async def _resolve_token(
     uow: UnitOfWork, token: str, secret_key: str, activity: tokens.TokenActivity | None
 ) -> TokenSession | Literal["expired"] | None:
@@ -227,7 +231,12 @@ async def _resolve_token(
     if caches and (hit := caches[tokens.TOKENS].get(digest)):
         # A detached copy: callers read id/email/name/role/locale, never persist it.
         user_id, email, name, role, locale, origin, until = hit
-        user = User(id=user_id, email=email, name=name, role=role, locale=locale)
+        if not _USER_MAPPER.configured:  # as User(...) would, before the first use
+            configure_mappers()
+        user = _USER_MAPPER.class_manager.new_instance()
+        # Set as loaded values, not through User(...), whose init events cost four times
+        # as much; like its fields unset there, the others read as None.
+        user.__dict__.update(id=user_id, email=email, name=name, role=role, locale=locale)
         return TokenSession(user, digest, origin, datetime.fromtimestamp(until, UTC))
     generation = caches[tokens.TOKENS].generation(digest) if caches else 0
     row = (

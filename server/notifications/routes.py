@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
-from server.accounts.deps import CurrentUser, SessionDep, UnitOfWorkDep
+from server.accounts.deps import CurrentUser, UnitOfWorkDep
 from server.notifications import inbox, service
 from server.notifications.inbox_wire import list_page_json
 from server.notifications.schemas import (
@@ -28,7 +28,7 @@ router = APIRouter(prefix="/api/notifications", tags=["inbox"])
 
 @router.get("", response_model=NotificationPage)
 async def list_notifications(
-    session: SessionDep,
+    uow: UnitOfWorkDep,  # not SessionDep: one dependency less to solve per request
     user: CurrentUser,
     status_: Annotated[Literal["unread", "read", "all"], Query(alias="status")] = "all",
     type_: Annotated[NotificationType | None, Query(alias="type")] = None,
@@ -36,7 +36,7 @@ async def list_notifications(
     cursor: Annotated[str | None, Query(max_length=64)] = None,
 ) -> NotificationPage:
     body = await list_page_json(
-        session, user.id, status=status_, type=type_, limit=limit, cursor=cursor
+        uow.session, user.id, status=status_, type=type_, limit=limit, cursor=cursor
     )
     # Built from each row's stored JSON (server.notifications.inbox_wire): no pydantic
     # objects, so the declared model is the documentation and the tests' reference.

@@ -124,6 +124,11 @@ class InlineConnection:
         finally:
             self._conn.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
 
+    def begin_deferred(self) -> None:
+        """BEGIN a read transaction now, synchronously: it takes no lock, so it never
+        waits (server.core.db calls it from SQLAlchemy's begin event)."""
+        self._conn.execute("BEGIN DEFERRED")
+
     @property
     def isolation_level(self) -> str | None:
         return self._conn.isolation_level
